@@ -1,0 +1,339 @@
+"""Training: a plain loop (Adam, clipping, early stopping on validation accuracy, AMP on CUDA)
+that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``.
+
+Progress goes to stderr as a bar; with ``--metrics FILE`` every step and epoch is also appended to
+FILE as a JSON line (the background-run page reads it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import random
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import checkpoint, data
+from .errors import GateScopeError
+from .evaluate import encode_examples, metrics, predict_ids
+from .model import CELLS, ModelConfig, SentimentRNN
+from .pooling import POOLINGS
+from .text import Vocab, guess_language, tokenize
+
+Event = dict
+Callback = Callable[[Event], None]
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    format: str | None = None
+    cell: str = "lstm"
+    pooling: str = "max"
+    layers: int = 1
+    hidden: int = 64
+    embed: int = 64
+    bidirectional: bool = True
+    dropout: float = 0.3
+    max_len: int = 256
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    clip: float = 1.0
+    patience: int = 2
+    vocab_size: int = 20_000
+    min_freq: int = 2
+    tokenizer: str = "word"  # Chinese: word (jieba) or char
+    device: str = "auto"
+    limit: int | None = None
+    seed: int = 0
+    split_seed: int = 0
+    half: bool = False  # store weights as float16
+    max_seconds: float | None = None  # stop after the epoch that passes this
+    metrics: str | None = None
+    command: str = ""
+    extra_card: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.cell not in CELLS:
+            raise GateScopeError(f"--cell must be one of {', '.join(CELLS)}")
+        if self.pooling not in POOLINGS:
+            raise GateScopeError(f"--pooling must be one of {', '.join(POOLINGS)}")
+        for name, lo in [("layers", 1), ("hidden", 1), ("embed", 1), ("max_len", 1), ("epochs", 1), ("batch_size", 1), ("vocab_size", 3)]:
+            if int(getattr(self, name)) < lo:
+                raise GateScopeError(f"--{name.replace('_', '-')} must be at least {lo}")
+        if not self.lr > 0:
+            raise GateScopeError("--lr must be positive")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise GateScopeError("--device must be auto, cpu or cuda")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise GateScopeError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
+        if self.limit is not None and self.limit < 2:
+            raise GateScopeError("--limit must be at least 2")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_data(path: str) -> Path:
+    """A path, or a known dataset name (imdb, hotel) looked up in the data folders."""
+    p = Path(path)
+    if p.exists():
+        return p
+    found = data.find_dataset(path)
+    if found is None:
+        raise GateScopeError(f"{path}: no such file, and no dataset of that name in {', '.join(map(str, data.data_dirs()))}")
+    return found
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per epoch when stderr is not a terminal)."""
+
+    def __init__(self, total: int, epoch: int, epochs: int):
+        self.total, self.epoch, self.epochs = total, epoch, epochs
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.time()
+
+    def update(self, step: int, loss: float, acc: float) -> None:
+        if self.tty:
+            n = int(30 * step / self.total)
+            sys.stderr.write(f"\repoch {self.epoch}/{self.epochs} [{'#' * n}{'.' * (30 - n)}] {step}/{self.total} loss {loss:.4f} acc {acc:.3f} {time.time() - self.t0:.0f}s")
+            sys.stderr.flush()
+
+    def close(self, text: str) -> None:
+        sys.stderr.write(("\r" if self.tty else "") + text + " " * 10 + "\n")
+        sys.stderr.flush()
+
+
+def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
+    event = dict(event, time=time.time())
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event) + "\n")
+    if callback:
+        callback(event)
+
+
+def prepare(cfg: TrainConfig) -> tuple[data.Splits, dict, Vocab, dict[str, tuple[list[list[int]], list[int]]]]:
+    """Read, split, tokenize, build the vocabulary and encode every split."""
+    path = resolve_data(cfg.data)
+    raw = data.load(path, cfg.format)
+    splits = data.limit(data.split(raw, seed=cfg.split_seed), cfg.limit, cfg.seed)
+    sample = " ".join(t for t, _ in splits.train[:200])
+    language = "zh" if guess_language(sample) == "zh" else "en"
+    spec = {"language": language, "mode": cfg.tokenizer if language == "zh" else "word"}
+    train_tokens = [tokenize(t, spec) for t, _ in splits.train]
+    vocab = Vocab.build(train_tokens, cfg.min_freq, cfg.vocab_size)
+    encoded = {
+        "train": ([vocab.encode(tok[: cfg.max_len]) or [1] for tok in train_tokens], [y for _, y in splits.train]),
+        "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
+        "test": encode_examples(splits.test, vocab, spec, cfg.max_len),
+    }
+    splits.info["data_path"] = str(path)
+    return splits, spec, vocab, encoded
+
+
+def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
+    """Train, keep the best weights by validation accuracy, test them, write the checkpoint. Returns the card."""
+    cfg.validate()
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()):
+        raise GateScopeError(f"{out}: already exists and is not empty; choose another --out")
+    t_start = time.time()
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    splits, spec, vocab, enc = prepare(cfg)
+    mcfg = ModelConfig(
+        vocab_size=len(vocab), embed_dim=cfg.embed, hidden_size=cfg.hidden, num_layers=cfg.layers,
+        bidirectional=cfg.bidirectional, cell=cfg.cell, pooling=cfg.pooling, dropout=cfg.dropout,
+    )
+    seed_everything(cfg.seed)
+    model = SentimentRNN(mcfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if device.type == "cuda":
+        torch.backends.cudnn.enabled = True
+        torch.backends.cudnn.benchmark = True
+    loss_fn = nn.CrossEntropyLoss()
+    train_x, train_y = enc["train"]
+    lengths = [len(s) for s in train_x]
+    labels_t = torch.tensor(train_y)
+    _emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
+           "vocab": len(vocab), "epochs": cfg.epochs}, cfg.metrics, callback)
+
+    best_acc, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
+    history = []
+    step = 0
+    epochs_run = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        batches = data.bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch)
+        bar = Progress(len(batches), epoch, cfg.epochs)
+        tot_loss = tot_correct = tot_n = 0.0
+        for bi, batch in enumerate(batches, 1):
+            ids, lens = data.collate([train_x[i] for i in batch])
+            y = labels_t[batch]
+            if device.type == "cuda":
+                ids, y = ids.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                logits = model(ids, lens)
+                loss = loss_fn(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            scaler.step(opt)
+            scaler.update()
+            step += 1
+            n = len(batch)
+            tot_loss += loss.item() * n
+            tot_correct += (logits.argmax(1) == y).sum().item()
+            tot_n += n
+            bar.update(bi, tot_loss / tot_n, tot_correct / tot_n)
+            if bi % 20 == 0 or bi == len(batches):
+                _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
+                       "loss": tot_loss / tot_n, "acc": tot_correct / tot_n}, cfg.metrics, callback)
+        val_x, val_y = enc["val"]
+        val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
+        epochs_run = epoch
+        rec = {"type": "epoch", "epoch": epoch, "train_loss": tot_loss / tot_n, "train_acc": tot_correct / tot_n,
+               "val_acc": val["accuracy"], "seconds": time.time() - t_start}
+        history.append(rec)
+        _emit(rec, cfg.metrics, callback)
+        bar.close(f"epoch {epoch}/{cfg.epochs}: loss {rec['train_loss']:.4f} train acc {rec['train_acc']:.4f} "
+                  f"val acc {val['accuracy']:.4f} ({time.time() - bar.t0:.0f}s)")
+        if val["accuracy"] > best_acc:
+            best_acc, best_epoch, bad_epochs = val["accuracy"], epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if bad_epochs >= cfg.patience:
+                print(f"early stop: validation accuracy has not improved for {bad_epochs} epochs", file=sys.stderr)
+                break
+        if cfg.max_seconds and time.time() - t_start > cfg.max_seconds:
+            print(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}", file=sys.stderr)
+            break
+
+    model.load_state_dict(best_state)
+    train_seconds = time.time() - t_start
+    test_x, test_y = enc["test"]
+    test = metrics(predict_ids(model, test_x, device=device).argmax(1).tolist(), test_y)
+    card = dict(
+        splits.info,
+        name=out.name,
+        language=spec["language"],
+        test_accuracy=test["accuracy"],
+        test_size=test["n"],
+        test_balanced_accuracy=test["balanced_accuracy"],
+        test_f1=test["f1"],
+        test_confusion=test["confusion"],
+        val_accuracy=best_acc,
+        best_epoch=best_epoch,
+        epochs=epochs_run,
+        history=history,
+        train_seconds=round(train_seconds, 1),
+        device=str(device) if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(device)})",
+        torch=torch.__version__,
+        python=platform.python_version(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        command=cfg.command or "python -m sentiment.train " + " ".join(shlex.quote(a) for a in to_argv(cfg)),
+        train_config={k: v for k, v in asdict(cfg).items() if k not in ("extra_card", "command", "metrics")},
+        **cfg.extra_card,
+    )
+    checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
+    _emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)}, cfg.metrics, callback)
+    print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
+    return card
+
+
+def to_argv(cfg: TrainConfig) -> list[str]:
+    """The command-line arguments that reproduce a TrainConfig."""
+    argv = ["--data", cfg.data, "--out", cfg.out]
+    defaults = TrainConfig(data="", out="")
+    for k, v in asdict(cfg).items():
+        if k in ("data", "out", "command", "extra_card", "metrics") or v == getattr(defaults, k):
+            continue
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            argv.append(flag if v else "--no-" + k.replace("_", "-"))
+        else:
+            argv += [flag, str(v)]
+    return argv
+
+
+def parser() -> argparse.ArgumentParser:
+    d = TrainConfig(data="", out="")
+    ap = argparse.ArgumentParser(prog="python -m sentiment.train", description="Train a GateScope sentiment model.")
+    ap.add_argument("--data", required=True, help="dataset path (aclImdb folder or .tar.gz, or a label/text CSV), or imdb / hotel")
+    ap.add_argument("--out", required=True, help="checkpoint directory to create (must not exist)")
+    ap.add_argument("--format", choices=["imdb", "csv"], default=None)
+    ap.add_argument("--cell", choices=CELLS, default=d.cell)
+    ap.add_argument("--pooling", choices=POOLINGS, default=d.pooling)
+    ap.add_argument("--layers", type=int, default=d.layers)
+    ap.add_argument("--hidden", type=int, default=d.hidden)
+    ap.add_argument("--embed", type=int, default=d.embed)
+    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional)
+    ap.add_argument("--dropout", type=float, default=d.dropout)
+    ap.add_argument("--max-len", type=int, default=d.max_len)
+    ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--batch-size", type=int, default=d.batch_size)
+    ap.add_argument("--lr", type=float, default=d.lr)
+    ap.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    ap.add_argument("--clip", type=float, default=d.clip)
+    ap.add_argument("--patience", type=int, default=d.patience)
+    ap.add_argument("--vocab-size", type=int, default=d.vocab_size)
+    ap.add_argument("--min-freq", type=int, default=d.min_freq)
+    ap.add_argument("--tokenizer", choices=["word", "char"], default=d.tokenizer, help="Chinese: jieba words or characters")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
+    ap.add_argument("--limit", type=int, default=None, help="train on N reviews drawn by the seed")
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--split-seed", type=int, default=d.split_seed)
+    ap.add_argument("--half", action=argparse.BooleanOptionalAction, default=d.half, help="store weights as float16")
+    ap.add_argument("--max-seconds", type=float, default=None)
+    ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(parser().parse_args(argv))
+    threads = args.pop("threads")
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = TrainConfig(**args)
+    cfg.command = "python -m sentiment.train " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    try:
+        fit(cfg)
+    except GateScopeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no checkpoint written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
