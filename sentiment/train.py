@@ -53,6 +53,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     clip: float = 1.0
+    schedule: str = "cosine"  # learning rate over the planned epochs: cosine (to 5%) or constant
     patience: int = 2
     vocab_size: int = 20_000
     min_freq: int = 2
@@ -75,6 +76,8 @@ class TrainConfig:
         for name, lo in [("layers", 1), ("hidden", 1), ("embed", 1), ("max_len", 1), ("epochs", 1), ("batch_size", 1), ("vocab_size", 3)]:
             if int(getattr(self, name)) < lo:
                 raise GateScopeError(f"--{name.replace('_', '-')} must be at least {lo}")
+        if self.schedule not in ("cosine", "constant"):
+            raise GateScopeError("--schedule must be cosine or constant")
         if not self.lr > 0:
             raise GateScopeError("--lr must be positive")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -179,6 +182,10 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     loss_fn = nn.CrossEntropyLoss()
     train_x, train_y = enc["train"]
     lengths = [len(s) for s in train_x]
+    total_steps = cfg.epochs * math.ceil(len(train_x) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, total_steps) / total_steps)) if cfg.schedule == "cosine" else 1.0
+    )
     labels_t = torch.tensor(train_y)
     _emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
            "vocab": len(vocab), "epochs": cfg.epochs}, cfg.metrics, callback)
@@ -206,6 +213,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             scaler.step(opt)
             scaler.update()
+            sched.step()
             step += 1
             n = len(batch)
             tot_loss += loss.item() * n
@@ -236,6 +244,8 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             print(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}", file=sys.stderr)
             break
 
+    if cfg.half:  # test the weights exactly as they will be stored
+        best_state = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in best_state.items()}
     model.load_state_dict(best_state)
     train_seconds = time.time() - t_start
     test_x, test_y = enc["test"]
@@ -302,6 +312,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--lr", type=float, default=d.lr)
     ap.add_argument("--weight-decay", type=float, default=d.weight_decay)
     ap.add_argument("--clip", type=float, default=d.clip)
+    ap.add_argument("--schedule", choices=["cosine", "constant"], default=d.schedule)
     ap.add_argument("--patience", type=int, default=d.patience)
     ap.add_argument("--vocab-size", type=int, default=d.vocab_size)
     ap.add_argument("--min-freq", type=int, default=d.min_freq)

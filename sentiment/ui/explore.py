@@ -1,0 +1,105 @@
+"""Explore (the landing page): one review, one model; prediction, gates, pooling, reading, saturation, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import figures
+from . import common
+from .i18n import lang, t
+
+K = "ex"  # this page's widget key prefix
+METHODS = ("occlusion", "integrated_gradients")
+
+
+def render() -> None:
+    st.title(t("explore.title"))
+    st.caption(t("explore.intro"))
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        entry = common.model_picker(K)
+    with left:
+        review = common.review_input(K, picker_keys=[K], default_language=entry.language if entry else "en")
+    if entry is None or common.load(entry) is None:
+        return
+    method = st.session_state.get(f"{K}_method", "occlusion")
+    method = method if method in METHODS else "occlusion"
+    with st.spinner():
+        trace = common.trace_for(entry, review, method)
+    if trace is None:
+        return
+    common.show_prediction(trace, entry)
+    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.downloads")])
+    with tabs[0]:
+        layer, direction = gates_tab(trace, K)
+    with tabs[1]:
+        pooling_tab(trace)
+    with tabs[2]:
+        reading_tab(trace, method)
+    with tabs[3]:
+        st.caption(t("saturation.help"))
+        common.chart(figures.saturation_histogram(trace, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    with tabs[4]:
+        downloads_tab(trace)
+
+
+def gates_tab(trace, key: str, show_controls: bool = True) -> tuple[int, str]:
+    """Controls (layer and direction, sort, top K, panels) and the heatmaps; returns the layer and direction."""
+    choices = common.layer_options(trace)
+    H = int(trace.hidden_size)
+    gate_names = list(trace.layers[0].gates)
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+    with c1:
+        choice = common.pick(t("gates.layer"), choices, f"{key}_layer", format_func=common.layer_label,
+                             disabled=len(choices) == 1)
+    with c2:
+        sort = common.pick(t("gates.sort"), figures.SORTS, f"{key}_sort", default="none",
+                           format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
+    with c3:
+        if H > 1:
+            st.session_state[f"{key}_topk"] = min(H, int(st.session_state.get(f"{key}_topk", min(H, 32))))
+            top_k = st.slider(t("gates.topk"), 1, H, key=f"{key}_topk")
+        else:
+            top_k = 1
+    with c4:
+        gates_key = f"{key}_gates_{trace.cell}"
+        if gates_key not in st.session_state:
+            st.session_state[gates_key] = gate_names
+        shown = st.multiselect(t("gates.which"), gate_names, key=gates_key, format_func=figures.gate_title)
+    shown = shown or gate_names
+    with st.expander(t("gates.equations", cell=trace.cell.upper()), icon=":material/function:"):
+        st.code("\n".join(figures.EQUATIONS.get(trace.cell, [])), language=None)
+        st.caption(" · ".join(figures.gate_title(g, lang()) for g in gate_names))
+    st.caption(t("gates.help"))
+    fig = figures.gate_heatmaps(trace, choice[0], choice[1], gates=shown, sort=sort, top_k=top_k, lang=lang())
+    common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}")
+    return choice
+
+
+def pooling_tab(trace) -> None:
+    st.caption(t(f"pooling.help.{trace.pooling}"))
+    common.chart(figures.pooling_bar(trace, lang=lang()), key=f"{K}_pool", filename=f"pooling-{trace.pooling}")
+
+
+def reading_tab(trace, method: str) -> None:
+    st.caption(t("reading.prefix.help"))
+    common.chart(figures.prefix_curve(trace, lang=lang()), key=f"{K}_prefix", filename="prefix")
+    common.pick(t("reading.method"), METHODS, f"{K}_method", default="occlusion", widget=st.radio,
+                format_func=lambda m: t(f"method.{m}"), horizontal=True, help=t("reading.method.help"))
+    st.caption(t("reading.colored"))
+    scores = figures.attribution(trace, method)
+    st.markdown(figures.attribution_html(trace.tokens, scores, trace.unk, trace.language), unsafe_allow_html=True)
+    common.chart(figures.attribution_bar(trace, method, lang=lang()), key=f"{K}_attr", filename=f"attribution-{method}")
+
+
+def downloads_tab(trace) -> None:
+    st.caption(t("downloads.note"))
+    stem = f"gatescope-{trace.model_name or trace.cell}".replace(" ", "_")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(t("downloads.json"), data=trace.to_json, file_name=f"{stem}-trace.json", mime="application/json",
+                       on_click="ignore", icon=":material/download:", key=f"{K}_dl_json")
+    c2.download_button(t("downloads.tokens"), data=lambda: figures.tokens_csv(trace), file_name=f"{stem}-tokens.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{K}_dl_tokens")
+    c3.download_button(t("downloads.gates"), data=lambda: figures.gates_csv(trace), file_name=f"{stem}-gates.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{K}_dl_gates")
+    st.info(t("downloads.help"), icon=":material/photo_camera:")

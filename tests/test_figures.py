@@ -1,0 +1,336 @@
+"""Figures: pure functions Trace -> plotly Figure (no Streamlit), on tiny random-weight models.
+
+Until ``sentiment.probe`` lands, ``probe_module()`` supplies a stand-in with the agreed contract
+(real model outputs, random gate values of the right shapes and ranges); with the real probe
+present the tests use it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from sentiment import figures
+
+# ---- the probe, or a stand-in with its contract ---------------------------------------------------
+
+
+def _fake_probe() -> types.ModuleType:
+    from sentiment.data import LABEL_NAMES, collate
+    from sentiment.text import UNK_ID
+
+    GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
+    SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
+
+    @dataclass
+    class LayerTrace:
+        layer: int
+        direction: str
+        gates: dict
+
+    @dataclass
+    class Trace:
+        text: str
+        tokens: list
+        ids: list
+        unk: list
+        length: int
+        language: str
+        cell: str
+        pooling: str
+        hidden_size: int
+        num_layers: int
+        bidirectional: bool
+        model_name: str
+        layers: list
+        pooled: np.ndarray
+        pool_weights: np.ndarray
+        pool_winners: np.ndarray | None
+        logits: np.ndarray
+        probs: np.ndarray
+        label: str
+        prefix_probs: np.ndarray | None
+        occlusion: np.ndarray | None
+        integrated_gradients: np.ndarray | None
+        truncated: int
+        note: str
+
+        def gate(self, name, layer=0, direction="forward"):
+            for lt in self.layers:
+                if lt.layer == layer and lt.direction == direction:
+                    return lt.gates[name]
+            raise KeyError((layer, direction))
+
+        def saturation(self, threshold_low=0.1, threshold_high=0.9):
+            out = {}
+            for lt in self.layers:
+                for g in SIGMOID_GATES[self.cell]:
+                    v = lt.gates[g]
+                    out[(lt.layer, lt.direction, g)] = {"left": (v < threshold_low).mean(0), "right": (v > threshold_high).mean(0)}
+            return out
+
+        def to_json(self):
+            d = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items() if k != "layers"}
+            d["layers"] = [{"layer": lt.layer, "direction": lt.direction, "gates": {g: a.tolist() for g, a in lt.gates.items()}}
+                           for lt in self.layers]
+            return json.dumps(d, ensure_ascii=False)
+
+    @torch.no_grad()
+    def trace(ckpt, text, prefix=True, occlusion=True, integrated_gradients=False):
+        enc = ckpt.encode(text)
+        c = ckpt.config
+        T = len(enc.ids)
+        ids, lengths = collate([enc.ids])
+        out = ckpt.model.forward_full(ids, lengths)
+        probs = torch.softmax(out.logits, -1)[0].numpy()
+        rng = np.random.default_rng(T)
+        layers = []
+        for layer in range(c.num_layers):
+            for direction in ["forward", "backward"][: c.directions]:
+                gates = {}
+                for g in GATE_NAMES[c.cell]:
+                    x = rng.normal(size=(T, c.hidden_size)).astype(np.float32)
+                    gates[g] = (1 / (1 + np.exp(-x)) if g in SIGMOID_GATES[c.cell] else np.tanh(x) if g != "c" else 2 * x).astype(np.float32)
+                layers.append(LayerTrace(layer, direction, gates))
+        top = out.outputs[0].numpy()
+        H = c.hidden_size
+        for lt in layers[-c.directions:]:
+            lt.gates["h"] = top[:, :H] if lt.direction == "forward" else top[:, H:]
+
+        def p_pos(seqs):
+            i, ln = collate(seqs)
+            return torch.softmax(ckpt.model(i, ln), -1)[:, 1].numpy()
+
+        prefix_probs = p_pos([enc.ids[: t + 1] for t in range(T)]) if prefix else None
+        occ = None
+        if occlusion:
+            occ = probs[1] - p_pos([enc.ids[:t] + [UNK_ID] + enc.ids[t + 1:] for t in range(T)])
+        ig = rng.normal(size=T).astype(np.float32) if integrated_gradients else None
+        k = int(probs.argmax())
+        return Trace(text, enc.tokens, enc.ids, [i == UNK_ID for i in enc.ids], T, ckpt.language, c.cell, c.pooling,
+                     c.hidden_size, c.num_layers, c.bidirectional, ckpt.card.get("name", ""), layers,
+                     out.pool.pooled[0].numpy(), out.pool.weights[0].numpy(),
+                     None if out.pool.winners is None else out.pool.winners[0].numpy(),
+                     out.logits[0].numpy(), probs, LABEL_NAMES[k], prefix_probs, occ, ig, enc.truncated, enc.note)
+
+    mod = types.ModuleType("sentiment.probe")
+    mod.LayerTrace, mod.Trace, mod.trace = LayerTrace, Trace, trace
+    mod.GATE_NAMES, mod.SIGMOID_GATES = GATE_NAMES, SIGMOID_GATES
+    mod.__gatescope_fake__ = True
+    return mod
+
+
+def probe_module() -> types.ModuleType:
+    """The real sentiment.probe when it exists, else the stand-in (installed in sys.modules)."""
+    try:
+        from sentiment import probe
+        return probe
+    except ImportError:
+        mod = sys.modules.get("sentiment.probe") or _fake_probe()
+        sys.modules["sentiment.probe"] = mod
+        import sentiment
+
+        sentiment.probe = mod
+        return mod
+
+
+def bdata(arr) -> np.ndarray:
+    """A plotly JSON array (plain list, or {'dtype', 'bdata'[, 'shape']} binary) as numpy."""
+    import base64
+
+    if isinstance(arr, dict) and "bdata" in arr:
+        a = np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
+        if "shape" in arr:
+            a = a.reshape([int(s) for s in str(arr["shape"]).split(",")])
+        return a
+    return np.asarray(arr)
+
+
+def spec(fig: go.Figure) -> dict:
+    return json.loads(fig.to_json())
+
+
+EN = "I loved the acting but the plot was not good at all !"
+ZH = "酒店 房间 很 干净，服务 不错！"
+
+
+@pytest.fixture
+def tr(tiny_checkpoint):
+    probe = probe_module()
+
+    def make(text=EN, prefix=True, ig=False, **kw):
+        return probe.trace(tiny_checkpoint(**kw), text, prefix=prefix, occlusion=prefix, integrated_gradients=ig)
+
+    return make
+
+
+# ---- tests ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell,gates", [("lstm", ["i", "f", "g", "o", "c", "h"]), ("gru", ["r", "z", "n", "h"]), ("rnn", ["h"])])
+def test_heatmap_panels_per_gate(tr, cell, gates):
+    t = tr(cell=cell, hidden=8)
+    fig = figures.gate_heatmaps(t)
+    s = spec(fig)
+    heat = [d for d in s["data"] if d["type"] == "heatmap"]
+    assert [d["name"] for d in heat] == gates
+    for d in heat:
+        z = bdata(d["z"])
+        assert z.shape == (8, len(t.tokens))  # units x tokens
+    meta = s["layout"]["meta"]
+    assert meta["tokens"] == t.tokens and meta["gates"] == gates and len(meta["units"]) == 8
+    # the bottom panel's x axis carries the tokens
+    bottom = s["layout"][f"xaxis{len(gates) if len(gates) > 1 else ''}"]
+    assert bottom["ticktext"] == t.tokens
+    # panel titles name the equations' symbols
+    titles = [a["text"] for a in s["layout"]["annotations"]]
+    assert titles[0].startswith(figures.GATE_INFO[gates[0]][0])
+
+
+def test_heatmap_colour_axes_by_kind(tr):
+    t = tr(cell="lstm")
+    s = spec(figures.gate_heatmaps(t))
+    axis = {d["name"]: d["coloraxis"] for d in s["data"]}
+    assert axis["i"] == axis["f"] == axis["o"] == "coloraxis"
+    assert axis["g"] == axis["h"] == "coloraxis2"
+    assert axis["c"] == "coloraxis3"
+    lay = s["layout"]
+    assert (lay["coloraxis"]["cmin"], lay["coloraxis"]["cmax"]) == (0, 1)
+    assert (lay["coloraxis2"]["cmin"], lay["coloraxis2"]["cmax"]) == (-1, 1)
+    assert lay["coloraxis3"]["cmin"] == -lay["coloraxis3"]["cmax"]
+    assert "Noto Sans CJK SC" in lay["font"]["family"]
+
+
+def test_heatmap_hover_shows_token_position_unit_value(tr):
+    t = tr(cell="gru")
+    d = spec(figures.gate_heatmaps(t))["data"][0]
+    for part in ("%{text}", "%{x}", "%{y}", "%{z"):
+        assert part in d["hovertemplate"]
+    assert np.asarray(d["text"]).shape == (8, len(t.tokens))
+    assert [x.split(" (")[0] for x in d["text"][0]] == t.tokens
+    assert [x.endswith("(not in the vocabulary)") for x in d["text"][0]] == list(t.unk)
+
+
+def test_unit_sort_and_top_k(tr):
+    t = tr(cell="lstm", hidden=8)
+    h = t.gate("h")
+    for sort in figures.SORTS:
+        order = figures.unit_order(t, sort=sort, top_k=3)
+        assert len(order) == 3 and len(set(order.tolist())) == 3
+    assert figures.unit_order(t, sort="activity").tolist() == np.argsort(-np.abs(h).mean(0), kind="stable").tolist()
+    assert figures.unit_order(t, sort="variance")[0] == int(np.argmax(h.var(0)))
+    fig = figures.gate_heatmaps(t, sort="variance", top_k=3)
+    s = spec(fig)
+    assert len(s["layout"]["meta"]["units"]) == 3
+    assert all(bdata(d["z"]).shape == (3, len(t.tokens)) for d in s["data"])
+    # the heatmap values are the trace's, for the chosen units
+    u = s["layout"]["meta"]["units"]
+    np.testing.assert_allclose(bdata(s["data"][5]["z"]), t.gate("h")[:, u].T, rtol=1e-6)
+    with pytest.raises(ValueError):
+        figures.unit_order(t, sort="bogus")
+
+
+def test_heatmap_layers_and_directions(tr):
+    t = tr(cell="lstm", layers=2, bidirectional=True)
+    assert figures.layer_choices(t) == [(0, "forward"), (0, "backward"), (1, "forward"), (1, "backward")]
+    s = spec(figures.gate_heatmaps(t, layer=1, direction="backward", gates=["f", "h"]))
+    assert [d["name"] for d in s["data"]] == ["f", "h"]
+    with pytest.raises(ValueError):
+        figures.gate_heatmaps(t, layer=2)
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention"])
+def test_pooling_bar(tr, pooling):
+    t = tr(cell="gru", pooling=pooling)
+    s = spec(figures.pooling_bar(t))
+    total = sum(bdata(d["y"]).sum() for d in s["data"])
+    assert total == pytest.approx(1.0, abs=1e-5)
+    assert s["layout"]["xaxis"]["ticktext"] == t.tokens
+    if pooling == "last":  # forward reads the last token, backward the first
+        fwd, bwd = (bdata(d["y"]) for d in s["data"])
+        assert fwd[-1] == pytest.approx(0.5) and bwd[0] == pytest.approx(0.5)
+    if pooling == "mean":
+        np.testing.assert_allclose(bdata(s["data"][0]["y"]), 1 / len(t.tokens), rtol=1e-5)
+
+
+def test_prefix_curve_and_attribution(tr):
+    t = tr(cell="lstm")
+    s = spec(figures.prefix_curve(t))
+    line = s["data"][0]
+    assert line["type"] == "scatter"
+    np.testing.assert_allclose(bdata(line["y"]), t.prefix_probs, rtol=1e-5)
+    assert s["layout"]["yaxis"]["range"] == [0, 1]
+    b = spec(figures.attribution_bar(t, "occlusion"))
+    np.testing.assert_allclose(bdata(b["data"][0]["y"]), t.occlusion, rtol=1e-5)
+    # integrated gradients not computed: an empty figure with a note, not an error
+    empty = spec(figures.attribution_bar(t, "integrated_gradients"))
+    assert empty["data"] == [] and empty["layout"]["annotations"]
+    html = figures.attribution_html(["<b>", "good"], [0.5, -1.0], [True, False])
+    assert "&lt;b&gt;" in html and "<b>" not in html.replace("&lt;b&gt;", "")
+    assert html.count("<span") == 2
+
+
+def test_saturation_histogram(tr):
+    t = tr(cell="lstm")
+    s = spec(figures.saturation_histogram(t))
+    assert [d["type"] for d in s["data"]] == ["bar"] * 3
+    for d in s["data"]:
+        assert bdata(d["y"]).sum() == pytest.approx(1.0, abs=1e-5)
+    shares = figures.saturation_shares(t)
+    assert set(shares) == {"i", "f", "o"}
+    v = t.gate("f")
+    assert shares["f"] == pytest.approx(((v < 0.1).mean(), (v > 0.9).mean()))
+    r = spec(figures.saturation_histogram(tr(cell="rnn")))
+    assert len(r["data"]) == 1 and r["layout"]["xaxis"]["range"] == [-1, 1]
+
+
+def test_chinese_labels_and_tokens(tr):
+    t = tr(ZH, cell="gru", language="zh")
+    s = spec(figures.gate_heatmaps(t, lang="zh"))
+    assert "门" in s["layout"]["annotations"][0]["text"]
+    assert s["layout"]["xaxis4"]["ticktext"] == t.tokens
+    assert any("酒店" in tok for tok in t.tokens)
+    assert "层" in s["layout"]["title"]["text"]
+
+
+def test_compare_figures(tr):
+    a, b = tr(cell="lstm", pooling="max"), tr(cell="gru", pooling="attention", seed=1)
+    s = spec(figures.compare_prefix([a, b], ["A", "B"]))
+    assert [d["name"] for d in s["data"]] == ["A", "B"]
+    p = spec(figures.compare_pooling([a, b], ["A", "B"]))
+    assert len(p["data"]) == 2
+    for d in p["data"]:
+        assert bdata(d["y"]).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_csv_exports(tr):
+    t = tr(cell="gru", hidden=4)
+    rows = figures.tokens_csv(t).splitlines()
+    assert rows[0].startswith("position,token,id,unk,pool_weight,prefix_p_positive,occlusion")
+    assert len(rows) == 1 + len(t.tokens)
+    g = figures.gates_csv(t).splitlines()
+    assert g[0] == "layer,direction,gate,position,token,unit,value"
+    assert len(g) == 1 + 2 * 4 * len(t.tokens) * 4  # directions x gates x tokens x units
+    assert g[1].startswith(f"0,forward,r,0,{t.tokens[0]},0,")
+
+
+def test_long_review_is_fast(tr):
+    """400 tokens, 128 units: every Explore figure in well under the app's 300 ms budget."""
+    import time
+
+    words = "the movie was not bad at all i loved it ! but the plot was awful".split()
+    text = " ".join(words[i % len(words)] for i in range(400))
+    t = tr(text, cell="lstm", hidden=128, max_len=400, prefix=False)
+    assert len(t.tokens) == 400
+    start = time.perf_counter()
+    for fig in (figures.gate_heatmaps(t, sort="correlation", top_k=32), figures.pooling_bar(t),
+                figures.prefix_curve(t), figures.attribution_bar(t), figures.saturation_histogram(t)):
+        fig.to_json()
+    assert time.perf_counter() - start < 0.6  # generous for a loaded 2-core CI box
