@@ -76,9 +76,9 @@ _TEXT: dict[str, dict[str, str]] = {
     "unit": {"en": "unit", "zh": "单元"},
     "value": {"en": "value", "zh": "数值"},
     "unk": {"en": " (not in the vocabulary)", "zh": "（词表外）"},
-    "sigmoid": {"en": "sigmoid<br>0…1", "zh": "sigmoid<br>0…1"},
-    "tanh": {"en": "tanh<br>−1…1", "zh": "tanh<br>−1…1"},
-    "cell": {"en": "c_t", "zh": "c_t"},
+    "sigmoid": {"en": "σ gates (0…1)", "zh": "σ 门（0…1）"},
+    "tanh": {"en": "tanh (−1…1)", "zh": "tanh（−1…1）"},
+    "cell": {"en": "cell state c_t", "zh": "细胞状态 c_t"},
     "forward": {"en": "forward", "zh": "正向"},
     "backward": {"en": "backward", "zh": "反向"},
     "layer": {"en": "layer", "zh": "第"},
@@ -95,6 +95,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "pool_mean": {"en": "Mean pooling: every token weighs 1/{t}", "zh": "平均池化：每个词元权重 1/{t}"},
     "pool_attention": {"en": "Attention pooling: the attention weight of each token", "zh": "注意力池化：每个词元的注意力权重"},
     "credit": {"en": "credit", "zh": "贡献"},
+    "compare_pool_title": {"en": "Pooling credit per token (directions summed)", "zh": "每个词元的池化贡献（两个方向相加）"},
     "share": {"en": "share of units", "zh": "单元占比"},
     "weight": {"en": "weight", "zh": "权重"},
     "prefix_title": {"en": "P(positive) had the review ended after each token",
@@ -103,8 +104,8 @@ _TEXT: dict[str, dict[str, str]] = {
     "not_computed": {"en": "not computed for this review", "zh": "本条评论未计算"},
     "occlusion": {"en": "Occlusion: change in P(positive) when the token is replaced by <unk>",
                   "zh": "遮挡：把该词元换成 <unk> 后 P(正面) 的变化"},
-    "integrated_gradients": {"en": "Integrated gradients: each token's share of the positive logit",
-                             "zh": "积分梯度：每个词元对正面 logit 的贡献"},
+    "integrated_gradients": {"en": "Integrated gradients: each token's contribution to P(positive)",
+                             "zh": "积分梯度：每个词元对 P(正面) 的贡献"},
     "attribution": {"en": "attribution", "zh": "归因"},
     "sat_title": {"en": "Gate saturation · layer {layer} · {direction} (shaded: below {lo} or above {hi})",
                   "zh": "门控饱和度 · 第 {layer} 层 · {direction}（阴影：低于 {lo} 或高于 {hi}）"},
@@ -233,10 +234,12 @@ def gate_heatmaps(
     c_max = 1.0
     if "c" in names:
         c_max = max(1.0, float(np.abs(lt.gates["c"][:T]).max(initial=0.0)))
-    panel_h = int(np.clip(14 * len(order), 110, 320))
+    panel_h = int(np.clip(8 * len(order), 90, 240))  # pixels per panel
     n = len(names)
-    gap = min(0.08, 0.35 / n) if n > 1 else 0.0
-    frac = (1.0 - gap * (n - 1)) / n
+    gap_px = 34  # room for each panel's title
+    plot_h = n * panel_h + (n - 1) * gap_px
+    gap = gap_px / plot_h
+    frac = panel_h / plot_h
     axes = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}
     x = np.arange(T)
     data, layout = [], {"annotations": []}
@@ -254,7 +257,10 @@ def gate_heatmaps(
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
     kinds = {gate_kind(g) for g in names}
     bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
-    cb = lambda k: dict(title=dict(text=_t(k, lang)), x=1.01 + 0.07 * bars.index(k), len=min(1.0, 0.9), thickness=12)  # noqa: E731
+    # horizontal colour bars under the token axis (container coordinates), side by side: they fit any width
+    cb = lambda k: dict(orientation="h", title=dict(text=_t(k, lang), side="top", font=dict(size=11)), x=0.02 + 0.34 * bars.index(k),  # noqa: E731
+                        xanchor="left", y=0.005, yref="container", yanchor="bottom", len=0.28, thickness=10,
+                        tickfont=dict(size=10))
     if "sigmoid" in kinds:
         layout["coloraxis"] = dict(colorscale="Viridis", cmin=0.0, cmax=1.0, colorbar=cb("sigmoid"))
     if "tanh" in kinds:
@@ -268,8 +274,9 @@ def gate_heatmaps(
                h=int(lt.gates[names[0]].shape[1]), sort=_t(f"sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction}
-    _base_layout(fig, title, 70 + panel_h * len(names) + (90 if T > 12 else 40), meta)
-    fig.update_layout(margin=dict(l=60, r=60 + 60 * len(bars), t=70, b=40))
+    bottom = (75 if T > 12 else 40) + 70  # token labels, then the colour bars
+    _base_layout(fig, title, 80 + plot_h + bottom, meta)
+    fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
     return fig
 
 
@@ -437,7 +444,7 @@ def saturation_histogram(trace: "Trace", layer: int = 0, direction: str = "forwa
         left, right = shares.get(g, (0.0, 0.0))
         fig.add_trace(go.Bar(
             x=centers, y=counts / max(1, v.size), name=f"{gate_title(g, lang)} ({left:.0%} | {right:.0%})",
-            marker_color=SERIES_COLORS[i % len(SERIES_COLORS)], opacity=0.75, width=(edges[1] - edges[0]) * 0.9,
+            marker_color=SERIES_COLORS[i % len(SERIES_COLORS)],
             hovertemplate=f"{g}: %{{x:.2f}}<br>{_t('share_values', lang)}: %{{y:.1%}}<extra></extra>",
         ))
     if sigmoid:
@@ -448,7 +455,7 @@ def saturation_histogram(trace: "Trace", layer: int = 0, direction: str = "forwa
         fig.add_vrect(x0=-1.0, x1=-high, fillcolor="grey", opacity=0.15, line_width=0)
         fig.add_vrect(x0=high, x1=1.0, fillcolor="grey", opacity=0.15, line_width=0)
         title = _t("sat_title_rnn", lang, layer=layer + 1, direction=_t(direction, lang), hi=high)
-    fig.update_layout(barmode="overlay", xaxis_title=_t("gate_value", lang), yaxis_title=_t("share_values", lang),
+    fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.0, xaxis_title=_t("gate_value", lang), yaxis_title=_t("share_values", lang),
                       yaxis_tickformat=".0%", legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     fig.update_xaxes(range=[lo_edge, hi_edge])
     meta = {"kind": "saturation_histogram", "gates": names, "shares": {g: list(v) for g, v in shares.items()},
@@ -499,8 +506,7 @@ def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str =
                       legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _compare_axis(fig, traces, max_ticks)
     meta = {"kind": "compare_pooling", "names": list(names), "tokens": [list(tr.tokens) for tr in traces]}
-    title = {"en": "Pooling credit per token", "zh": "每个词元的池化贡献"}.get(lang, "Pooling credit per token")
-    return _base_layout(fig, title, 380, meta)
+    return _base_layout(fig, _t("compare_pool_title", lang), 380, meta)
 
 
 # ---- exports -----------------------------------------------------------------------------------

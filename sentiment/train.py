@@ -177,8 +177,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     if device.type == "cuda":
-        torch.backends.cudnn.enabled = True
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.enabled = True  # cudnn.benchmark stays off: bucketed batches vary in length
     loss_fn = nn.CrossEntropyLoss()
     train_x, train_y = enc["train"]
     lengths = [len(s) for s in train_x]
@@ -198,7 +197,9 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
         model.train()
         batches = data.bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch)
         bar = Progress(len(batches), epoch, cfg.epochs)
-        tot_loss = tot_correct = tot_n = 0.0
+        tot_loss = torch.zeros((), device=device)  # summed on the device: no sync per step
+        tot_correct = torch.zeros((), device=device)
+        tot_n = 0
         for bi, batch in enumerate(batches, 1):
             ids, lens = data.collate([train_x[i] for i in batch])
             y = labels_t[batch]
@@ -216,17 +217,18 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             sched.step()
             step += 1
             n = len(batch)
-            tot_loss += loss.item() * n
-            tot_correct += (logits.argmax(1) == y).sum().item()
+            tot_loss += loss.detach().float() * n
+            tot_correct += (logits.argmax(1) == y).sum()
             tot_n += n
-            bar.update(bi, tot_loss / tot_n, tot_correct / tot_n)
             if bi % 20 == 0 or bi == len(batches):
+                avg_loss, avg_acc = tot_loss.item() / tot_n, tot_correct.item() / tot_n
+                bar.update(bi, avg_loss, avg_acc)
                 _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
-                       "loss": tot_loss / tot_n, "acc": tot_correct / tot_n}, cfg.metrics, callback)
+                       "loss": avg_loss, "acc": avg_acc}, cfg.metrics, callback)
         val_x, val_y = enc["val"]
         val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
         epochs_run = epoch
-        rec = {"type": "epoch", "epoch": epoch, "train_loss": tot_loss / tot_n, "train_acc": tot_correct / tot_n,
+        rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
                "val_acc": val["accuracy"], "seconds": time.time() - t_start}
         history.append(rec)
         _emit(rec, cfg.metrics, callback)

@@ -321,16 +321,45 @@ def test_csv_exports(tr):
     assert g[1].startswith(f"0,forward,r,0,{t.tokens[0]},0,")
 
 
-def test_long_review_is_fast(tr):
-    """400 tokens, 128 units: every Explore figure in well under the app's 300 ms budget."""
+def synthetic_trace(T: int = 400, H: int = 128, cell: str = "lstm", pooling: str = "max", seed: int = 0):
+    """A Trace of the probe's own class filled with random values of the right shapes and ranges
+    (independent of the probe's speed): for timing the figures alone."""
+    probe = probe_module()
+    rng = np.random.default_rng(seed)
+    words = "the movie was not bad at all i loved it ! but the plot was awful".split()
+    tokens = [words[i % len(words)] for i in range(T)]
+    layers = []
+    for direction in ("forward", "backward"):
+        gates = {}
+        for g in probe.GATE_NAMES[cell]:
+            x = rng.normal(size=(T, H)).astype(np.float32)
+            gates[g] = 1 / (1 + np.exp(-x)) if g in probe.SIGMOID_GATES[cell] else (2 * x if g == "c" else np.tanh(x))
+        layers.append(probe.LayerTrace(0, direction, gates))
+    winners = rng.integers(0, T, size=2 * H)
+    weights = np.bincount(winners, minlength=T).astype(np.float32) / (2 * H)
+    p = rng.uniform(size=T).astype(np.float32)
+    return probe.Trace(
+        text=" ".join(tokens), tokens=tokens, ids=list(range(T)), unk=[False] * T, length=T, language="en",
+        cell=cell, pooling=pooling, hidden_size=H, num_layers=1, bidirectional=True, model_name="synthetic",
+        layers=layers, pooled=rng.normal(size=2 * H).astype(np.float32), pool_weights=weights, pool_winners=winners,
+        logits=np.array([0.1, 0.3], np.float32), probs=np.array([0.45, 0.55], np.float32), label="positive",
+        prefix_probs=p, occlusion=(p - 0.5) / 10, integrated_gradients=None, truncated=0, note="")
+
+
+def test_long_review_is_fast():
+    """400 tokens, 128 units: every Explore figure well within the app's 300 ms budget (about 0.15 s idle)."""
     import time
 
-    words = "the movie was not bad at all i loved it ! but the plot was awful".split()
-    text = " ".join(words[i % len(words)] for i in range(400))
-    t = tr(text, cell="lstm", hidden=128, max_len=400, prefix=False)
-    assert len(t.tokens) == 400
-    start = time.perf_counter()
-    for fig in (figures.gate_heatmaps(t, sort="correlation", top_k=32), figures.pooling_bar(t),
-                figures.prefix_curve(t), figures.attribution_bar(t), figures.saturation_histogram(t)):
-        fig.to_json()
-    assert time.perf_counter() - start < 0.6  # generous for a loaded 2-core CI box
+    t = synthetic_trace()
+
+    def build() -> float:
+        start = time.perf_counter()
+        for fig in (figures.gate_heatmaps(t, sort="correlation", top_k=32), figures.pooling_bar(t),
+                    figures.prefix_curve(t), figures.attribution_bar(t), figures.saturation_histogram(t)):
+            fig.to_json()
+        return time.perf_counter() - start
+
+    assert min(build() for _ in range(3)) < 0.6  # best of three, generous for a loaded 2-core box
+    s = spec(figures.gate_heatmaps(t, top_k=128))
+    assert all(bdata(d["z"]).shape == (128, 400) for d in s["data"])
+    assert len(s["layout"]["xaxis6"]["ticktext"]) <= 80  # long reviews: every k-th token labelled, all in the hover

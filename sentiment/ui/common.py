@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from .. import catalog, checkpoint, text as text_mod
-from ..errors import GateScopeError
+from ..errors import GateScopeError, InputError
 from .i18n import core_message, t
 
 log = logging.getLogger("gatescope.ui")
@@ -158,31 +158,29 @@ def model_picker(key: str, prefer: dict | None = None, language: str | None = No
     ds_options = datasets_of(ok)
     ds_default = _first(ds_options, *[d for d in ds_options if d[0] == prefer.get("dataset")],
                         *[d for d in ds_options if d[1] == (language or "en")])
-    _ensure(f"{key}_dataset", ds_options, ds_default)
-    dataset = st.selectbox(t("picker.dataset"), ds_options, key=f"{key}_dataset", help=t("picker.dataset.help"),
-                           format_func=lambda d: f"{d[0]} · {_lang_name(d[1])}")
+    dataset = pick(t("picker.dataset"), ds_options, f"{key}_dataset", ds_default, help=t("picker.dataset.help"),
+                   format_func=lambda d: f"{d[0]} · {_lang_name(d[1])}")
     of_ds = [e for e in ok if (e.dataset, e.language) == dataset]
     cells = [c for c in CELL_ORDER if any(e.cell == c for e in of_ds)] + sorted({e.cell for e in of_ds} - set(CELL_ORDER))
     c1, c2 = st.columns(2)
-    _ensure(f"{key}_cell", cells, _first(cells, prefer.get("cell"), "lstm", "gru"))
     with c1:
-        cell = st.segmented_control(t("picker.cell"), cells, key=f"{key}_cell", required=True,
-                                    format_func=lambda c: t(f"cell.{c}") if c in CELL_ORDER else c, help=t("picker.cell.help"))
+        cell = pick(t("picker.cell"), cells, f"{key}_cell", _first(cells, prefer.get("cell"), "lstm", "gru"),
+                    widget=st.segmented_control, required=True, help=t("picker.cell.help"),
+                    format_func=lambda c: t(f"cell.{c}") if c in CELL_ORDER else c)
     of_cell = [e for e in of_ds if e.cell == cell]
     pools = [p for p in POOL_ORDER if any(e.pooling == p for e in of_cell)] + sorted({e.pooling for e in of_cell} - set(POOL_ORDER))
-    _ensure(f"{key}_pooling", pools, _first(pools, prefer.get("pooling"), "max", "attention"))
     with c2:
-        pooling = st.segmented_control(t("picker.pooling"), pools, key=f"{key}_pooling", required=True,
-                                       format_func=lambda p: t(f"pool.{p}") if p in POOL_ORDER else p, help=t("picker.pooling.help"))
+        pooling = pick(t("picker.pooling"), pools, f"{key}_pooling", _first(pools, prefer.get("pooling"), "max", "attention"),
+                       widget=st.segmented_control, required=True, help=t("picker.pooling.help"),
+                       format_func=lambda p: t(f"pool.{p}") if p in POOL_ORDER else p)
     matches = [e for e in of_cell if e.pooling == pooling]
     if not matches:  # a stale widget value in an odd rerun: fall back to the first of the cell
         matches = of_cell or of_ds
     entry = matches[0]
     if len(matches) > 1:
         by_key = {e.key: e for e in matches}
-        _ensure(f"{key}_model", list(by_key), matches[0].key)
-        chosen = st.selectbox(t("picker.model"), list(by_key), key=f"{key}_model", help=t("picker.model.help"),
-                              format_func=lambda k: f"{by_key[k].name} ({t('source.' + by_key[k].source)})")
+        chosen = pick(t("picker.model"), list(by_key), f"{key}_model", matches[0].key, help=t("picker.model.help"),
+                      format_func=lambda k: f"{by_key[k].name} ({t('source.' + by_key[k].source)})")
         entry = by_key[chosen]
     _show_unavailable(bad)
     return entry
@@ -258,10 +256,11 @@ def review_input(key: str, picker_keys: Sequence[str], default_language: str = "
                  format_func=lambda o: labels.get(o, o), help=t("example.help"),
                  on_change=_use_example, args=(key, tuple(picker_keys)))
     review = st.text_area(t("review.label"), key=f"{key}_text", height=150, help=t("review.help"),
-                          placeholder=t("review.placeholder"), on_change=_text_changed, args=(key, tuple(picker_keys)))
+                          placeholder=t("review.placeholder"), on_change=_text_changed, args=(key, tuple(picker_keys)),
+                          persist_state="session")
     c1, c2 = st.columns([3, 1])
     with c1:
-        st.checkbox(t("review.follow"), value=True, key=f"{key}_follow", help=t("review.follow.help"))
+        st.checkbox(t("review.follow"), value=True, key=f"{key}_follow", help=t("review.follow.help"), persist_state="session")
         language = text_mod.guess_language(review[: text_mod.MAX_CHARS])
         st.caption(t("review.detected", lang=_lang_name(language) if language != "unknown" else t("lang.unknown"), chars=len(review)))
     with c2:
@@ -276,6 +275,13 @@ def trace_for(entry: catalog.ModelEntry, review: str, method: str = "occlusion")
     """The probe's Trace of a review (cached per model, text and attribution); None after showing an error."""
     try:
         return _trace(entry.path, review, method == "occlusion", method == "integrated_gradients")
+    except InputError as e:
+        language = text_mod.guess_language(review[: text_mod.MAX_CHARS] if isinstance(review, str) else "")
+        if language in ("en", "zh") and language != entry.language:  # e.g. Chinese through an English tokenizer
+            st.error(t("review.other_language", lang=_lang_name(language), model=_lang_name(entry.language)),
+                     icon=":material/translate:")
+        else:
+            error(e)
     except GateScopeError as e:
         error(e)
     except Exception as e:
@@ -288,13 +294,14 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     """Label with its probability, the P(positive) bar, the card line and any note (as a warning)."""
     p_pos = float(trace.probs[1])
     p_label = float(trace.probs.max())
-    value = f"{t('label.' + trace.label) if trace.label in ('positive', 'negative') else trace.label} · {p_label:.1%}"
+    label = t("label." + trace.label) if trace.label in ("positive", "negative") else trace.label
+    sure = t("pred.confidence", p=p_label)
     if compact:
-        st.metric(t("pred.label"), value)
+        st.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off")
         st.progress(min(1.0, max(0.0, p_pos)), text=t("pred.bar", p=p_pos))
     else:
         c1, c2 = st.columns([1, 3], vertical_alignment="center")
-        c1.metric(t("pred.label"), value)
+        c1.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off")
         c2.progress(min(1.0, max(0.0, p_pos)), text=t("pred.bar", p=p_pos))
     unk = int(sum(bool(u) for u in trace.unk))
     st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk))
@@ -314,4 +321,6 @@ def pick(label: str, options: Sequence, key: str, default=None, format_func: Cal
     """A selectbox (or another single-choice widget) whose kept value is sanitised against its options."""
     options = list(options)
     _ensure(key, options, default if default is not None else options[0])
-    return (widget or st.selectbox)(label, options, key=key, format_func=format_func, **kw)
+    kw.setdefault("persist_state", "session")  # kept across page switches
+    labels = {o: format_func(o) for o in options}  # now, in this run's language (not later, outside the run)
+    return (widget or st.selectbox)(label, options, key=key, format_func=lambda o: labels.get(o, str(o)), **kw)

@@ -60,7 +60,7 @@ def render() -> None:
     with c3:
         if H > 1:
             st.session_state[f"{K}_topk"] = min(H, int(st.session_state.get(f"{K}_topk", min(H, 16))))
-            top_k = st.slider(t("gates.topk"), 1, H, key=f"{K}_topk")
+            top_k = st.slider(t("gates.topk"), 1, H, key=f"{K}_topk", persist_state="session")
         else:
             top_k = 1
     st.caption(t("gates.help"))

@@ -58,14 +58,15 @@ def gates_tab(trace, key: str, show_controls: bool = True) -> tuple[int, str]:
     with c3:
         if H > 1:
             st.session_state[f"{key}_topk"] = min(H, int(st.session_state.get(f"{key}_topk", min(H, 32))))
-            top_k = st.slider(t("gates.topk"), 1, H, key=f"{key}_topk")
+            top_k = st.slider(t("gates.topk"), 1, H, key=f"{key}_topk", persist_state="session")
         else:
             top_k = 1
     with c4:
         gates_key = f"{key}_gates_{trace.cell}"
         if gates_key not in st.session_state:
             st.session_state[gates_key] = gate_names
-        shown = st.multiselect(t("gates.which"), gate_names, key=gates_key, format_func=figures.gate_title)
+        titles = {g: figures.gate_title(g, lang()) for g in gate_names}
+        shown = st.multiselect(t("gates.which"), gate_names, key=gates_key, format_func=titles.get, persist_state="session")
     shown = shown or gate_names
     with st.expander(t("gates.equations", cell=trace.cell.upper()), icon=":material/function:"):
         st.code("\n".join(figures.EQUATIONS.get(trace.cell, [])), language=None)
@@ -88,6 +89,9 @@ def reading_tab(trace, method: str) -> None:
                 format_func=lambda m: t(f"method.{m}"), horizontal=True, help=t("reading.method.help"))
     st.caption(t("reading.colored"))
     scores = figures.attribution(trace, method)
+    delta = getattr(trace, "ig_delta", None)
+    if method == "integrated_gradients" and delta is not None:
+        st.caption(t("reading.ig_delta", delta=delta))
     st.markdown(figures.attribution_html(trace.tokens, scores, trace.unk, trace.language), unsafe_allow_html=True)
     common.chart(figures.attribution_bar(trace, method, lang=lang()), key=f"{K}_attr", filename=f"attribution-{method}")
 

@@ -80,6 +80,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "review.follow": {"en": "Match the model to the review's language", "zh": "让模型跟随评论语言"},
     "review.follow.help": {"en": "When the review's language changes, switch to a dataset of that language.",
                            "zh": "评论语言变化时，自动切换到该语言的数据集。"},
+    "review.other_language": {"en": "This review looks {lang}, but the model reads {model}: it found no words it can read. "
+                                    "Pick a {lang} model, or turn on “Match the model to the review's language”.",
+                              "zh": "这条评论看起来是{lang}，但模型读的是{model}：找不到它能读的词。请选择{lang}模型，或勾选“让模型跟随评论语言”。"},
     "review.analyse": {"en": "Analyse", "zh": "分析"},
     "example.label": {"en": "Try an example", "zh": "试试示例"},
     "example.placeholder": {"en": "Pick an example review…", "zh": "选一条示例评论……"},
@@ -139,12 +142,15 @@ STRINGS: dict[str, dict[str, str]] = {
                                "zh": "注意力池化为每个词元学习一个权重（在整条评论上做 softmax），再按权重对隐藏状态求和。"},
     "reading.method": {"en": "Attribution", "zh": "归因方法"},
     "reading.method.help": {"en": "Occlusion: how much P(positive) drops when the token is replaced by <unk>. "
-                                  "Integrated gradients: each token's share of the positive logit along a path from an "
-                                  "all-<pad> review (slower).",
-                            "zh": "遮挡：把词元换成 <unk> 后 P(正面) 下降多少。积分梯度：沿从全 <pad> 评论出发的路径，"
-                                  "每个词元对正面 logit 的贡献（较慢）。"},
+                                  "Integrated gradients: each token's contribution to P(positive), integrated along a path from "
+                                  "an all-<pad> review (slower).",
+                            "zh": "遮挡：把词元换成 <unk> 后 P(正面) 下降多少。积分梯度：沿从全 <pad> 评论出发的路径积分，"
+                                  "得到每个词元对 P(正面) 的贡献（较慢）。"},
     "method.occlusion": {"en": "occlusion", "zh": "遮挡"},
     "method.integrated_gradients": {"en": "integrated gradients", "zh": "积分梯度"},
+    "reading.ig_delta": {"en": "Completeness gap of the integrated gradients: {delta:.2g} (attributions sum to the change "
+                               "in P(positive) from the all-<pad> baseline, up to this gap).",
+                         "zh": "积分梯度的完备性误差：{delta:.2g}（各词元归因之和等于相对全 <pad> 基线的 P(正面) 变化，误差在此范围内）。"},
     "reading.colored": {"en": "The review, each token coloured by its attribution (blue: towards positive, magenta: "
                               "towards negative; dotted underline: not in the vocabulary).",
                         "zh": "评论原文，每个词元按归因着色（蓝色：偏向正面；品红：偏向负面；虚下划线：词表外）。"},
