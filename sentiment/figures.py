@@ -533,7 +533,6 @@ def gates_csv(trace: "Trace") -> str:
     T = len(trace.tokens)
     buf = io.StringIO()
     buf.write("layer,direction,gate,position,token,unit,value\n")
-    w = csv.writer(buf, lineterminator="\n")
     quoted = []
     for tok in trace.tokens:  # quote each token once
         s = io.StringIO()
@@ -547,5 +546,4 @@ def gates_csv(trace: "Trace") -> str:
             for t in range(T):
                 prefix = f"{lt.layer},{lt.direction},{g},{t},{quoted[t]},"
                 buf.write("".join(f"{prefix}{j},{vals[t, j]}\n" for j in range(H)))
-    del w
     return buf.getvalue()

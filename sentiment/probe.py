@@ -174,6 +174,8 @@ def _resume(mod: nn.RNNBase, cell: str, x: Tensor, lengths: Tensor, start: Tenso
     x [n, T, In], lengths/start [n], kept [n, T, H] (used where t < start_b), prev: h (and c) [n, H]
     -> h [n, T, H], zeros at pads. All in the direction's own step order."""
     n, T, _ = x.shape
+    if not bool((start > 0).any()):  # nothing to keep: a plain run from the zero state
+        return run_fused(mod, x, lengths)
     t = torch.arange(T, device=x.device)[None, :]  # [1, T]
     out = torch.where((t < start[:, None])[..., None], kept, torch.zeros_like(kept))
     run = lengths > start
@@ -222,7 +224,9 @@ def _variant_logits(model: SentimentRNN, records: list[dict], x: Tensor, lengths
         if dirs == 2:
             rb = records[l * dirs + 1]
             start = lengths - 1 - bwd_end  # in the backward direction's own order
-            kept = reverse_padded(rb["gates"]["h"][0].expand(n, T, H), lengths)
+            kept = rb["gates"]["h"][0].expand(n, T, H)
+            if bool((start > 0).any()):  # some steps are kept: in the backward direction's order
+                kept = reverse_padded(kept, lengths)
             prev = _state_at(rb, bwd_end + 1, start > 0)
             hb = _resume(mods[1], cell, reverse_padded(inp, lengths), lengths, start, kept, prev)
             hs.append(reverse_padded(hb, lengths))

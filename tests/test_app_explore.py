@@ -8,7 +8,6 @@ chart's figure JSON (``json.loads(el.proto.spec)``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -130,6 +129,9 @@ def test_units_sorted_and_filtered(app):
     heat = chart(at, "gate_heatmaps")
     assert len(heat["layout"]["meta"]["units"]) == 3
     assert all(bdata(d["z"]).shape[0] == 3 for d in heat["data"])
+    at.selectbox(key="ex_sort").select("correlation").run()  # needs the prefix predictions: computed on demand
+    heat = chart(at, "gate_heatmaps")
+    assert "most correlated with the prediction first" in heat["layout"]["title"]["text"] and not at.error
     at.multiselect(key="ex_gates_lstm").set_value(["f", "c"]).run()
     heat = chart(at, "gate_heatmaps")
     assert [d["name"] for d in heat["data"]] == ["f", "c"]

@@ -46,10 +46,10 @@ def load_model(path: str) -> checkpoint.Checkpoint:
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
-def _trace(path: str, text: str, occlusion: bool, integrated_gradients: bool):
+def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
     from ..probe import trace
 
-    return trace(load_model(path), text, prefix=True, occlusion=occlusion, integrated_gradients=integrated_gradients)
+    return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -271,10 +271,15 @@ def review_input(key: str, picker_keys: Sequence[str], default_language: str = "
 # ---- traces and the prediction ------------------------------------------------------------------------
 
 
-def trace_for(entry: catalog.ModelEntry, review: str, method: str = "occlusion"):
-    """The probe's Trace of a review (cached per model, text and attribution); None after showing an error."""
+def trace_for(entry: catalog.ModelEntry, review: str, method: str | None = "occlusion", prefix: bool = True):
+    """The probe's Trace of a review (cached per model, text and options); None after showing an error.
+
+    ``method``: the attribution to compute ("occlusion", "integrated_gradients" or None); ``prefix``:
+    whether to compute the prediction after each prefix. Without both, a trace is one pass of the
+    model (fast): pages draw what needs only that first and ask for the rest where it is shown.
+    """
     try:
-        return _trace(entry.path, review, method == "occlusion", method == "integrated_gradients")
+        return _trace(entry.path, review, prefix, method == "occlusion", method == "integrated_gradients")
     except InputError as e:
         language = text_mod.guess_language(review[: text_mod.MAX_CHARS] if isinstance(review, str) else "")
         if language in ("en", "zh") and language != entry.language:  # e.g. Chinese through an English tokenizer

@@ -31,7 +31,7 @@ def render() -> None:
             if common.load(entry) is None:
                 return
             with st.spinner():
-                tr = common.trace_for(entry, review)
+                tr = common.trace_for(entry, review, method=None)  # prefix curves, no attribution
             if tr is None:
                 return
             common.show_prediction(tr, entry, compact=True)

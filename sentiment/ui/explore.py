@@ -24,27 +24,36 @@ def render() -> None:
         return
     method = st.session_state.get(f"{K}_method", "occlusion")
     method = method if method in METHODS else "occlusion"
+    # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;
+    # then the prefix predictions and the attribution (one pass per token) for the Reading tab
     with st.spinner():
-        trace = common.trace_for(entry, review, method)
-    if trace is None:
+        base = common.trace_for(entry, review, method=None, prefix=False)
+    if base is None:
         return
-    common.show_prediction(trace, entry)
+    common.show_prediction(base, entry)
+    full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.downloads")])
     with tabs[0]:
-        layer, direction = gates_tab(trace, K)
+        layer, direction = gates_tab(base, K, full=full)
     with tabs[1]:
-        pooling_tab(trace)
-    with tabs[2]:
-        reading_tab(trace, method)
+        pooling_tab(base)
     with tabs[3]:
         st.caption(t("saturation.help"))
-        common.chart(figures.saturation_histogram(trace, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+        common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    with tabs[2]:
+        with st.spinner(t("reading.wait")):
+            trace = full()
+        if trace is None:
+            return
+        reading_tab(trace, method)
     with tabs[4]:
         downloads_tab(trace)
 
 
-def gates_tab(trace, key: str, show_controls: bool = True) -> tuple[int, str]:
-    """Controls (layer and direction, sort, top K, panels) and the heatmaps; returns the layer and direction."""
+def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
+    """Controls (layer and direction, sort, top K, panels) and the heatmaps; returns the layer and direction.
+
+    ``full``: a callable giving the trace with prefix predictions, needed to sort units by correlation."""
     choices = common.layer_options(trace)
     H = int(trace.hidden_size)
     gate_names = list(trace.layers[0].gates)
@@ -72,6 +81,9 @@ def gates_tab(trace, key: str, show_controls: bool = True) -> tuple[int, str]:
         st.code("\n".join(figures.EQUATIONS.get(trace.cell, [])), language=None)
         st.caption(" · ".join(figures.gate_title(g, lang()) for g in gate_names))
     st.caption(t("gates.help"))
+    if sort == "correlation" and trace.prefix_probs is None and full is not None:
+        with st.spinner(t("reading.wait")):
+            trace = full() or trace
     fig = figures.gate_heatmaps(trace, choice[0], choice[1], gates=shown, sort=sort, top_k=top_k, lang=lang())
     common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}")
     return choice

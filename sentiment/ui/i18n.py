@@ -151,6 +151,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "reading.ig_delta": {"en": "Completeness gap of the integrated gradients: {delta:.2g} (attributions sum to the change "
                                "in P(positive) from the all-<pad> baseline, up to this gap).",
                          "zh": "积分梯度的完备性误差：{delta:.2g}（各词元归因之和等于相对全 <pad> 基线的 P(正面) 变化，误差在此范围内）。"},
+    "reading.wait": {"en": "Reading the review prefix by prefix and token by token…", "zh": "正在逐前缀、逐词元地重读评论……"},
     "reading.colored": {"en": "The review, each token coloured by its attribution (blue: towards positive, magenta: "
                               "towards negative; dotted underline: not in the vocabulary).",
                         "zh": "评论原文，每个词元按归因着色（蓝色：偏向正面；品红：偏向负面；虚下划线：词表外）。"},

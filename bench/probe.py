@@ -1,0 +1,137 @@
+"""The probe's speed (CPU): recomputing every gate vs the fused forward alone vs a naive step loop.
+
+Part 1, one 400-token review, 2-layer bidirectional LSTM and GRU (embed 128, hidden 128 and 256),
+timed in one run:
+- "fused": the fused nn.LSTM / nn.GRU forward alone (packed, as SentimentRNN.encode runs it);
+- "probe": sentiment.probe.recompute (fused run per layer and direction + every gate recomputed);
+- "naive": a per-step Python loop straight from the equations (tests/test_probe.py::naive_gates).
+Targets: probe <= 2x fused, naive >= 5x probe.
+
+Part 2, the full Trace (prefix predictions and occlusion, no integrated gradients) of a 400-token
+review with shipped models (assets/models/, when present) or a shipped-size stand-in, next to the
+"brute" way of getting the same numbers (every prefix and every occluded variant through the model).
+
+    python bench/probe.py [--threads 2] [--reps 10] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from sentiment import checkpoint, probe  # noqa: E402
+from sentiment.data import collate  # noqa: E402
+from sentiment.model import ModelConfig, SentimentRNN  # noqa: E402
+from sentiment.text import Vocab, tokenize  # noqa: E402
+from test_probe import naive_gates  # noqa: E402
+
+T = 400
+
+
+def best_ms(fn, reps: int) -> tuple[float, float]:
+    """(min, median) wall time in ms over reps calls, after one warm-up call."""
+    fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return min(ts), statistics.median(ts)
+
+
+def part1(reps: int) -> list[list[str]]:
+    rows = []
+    for cell in ("lstm", "gru"):
+        for H in (128, 256):
+            torch.manual_seed(0)
+            rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(128, H, 2, batch_first=True, bidirectional=True).eval()
+            x = torch.randn(1, T, 128)
+            lengths = torch.tensor([T])
+
+            def fused():
+                with torch.no_grad():
+                    rnn(pack_padded_sequence(x, lengths, batch_first=True))
+
+            def probed():
+                with torch.no_grad():
+                    probe.recompute(rnn, x, lengths)
+
+            f, fm = best_ms(fused, reps)
+            p, pm = best_ms(probed, reps)
+            n, nm = best_ms(lambda: naive_gates(rnn, x[0]), max(2, reps // 5))
+            rows.append([f"2-layer Bi{cell.upper()} {H}", f"{f:.1f}", f"{p:.1f}", f"{n:.0f}", f"{p / f:.2f}x", f"{n / p:.1f}x"])
+    return rows
+
+
+def stand_in() -> checkpoint.Checkpoint:
+    """A shipped-size model with random weights: embed 64, 1-layer BiLSTM 128, max pooling."""
+    torch.manual_seed(0)
+    vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(5000)])
+    model = SentimentRNN(ModelConfig(len(vocab), 64, 128, 1, True, "lstm", "max")).eval()
+    return checkpoint.Checkpoint(model, vocab, {"language": "en", "mode": "word"}, 500, {}, "stand-in-lstm-max")
+
+
+def part2(reps: int, names: list[str]) -> list[list[str]]:
+    ckpts = [checkpoint.load(ROOT / "assets" / "models" / n) for n in names if (ROOT / "assets" / "models" / n).is_dir()]
+    ckpts = ckpts or [stand_in()]
+    rows = []
+    rng = np.random.default_rng(0)
+    for ck in ckpts:
+        words = [w for w in ck.vocab.itos[2:3000] if tokenize(w, ck.tokenizer) == [w]]
+        text = (" " if ck.language == "en" else "").join(rng.choice(words, T))  # 400 in-vocabulary tokens
+        if ck.language == "zh" and len(ck.encode(text).ids) != T:  # jieba may merge neighbours: use the ids
+            continue
+        ids = ck.encode(text).ids
+        assert len(ids) == T
+        c = ck.config
+        gates, _ = best_ms(lambda: probe.trace(ck, text, prefix=False, occlusion=False), reps)
+        pre, _ = best_ms(lambda: probe.trace(ck, text, prefix=True, occlusion=False), max(2, reps // 3))
+        full, full_med = best_ms(lambda: probe.trace(ck, text), max(2, reps // 3))
+
+        def brute():
+            with torch.no_grad():
+                ck.model(*collate([ids[: t + 1] for t in range(T)]))
+                ck.model(*collate([ids[:t] + [1] + ids[t + 1:] for t in range(T)]))
+
+        b, _ = best_ms(brute, 2)
+        rows.append([Path(ck.path).name, f"E{c.embed_dim} {c.num_layers}x{'Bi' if c.bidirectional else ''}{c.cell.upper()} "
+                     f"{c.hidden_size}, {c.pooling}", f"{gates:.0f}", f"{pre:.0f}", f"{full:.0f} (median {full_med:.0f})",
+                     f"{b:.0f}", f"{b / full:.1f}x"])
+    return rows
+
+
+def table(head: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows])
+    w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    return "\n".join("  ".join(str(x).rjust(n) for x, n in zip(r, w)) for r in [head] + rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--models", default="imdb-lstm-max,imdb-gru-attention,imdb-lstm-mean",
+                    help="shipped models for part 2 (names under assets/models/)")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, T = {T} tokens, batch 1, times in ms (best of reps)")
+    print(table(["model", "fused", "probe", "naive", "probe/fused", "naive/probe"], part1(args.reps), args.markdown))
+    print()
+    print(table(["model", "config", "Trace (gates only)", "+ prefixes", "full Trace (prefixes + occlusion)",
+                 "brute prefixes + occlusion", "brute/full"], part2(args.reps, args.models.split(",")), args.markdown))
+
+
+if __name__ == "__main__":
+    main()

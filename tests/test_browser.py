@@ -1,0 +1,162 @@
+"""The app in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's Chromium via Playwright.
+
+A person types a review, analyses it, switches cell and pooling, waits for the heatmaps, and visits
+every page; no page may show an exception box. Screenshots go to $GATESCOPE_SCREENSHOTS (or a tmp dir).
+Locally, without Chromium, the test is skipped; in CI (CI=true) a missing Chromium is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # checked in _need_browser
+    expect = None
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--no-sandbox"]
+
+pytestmark = pytest.mark.browser
+
+
+def _need_browser() -> None:
+    if Path(CHROMIUM).exists():
+        try:
+            import playwright.sync_api  # noqa: F401
+            return
+        except ImportError:
+            pass
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Chromium (apt-get install chromium) and playwright (requirements-dev.txt)")
+    pytest.skip("no Chromium or playwright here (apt-get install chromium; pip install playwright)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _need_browser()
+    port = _free_port()
+    env = dict(os.environ, GATESCOPE_RUNS=str(tmp_path_factory.mktemp("runs")))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+        pg.set_default_timeout(60_000)
+        yield pg
+        browser.close()
+
+
+def shots_dir(tmp_path_factory) -> Path:
+    d = os.environ.get("GATESCOPE_SCREENSHOTS")
+    return Path(d) if d else tmp_path_factory.mktemp("shots")
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit has finished the rerun (the 'running' widget disappears)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=90_000)
+
+
+def no_exception(page) -> None:
+    boxes = page.locator("[data-testid='stException']")
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def pick(page, group: str, option: str) -> None:
+    """Choose `option` in the model picker's segmented control `group` (Cell, Pooling)."""
+    page.get_by_role("radiogroup", name=group).get_by_role("radio", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def test_explore_type_analyse_switch_models(page, server, tmp_path_factory):
+    """Typing a review and switching cell and pooling redraws the gate heatmaps, with no exception box."""
+    out = shots_dir(tmp_path_factory)
+    page.goto(server)
+    box = page.get_by_role("textbox", name="Review (English or Chinese)")
+    box.fill("Not bad at all: the acting was wonderful, though the ending dragged a little.")
+    page.get_by_role("button", name="Analyse").click()
+    wait_idle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")
+    # the heatmap's tokens are drawn on its axis
+    expect(page.locator("[data-testid='stPlotlyChart'] text").filter(has_text="acting").first).to_be_attached(timeout=60_000)
+    no_exception(page)
+    page.screenshot(path=str(out / "explore.png"))
+    pick(page, "Cell", "GRU")
+    pick(page, "Pooling", "attention")
+    expect(page.get_by_text("imdb-gru-attention", exact=False).first).to_be_visible(timeout=60_000)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")
+    no_exception(page)
+    page.screenshot(path=str(out / "explore-gru-attention.png"))
+
+
+def test_chinese_review_switches_to_hotel_model(page, server, tmp_path_factory):
+    """A Chinese review is read by a Chinese model; its tokens appear on the heatmap."""
+    out = shots_dir(tmp_path_factory)
+    page.goto(server)
+    box = page.get_by_role("textbox", name="Review (English or Chinese)")
+    box.fill("房间很干净，服务也很热情，下次还会再来。")
+    page.get_by_role("button", name="Analyse").click()
+    wait_idle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")
+    expect(page.get_by_text("hotel-lstm-max", exact=False).first).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid='stPlotlyChart'] text").filter(has_text="干净").first).to_be_attached(timeout=60_000)
+    no_exception(page)
+    page.screenshot(path=str(out / "explore-zh.png"))
+
+
+@pytest.mark.parametrize("name", ["Compare", "Learn", "Models", "Train"])
+def test_every_page_draws(page, server, tmp_path_factory, name):
+    """Each page of the navigation opens and draws without an exception box."""
+    out = shots_dir(tmp_path_factory)
+    page.goto(server)
+    wait_idle(page)
+    link = page.locator("[data-testid='stSidebarNav'] a, [data-testid='stTopNavLink'], a").filter(has_text=name).first
+    link.click()
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    no_exception(page)
+    page.screenshot(path=str(out / f"{name.lower()}.png"))

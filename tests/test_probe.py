@@ -1,0 +1,379 @@
+"""The probe shows the gates of exactly the model that predicted.
+
+- recompute() against the fused nn.LSTM / nn.GRU / nn.RNN: every h_t, the final (h, c), for random
+  weights, random lengths, 1-3 layers, both directions, padded batches (max abs diff < 1e-5);
+- the gates recombine into h by the cell's equations;
+- a naive per-step loop written straight from the equations (``naive_gates``, also the baseline of
+  bench/probe.py) agrees with the probe;
+- Trace: probabilities equal model(...)'s; prefix predictions and occlusion equal running the
+  variants through the model; integrated gradients are complete; JSON round-trips; truncation is
+  noted; bad input raises InputError and the CLI says ``error: ...`` with exit 2;
+- the shipped models in assets/models/ on the example reviews.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from sentiment import checkpoint, probe
+from sentiment.data import collate
+from sentiment.errors import InputError
+from sentiment.trace import main as trace_main
+
+ROOT = Path(__file__).resolve().parent.parent
+TOL = 1e-5
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+# ---- a naive per-step implementation, straight from the equations ----------------------------------
+
+
+def naive_gates(rnn: nn.RNNBase, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """One sequence x [T, E] -> per (layer, direction) {gate: [T, H]}, one time step at a time.
+
+    LSTM: i = s(W_ii x + b_ii + W_hi h + b_hi), f, g = tanh(...), o likewise; c = f c' + i g; h = o tanh(c).
+    GRU:  r = s(...), z = s(...), n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h = (1 - z) n + z h'.
+    RNN:  h = tanh(W_ih x + b_ih + W_hh h' + b_hh)."""
+    cell = probe.cell_of(rnn)
+    H = rnn.hidden_size
+    T = x.shape[0]
+    dirs = 2 if rnn.bidirectional else 1
+    out, inp = [], x
+    with torch.no_grad():
+        for l in range(rnn.num_layers):
+            hs = []
+            for d in range(dirs):
+                sfx = f"_l{l}" + ("_reverse" if d else "")
+                W_ih, W_hh = getattr(rnn, "weight_ih" + sfx), getattr(rnn, "weight_hh" + sfx)
+                b_ih, b_hh = getattr(rnn, "bias_ih" + sfx), getattr(rnn, "bias_hh" + sfx)
+                h, c = torch.zeros(H), torch.zeros(H)
+                rec = {k: torch.zeros(T, H) for k in probe.GATE_NAMES[cell]}
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    gi = W_ih @ inp[t] + b_ih
+                    gh = W_hh @ h + b_hh
+                    if cell == "lstm":
+                        i = torch.sigmoid(gi[:H] + gh[:H])
+                        f = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+                        g = torch.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H])
+                        o = torch.sigmoid(gi[3 * H:] + gh[3 * H:])
+                        c = f * c + i * g
+                        h = o * torch.tanh(c)
+                        for k, v in zip("ifgoch", (i, f, g, o, c, h)):
+                            rec[k][t] = v
+                    elif cell == "gru":
+                        r = torch.sigmoid(gi[:H] + gh[:H])
+                        z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+                        n = torch.tanh(gi[2 * H:] + r * gh[2 * H:])
+                        h = (1 - z) * n + z * h
+                        for k, v in zip("rznh", (r, z, n, h)):
+                            rec[k][t] = v
+                    else:
+                        h = torch.tanh(gi + gh)
+                        rec["h"][t] = h
+                out.append(rec)
+                hs.append(rec["h"])
+            inp = torch.cat(hs, -1)
+    return out
+
+
+def fused(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor):
+    """The fused module itself on a padded batch: top-layer outputs [B, T, D], h_n (and c_n)."""
+    with torch.no_grad():
+        out, hn = rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, (hn if isinstance(hn, tuple) else (hn,))
+
+
+def random_case(cell: str, layers: int, bi: bool, seed: int, B: int = 4, T: int = 11, E: int = 5, H: int = 7):
+    torch.manual_seed(seed)
+    rnn = CELLS[cell](E, H, layers, batch_first=True, bidirectional=bi).eval()
+    with torch.no_grad():  # wider than PyTorch's init, so gates reach saturation too
+        for p in rnn.parameters():
+            p.uniform_(-1.0, 1.0)
+    lengths = torch.randint(1, T + 1, (B,))
+    lengths[0] = T  # the padded batch is as long as its longest review
+    return rnn, torch.randn(B, T, E), lengths
+
+
+def check_against_fused(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> None:
+    recs = probe.recompute(rnn, x, lengths)
+    dirs = 2 if rnn.bidirectional else 1
+    assert [(r["layer"], r["direction"]) for r in recs] == [
+        (l, d) for l in range(rnn.num_layers) for d in ("forward", "backward")[:dirs]]
+    out, final = fused(rnn, x, lengths)
+    top = torch.cat([r["gates"]["h"] for r in recs[-dirs:]], -1)
+    assert (top - out).abs().max() < TOL
+    assert (torch.stack([r["h_n"] for r in recs]) - final[0]).abs().max() < TOL
+    if probe.cell_of(rnn) == "lstm":
+        assert (torch.stack([r["c_n"] for r in recs]) - final[1]).abs().max() < TOL
+    pad = ~(torch.arange(x.shape[1])[None, :] < lengths[:, None])  # [B, T]
+    for r in recs:
+        assert set(r["gates"]) == set(probe.GATE_NAMES[probe.cell_of(rnn)])
+        for v in r["gates"].values():
+            assert v.shape == (x.shape[0], x.shape[1], rnn.hidden_size)
+            assert (v[pad] == 0).all()
+
+
+@pytest.mark.parametrize("bi", [False, True])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_recompute_equals_fused_module(cell, layers, bi):
+    check_against_fused(*random_case(cell, layers, bi, seed=layers * 7 + bi))
+
+
+@settings(max_examples=15, deadline=None)
+@given(cell=st.sampled_from(["lstm", "gru", "rnn"]), layers=st.integers(1, 3), bi=st.booleans(),
+       B=st.integers(1, 5), T=st.integers(1, 30), H=st.integers(1, 12), seed=st.integers(0, 10_000))
+def test_recompute_equals_fused_module_random_shapes(cell, layers, bi, B, T, H, seed):
+    check_against_fused(*random_case(cell, layers, bi, seed, B=B, T=T, H=H))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_naive_step_loop_agrees_with_probe(cell):
+    rnn, x, lengths = random_case(cell, 2, True, seed=3)
+    recs = probe.recompute(rnn, x, lengths)
+    for b in range(x.shape[0]):
+        L = int(lengths[b])
+        naive = naive_gates(rnn, x[b, :L])
+        for r, n in zip(recs, naive):
+            for k, v in n.items():
+                assert (r["gates"][k][b, :L] - v).abs().max() < TOL, (r["layer"], r["direction"], k)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_gates_recombine_into_h(cell):
+    rnn, x, lengths = random_case(cell, 2, True, seed=5)
+    recs = probe.recompute(rnn, x, lengths)
+    inp = x
+    for l in range(rnn.num_layers):
+        for d in range(2):
+            g = recs[2 * l + d]["gates"]
+            for b in range(x.shape[0]):
+                L = int(lengths[b])
+                steps = range(L - 1, -1, -1) if d else range(L)
+                prev_t = None
+                for t in steps:
+                    h_prev = g["h"][b, prev_t] if prev_t is not None else torch.zeros(rnn.hidden_size)
+                    if cell == "lstm":
+                        c_prev = g["c"][b, prev_t] if prev_t is not None else torch.zeros(rnn.hidden_size)
+                        assert (g["c"][b, t] - (g["f"][b, t] * c_prev + g["i"][b, t] * g["g"][b, t])).abs().max() < TOL
+                        assert (g["h"][b, t] - g["o"][b, t] * torch.tanh(g["c"][b, t])).abs().max() < TOL
+                    elif cell == "gru":
+                        want = (1 - g["z"][b, t]) * g["n"][b, t] + g["z"][b, t] * h_prev
+                        assert (g["h"][b, t] - want).abs().max() < TOL
+                    else:
+                        sfx = f"_l{l}" + ("_reverse" if d else "")
+                        pre = (getattr(rnn, "weight_ih" + sfx) @ inp[b, t] + getattr(rnn, "bias_ih" + sfx)
+                               + getattr(rnn, "weight_hh" + sfx) @ h_prev + getattr(rnn, "bias_hh" + sfx))
+                        assert (g["h"][b, t] - torch.tanh(pre)).abs().max() < TOL
+                    prev_t = t
+        inp = torch.cat([recs[2 * l]["gates"]["h"], recs[2 * l + 1]["gates"]["h"]], -1)
+
+
+# ---- Trace ------------------------------------------------------------------------------------
+
+
+REVIEW = "I loved the acting but the plot was not good at all ! the film was awful and i hated it"
+
+
+def model_probs(ckpt, ids: list[list[int]]) -> np.ndarray:
+    with torch.no_grad():
+        i, L = collate(ids)
+        return torch.softmax(ckpt.model(i, L), -1).numpy()
+
+
+MODELS = [dict(cell=c, pooling=p, layers=l, bidirectional=bi)
+          for c, p, l, bi in [("lstm", "max", 1, True), ("lstm", "attention", 2, True), ("lstm", "last", 2, False),
+                              ("gru", "mean", 1, True), ("gru", "last", 2, True), ("gru", "attention", 1, False),
+                              ("rnn", "max", 2, True), ("rnn", "mean", 1, False), ("lstm", "mean", 3, True),
+                              ("gru", "max", 3, False)]]
+
+
+@pytest.mark.parametrize("kw", MODELS, ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def test_trace_equals_model_prefixes_and_occlusion(tiny_checkpoint, kw):
+    ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
+    with torch.no_grad():  # wider weights: more varied predictions than the default init
+        for p in ckpt.model.parameters():
+            p.mul_(3)
+        ckpt.model.embedding.weight[0] = 0
+    tr = probe.trace(ckpt, REVIEW + " zzzunknown", integrated_gradients=True, ig_steps=48)
+    enc = ckpt.encode(REVIEW + " zzzunknown")
+    T = len(enc.ids)
+    assert tr.tokens == enc.tokens and tr.ids == enc.ids and tr.length == T and tr.unk[-1] and not tr.unk[0]
+    assert np.abs(tr.probs - model_probs(ckpt, [enc.ids])[0]).max() < TOL
+    assert tr.label == ("positive" if tr.probs[1] > tr.probs[0] else "negative")
+    with torch.no_grad():
+        out = ckpt.model.forward_full(*collate([enc.ids]))
+    assert np.abs(tr.pooled - out.pool.pooled[0].numpy()).max() < TOL
+    assert np.abs(tr.pool_weights.sum() - 1) < 1e-5 and tr.pool_weights.shape == (T,)
+    assert (tr.pool_winners is not None) == (kw["pooling"] in ("max", "last"))
+    # prefix t: what the model says of the first t + 1 tokens
+    want = model_probs(ckpt, [enc.ids[: t + 1] for t in range(T)])[:, 1]
+    assert np.abs(tr.prefix_probs - want).max() < TOL
+    # occlusion t: P(pos) - P(pos with token t replaced by <unk>)
+    want = tr.probs[1] - model_probs(ckpt, [enc.ids[:t] + [1] + enc.ids[t + 1:] for t in range(T)])[:, 1]
+    assert np.abs(tr.occlusion - want).max() < TOL
+    assert abs(tr.occlusion[-1]) < TOL  # the <unk> token occluded by <unk>: no change
+    # integrated gradients: complete (they add up to P(x) - P(baseline)); max pooling switches
+    # winners along the path (not smooth), so its quadrature error is larger
+    assert tr.integrated_gradients.shape == (T,)
+    assert abs(tr.ig_delta) < (1e-1 if kw["pooling"] == "max" else 2e-3)
+    # the layers: order, shapes, the top layer's h is what the head read
+    dirs = 2 if kw["bidirectional"] else 1
+    assert [(lt.layer, lt.direction) for lt in tr.layers] == [
+        (l, d) for l in range(kw["layers"]) for d in ("forward", "backward")[:dirs]]
+    top = np.concatenate([lt.gates["h"] for lt in tr.layers[-dirs:]], -1)
+    assert np.abs(top - out.outputs[0].numpy()).max() < TOL
+    for lt in tr.layers:
+        assert list(lt.gates) == probe.GATE_NAMES[kw["cell"]]
+        assert all(v.shape == (T, 6) and v.dtype == np.float32 for v in lt.gates.values())
+
+
+def test_backward_rows_belong_to_their_tokens(tiny_checkpoint):
+    ckpt = tiny_checkpoint(cell="lstm", bidirectional=True)
+    tr = probe.trace(ckpt, REVIEW, prefix=False, occlusion=False)
+    enc = ckpt.encode(REVIEW)
+    x = ckpt.model.embedding(torch.tensor([enc.ids])).detach()
+    _, (h_n, c_n) = fused(ckpt.model.rnn, x, torch.tensor([len(enc.ids)]))
+    # the backward direction ends at token 0: its row 0 is its final state; forward ends at T - 1
+    assert np.abs(tr.gate("h", 0, "backward")[0] - h_n[1, 0].numpy()).max() < TOL
+    assert np.abs(tr.gate("c", 0, "backward")[0] - c_n[1, 0].numpy()).max() < TOL
+    assert np.abs(tr.gate("h", 0, "forward")[-1] - h_n[0, 0].numpy()).max() < TOL
+    with pytest.raises(KeyError):
+        tr.gate("r")
+    with pytest.raises(KeyError):
+        tr.gate("h", layer=3)
+
+
+def test_json_round_trip_and_shape(tiny_checkpoint):
+    ckpt = tiny_checkpoint(cell="gru", pooling="max", layers=2)
+    tr = probe.trace(ckpt, REVIEW, integrated_gradients=True, ig_steps=8)
+    s = tr.to_json()
+    d = json.loads(s)
+    assert {"tokens", "ids", "cell", "probs", "layers"} <= set(d)
+    assert d["cell"] == "gru" and d["ids"] == tr.ids
+    assert [(x["layer"], x["direction"]) for x in d["layers"]] == [(0, "forward"), (0, "backward"), (1, "forward"), (1, "backward")]
+    assert set(d["layers"][1]["gates"]) == {"r", "z", "n", "h"}
+    assert len(d["layers"][1]["gates"]["z"]) == tr.length and len(d["layers"][1]["gates"]["z"][0]) == 8
+    back = probe.Trace.from_json(s)
+    for f in probe.fields(probe.Trace):
+        a, b = getattr(tr, f.name), getattr(back, f.name)
+        if f.name == "layers":
+            for la, lb in zip(a, b):
+                assert (la.layer, la.direction, list(la.gates)) == (lb.layer, lb.direction, list(lb.gates))
+                assert all(np.array_equal(la.gates[k], lb.gates[k]) and lb.gates[k].dtype == np.float32 for k in la.gates)
+        elif isinstance(a, np.ndarray):
+            assert np.array_equal(a, b), f.name
+        else:
+            assert a == b, f.name
+    assert back.to_json() == s
+
+
+def test_long_review_is_cut_with_a_note(tiny_checkpoint):
+    ckpt = tiny_checkpoint(max_len=50)
+    tr = probe.trace(ckpt, " ".join(["good film"] * 40))
+    assert tr.length == 50 and tr.truncated == 30 and "50" in tr.note and len(tr.prefix_probs) == 50
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀🎉", "... ,,, :-)"])
+def test_bad_input(tiny_checkpoint, text, capsys, tmp_path):
+    ckpt = tiny_checkpoint()
+    with pytest.raises(InputError):
+        probe.trace(ckpt, text)
+    assert trace_main(["--model", ckpt.path, text]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert trace_main(["--model", str(tmp_path / "nope"), "good"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_cli(tiny_checkpoint, capsys):
+    ckpt = tiny_checkpoint(cell="lstm")
+    assert trace_main(["--model", ckpt.path, "--json", REVIEW]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["tokens"][:2] == ["i", "loved"] and d["cell"] == "lstm"
+    assert set(d["layers"][0]["gates"]) == {"i", "f", "g", "o", "c", "h"}
+    assert trace_main(["--model", ckpt.path, "--ig", REVIEW]) == 0
+    out = capsys.readouterr().out
+    assert "P(positive)" in out and "loved" in out and "saturation" in out
+
+
+def test_saturation(tiny_checkpoint):
+    ckpt = tiny_checkpoint(cell="lstm", layers=2)
+    tr = probe.trace(ckpt, REVIEW, prefix=False, occlusion=False)
+    sat = tr.saturation()
+    assert set(sat) == {(l, d, g) for l in (0, 1) for d in ("forward", "backward") for g in "ifo"}
+    f = tr.gate("f", 1, "backward")
+    assert np.array_equal(sat[(1, "backward", "f")]["left"], (f < 0.1).mean(0))
+    assert np.array_equal(sat[(1, "backward", "f")]["right"], (f > 0.9).mean(0))
+    assert probe.Trace.saturation(tr, 0.5, 0.5)[(0, "forward", "i")]["left"].shape == (8,)
+    assert tiny_checkpoint(cell="rnn") and probe.trace(tiny_checkpoint(cell="rnn"), REVIEW).saturation() == {}
+
+
+def test_dataset_saturation_pools_the_steps_of_all_reviews(tiny_checkpoint):
+    ckpt = tiny_checkpoint(cell="gru", layers=1)
+    texts = [REVIEW, "good film", "the acting was awful !", "😀", ("not good at all", 0)] + ["a great movie"] * 3
+    sat = probe.dataset_saturation(ckpt, texts, batch_size=3)
+    traces = [probe.trace(ckpt, t if isinstance(t, str) else t[0], prefix=False, occlusion=False)
+              for t in texts if t != "😀"]
+    steps = sum(t.length for t in traces)
+    for key in [(0, "forward", "r"), (0, "backward", "z")]:
+        want = sum(t.saturation()[key]["left"] * t.length for t in traces) / steps
+        assert np.abs(sat[key]["left"] - want).max() < 1e-9
+        assert sat[key]["steps"] == steps and sat[key]["reviews"] == len(traces)
+    assert set(k[2] for k in sat) == {"r", "z"}
+    with pytest.raises(InputError):
+        probe.dataset_saturation(ckpt, ["😀"])
+
+
+def test_training_mode_is_restored(tiny_checkpoint):
+    ckpt = tiny_checkpoint()
+    ckpt.model.train()
+    probe.trace(ckpt, REVIEW, prefix=False, occlusion=False)
+    assert ckpt.model.training
+
+
+# ---- the shipped models ---------------------------------------------------------------------------
+
+MODELS_DIR = ROOT / "assets" / "models"
+SHIPPED = sorted(p for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
+
+
+def test_shipped_models_on_real_reviews():
+    """SHIPPED MODELS: every directory in assets/models/, on the example reviews of its language.
+
+    Skipped (visibly) only while assets/models/ is empty; once anything is there, every entry must
+    load and at least one model must be checked."""
+    if not SHIPPED:
+        pytest.skip("assets/models/ holds no models yet")
+    checked = 0
+    for d in SHIPPED:
+        ckpt = checkpoint.load(d)
+        reviews = [e["text"] for e in json.loads((ROOT / "assets" / "examples" / f"{ckpt.language}.json").read_text("utf-8"))]
+        reviews = reviews[:1] + [" ".join(reviews)]  # a short one and a long one
+        for text in reviews:
+            tr = probe.trace(ckpt, text, prefix=False, occlusion=False)
+            enc = ckpt.encode(text)
+            assert np.abs(tr.probs - model_probs(ckpt, [enc.ids])[0]).max() < TOL, d.name
+            x = ckpt.model.embedding(torch.tensor([enc.ids])).detach()
+            out, final = fused(ckpt.model.rnn, x, torch.tensor([len(enc.ids)]))
+            dirs = ckpt.config.directions
+            top = np.concatenate([lt.gates["h"] for lt in tr.layers[-dirs:]], -1)
+            assert np.abs(top - out[0].numpy()).max() < TOL, d.name
+            if ckpt.config.cell == "lstm":  # the cell states' end points, from the recurrence c = f c' + i g
+                # trained cells reach |c| > 10; float32 (the fused kernel's own rounding) then gives
+                # ~1e-6 relative, so the bound is 1e-5 relative to max(1, |c|)
+                ends = np.stack([lt.gates["c"][-1 if lt.direction == "forward" else 0] for lt in tr.layers])
+                fc = final[1][:, 0].numpy()
+                assert (np.abs(ends - fc) / np.maximum(1, np.abs(fc))).max() < TOL, d.name
+        checked += 1
+    assert checked >= 1
