@@ -12,7 +12,7 @@ LSTM 256, batch 64, 200 tokens) and "small" = GateScope's shipped IMDB default (
 of the seed configuration with GateScope's loop, and compares with the seed tutorial's published
 59 ms per training step of 64 reviews (about 1,085 reviews/s).
 
-    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--markdown]
+    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--rnn-path auto|packed|padded]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sentiment import data  # noqa: E402
+from sentiment import model as model_mod  # noqa: E402
 from sentiment.model import ModelConfig, SentimentRNN  # noqa: E402
 from sentiment.text import Vocab, tokenize_en  # noqa: E402
 
@@ -156,9 +157,11 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement (default: 6 on CPU, 60 on CUDA)")
     ap.add_argument("--reviews", type=int, default=None, help="IMDB training reviews to sample (default 2,000 CPU / 22,500 CUDA)")
-    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--rnn-path", choices=["auto", "packed", "padded"], default="auto",
+                    help="how the GateScope loop runs the recurrence (sentiment.model.RNN_PATH)")
     args = ap.parse_args()
     device = torch.device(args.device)
+    model_mod.RNN_PATH = args.rnn_path
     if device.type == "cpu":
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
     steps = args.steps or (60 if device.type == "cuda" else 6)
@@ -174,7 +177,7 @@ def main() -> None:
         b_tr, b_ev = time_seed_loop(cfg, ids, labels, device, steps)
         g_tr, g_ev, _ = time_gatescope_loop(cfg, ids, labels, device, steps)
         rows.append((cname, "seed loop (baseline)", b_tr, b_ev, 1.0, 1.0))
-        rows.append((cname, "GateScope loop", g_tr, g_ev, g_tr / b_tr, g_ev / b_ev))
+        rows.append((cname, f"GateScope loop ({model_mod.RNN_PATH})", g_tr, g_ev, g_tr / b_tr, g_ev / b_ev))
     print(f"device: {name}; torch {torch.__version__}; {n} IMDB training reviews; {steps} timed steps per row")
     head = "| config | loop | train reviews/s | eval reviews/s | train x baseline | eval x baseline |"
     print(head + "\n|---|---|---|---|---|---|")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import random
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,12 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .checkpoint import Checkpoint
 from .data import LABEL_NAMES
 from .errors import InputError
-from .model import SentimentRNN
+from .model import SentimentRNN, cell_of, direction_modules, reverse_padded, run_rnn
 from .pooling import length_mask
 from .text import UNK_ID
 
@@ -46,58 +44,12 @@ DIRECTIONS = ("forward", "backward")
 ROWS_PER_CHUNK = 32_768  # variants (prefixes, occlusions) are batched so that batch * T stays under this
 
 
-def cell_of(rnn: nn.Module) -> str:
-    return "lstm" if isinstance(rnn, nn.LSTM) else "gru" if isinstance(rnn, nn.GRU) else "rnn"
-
-
-# ---- one layer, one direction, with the fused module ------------------------------------------------
-
-_DIRECTION_MODULES: "weakref.WeakKeyDictionary[nn.RNNBase, list[list[nn.RNNBase]]]" = weakref.WeakKeyDictionary()
-
-
-def direction_modules(rnn: nn.RNNBase) -> list[list[nn.RNNBase]]:
-    """[layer][direction] one-layer, one-direction fused modules sharing ``rnn``'s Parameter objects."""
-    cached = _DIRECTION_MODULES.get(rnn)
-    if cached is not None and all(
-        getattr(m, "weight_hh_l0") is getattr(rnn, f"weight_hh_l{l}{'_reverse' * d}")
-        for l, mods in enumerate(cached) for d, m in enumerate(mods)
-    ):
-        return cached
-    if getattr(rnn, "proj_size", 0):
-        raise ValueError("LSTMs with proj_size are not supported by the probe")
-    dirs = 2 if rnn.bidirectional else 1
-    kw: dict = dict(batch_first=True, bias=rnn.bias, device="meta")  # meta: no throw-away init
-    if cell_of(rnn) == "rnn":
-        kw["nonlinearity"] = rnn.nonlinearity
-    layers = []
-    for l in range(rnn.num_layers):
-        in_size = rnn.input_size if l == 0 else rnn.hidden_size * dirs
-        mods = []
-        for d in range(dirs):
-            m = type(rnn)(in_size, rnn.hidden_size, 1, **kw)
-            for name in m._flat_weights_names:  # weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
-                setattr(m, name, getattr(rnn, name.replace("_l0", f"_l{l}{'_reverse' * d}")))
-            mods.append(m.eval())
-        layers.append(mods)
-    _DIRECTION_MODULES[rnn] = layers
-    return layers
-
-
-def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
-    """x [B, T, ...]: each row's first lengths[b] steps reversed, pad steps left where they are."""
-    B, T = x.shape[:2]
-    t = torch.arange(T, device=x.device)[None, :]  # [1, T]
-    L = lengths.to(x.device)[:, None]  # [B, 1]
-    idx = torch.where(t < L, L - 1 - t, t)  # [B, T]
-    return x.gather(1, idx.view(B, T, *[1] * (x.dim() - 2)).expand_as(x))
-
-
 def run_fused(mod: nn.RNNBase, x: Tensor, lengths: Tensor, hx=None) -> Tensor:
-    """x [B, T, In], lengths [B] (>= 1) -> every h_t [B, T, H] of a one-layer module; zeros at pads."""
-    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, _ = mod(packed, hx)
-    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-    return out
+    """x [B, T, In] right-padded, lengths [B] (>= 1) -> every h_t [B, T, H] of a one-layer module; zeros at pads.
+
+    Real steps come before any padding, so they are exactly what the packed sequence would give."""
+    out, _ = mod(x, hx)
+    return out * length_mask(lengths.to(x.device), x.shape[1])[:, :, None].to(out.dtype)
 
 
 def linear_scan(a: Tensor, b: Tensor) -> Tensor:
@@ -273,9 +225,7 @@ def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.n
 
 def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor) -> Tensor:
     """P(positive) [B] from embeddings x [B, T, E]: SentimentRNN.encode after its embedding layer."""
-    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, _ = model.rnn(packed)
-    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    out = run_rnn(model.rnn, x, lengths)  # [B, T, D]
     return torch.softmax(model.head(out, lengths).logits.float(), -1)[:, 1]
 
 
