@@ -12,7 +12,7 @@ LSTM 256, batch 64, 200 tokens) and "small" = GateScope's shipped IMDB default (
 of the seed configuration with GateScope's loop, and compares with the seed tutorial's published
 59 ms per training step of 64 reviews (about 1,085 reviews/s).
 
-    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--rnn-path auto|packed|padded]
+    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--rnn-path padded|packed]
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement (default: 6 on CPU, 60 on CUDA)")
     ap.add_argument("--reviews", type=int, default=None, help="IMDB training reviews to sample (default 2,000 CPU / 22,500 CUDA)")
-    ap.add_argument("--rnn-path", choices=["auto", "packed", "padded"], default="auto",
+    ap.add_argument("--rnn-path", choices=["packed", "padded"], default="padded",
                     help="how the GateScope loop runs the recurrence (sentiment.model.RNN_PATH)")
     args = ap.parse_args()
     device = torch.device(args.device)

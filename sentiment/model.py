@@ -6,7 +6,8 @@ input: the forward direction reads the real tokens before any padding, and the b
 reads each review reversed within its own length (``reverse_padded``), so it starts at the review's
 own last token. Real steps are therefore exact, pad steps are zeroed, and a review gives the same
 logits alone or in a padded batch. (This is the packed-sequence result without packing: on the CPU
-the backward pass through packed sequences was measured 9x slower than through padded ones.)
+the backward pass through packed sequences was measured 9x slower than through padded ones, and on
+an H100 training was 2x faster padded.)
 """
 
 from __future__ import annotations
@@ -69,16 +70,17 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, idx.view(B, T, *[1] * (x.dim() - 2)).expand_as(x))
 
 
-# How run_rnn runs the recurrence: "auto" = packed on CUDA (cuDNN's packed kernels, one fused call),
-# per-direction padded on the CPU (measured faster there); "packed" or "padded" force one (benchmarks).
-RNN_PATH = "auto"
+# How run_rnn runs the recurrence: "padded" (per layer and direction, right-padded input; measured
+# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md) or
+# "packed" (one fused call on a PackedSequence; kept for the benchmark's comparison).
+RNN_PATH = "padded"
 
 
 def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """x [B, T, E] right-padded, lengths [B] -> top-layer outputs [B, T, H * directions], zeros at pads.
 
     The same result as running ``rnn`` on the packed sequence (dropout between layers included)."""
-    if RNN_PATH == "packed" or (RNN_PATH == "auto" and x.is_cuda):
+    if RNN_PATH == "packed":
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
@@ -88,6 +90,7 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Te
     for l, mods in enumerate(layers):
         outs = []
         for d, mod in enumerate(mods):
+            mod.training = rnn.training  # cuDNN's backward needs training mode; one layer: no dropout inside
             xi = inp if d == 0 else reverse_padded(inp, lengths)
             out, _ = mod(xi)  # [B, T, H]; steps past a review's length read padding and are dropped
             outs.append(out if d == 0 else reverse_padded(out, lengths))
