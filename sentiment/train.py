@@ -1,6 +1,9 @@
 """Training: a plain loop (Adam, clipping, early stopping on validation accuracy, AMP on CUDA)
 that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``.
 
+Multi-GPU (or multi-process CPU): ``torchrun --nproc_per_node N -m sentiment.train ...`` trains with
+DistributedDataParallel, each rank taking its share of the length buckets; only rank 0 writes.
+
 Progress goes to stderr as a bar; with ``--metrics FILE`` every step and epoch is also appended to
 FILE as a JSON line (the background-run page reads it).
 """
@@ -105,6 +108,29 @@ def resolve_data(path: str) -> Path:
     return found
 
 
+def dist_setup(device_name: str) -> tuple[int, int, int]:
+    """(rank, world size, local rank). Under torchrun (WORLD_SIZE > 1) joins the process group:
+    NCCL on CUDA, gloo on the CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available() and device_name != "cpu"
+    if cuda:
+        torch.cuda.set_device(local)
+    torch.distributed.init_process_group("nccl" if cuda else "gloo")
+    return torch.distributed.get_rank(), world, local
+
+
+def _agree(flag: bool, world: int, device: torch.device) -> bool:
+    """True on every rank if it is True on any (so all ranks stop together)."""
+    if world == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
@@ -113,18 +139,24 @@ def seed_everything(seed: int) -> None:
 class Progress:
     """A one-line progress bar on stderr (a line per epoch when stderr is not a terminal)."""
 
-    def __init__(self, total: int, epoch: int, epochs: int):
-        self.total, self.epoch, self.epochs = total, epoch, epochs
+    def __init__(self, total: int, epoch: int, epochs: int, quiet: bool = False):
+        self.total, self.epoch, self.epochs, self.quiet = total, epoch, epochs, quiet
         self.tty = sys.stderr.isatty()
         self.t0 = time.time()
 
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr)
+
     def update(self, step: int, loss: float, acc: float) -> None:
-        if self.tty:
+        if self.tty and not self.quiet:
             n = int(30 * step / self.total)
             sys.stderr.write(f"\repoch {self.epoch}/{self.epochs} [{'#' * n}{'.' * (30 - n)}] {step}/{self.total} loss {loss:.4f} acc {acc:.3f} {time.time() - self.t0:.0f}s")
             sys.stderr.flush()
 
     def close(self, text: str) -> None:
+        if self.quiet:
+            return
         sys.stderr.write(("\r" if self.tty else "") + text + " " * 10 + "\n")
         sys.stderr.flush()
 
@@ -164,8 +196,21 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     if out.exists() and any(out.iterdir()):
         raise GateScopeError(f"{out}: already exists and is not empty; choose another --out")
     t_start = time.time()
+    rank, world, local = dist_setup(cfg.device)
+    try:
+        return _fit(cfg, callback, rank, world, local, out, t_start)
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+
+
+def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, local: int, out: Path, t_start: float) -> dict:
+    lead = rank == 0  # only rank 0 reports and writes
+    metrics_path, callback = (cfg.metrics, callback) if lead else (None, None)
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", local)
     splits, spec, vocab, enc = prepare(cfg)
     mcfg = ModelConfig(
         vocab_size=len(vocab), embed_dim=cfg.embed, hidden_size=cfg.hidden, num_layers=cfg.layers,
@@ -173,6 +218,9 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     )
     seed_everything(cfg.seed)
     model = SentimentRNN(mcfg).to(device)
+    net: nn.Module = model
+    if world > 1:  # DistributedDataParallel: same initial weights on every rank, gradients averaged
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -181,13 +229,13 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     loss_fn = nn.CrossEntropyLoss()
     train_x, train_y = enc["train"]
     lengths = [len(s) for s in train_x]
-    total_steps = cfg.epochs * math.ceil(len(train_x) / cfg.batch_size)
+    total_steps = max(1, cfg.epochs * (math.ceil(len(train_x) / cfg.batch_size) // world))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, total_steps) / total_steps)) if cfg.schedule == "cosine" else 1.0
     )
     labels_t = torch.tensor(train_y)
     _emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
-           "vocab": len(vocab), "epochs": cfg.epochs}, cfg.metrics, callback)
+           "vocab": len(vocab), "epochs": cfg.epochs, "world_size": world}, metrics_path, callback)
 
     best_acc, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
     history = []
@@ -196,7 +244,9 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         batches = data.bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch)
-        bar = Progress(len(batches), epoch, cfg.epochs)
+        if world > 1:  # a distributed sampler over length buckets: each rank its share, equal counts
+            batches = batches[: max(world, len(batches) // world * world)][rank::world]
+        bar = Progress(len(batches), epoch, cfg.epochs, quiet=not lead)
         tot_loss = torch.zeros((), device=device)  # summed on the device: no sync per step
         tot_correct = torch.zeros((), device=device)
         tot_n = 0
@@ -206,7 +256,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             if device.type == "cuda":
                 ids, y = ids.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                logits = model(ids, lens)
+                logits = net(ids, lens)
                 loss = loss_fn(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -224,14 +274,14 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
                 avg_loss, avg_acc = tot_loss.item() / tot_n, tot_correct.item() / tot_n
                 bar.update(bi, avg_loss, avg_acc)
                 _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
-                       "loss": avg_loss, "acc": avg_acc}, cfg.metrics, callback)
+                       "loss": avg_loss, "acc": avg_acc}, metrics_path, callback)
         val_x, val_y = enc["val"]
         val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
         epochs_run = epoch
         rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
                "val_acc": val["accuracy"], "seconds": time.time() - t_start}
         history.append(rec)
-        _emit(rec, cfg.metrics, callback)
+        _emit(rec, metrics_path, callback)
         bar.close(f"epoch {epoch}/{cfg.epochs}: loss {rec['train_loss']:.4f} train acc {rec['train_acc']:.4f} "
                   f"val acc {val['accuracy']:.4f} ({time.time() - bar.t0:.0f}s)")
         if val["accuracy"] > best_acc:
@@ -239,17 +289,20 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-            if bad_epochs >= cfg.patience:
-                print(f"early stop: validation accuracy has not improved for {bad_epochs} epochs", file=sys.stderr)
-                break
-        if cfg.max_seconds and time.time() - t_start > cfg.max_seconds:
-            print(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}", file=sys.stderr)
+        if _agree(bad_epochs >= cfg.patience, world, device):
+            bar.say(f"early stop: validation accuracy has not improved for {cfg.patience} epochs")
+            break
+        if _agree(bool(cfg.max_seconds) and time.time() - t_start > cfg.max_seconds, world, device):
+            bar.say(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}")
             break
 
     if cfg.half:  # test the weights exactly as they will be stored
         best_state = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in best_state.items()}
     model.load_state_dict(best_state)
     train_seconds = time.time() - t_start
+    if not lead:
+        torch.distributed.barrier()  # rank 0 tests and writes the checkpoint
+        return {}
     test_x, test_y = enc["test"]
     test = metrics(predict_ids(model, test_x, device=device).argmax(1).tolist(), test_y)
     card = dict(
@@ -272,11 +325,14 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         command=cfg.command or "python -m sentiment.train " + " ".join(shlex.quote(a) for a in to_argv(cfg)),
         train_config={k: v for k, v in asdict(cfg).items() if k not in ("extra_card", "command", "metrics")},
+        world_size=world,
         **cfg.extra_card,
     )
     checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
-    _emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)}, cfg.metrics, callback)
+    _emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)}, metrics_path, callback)
     print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
+    if world > 1:
+        torch.distributed.barrier()
     return card
 
 
