@@ -101,8 +101,11 @@ def wait_idle(page) -> None:
 
 
 def no_exception(page) -> None:
+    """No exception box, and none of the app's own "something went wrong" messages."""
     boxes = page.locator("[data-testid='stException']")
     assert boxes.count() == 0, boxes.first.inner_text()
+    for words in ("Something went wrong", "could not be loaded"):
+        assert page.get_by_text(words, exact=False).count() == 0, words
 
 
 def pick(page, group: str, option: str) -> None:
@@ -147,7 +150,15 @@ def test_chinese_review_switches_to_hotel_model(page, server, tmp_path_factory):
     page.screenshot(path=str(out / "explore-zh.png"))
 
 
-@pytest.mark.parametrize("name", ["Compare", "Learn", "Models", "Train"])
+def page_titles() -> list[str]:
+    """The English titles of every page in the navigation but the landing page."""
+    from sentiment.ui import PAGES
+    from sentiment.ui.i18n import STRINGS
+
+    return [STRINGS[p.title_key]["en"] for p in PAGES if not p.default]
+
+
+@pytest.mark.parametrize("name", page_titles())
 def test_every_page_draws(page, server, tmp_path_factory, name):
     """Each page of the navigation opens and draws without an exception box."""
     out = shots_dir(tmp_path_factory)
