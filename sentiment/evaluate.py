@@ -64,6 +64,16 @@ def evaluate_examples(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], 
     return metrics(probs.argmax(1).tolist(), labels)
 
 
+def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limit: int = 300) -> list[dict]:
+    """The reviews among the first `limit` examples that the model gets wrong, most confident first:
+    [{"text", "label", "p_positive"}]."""
+    sample = list(examples[:limit])
+    seqs, labels = encode_examples(sample, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    p_pos = predict_ids(ckpt.model, seqs)[:, 1].tolist()
+    wrong = [{"text": t, "label": data.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
+    return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))
+
+
 def split_for(card: dict, data_path: str | None = None) -> data.Splits:
     """Rebuild the splits a model was trained with, from its card (dataset, format, split seed)."""
     path = data_path or card.get("data_path")

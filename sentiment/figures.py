@@ -547,3 +547,38 @@ def gates_csv(trace: "Trace") -> str:
                 prefix = f"{lt.layer},{lt.direction},{g},{t},{quoted[t]},"
                 buf.write("".join(f"{prefix}{j},{vals[t, j]}\n" for j in range(H)))
     return buf.getvalue()
+
+
+# ---- the Models page -----------------------------------------------------------------------------
+
+
+def confusion_heatmap(confusion: Sequence[Sequence[int]], title: str = "", lang: str = "en") -> go.Figure:
+    """A 2x2 confusion matrix (rows: true negative/positive; columns: predicted) with counts in the cells."""
+    names = ["negative", "positive"] if lang != "zh" else ["负面", "正面"]
+    z = [[int(v) for v in row] for row in confusion]
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", showscale=False, text=z,
+                               texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
+    fig.update_xaxes(title_text="predicted" if lang != "zh" else "预测")
+    fig.update_yaxes(title_text="true" if lang != "zh" else "真实", autorange="reversed")
+    fig.update_layout(title=title, height=320, margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY))
+    return fig
+
+
+def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Figure:
+    """Test accuracy per cell (rows) x pooling (columns) for one dataset's models; rows: dicts with
+    cell, pooling, test_accuracy (the best model per cell and pooling is shown)."""
+    cells = [c for c in ("lstm", "gru", "rnn") if any(r["cell"] == c for r in rows)]
+    pools = [p for p in ("last", "max", "mean", "attention") if any(r["pooling"] == p for r in rows)]
+    z = [[None] * len(pools) for _ in cells]
+    for r in rows:
+        if r["cell"] in cells and r["pooling"] in pools and r.get("test_accuracy") is not None:
+            i, j = cells.index(r["cell"]), pools.index(r["pooling"])
+            z[i][j] = max(z[i][j] or 0.0, float(r["test_accuracy"]) * 100)
+    text = [["" if v is None else f"{v:.2f}%" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=pools, y=[c.upper() for c in cells], colorscale="Viridis", text=text,
+                               texttemplate="%{text}", colorbar=dict(title="%"),
+                               hovertemplate="%{y} · %{x}<br>test accuracy %{z:.2f}%<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    title = f"{dataset}: test accuracy" if lang != "zh" else f"{dataset}：测试准确率"
+    fig.update_layout(title=title, height=120 + 70 * len(cells), margin=dict(l=60, r=20, t=50, b=40), font=dict(family=FONT_FAMILY))
+    return fig
