@@ -582,3 +582,24 @@ def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Fi
     title = f"{dataset}: test accuracy" if lang != "zh" else f"{dataset}：测试准确率"
     fig.update_layout(title=title, height=120 + 70 * len(cells), margin=dict(l=60, r=20, t=50, b=40), font=dict(family=FONT_FAMILY))
     return fig
+
+
+def run_curves(events: Sequence[dict]) -> go.Figure:
+    """A training run's loss and accuracy as it goes: running train loss and accuracy per logged step,
+    validation accuracy per epoch (events from sentiment.train's --metrics file)."""
+    steps = [e for e in events if e.get("type") == "step"]
+    epochs = [e for e in events if e.get("type") == "epoch"]
+    fig = go.Figure()
+    x = [e["step"] for e in steps]
+    fig.add_scatter(x=x, y=[e["loss"] for e in steps], name="train loss", mode="lines+markers", yaxis="y")
+    fig.add_scatter(x=x, y=[e["acc"] for e in steps], name="train accuracy", mode="lines+markers", yaxis="y2")
+    if epochs:
+        last_step = {}
+        for e in steps:
+            last_step[e["epoch"]] = e["step"]
+        fig.add_scatter(x=[last_step.get(e["epoch"], e["epoch"]) for e in epochs], y=[e["val_acc"] for e in epochs],
+                        name="validation accuracy", mode="markers", marker=dict(size=10, symbol="diamond"), yaxis="y2")
+    fig.update_layout(height=300, margin=dict(l=50, r=50, t=30, b=40), font=FONT, legend=dict(orientation="h", y=1.15),
+                      xaxis=dict(title="step"), yaxis=dict(title="loss"),
+                      yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]))
+    return fig

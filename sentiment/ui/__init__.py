@@ -35,7 +35,7 @@ PAGES: list[PageSpec] = [
     PageSpec("sentiment.ui.compare", "page.compare", ":material/compare_arrows:", "compare"),
     # PageSpec("sentiment.ui.learn", "page.learn", ":material/school:", "learn"),
     PageSpec("sentiment.ui.models", "page.models", ":material/inventory_2:", "models"),
-    # PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
+    PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
 ]
 
 
