@@ -108,10 +108,9 @@ def _data_choice() -> dict | None:
 def launch_form() -> None:
     chosen = _data_choice()
     name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=60)
-    c1, c2 = st.columns(2)
-    cell = c1.segmented_control(t("train.cell"), ["lstm", "gru", "rnn"], default="gru", key=f"{K}_cell",
+    cell = st.segmented_control(t("train.cell"), ["lstm", "gru", "rnn"], default="gru", key=f"{K}_cell",
                                 format_func=str.upper, required=True)
-    pooling = c2.segmented_control(t("train.pooling"), ["last", "max", "mean", "attention"], default="max",
+    pooling = st.segmented_control(t("train.pooling"), ["last", "max", "mean", "attention"], default="max",
                                    key=f"{K}_pooling", required=True)
     c3, c4 = st.columns(2)
     hidden = c3.select_slider(t("train.hidden"), [16, 32, 64, 128], value=64, key=f"{K}_hidden")
@@ -121,6 +120,8 @@ def launch_form() -> None:
     max_len = c6.select_slider(t("train.maxlen"), [64, 128, 256, 400], value=256, key=f"{K}_maxlen")
     device = st.radio(t("train.device"), ["auto", "cpu", "cuda"], horizontal=True, key=f"{K}_device")
     seconds = int(limit * epochs * (max_len / 256) * (hidden / 64) ** 0.5 / CPU_REVIEWS_PER_SECOND) + 20
+    if chosen and chosen.get("dataset") == "imdb":
+        seconds += 60  # reading the archive and testing on all 25,000 test reviews
     st.caption(t("train.estimate", s=seconds))
     if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=chosen is None):
         config = dict(chosen, name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, epochs=epochs,
