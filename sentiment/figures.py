@@ -603,3 +603,32 @@ def run_curves(events: Sequence[dict]) -> go.Figure:
                       xaxis=dict(title="step"), yaxis=dict(title="loss"),
                       yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]))
     return fig
+
+
+# ---- the Learn page ------------------------------------------------------------------------------
+
+
+def step_values(trace: "Trace", layer: int, direction: str, t: int, unit: int) -> dict[str, float]:
+    """The numbers of one step and one unit, for the equations: every gate at token t, and the
+    previous state (the token before in the forward direction, after in the backward one; 0 at the edge)."""
+    lt = _layer_trace(trace, layer, direction)
+    prev = t - 1 if direction == "forward" else t + 1
+    inside = 0 <= prev < trace.length
+    values = {name: float(arr[t, unit]) for name, arr in lt.gates.items()}
+    for name in ("h", "c"):
+        if name in lt.gates:
+            values[f"{name}_prev"] = float(lt.gates[name][prev, unit]) if inside else 0.0
+    return values
+
+
+def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], lang: str = "en", max_ticks: int = 80) -> go.Figure:
+    """||dLoss/dx_t|| over the tokens, one line per model (the vanishing-gradient view)."""
+    fig = go.Figure()
+    for name, ys in curves.items():
+        fig.add_scatter(x=list(range(len(ys))), y=list(ys), name=name, mode="lines+markers")
+    _token_axis(fig, tokens, max_ticks)
+    fig.update_yaxes(title_text="‖∂loss/∂x_t‖", type="log")
+    title = "How much each token still moves the loss" if lang != "zh" else "每个词元对损失的影响还剩多少"
+    fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=50, b=60), font=FONT,
+                      legend=dict(orientation="h", y=1.12))
+    return fig

@@ -33,7 +33,7 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     PageSpec("sentiment.ui.explore", "page.explore", ":material/biotech:", "explore", default=True),
     PageSpec("sentiment.ui.compare", "page.compare", ":material/compare_arrows:", "compare"),
-    # PageSpec("sentiment.ui.learn", "page.learn", ":material/school:", "learn"),
+    PageSpec("sentiment.ui.learn", "page.learn", ":material/school:", "learn"),
     PageSpec("sentiment.ui.models", "page.models", ":material/inventory_2:", "models"),
     PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
 ]

@@ -1,0 +1,67 @@
+"""The Learn page (AppTest): the equations with numbers are the trace's own values; the vanishing-gradient
+view compares the dataset's RNN, LSTM and GRU."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from sentiment import checkpoint, probe
+
+ROOT = Path(__file__).resolve().parent.parent
+REVIEW = "The plot was thin but the acting was wonderful and I was not bored at all."
+
+
+def page(cell: str = "lstm") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "tests" / "_learn_page.py"), default_timeout=90)
+    at.run()
+    at.text_area(key="le_text").set_value(REVIEW).run()
+    at.segmented_control(key="le_cell").set_value(cell).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def latex(at: AppTest) -> list[str]:
+    return [l.value.strip("$").strip() for l in at.latex]
+
+
+def numbers(latex: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.\d{3}", latex)]
+
+
+def test_lstm_numbers_are_the_traces():
+    """For the picked token and unit, f_t, i_t, g_t, c_{t-1}, c_t and h_t shown equal the probe's trace."""
+    at = page("lstm")
+    at.select_slider(key="le_token").set_value(3).run()
+    at.number_input(key="le_unit").set_value(5).run()
+    shown = latex(at)
+    c_line = next(s for s in shown if s.startswith("c_t =") and "times" in s)
+    f, c_prev, i, g, c = numbers(c_line)
+    name = next(c.value for c in at.caption if "lstm" in c.value).split(" ·")[0]
+    tr = probe.trace(checkpoint.load(ROOT / "assets" / "models" / name), REVIEW, prefix=False, occlusion=False)
+    lt = tr.layers[0]
+    assert abs(f - lt.gates["f"][3, 5]) < 1e-3 and abs(i - lt.gates["i"][3, 5]) < 1e-3 and abs(g - lt.gates["g"][3, 5]) < 1e-3
+    assert abs(c_prev - lt.gates["c"][2, 5]) < 1e-3 and abs(c - lt.gates["c"][3, 5]) < 1e-3
+    assert abs(f * c_prev + i * g - c) < 5e-3  # the numbers shown recombine as the equation says
+
+
+def test_gru_equations_follow_pytorch():
+    """The GRU page shows PyTorch's h_t = (1 - z_t) n_t + z_t h_{t-1}, with numbers that recombine."""
+    at = page("gru")
+    shown = latex(at)
+    assert r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}" in shown
+    h_line = next(s for s in shown if s.startswith("h_t = (1 -") and "times" in s)
+    z, n, z2, h_prev, h = numbers(h_line)
+    assert z == z2 and abs((1 - z) * n + z * h_prev - h) < 5e-3
+
+
+def test_vanishing_gradient_view_compares_three_cells():
+    """One line per cell (RNN, LSTM, GRU of the same dataset), one point per token."""
+    at = page("lstm")
+    fig = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]
+    names = {d["name"] for d in fig["data"]}
+    assert {"imdb-rnn-max", "imdb-lstm-max", "imdb-gru-max"} == names
+    assert all(len(d["y"]) == len(fig["data"][0]["y"]) > 10 for d in fig["data"])

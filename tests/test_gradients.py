@@ -1,0 +1,27 @@
+"""The vanishing-gradient view's numbers: dLoss/dx_t norms, one per token, equal to autograd through model()."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from sentiment.data import collate
+from sentiment.gradients import input_gradient_norms
+
+
+def test_norms_match_autograd_through_the_whole_model(tiny_checkpoint):
+    """The per-token norms equal the gradient of the model's own loss w.r.t. its embedded input."""
+    ck = tiny_checkpoint(cell="lstm", pooling="last", layers=2)
+    text = "the movie was good not bad at all"
+    norms = input_gradient_norms(ck, text)
+    ids, lengths = collate([ck.encode(text).ids])
+    emb = ck.model.embedding(ids).detach().requires_grad_(True)
+    handle = ck.model.embedding.register_forward_hook(lambda m, i, o: emb)
+    try:
+        logits = ck.model(ids, lengths)
+        F.cross_entropy(logits, logits.argmax(1)).backward()
+    finally:
+        handle.remove()
+    assert norms.shape == (len(ck.encode(text).ids),)
+    assert torch.allclose(torch.as_tensor(norms), emb.grad[0].norm(dim=-1), atol=1e-6)
+    assert not ck.model.training
