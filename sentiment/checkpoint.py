@@ -59,6 +59,7 @@ class Checkpoint:
 
     def encode(self, text: str) -> Encoded:
         """Tokenize and map to ids as training did; raises InputError when nothing is left to read."""
+        chars = len(text) if isinstance(text, str) else 0
         text = check_review(text)
         tokens = tokenize(text, self.tokenizer)
         if not tokens:
@@ -72,7 +73,11 @@ class Checkpoint:
                 "its prediction means little."
             )
         truncated = max(0, len(tokens) - self.max_len)
-        if truncated:
+        if chars > len(text):  # a huge paste: only its first MAX_CHARS characters were tokenized
+            tokens = tokens[: self.max_len]
+            notes.append(f"The review was cut to the model's first {len(tokens)} tokens "
+                         f"(the rest, {chars - len(text):,} more characters, not read).")
+        elif truncated:
             tokens = tokens[: self.max_len]
             notes.append(f"The review was cut to the model's first {self.max_len} tokens ({truncated} more not read).")
         ids = self.vocab.encode(tokens)

@@ -245,9 +245,14 @@ def read_csv(
         ti = _pick_column(header, text_col, _TEXT_COLUMNS, "text", where)
         if li == ti:
             raise DataError(f"{where}: line 1: the label and the text column are the same column")
+        # strict: a stray or unclosed quote is an error naming its line, not rows silently merged into one
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+        start = 1  # the line where the record being read begins
         try:
+            next(rows)  # the header, read above
+            start = rows.line_num + 1
             for row in rows:
-                lineno = rows.line_num
+                lineno, start = start, rows.line_num + 1
                 if not row or not any(c.strip() for c in row):
                     continue
                 if len(row) <= max(li, ti):
@@ -265,7 +270,7 @@ def read_csv(
                     continue
                 examples.append((review, y))
         except csv.Error as e:
-            raise DataError(f"{where}: line {rows.line_num}: {e}") from None
+            raise DataError(f"{where}: line {start}: {e} (check the quotes on this line)") from None
     if not examples:
         raise DataError(f"{where}: no reviews with a label found")
     labels = {y for _, y in examples}

@@ -241,6 +241,19 @@ def _text_changed(key: str, picker_keys: Sequence[str]) -> None:
         follow_language(picker_keys, st.session_state.get(f"{key}_text", ""))
 
 
+def review_and_model(key: str):
+    """The page header shared by Explore and Learn: review input on the left, model picker on the right.
+    Returns (entry, review), or None when no model is usable or the picked one fails to load."""
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        entry = model_picker(key)
+    with left:
+        review = review_input(key, picker_keys=[key], default_language=entry.language if entry else "en")
+    if entry is None or load(entry) is None:
+        return None
+    return entry, review
+
+
 def review_input(key: str, picker_keys: Sequence[str], default_language: str = "en") -> str:
     """Text area, 'try an example', language detection and the follow-language switch; returns the text."""
     if f"{key}_text" not in st.session_state:

@@ -15,13 +15,10 @@ METHODS = ("occlusion", "integrated_gradients")
 def render() -> None:
     st.title(t("explore.title"))
     st.caption(t("explore.intro"))
-    left, right = st.columns([3, 2], gap="large")
-    with right:
-        entry = common.model_picker(K)
-    with left:
-        review = common.review_input(K, picker_keys=[K], default_language=entry.language if entry else "en")
-    if entry is None or common.load(entry) is None:
+    chosen = common.review_and_model(K)
+    if chosen is None:
         return
+    entry, review = chosen
     method = st.session_state.get(f"{K}_method", "occlusion")
     method = method if method in METHODS else "occlusion"
     # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;

@@ -192,6 +192,8 @@ _CORE_ZH: list[tuple[str, str]] = [
     (r"This review looks Chinese, but the model reads English: its prediction means little\.",
      "这条评论看起来是中文，但模型读的是英文：它的预测没有多大意义。"),
     (r"The review was cut to the model's first (\d+) tokens \((\d+) more not read\)\.", r"评论已截断为模型的前 \1 个词元（另有 \2 个未读）。"),
+    (r"The review was cut to the model's first (\d+) tokens \(the rest, ([\d,]+) more characters, not read\)\.",
+     r"评论已截断为模型的前 \1 个词元（其余 \2 个字符未读）。"),
 ]
 
 

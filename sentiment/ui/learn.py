@@ -78,13 +78,10 @@ def substituted(cell: str, v: dict[str, float]) -> list[str]:
 def render() -> None:
     st.title(t("learn.title"))
     st.caption(t("learn.intro"))
-    left, right = st.columns([3, 2], gap="large")
-    with right:
-        entry = common.model_picker(K)
-    with left:
-        review = common.review_input(K, picker_keys=[K], default_language=entry.language if entry else "en")
-    if entry is None or common.load(entry) is None:
+    chosen = common.review_and_model(K)
+    if chosen is None:
         return
+    entry, review = chosen
     trace = common.trace_for(entry, review, method=None, prefix=False)
     if trace is None:
         return

@@ -1,0 +1,45 @@
+"""The shipped grid (issue 3): all 18 models are there, within the size budget, load fast and read
+the obvious reviews right."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sentiment import checkpoint
+from sentiment.pooling import POOLINGS
+from sentiment.predict import predict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---- shipped models ----------------------------------------------------------------------------
+
+SHIPPED = sorted(p for p in (ROOT / "assets" / "models").iterdir() if p.is_dir() and not p.name.startswith("."))
+OBVIOUS = {
+    "en": ("An absolute masterpiece. Brilliant acting, a moving story, I loved every minute of it.",
+           "The worst film I have ever seen. Boring, stupid and a complete waste of time."),
+    "zh": ("房间干净整洁，服务热情周到，早餐丰富，下次还会再来。", "房间又脏又小，服务态度极差，再也不会入住了。"),
+}
+
+
+def test_the_full_grid_is_shipped():
+    """18 models: {imdb, hotel} x {lstm, gru} x four poolings, plus a vanilla RNN per dataset."""
+    names = {p.name for p in SHIPPED}
+    assert {f"{d}-{c}-{p}" for d in ("imdb", "hotel") for c in ("lstm", "gru") for p in POOLINGS} <= names
+    assert any(n.startswith("imdb-rnn") for n in names) and any(n.startswith("hotel-rnn") for n in names)
+    assert sum(f.stat().st_size for p in SHIPPED for f in p.iterdir()) <= 60e6
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_model_loads_fast_and_gets_the_obvious_right(path):
+    """Each shipped model loads in under a second, has a complete card, and reads the obvious reviews right."""
+    t0 = time.time()
+    ck = checkpoint.load(path)
+    assert time.time() - t0 < 1.0
+    assert {"test_accuracy", "test_size", "dataset", "command", "split_seed"} <= set(ck.card)
+    good, bad = OBVIOUS[ck.language]
+    assert predict(ck, good).label == "positive"
+    assert predict(ck, bad).label == "negative"
