@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -77,7 +78,7 @@ def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limi
 def split_for(card: dict, data_path: str | None = None) -> data.Splits:
     """Rebuild the splits a model was trained with, from its card (dataset, format, split seed)."""
     path = data_path or card.get("data_path")
-    if not path or not __import__("pathlib").Path(path).exists():
+    if not path or not Path(path).exists():
         found = data.find_dataset(card.get("dataset", ""))
         if found is None:
             raise GateScopeError(

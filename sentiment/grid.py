@@ -10,6 +10,7 @@ seeds and prints the table of accuracies; ``--table`` only prints the table of w
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -96,7 +97,7 @@ def table(root: Path, markdown: bool = False) -> str:
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
             card = checkpoint.read_card(d)
-            cfg = __import__("json").loads((d / "config.json").read_text())["model"]
+            cfg = json.loads((d / "config.json").read_text())["model"]
         except (GateScopeError, OSError, ValueError, KeyError) as e:
             rows.append([d.name, "unavailable", str(e)[:60]] + [""] * 8)
             continue
