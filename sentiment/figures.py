@@ -16,6 +16,8 @@ colour axis, so one colour means one value across them.
 
 from __future__ import annotations
 
+import math
+
 import csv
 import html
 import io
@@ -632,3 +634,28 @@ def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], la
     fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=50, b=60), font=FONT,
                       legend=dict(orientation="h", y=1.12))
     return fig
+
+
+# ---- the Learn page's checks ------------------------------------------------------------------------
+def recombine(cell: str, v: dict[str, float]) -> dict[str, float]:
+    """The state(s) the cell's update equation gives from one step's gate values (one unit).
+
+    LSTM: {"c": f c_{t-1} + i g, "h": o tanh(c_t)} (h from the traced c_t, as PyTorch does);
+    GRU: {"h": (1 - z) n + z h_{t-1}}; RNN: {} (its pre-activation needs the weights).
+    ``v`` is what ``figures.step_values`` returns: gate names, plus "c_prev" / "h_prev".
+    """
+    if cell == "lstm":
+        return {"c": v["f"] * v["c_prev"] + v["i"] * v["g"], "h": v["o"] * math.tanh(v["c"])}
+    if cell == "gru":
+        return {"h": (1.0 - v["z"]) * v["n"] + v["z"] * v["h_prev"]}
+    return {}
+
+
+def spread(norms) -> float:
+    """How many times the largest per-token gradient norm is the smallest (inf if one is 0): one number
+    for "how much the gradient fades over the review"."""
+    values = [float(x) for x in norms]
+    if not values:
+        return float("nan")
+    lo, hi = min(values), max(values)
+    return hi / lo if lo > 0 else float("inf")

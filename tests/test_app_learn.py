@@ -46,6 +46,34 @@ def test_lstm_numbers_are_the_traces():
     assert abs(f - lt.gates["f"][3, 5]) < 1e-3 and abs(i - lt.gates["i"][3, 5]) < 1e-3 and abs(g - lt.gates["g"][3, 5]) < 1e-3
     assert abs(c_prev - lt.gates["c"][2, 5]) < 1e-3 and abs(c - lt.gates["c"][3, 5]) < 1e-3
     assert abs(f * c_prev + i * g - c) < 5e-3  # the numbers shown recombine as the equation says
+    assert any("The numbers add up" in m.value for m in at.success)
+
+
+def test_backward_direction_reads_the_next_token():
+    """In the backward direction the previous state c_{t-1} is the trace's c at the token after."""
+    at = page("lstm")
+    at.selectbox(key="le_layer").set_value((0, "backward")).run()
+    at.select_slider(key="le_token").set_value(4).run()
+    at.number_input(key="le_unit").set_value(7).run()
+    c_line = next(s for s in latex(at) if s.startswith("c_t =") and "times" in s)
+    f, c_prev, i, g, c = numbers(c_line)
+    name = next(c.value for c in at.caption if "lstm" in c.value).split(" ·")[0]
+    tr = probe.trace(checkpoint.load(ROOT / "assets" / "models" / name), REVIEW, prefix=False, occlusion=False)
+    cb = tr.gate("c", 0, "backward")
+    assert abs(c_prev - cb[5, 7]) < 1e-3 and abs(c - cb[4, 7]) < 1e-3
+    assert abs(f - tr.gate("f", 0, "backward")[4, 7]) < 1e-3
+
+
+def test_one_token_review_and_chinese_labels():
+    """A one-word review has one step to show (no slider); the page speaks Chinese when asked."""
+    at = AppTest.from_file(str(ROOT / "tests" / "_learn_page.py"), default_timeout=90)
+    at.session_state["lang"] = "zh"
+    at.run()
+    at.text_area(key="le_text").set_value("wonderful").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "学习门控机制"
+    assert all(s.key != "le_token" for s in at.select_slider)
+    assert any(m.value.startswith("**代入本条评论的数值**") for m in at.markdown)
 
 
 def test_gru_equations_follow_pytorch():
@@ -65,3 +93,19 @@ def test_vanishing_gradient_view_compares_three_cells():
     names = {d["name"] for d in fig["data"]}
     assert {"imdb-rnn-max", "imdb-lstm-max", "imdb-gru-max"} == names
     assert all(len(d["y"]) == len(fig["data"][0]["y"]) > 10 for d in fig["data"])
+    spread = next(c.value for c in at.caption if "largest / smallest" in c.value)
+    assert all(name in spread for name in names)
+
+
+def test_recombine_matches_the_probe_everywhere(tiny_checkpoint):
+    """figures.recombine (the page's check) holds for every step and unit of a traced model."""
+    from sentiment import figures
+
+    for cell in ("lstm", "gru"):
+        tr = probe.trace(tiny_checkpoint(cell=cell, layers=2), "the movie was not good at all", prefix=False, occlusion=False)
+        for layer, direction in [(lt.layer, lt.direction) for lt in tr.layers]:
+            for t in range(tr.length):
+                for unit in range(tr.hidden_size):
+                    v = figures.step_values(tr, layer, direction, t, unit)
+                    for k, x in figures.recombine(cell, v).items():
+                        assert abs(x - v[k]) < 1e-5, (cell, layer, direction, t, unit, k)

@@ -1,8 +1,11 @@
-"""The Models page (AppTest): the accuracy grid and the confusion matrix are the cards' numbers."""
+"""The Models page (AppTest): every model is listed with its card's accuracies; the accuracy grids, the
+metrics and the confusion matrix are the cards' numbers; misclassified test reviews come from the
+test split, and a model whose dataset is missing says so."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -10,9 +13,10 @@ from streamlit.testing.v1 import AppTest
 from sentiment import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_RUNS = ROOT / "tests" / "no-runs-here"
 
 
-def open_models(monkeypatch) -> AppTest:
+def open_models() -> AppTest:
     at = AppTest.from_file(str(ROOT / "tests" / "_models_page.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
@@ -23,12 +27,32 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def shipped() -> dict[str, catalog.ModelEntry]:
+    return {e.key: e for e in catalog.list_models(runs=NO_RUNS)}
+
+
+def test_table_lists_every_model_with_its_accuracies(monkeypatch):
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    table = at.dataframe[0].value
+    entries = shipped()
+    assert len(entries) == 18 and sorted(table["model"]) == sorted(e.name for e in entries.values())
+    for _, row in table.iterrows():
+        e = next(x for x in entries.values() if x.name == row["model"])
+        assert abs(row["test accuracy (%)"] - 100 * e.test_accuracy) < 0.01
+        assert abs(row["balanced accuracy (%)"] - 100 * e.card["test_balanced_accuracy"]) < 0.01
+        assert abs(row["F1 (%)"] - 100 * e.card["test_f1"]) < 0.01
+        assert row["test reviews"] == e.test_size
+
+
 def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
     """One accuracy grid per dataset; each cell x pooling value is the card's test accuracy."""
-    at = open_models(monkeypatch)
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
     grids = [c for c in charts(at) if "test accuracy" in json.dumps(c["layout"].get("title", ""))]
     assert len(grids) == 2
-    cards = {(e.dataset, e.cell, e.pooling): e.test_accuracy for e in catalog.list_models(runs=ROOT / "no-runs-here")}
+    cards = {(e.dataset, e.cell, e.pooling): e.test_accuracy for e in shipped().values()}
+    seen = 0
     for g in grids:
         ds = g["layout"]["title"]["text"].split(":")[0]
         trace = g["data"][0]
@@ -36,25 +60,63 @@ def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
             for j, pooling in enumerate(trace["x"]):
                 v = trace["z"][i][j]
                 if v is not None:
+                    seen += 1
                     assert abs(v - 100 * cards[(ds, cell.lower(), pooling)]) < 1e-6
+    assert seen == 18
 
 
-def test_confusion_matrix_is_the_cards(monkeypatch):
-    """The confusion heatmap of the picked model shows its card's test confusion counts."""
-    at = open_models(monkeypatch)
-    key = at.selectbox(key="mo_pick").value
-    entry = {e.key: e for e in catalog.list_models(runs=ROOT / "no-runs-here")}[key]
+def test_card_and_confusion_matrix_are_the_cards(monkeypatch):
+    """The picked model's metrics and confusion heatmap show its card's numbers."""
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    at.selectbox(key="mo_pick").set_value("shipped:imdb-lstm-max").run()
+    entry = shipped()["shipped:imdb-lstm-max"]
     conf = [c for c in charts(at) if "Confusion" in json.dumps(c["layout"].get("title", ""))][0]
     assert conf["data"][0]["z"] == entry.card["test_confusion"]
-    assert entry.name in " ".join(c.value for c in at.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == f"{entry.test_accuracy:.2%}"
+    assert metrics["Balanced accuracy"] == f"{entry.card['test_balanced_accuracy']:.2%}"
+    assert metrics["F1 (positive)"] == f"{entry.card['test_f1']:.2%}"
+    assert metrics["Test reviews"] == "25,000"
+    assert entry.card["command"] in [c.value for c in at.code]
+    assert any(c.value.startswith("imdb-lstm-max") for c in at.caption)
 
 
 def test_misclassified_reviews_come_from_the_test_split(monkeypatch):
     """'Find misclassified test reviews' lists reviews the model gets wrong, with their true label."""
-    at = open_models(monkeypatch)
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
     at.selectbox(key="mo_pick").set_value("shipped:hotel-rnn-max").run()
     at.button(key="mo_wrong").click().run()
     assert not at.exception
     rows = [m.value for m in at.markdown if "P(positive)" in m.value]
-    assert rows, [m.value for m in at.markdown]
+    assert 0 < len(rows) <= 20
     assert all("true Positive" in r or "true Negative" in r for r in rows)
+    assert any("of the first 300 test reviews are misclassified" in c.value for c in at.caption)
+    at.run()  # the list stays for this model across reruns
+    assert [m.value for m in at.markdown if "P(positive)" in m.value] == rows
+
+
+def test_missing_dataset_is_said_clearly(monkeypatch, tmp_path):
+    """A model whose dataset is nowhere on this machine: a clear message, no button, no traceback."""
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "assets" / "models" / "hotel-rnn-max", models / "gone-rnn-max")
+    card = json.loads((models / "gone-rnn-max" / "card.json").read_text(encoding="utf-8"))
+    card.update(dataset="gone", data_path=str(tmp_path / "nowhere.csv"))
+    (models / "gone-rnn-max" / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("GATESCOPE_MODELS", str(models))
+    monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    at = open_models()
+    assert any("“gone” is not on this machine" in i.value for i in at.info), [i.value for i in at.info]
+    assert all(b.key != "mo_wrong" for b in at.button)
+
+
+def test_chinese_interface(monkeypatch):
+    """The page's labels follow the interface language."""
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = AppTest.from_file(str(ROOT / "tests" / "_models_page.py"), default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "模型"
+    assert "测试准确率" in [m.label for m in at.metric]

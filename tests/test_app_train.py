@@ -1,8 +1,10 @@
-"""The Train page (AppTest): a bad upload launches nothing; a tiny run started from the page
-progresses, finishes and becomes a model in the catalog."""
+"""The Train page (AppTest): the form offers the data folder's datasets; a bad upload shows why and
+launches nothing; a tiny run started from the page on an uploaded CSV shows up, progresses, finishes,
+becomes a model (Models page, Explore's picker); a run can be cancelled from the page."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -20,47 +22,108 @@ def runs_root(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
-def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "tests" / "_train_page.py"), default_timeout=60)
+def page(script: str = "_train_page.py") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "tests" / script), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at
 
 
+def tiny_csv(n: int = 120) -> bytes:
+    """An easy English CSV with a header whose columns are not called label/text."""
+    rows = "".join(f"{'pos' if i % 2 else 'neg'},{'good fine great' if i % 2 else 'bad awful poor'} film {i}\n" for i in range(n))
+    return ("sentiment,review\n" + rows).encode()
+
+
+def small_form(at: AppTest) -> None:
+    at.slider(key="tr_epochs").set_value(1)
+    at.slider(key="tr_limit").set_value(100)
+    at.select_slider(key="tr_hidden").set_value(16)
+    at.select_slider(key="tr_maxlen").set_value(64)
+
+
 def test_page_lists_the_data_folder_datasets(runs_root):
-    """The dataset picker offers the datasets found in the data folder."""
+    """The dataset picker offers the datasets found in the data folder; an estimate is shown; no runs yet."""
     at = page()
     assert {"imdb", "hotel"} <= set(at.selectbox(key="tr_dataset").options)
     assert any("Estimated time" in c.value for c in at.caption)
+    assert any("No runs yet" in c.value for c in at.caption)
+    assert at.slider(key="tr_epochs").max == runs.RunLimits.browser().max_epochs
 
 
-def test_tiny_run_from_the_page_finishes_and_becomes_a_model(runs_root, hotel_path, monkeypatch):
-    """Start: a run appears, progresses and finishes; its model is then listed in the catalog."""
+def test_bad_upload_shows_the_reason_and_launches_nothing(runs_root):
+    """Star ratings are not binary labels: the message says so, Start is disabled, no run is made."""
     at = page()
-    at.slider(key="tr_epochs").set_value(1)
-    at.slider(key="tr_limit").set_value(200)
-    at.select_slider(key="tr_hidden").set_value(16)
-    at.select_slider(key="tr_maxlen").set_value(64)
-    at.selectbox(key="tr_dataset").set_value("hotel")
+    at.radio(key="tr_source").set_value("upload").run()
+    at.file_uploader(key="tr_upload").upload("stars.csv", b"stars,review\n5,great\n1,bad\n3,meh\n", "text/csv").run()
+    assert not at.exception
+    assert any("cannot be used" in e.value and "binary" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="tr_launch").disabled  # AppTest, like a browser, cannot click it
+    assert runs.list_runs(runs_root) == [] and not (runs_root / "uploads").exists()  # nothing stored either
+
+
+def test_bad_run_name_is_refused(runs_root):
+    at = page()
+    at.text_input(key="tr_name").set_value("../../etc").run()
+    assert any("run name" in e.value for e in at.error)
+    assert at.button(key="tr_launch").disabled
+
+
+def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeypatch):
+    """Upload a CSV, pick its columns, start: the run appears, progresses and finishes (polled with
+    at.run()); its test accuracy is shown, the Models page lists its model, and "Open in Explore"
+    selects it in the Explore page's picker."""
+    at = page()
+    at.radio(key="tr_source").set_value("upload").run()
+    at.file_uploader(key="tr_upload").upload("tiny.csv", tiny_csv(), "text/csv").run()
+    assert at.selectbox(key="tr_label_col").value == "sentiment" and at.selectbox(key="tr_text_col").value == "review"
+    assert any("120 reviews (60 positive, 60 negative" in s.value for s in at.success)
+    at.text_input(key="tr_name").set_value("tiny-run")
+    small_form(at)
     at.button(key="tr_launch").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     [run] = runs.list_runs(runs_root)
-    deadline = time.time() + 150
-    while runs.get(run.id, runs_root).active and time.time() < deadline:
+    assert run.config["name"] == "tiny-run" and at.selectbox(key="tr_selected").value == run.id
+    seen, deadline = [], time.time() + 120
+    while time.time() < deadline:
+        at.run()
+        seen.append(at.get("progress")[0].proto.text)
+        if seen[-1].startswith("finished"):
+            break
         time.sleep(1)
-    run = runs.get(run.id, runs_root)
-    assert run.state == "finished", (run.state, run.reason, runs.log_tail(run.id, root=runs_root))
-    at.run()
-    assert any(run.id in str(o) for o in at.selectbox(key="tr_selected").options)
+    assert seen[-1].startswith("finished"), (seen, runs.log_tail(run.id, root=runs_root))
     assert any("Test accuracy" in s.value for s in at.success)
+    table = at.dataframe[-1].value
+    assert list(table["name"]) == ["tiny-run"] and list(table["state"]) == ["finished"]
+    curves = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {d["name"] for d in curves["data"]} >= {"train loss", "train accuracy"}
+
+    models = page("_models_page.py")  # GATESCOPE_RUNS is this test's runs root
+    names = list(models.dataframe[0].value["model"])
+    assert any(run.id in n for n in names)
     assert any(e.source == "run" and e.available for e in catalog.list_models(runs=runs_root))
 
+    at.button(key="tr_open").click().run()
+    assert not at.exception
+    assert at.session_state["ex_model"] == f"run:{run.id}"
+    explore = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k in ("ex_dataset", "ex_cell", "ex_pooling", "ex_model"):
+        explore.session_state[k] = at.session_state[k]
+    explore.run()
+    assert not explore.exception
+    assert any(c.value.startswith(f"tiny-run ({run.id})") for c in explore.caption), [c.value for c in explore.caption]
 
-def test_bad_upload_is_refused_and_launches_nothing(runs_root):
-    """An upload whose labels are not binary shows the reason; no run is created."""
-    from sentiment import uploads
 
-    with pytest.raises(Exception) as e:
-        uploads.save_upload(b"stars,review\n5,great\n1,bad\n3,meh\n", "stars.csv", label_col="stars", text_col="review")
-    assert "label" in str(e.value).lower()
-    assert runs.list_runs(runs_root) == []
+def test_cancel_from_the_page(runs_root):
+    """A run started on hotel can be cancelled with the page's button; it is then listed as cancelled."""
+    at = page()
+    at.selectbox(key="tr_dataset").set_value("hotel")
+    at.slider(key="tr_limit").set_value(5000)
+    at.button(key="tr_launch").click().run()
+    assert not at.error, [e.value for e in at.error]
+    [run] = runs.list_runs(runs_root)
+    at.button(key="tr_cancel").click().run()
+    assert not at.exception
+    assert runs.get(run.id, runs_root).state == "cancelled"
+    assert list(at.dataframe[-1].value["state"]) == ["cancelled"]
+    assert all(b.key != "tr_cancel" for b in at.button)  # nothing left to cancel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -9,11 +10,13 @@ from sentiment.data import collate
 from sentiment.gradients import input_gradient_norms
 
 
-def test_norms_match_autograd_through_the_whole_model(tiny_checkpoint):
+@pytest.mark.parametrize("cell,pooling,layers", [("lstm", "last", 2), ("gru", "attention", 1), ("rnn", "max", 1), ("lstm", "mean", 1)])
+def test_norms_match_autograd_through_the_whole_model(tiny_checkpoint, cell, pooling, layers):
     """The per-token norms equal the gradient of the model's own loss w.r.t. its embedded input."""
-    ck = tiny_checkpoint(cell="lstm", pooling="last", layers=2)
+    ck = tiny_checkpoint(cell=cell, pooling=pooling, layers=layers)
     text = "the movie was good not bad at all"
     norms = input_gradient_norms(ck, text)
+    assert all(p.grad is None for p in ck.model.parameters())  # autograd.grad: nothing left on the weights
     ids, lengths = collate([ck.encode(text).ids])
     emb = ck.model.embedding(ids).detach().requires_grad_(True)
     handle = ck.model.embedding.register_forward_hook(lambda m, i, o: emb)
@@ -25,3 +28,10 @@ def test_norms_match_autograd_through_the_whole_model(tiny_checkpoint):
     assert norms.shape == (len(ck.encode(text).ids),)
     assert torch.allclose(torch.as_tensor(norms), emb.grad[0].norm(dim=-1), atol=1e-6)
     assert not ck.model.training
+
+
+def test_bad_review_raises_the_input_error(tiny_checkpoint):
+    from sentiment.errors import InputError
+
+    with pytest.raises(InputError):
+        input_gradient_norms(tiny_checkpoint(), "   ")

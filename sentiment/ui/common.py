@@ -62,6 +62,11 @@ def models() -> list[catalog.ModelEntry]:
     return _catalog(str(catalog.models_root()), str(catalog.runs_root()))
 
 
+def refresh_models() -> None:
+    """Forget the cached model list, so a model saved just now shows in every picker at once."""
+    _catalog.clear()
+
+
 @st.cache_data(show_spinner=False)
 def examples(language: str) -> list[dict]:
     """Example reviews of one language ('en' | 'zh') from assets/examples; [] if the file is missing or bad."""

@@ -31,15 +31,25 @@ register({
     "learn.token": {"en": "Token", "zh": "词元"},
     "learn.unit": {"en": "Unit", "zh": "单元"},
     "learn.numbers": {"en": "With the numbers of this review", "zh": "代入本条评论的数值"},
+    "learn.where": {"en": "Step t = {pos}: token “{token}”, unit {unit}, {where}.", "zh": "时间步 t = {pos}：词元“{token}”，单元 {unit}，{where}。"},
+    "learn.token.help": {"en": "The step t: the review's tokens in reading order.", "zh": "时间步 t：按阅读顺序排列的评论词元。"},
+    "learn.unit.help": {"en": "One of the hidden units (0 to {last}); each unit has its own gates.",
+                        "zh": "隐藏单元之一（0 到 {last}）；每个单元有自己的门。"},
+    "learn.check": {"en": "The numbers add up: {parts} (largest difference {diff:.1e}).",
+                    "zh": "数值吻合：{parts}（最大差异 {diff:.1e}）。"},
+    "learn.check.part": {"en": "the equation gives {name} = {mine:.4f}, the traced model {traced:.4f}",
+                         "zh": "按公式算得 {name} = {mine:.4f}，模型追踪值为 {traced:.4f}"},
     "learn.prev.note": {"en": "The previous step is the token before (forward direction) or after (backward direction); "
                               "at the edge the previous state is 0.",
                         "zh": "上一步是前一个词元（正向）或后一个词元（反向）；在边界处上一步状态为 0。"},
     "learn.vanishing": {"en": "Vanishing gradients", "zh": "梯度消失"},
-    "learn.vanishing.help": {"en": "The norm of ∂loss/∂x_t: how strongly the loss still depends on each token's input. "
+    "learn.vanishing.help": {"en": "The norm of ∂loss/∂x_t (the loss: cross-entropy against each model's own prediction for this review): "
+                                   "how strongly the loss still depends on each token's input. "
                                    "Where the plain RNN's curve falls by orders of magnitude, gradients vanish before they "
                                    "reach those tokens; the gates of an LSTM or GRU keep a path open for them.",
-                             "zh": "∂loss/∂x_t 的范数：损失对每个词元输入的依赖还有多强。普通 RNN 的曲线下降几个数量级的地方，"
+                             "zh": "∂loss/∂x_t 的范数（损失：相对于各模型自己对这条评论的预测的交叉熵）：损失对每个词元输入的依赖还有多强。普通 RNN 的曲线下降几个数量级的地方，"
                                    "梯度在到达这些词元之前就消失了；LSTM 和 GRU 的门为它们保留了通路。"},
+    "learn.spread": {"en": "{name}: largest / smallest = {r:,.0f}×", "zh": "{name}：最大值 / 最小值 = {r:,.0f} 倍"},
     "learn.vanishing.none": {"en": "No RNN, LSTM and GRU models of this dataset to compare.", "zh": "本数据集没有可比较的 RNN、LSTM 和 GRU 模型。"},
 })
 
@@ -60,19 +70,29 @@ LATEX = {
 }
 
 
+def _num(x: float) -> str:
+    """A number for the equations: 3 decimals."""
+    return f"{x:.3f}"
+
+
+def _factor(x: float) -> str:
+    """A number as a factor of a product: negative ones in parentheses."""
+    return _num(x) if x >= 0 else f"({_num(x)})"
+
+
 def substituted(cell: str, v: dict[str, float]) -> list[str]:
-    """The cell's equations with one step's numbers (LaTeX)."""
-    n = lambda x: f"{x:.3f}" if x >= 0 else f"({x:.3f})"  # noqa: E731
+    """The cell's equations with one step's numbers (LaTeX); ``v`` from figures.step_values."""
+    n, f = _num, _factor
     if cell == "lstm":
         return [rf"i_t = \sigma(\dots) = {n(v['i'])}", rf"f_t = \sigma(\dots) = {n(v['f'])}",
                 rf"g_t = \tanh(\dots) = {n(v['g'])}", rf"o_t = \sigma(\dots) = {n(v['o'])}",
-                rf"c_t = {n(v['f'])} \times {n(v['c_prev'])} + {n(v['i'])} \times {n(v['g'])} = {n(v['c'])}",
-                rf"h_t = {n(v['o'])} \times \tanh({n(v['c'])}) = {n(v['h'])}"]
+                rf"c_t = {f(v['f'])} \times {f(v['c_prev'])} + {f(v['i'])} \times {f(v['g'])} = {n(v['c'])}",
+                rf"h_t = {f(v['o'])} \times \tanh({n(v['c'])}) = {n(v['h'])}"]
     if cell == "gru":
         return [rf"r_t = \sigma(\dots) = {n(v['r'])}", rf"z_t = \sigma(\dots) = {n(v['z'])}",
-                rf"n_t = \tanh(\dots + {n(v['r'])} \odot (\dots)) = {n(v['n'])}",
-                rf"h_t = (1 - {n(v['z'])}) \times {n(v['n'])} + {n(v['z'])} \times {n(v['h_prev'])} = {n(v['h'])}"]
-    return [rf"h_t = \tanh(\dots) = {n(v['h'])}"]
+                rf"n_t = \tanh(W_{{in}} x_t + b_{{in}} + {f(v['r'])} \odot (W_{{hn}} h_{{t-1}} + b_{{hn}})) = {n(v['n'])}",
+                rf"h_t = (1 - {f(v['z'])}) \times {f(v['n'])} + {f(v['z'])} \times {f(v['h_prev'])} = {n(v['h'])}"]
+    return [rf"h_t = \tanh(W_{{ih}} x_t + b_{{ih}} + W_{{hh}} h_{{t-1}} + b_{{hh}}) = {n(v['h'])}"]
 
 
 def render() -> None:
@@ -86,24 +106,42 @@ def render() -> None:
     if trace is None:
         return
     common.show_prediction(trace, entry, compact=True)
-    st.subheader(t("learn.equations"))
-    for line in LATEX[trace.cell]:
-        st.latex(line)
-    st.caption(t(f"learn.{trace.cell}.note"))
-
     st.subheader(t("learn.pick"))
     c1, c2, c3 = st.columns([2, 3, 1])
     with c1:
         layer, direction = common.pick(t("gates.layer"), common.layer_options(trace), f"{K}_layer", format_func=common.layer_label)
     with c2:
-        tok = st.select_slider(t("learn.token"), options=list(range(trace.length)), key=f"{K}_token",
-                               format_func=lambda i: f"{i}: {trace.tokens[i]}")
+        positions = list(range(trace.length))
+        if len(positions) > 1:
+            tok = common.pick(t("learn.token"), positions, f"{K}_token", widget=st.select_slider,
+                              format_func=lambda i: f"{i}: {trace.tokens[i]}", help=t("learn.token.help"))
+        else:  # a one-token review: nothing to slide over
+            tok = 0
+            st.caption(f"{t('learn.token')}: 0: {trace.tokens[0]}")
     with c3:
-        unit = st.number_input(t("learn.unit"), 0, trace.hidden_size - 1, 0, key=f"{K}_unit")
+        last = max(0, int(trace.hidden_size) - 1)
+        if not isinstance(st.session_state.get(f"{K}_unit"), int) or not 0 <= st.session_state[f"{K}_unit"] <= last:
+            st.session_state[f"{K}_unit"] = 0  # a model with fewer units than the last one picked
+        unit = st.number_input(t("learn.unit"), 0, last, key=f"{K}_unit", step=1, help=t("learn.unit.help", last=last))
     values = figures.step_values(trace, layer, direction, int(tok), int(unit))
-    st.markdown(f"**{t('learn.numbers')}** — `{trace.tokens[int(tok)]}`, unit {int(unit)}")
-    for line in substituted(trace.cell, values):
-        st.latex(line)
+    st.caption(t("learn.where", token=trace.tokens[int(tok)], pos=int(tok), unit=int(unit),
+                 where=common.layer_label((layer, direction))))
+    general, numbers = st.columns(2, gap="large")
+    with general:
+        st.markdown(f"**{t('learn.equations')}**")
+        for line in LATEX[trace.cell]:
+            st.latex(line)
+    with numbers:
+        st.markdown(f"**{t('learn.numbers')}**")
+        for line in substituted(trace.cell, values):
+            st.latex(line)
+    st.caption(t(f"learn.{trace.cell}.note"))
+    check = figures.recombine(trace.cell, values)
+    if check:
+        worst = max(abs(check[k] - values[k]) for k in check)
+        parts = [t("learn.check.part", name=f"{k}_t", mine=check[k], traced=values[k]) for k in check]
+        (st.success if worst < 1e-3 else st.warning)(
+            t("learn.check", parts="; ".join(parts), diff=worst), icon=":material/check:" if worst < 1e-3 else ":material/warning:")
     st.caption(t("learn.prev.note"))
 
     st.subheader(t("learn.vanishing"))
@@ -135,6 +173,7 @@ def vanishing_view(entry, review: str) -> None:
             return
     if curves and tokens:
         common.chart(figures.gradient_norms(curves, tokens, lang=lang()), key=f"{K}_grad", filename="vanishing-gradients")
+        st.caption(" · ".join(t("learn.spread", name=name, r=figures.spread(ys)) for name, ys in curves.items()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,197 +1,393 @@
 """Train: start a small training run in the background, watch it live, cancel it, open its model.
 
-Runs live on disk (sentiment.runs), so every browser session sees the same runs, and a rerun or
-a closed tab never touches a training process.
+Runs live on disk (``sentiment.runs``), so every browser session sees the same runs, and a rerun or
+a closed tab never touches a training process. The run list and the selected run are a fragment
+refreshed every 2 s (``st.fragment(run_every=2)``): the form above it is not rerun meanwhile.
+An uploaded CSV is checked (``sentiment.uploads``) on every change, and stored only when a run starts.
 """
 
 from __future__ import annotations
 
+import datetime
+import re
+from pathlib import Path
+
 import streamlit as st
 
-from .. import figures, runs, uploads
+from .. import catalog, figures, runs, uploads
 from ..errors import GateScopeError
 from . import common
-from .i18n import register, t
+from .i18n import core_message, register, t
 
 register({
     "train.title": {"en": "Train a model", "zh": "训练模型"},
     "train.intro": {"en": "Start a small training run in the background (on the GPU when there is one, else the CPU). "
                           "Runs keep going when you close the tab; every browser sees the same runs.",
                     "zh": "在后台启动一次小规模训练（有 GPU 时用 GPU，否则用 CPU）。关闭页面不影响训练；所有浏览器看到相同的训练任务。"},
+    "train.new": {"en": "New run", "zh": "新建训练"},
     "train.data": {"en": "Data", "zh": "数据"},
+    "train.data.help": {"en": "A dataset found in the data folder (GATESCOPE_DATA or ../shared/data), or a CSV of your own.",
+                        "zh": "数据文件夹（GATESCOPE_DATA 或 ../shared/data）中的数据集，或你自己的 CSV。"},
     "train.data.folder": {"en": "A dataset in the data folder", "zh": "数据文件夹中的数据集"},
     "train.data.upload": {"en": "Upload a CSV", "zh": "上传 CSV"},
     "train.data.none": {"en": "No dataset found in the data folder (GATESCOPE_DATA). Download IMDB or ChnSentiCorp "
                               "there (see the README), or upload a CSV.",
                         "zh": "数据文件夹（GATESCOPE_DATA）中没有数据集。请按 README 下载 IMDB 或 ChnSentiCorp，或上传 CSV。"},
     "train.dataset": {"en": "Dataset", "zh": "数据集"},
-    "train.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column", "zh": "含标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
+    "train.dataset.help": {"en": "imdb: English movie reviews (50,000). hotel: Chinese hotel reviews (ChnSentiCorp, 7,766). "
+                                 "Other CSV files of the data folder are listed by name.",
+                           "zh": "imdb：英文影评（50,000 条）。hotel：中文酒店评论（ChnSentiCorp，7,766 条）。数据文件夹中的其他 CSV 按文件名列出。"},
+    "train.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column",
+                     "zh": "含标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
+    "train.upload.help": {"en": "UTF-8 or GBK, at most 10 MB, at least 20 reviews of both labels. A header row names the "
+                                "columns; without one, each line is label,text.",
+                          "zh": "UTF-8 或 GBK 编码，最大 10 MB，至少 20 条评论且两种标签都有。首行为列名；没有列名时每行为“标签,文本”。"},
+    "train.upload.wait": {"en": "Upload a file to train on it.", "zh": "请上传一个文件用于训练。"},
+    "train.upload.bad": {"en": "This file cannot be used: {err}", "zh": "无法使用该文件：{err}"},
     "train.label_col": {"en": "Label column", "zh": "标签列"},
+    "train.label_col.help": {"en": "The column holding 0/1 or neg/pos.", "zh": "包含 0/1 或 neg/pos 的列。"},
     "train.text_col": {"en": "Text column", "zh": "文本列"},
-    "train.upload.ok": {"en": "{n} reviews ({pos} positive) ready.", "zh": "已就绪：{n} 条评论（正面 {pos} 条）。"},
+    "train.text_col.help": {"en": "The column holding the review text.", "zh": "包含评论文本的列。"},
+    "train.upload.ok": {"en": "{n:,} reviews ({pos:,} positive, {neg:,} negative, language: {lang}) ready.",
+                        "zh": "已就绪：{n:,} 条评论（正面 {pos:,}，负面 {neg:,}，语言：{lang}）。"},
     "train.name": {"en": "Run name", "zh": "任务名称"},
+    "train.name.help": {"en": "A label for the run and its model: letters, digits, - and _ (at most 40).",
+                        "zh": "任务及其模型的名称：字母、数字、- 和 _（最多 40 个字符）。"},
+    "train.name.bad": {"en": "The run name may hold only letters, digits, “-” and “_”, 1 to 40 of them.",
+                       "zh": "任务名称只能包含字母、数字、“-”和“_”，长度 1 到 40。"},
     "train.cell": {"en": "Cell", "zh": "循环单元"},
     "train.pooling": {"en": "Pooling", "zh": "池化"},
     "train.hidden": {"en": "Hidden units", "zh": "隐藏单元数"},
+    "train.hidden.help": {"en": "Units per direction of the (bidirectional, one-layer) recurrent layer.",
+                          "zh": "（双向、单层）循环层每个方向的单元数。"},
     "train.epochs": {"en": "Epochs", "zh": "训练轮数"},
+    "train.epochs.help": {"en": "Passes over the training reviews; training stops early when validation accuracy stalls.",
+                          "zh": "遍历训练评论的次数；验证准确率不再提高时会提前停止。"},
     "train.limit": {"en": "Training reviews", "zh": "训练评论数"},
+    "train.limit.help": {"en": "Train on at most this many reviews (a random sample), so a run takes minutes, not hours.",
+                         "zh": "最多用这么多条评论训练（随机抽样），让一次训练只需几分钟而不是几小时。"},
     "train.maxlen": {"en": "Max tokens per review", "zh": "每条评论最多词元数"},
+    "train.maxlen.help": {"en": "Longer reviews are cut to this many tokens.", "zh": "更长的评论会被截断到这么多词元。"},
     "train.device": {"en": "Device", "zh": "设备"},
-    "train.estimate": {"en": "Estimated time on this machine's CPU: about {s} s (much less on a GPU).",
-                       "zh": "在本机 CPU 上预计约 {s} 秒（GPU 上快得多）。"},
+    "train.device.help": {"en": "auto: the GPU when there is one, else the CPU.", "zh": "auto：有 GPU 时用 GPU，否则用 CPU。"},
+    "train.device.nocuda": {"en": "There is no GPU on this machine: a run on cuda would fail. Pick auto or cpu.",
+                            "zh": "本机没有 GPU：在 cuda 上训练会失败。请选择 auto 或 cpu。"},
+    "train.estimate": {"en": "Estimated time on this machine's CPU: about {s} (much less on a GPU). Runs stop after {cap} at most.",
+                       "zh": "在本机 CPU 上预计约 {s}（GPU 上快得多）。每次训练最长 {cap}。"},
     "train.launch": {"en": "Start training", "zh": "开始训练"},
     "train.launched": {"en": "Run {id} started.", "zh": "已启动任务 {id}。"},
+    "train.refused": {"en": "The run was not started: {err}", "zh": "任务未启动：{err}"},
     "train.runs": {"en": "Runs", "zh": "训练任务"},
     "train.runs.none": {"en": "No runs yet.", "zh": "还没有训练任务。"},
+    "train.runs.unreadable": {"en": "The runs folder cannot be read: {err}", "zh": "无法读取训练任务文件夹：{err}"},
     "train.pick": {"en": "Run", "zh": "任务"},
     "train.cancel": {"en": "Cancel run", "zh": "取消任务"},
+    "train.cancelled": {"en": "Run {id} cancelled.", "zh": "任务 {id} 已取消。"},
     "train.open": {"en": "Open in Explore", "zh": "在“探索”中打开"},
-    "train.open.wait": {"en": "The model list is refreshing; try again in a few seconds.", "zh": "模型列表正在刷新，请几秒后再试。"},
-    "train.opened": {"en": "Selected in Explore: open the Explore page.", "zh": "已在“探索”中选中：请打开“探索”页。"},
-    "train.log": {"en": "Log", "zh": "日志"},
+    "train.open.wait": {"en": "The model is not readable yet; try again in a few seconds.", "zh": "模型还不可读，请几秒后再试。"},
+    "train.log": {"en": "Log (last lines)", "zh": "日志（最后几行）"},
     "train.progress": {"en": "{state} · epoch {epoch}/{epochs} · {device}", "zh": "{state} · 第 {epoch}/{epochs} 轮 · {device}"},
-    "train.result": {"en": "Test accuracy {acc:.2%}", "zh": "测试准确率 {acc:.2%}"},
+    "train.waiting": {"en": "{state} · waiting to start", "zh": "{state} · 等待开始"},
+    "train.step": {"en": "Step {batch}/{batches} · loss {loss:.3f} · accuracy {acc:.1%}",
+                   "zh": "第 {batch}/{batches} 步 · 损失 {loss:.3f} · 准确率 {acc:.1%}"},
+    "train.result": {"en": "Test accuracy {acc:.2%} on {n:,} reviews.", "zh": "测试准确率 {acc:.2%}（{n:,} 条评论）。"},
     "train.reason": {"en": "Reason: {reason}", "zh": "原因：{reason}"},
+    "train.curves.wait": {"en": "The curves appear after the first logged training steps.", "zh": "记录到最初几步训练后会显示曲线。"},
+    "col.device": {"en": "device", "zh": "设备"},
+    "col.run": {"en": "run", "zh": "任务"}, "col.name": {"en": "name", "zh": "名称"},
+    "col.state": {"en": "state", "zh": "状态"}, "col.elapsed": {"en": "elapsed", "zh": "已用时间"},
+    "col.started": {"en": "created", "zh": "创建时间"}, "col.data": {"en": "data", "zh": "数据"},
+    "col.test_acc": {"en": "test accuracy (%)", "zh": "测试准确率（%）"},
     "state.queued": {"en": "queued", "zh": "排队中"}, "state.running": {"en": "running", "zh": "训练中"},
     "state.finished": {"en": "finished", "zh": "已完成"}, "state.failed": {"en": "failed", "zh": "失败"},
     "state.cancelled": {"en": "cancelled", "zh": "已取消"},
+    "dur.s": {"en": "{s} s", "zh": "{s} 秒"}, "dur.m": {"en": "{m} min {s} s", "zh": "{m} 分 {s} 秒"},
+    "dur.m0": {"en": "{m} min", "zh": "{m} 分钟"},
 })
 
 K = "tr"
-CPU_REVIEWS_PER_SECOND = 300  # bench/train_throughput.py, small model, this 2-core CPU
+CELLS = ("lstm", "gru", "rnn")
+POOLINGS = ("last", "max", "mean", "attention")
+DEVICES = ("auto", "cpu", "cuda")
+HIDDEN = (16, 32, 64, 128)
+MAX_LENS = (64, 128, 256, 400)
+CPU_REVIEWS_PER_SECOND = 300  # bench/train_throughput.py: small model (hidden 64, 256 tokens), this 2-core CPU
+GOTO_KEY = f"{K}_goto_explore"
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 def render() -> None:
+    if st.session_state.pop(GOTO_KEY, False):  # "Open in Explore" was clicked in the runs fragment
+        st.switch_page(_explore_page())
     st.title(t("train.title"))
     st.caption(t("train.intro"))
     form, listing = st.columns([2, 3], gap="large")
     with form:
+        st.subheader(t("train.new"))
         launch_form()
     with listing:
-        runs_view()
+        st.subheader(t("train.runs"))
+        live_runs()
+
+
+# ---- the form ------------------------------------------------------------------------------------
+
+
+def _limits() -> runs.RunLimits:
+    try:
+        return runs.RunLimits.browser()
+    except GateScopeError as e:  # a bad GATESCOPE_MAX_RUNS / GATESCOPE_RUN_SECONDS: say so, use the defaults
+        common.error(e)
+        return runs.RunLimits(max_epochs=10, max_limit=5000, allow_any_path=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _preview(content: bytes, filename: str) -> uploads.UploadPreview:
+    return uploads.preview_upload(content, filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _validate(content: bytes, filename: str, label_col: str | None, text_col: str | None) -> uploads.UploadSummary:
+    return uploads.validate_upload(content, filename, label_col=label_col, text_col=text_col)
 
 
 def _data_choice() -> dict | None:
-    """The data part of a run's config ({"data": ..., "dataset": ...}), or None when none is usable."""
-    source = st.radio(t("train.data"), ["folder", "upload"], key=f"{K}_source", horizontal=True,
-                      format_func=lambda s: t(f"train.data.{s}"))
+    """What the run will train on: {"data": name} for a dataset of the data folder, {"upload": (content,
+    filename, label_col, text_col)} for a checked upload; None (with a message) when nothing usable is chosen."""
+    source = common.pick(t("train.data"), ["folder", "upload"], f"{K}_source", widget=st.radio, horizontal=True,
+                         format_func=lambda s: t(f"train.data.{s}"), help=t("train.data.help"))
     if source == "folder":
-        found = runs.available_datasets()
+        try:
+            found = runs.available_datasets()
+        except (GateScopeError, OSError) as e:
+            common.error(e)
+            return None
         if not found:
             st.info(t("train.data.none"), icon=":material/info:")
             return None
-        by_name = {d["name"]: d for d in found}
-        name = st.selectbox(t("train.dataset"), list(by_name), key=f"{K}_dataset")
-        return {"data": name, "dataset": name}
-    up = st.file_uploader(t("train.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload")
+        names = [d["name"] for d in found]
+        name = common.pick(t("train.dataset"), names, f"{K}_dataset", help=t("train.dataset.help"))
+        return {"data": name}
+    up = st.file_uploader(t("train.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("train.upload.help"))
     if up is None:
+        st.caption(t("train.upload.wait"))
         return None
-    content = up.getvalue()
+    content, filename = up.getvalue(), up.name
     try:
-        preview = uploads.preview_upload(content, up.name)
+        preview = _preview(content, filename)
         label_col = text_col = None
         if preview.columns and not preview.headerless:
-            c1, c2 = st.columns(2)
             cols = list(preview.columns)
-            label_col = c1.selectbox(t("train.label_col"), cols, key=f"{K}_label_col",
-                                     index=cols.index(preview.label_guess) if preview.label_guess in cols else 0)
-            text_col = c2.selectbox(t("train.text_col"), cols, key=f"{K}_text_col",
-                                    index=cols.index(preview.text_guess) if preview.text_guess in cols else min(1, len(cols) - 1))
-        summary = uploads.save_upload(content, up.name, label_col=label_col, text_col=text_col)
+            c1, c2 = st.columns(2)
+            with c1:
+                label_col = common.pick(t("train.label_col"), cols, f"{K}_label_col", default=preview.label_guess,
+                                        help=t("train.label_col.help"))
+            with c2:
+                text_default = preview.text_guess if preview.text_guess in cols else cols[min(1, len(cols) - 1)]
+                text_col = common.pick(t("train.text_col"), cols, f"{K}_text_col", default=text_default,
+                                       help=t("train.text_col.help"))
+        summary = _validate(content, filename, label_col, text_col)
     except GateScopeError as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(t("train.upload.bad", err=core_message(str(e))), icon=":material/error:")
         return None
-    st.success(t("train.upload.ok", n=summary.reviews, pos=summary.positive), icon=":material/check:")
-    return {"data": str(summary.path), "dataset": up.name}
+    except Exception as e:  # an upload must never show a traceback
+        st.error(t("train.upload.bad", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
+        return None
+    lang_name = t(f"lang.{summary.language}") if summary.language in ("en", "zh") else summary.language
+    st.success(t("train.upload.ok", n=summary.reviews, pos=summary.positive, neg=summary.negative, lang=lang_name),
+               icon=":material/check:")
+    if summary.examples:
+        st.dataframe([{t("train.label_col"): y, t("train.text_col"): x[:200]} for x, y in summary.examples[:5]],
+                     hide_index=True, width="stretch")
+    return {"upload": (content, filename, label_col, text_col), "language": summary.language}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 120:
+        return t("dur.s", s=s)
+    return t("dur.m", m=s // 60, s=s % 60) if s % 60 else t("dur.m0", m=s // 60)
+
+
+def estimate_seconds(limit: int, epochs: int, max_len: int, hidden: int, dataset: str | None) -> int:
+    """A rough CPU estimate: reviews seen, scaled by length and width, plus start-up and testing."""
+    seconds = int(limit * epochs * (max_len / 256) * (hidden / 64) ** 0.5 / CPU_REVIEWS_PER_SECOND) + 20
+    if dataset == "imdb":
+        seconds += 60  # reading the archive and testing on all 25,000 test reviews
+    return seconds
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def launch_form() -> None:
+    limits = _limits()
     chosen = _data_choice()
-    name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=60)
-    cell = st.segmented_control(t("train.cell"), ["lstm", "gru", "rnn"], default="gru", key=f"{K}_cell",
-                                format_func=str.upper, required=True)
-    pooling = st.segmented_control(t("train.pooling"), ["last", "max", "mean", "attention"], default="max",
-                                   key=f"{K}_pooling", required=True)
+    name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=40, help=t("train.name.help")).strip()
+    name_ok = bool(NAME_RE.match(name))
+    if not name_ok:
+        st.error(t("train.name.bad"), icon=":material/error:")
+    cell = common.pick(t("train.cell"), CELLS, f"{K}_cell", default="gru", widget=st.segmented_control, required=True,
+                       format_func=lambda c: t(f"cell.{c}"), help=t("picker.cell.help"))
+    pooling = common.pick(t("train.pooling"), POOLINGS, f"{K}_pooling", default="max", widget=st.segmented_control,
+                          required=True, format_func=lambda p: t(f"pool.{p}"), help=t("picker.pooling.help"))
+    max_epochs = int(limits.max_epochs or 10)
+    max_limit = int(limits.max_limit or 5000)
     c3, c4 = st.columns(2)
-    hidden = c3.select_slider(t("train.hidden"), [16, 32, 64, 128], value=64, key=f"{K}_hidden")
-    epochs = c4.slider(t("train.epochs"), 1, 10, 3, key=f"{K}_epochs")
+    hidden = c3.select_slider(t("train.hidden"), HIDDEN, value=64, key=f"{K}_hidden", help=t("train.hidden.help"))
+    epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(3, max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"))
     c5, c6 = st.columns(2)
-    limit = c5.slider(t("train.limit"), 200, 5000, 2000, step=100, key=f"{K}_limit")
-    max_len = c6.select_slider(t("train.maxlen"), [64, 128, 256, 400], value=256, key=f"{K}_maxlen")
-    device = st.radio(t("train.device"), ["auto", "cpu", "cuda"], horizontal=True, key=f"{K}_device")
-    seconds = int(limit * epochs * (max_len / 256) * (hidden / 64) ** 0.5 / CPU_REVIEWS_PER_SECOND) + 20
-    if chosen and chosen.get("dataset") == "imdb":
-        seconds += 60  # reading the archive and testing on all 25,000 test reviews
-    st.caption(t("train.estimate", s=seconds))
-    if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=chosen is None):
-        config = dict(chosen, name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, epochs=epochs,
+    limit = c5.slider(t("train.limit"), 100, max_limit, min(2000, max_limit), step=100, key=f"{K}_limit",
+                      help=t("train.limit.help"))
+    max_len = c6.select_slider(t("train.maxlen"), MAX_LENS, value=256, key=f"{K}_maxlen", help=t("train.maxlen.help"))
+    device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
+                         help=t("train.device.help"))
+    device_ok = device != "cuda" or _cuda_available()
+    if not device_ok:
+        st.warning(t("train.device.nocuda"), icon=":material/warning:")
+    seconds = estimate_seconds(limit, epochs, max_len, hidden, (chosen or {}).get("data"))
+    st.caption(t("train.estimate", s=duration(seconds), cap=duration(limits.max_seconds)))
+    ready = chosen is not None and name_ok and device_ok
+    if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=not ready, icon=":material/rocket_launch:"):
+        config = dict(name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, epochs=epochs,
                       limit=limit, max_len=max_len, device=device, batch_size=32)
         try:
-            limits = runs.RunLimits.browser()
+            if "upload" in chosen:
+                content, filename, label_col, text_col = chosen["upload"]
+                saved = uploads.save_upload(content, filename, label_col=label_col, text_col=text_col)
+                config.update(data=str(saved.path), dataset=Path(filename).stem[:40] or "upload")
+            else:
+                config["data"] = chosen["data"]
             runs.check_config(config, limits)
             run = runs.launch(config, limits)
         except GateScopeError as e:
-            st.error(str(e), icon=":material/error:")
+            st.error(t("train.refused", err=core_message(str(e))), icon=":material/error:")
+            return
+        except OSError as e:
+            st.error(t("train.refused", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
             return
         st.session_state[f"{K}_selected"] = run.id
         st.success(t("train.launched", id=run.id), icon=":material/rocket_launch:")
 
 
+# ---- the runs (live) -----------------------------------------------------------------------------
+
+
 def _state(run) -> str:
-    return t(f"state.{run.state}") if run.state in ("queued", "running", "finished", "failed", "cancelled") else run.state
+    return t(f"state.{run.state}") if run.state in runs.STATES else str(run.state)
 
 
-def runs_view() -> None:
-    st.subheader(t("train.runs"))
-    live_runs()
+def _when(ts: float | None) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%m-%d %H:%M:%S") if ts else "—"
 
 
 @st.fragment(run_every=2)
 def live_runs() -> None:
-    """The run list and the selected run, refreshed every 2 s without rerunning the page."""
-    all_runs = list(reversed(runs.list_runs()))
+    """The run list and the selected run, re-read from disk every 2 s without rerunning the page."""
+    try:
+        all_runs = list(reversed(runs.list_runs()))  # newest first
+    except (GateScopeError, OSError) as e:
+        st.warning(t("train.runs.unreadable", err=e), icon=":material/warning:")
+        return
     if not all_runs:
         st.caption(t("train.runs.none"))
         return
-    st.dataframe([{"id": r.id, t("train.name"): r.name, "state": _state(r), t("train.device"): r.device or "",
-                   "s": None if r.elapsed is None else round(r.elapsed)} for r in all_runs], hide_index=True, width="stretch")
-    ids = [r.id for r in all_runs]
-    if st.session_state.get(f"{K}_selected") not in ids:
-        st.session_state[f"{K}_selected"] = ids[0]
+    rows = []
+    for r in all_runs:
+        acc = None
+        if r.state == "finished":
+            acc = next((e.get("test_accuracy") for e in reversed(runs.metrics(r.id)) if e.get("type") == "done"), None)
+        rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): r.device or "—",
+                     t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): None if acc is None else round(100 * acc, 2),
+                     t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
+    st.dataframe(rows, hide_index=True, width="stretch")
     by_id = {r.id: r for r in all_runs}
-    run_id = st.selectbox(t("train.pick"), ids, key=f"{K}_selected", format_func=lambda i: f"{by_id[i].name} · {i} · {_state(by_id[i])}")
-    run = by_id[run_id]
-    events = runs.metrics(run.id)
+    labels = {i: f"{r.name} · {i} · {_state(r)}" for i, r in by_id.items()}
+    run_id = common.pick(t("train.pick"), list(by_id), f"{K}_selected", format_func=lambda i: labels.get(i, i))
+    run_view(by_id[run_id])
+
+
+def run_view(run) -> None:
+    """The selected run: progress, result or reason, curves, cancel / open in Explore, log tail."""
+    try:
+        events = runs.metrics(run.id)
+    except GateScopeError as e:
+        common.error(e)
+        return
+    notice = st.session_state.pop(f"{K}_notice", None)
+    if notice:
+        (st.warning if notice[0] == "warning" else st.info)(notice[1], icon=":material/info:")
     prog = runs.progress(events)
-    st.progress(float(prog["fraction"] or 0.0), text=t("train.progress", state=_state(run), epoch=prog["epoch"] or 0,
-                                                          epochs=prog["epochs"] or run.config.get("epochs", "?"),
-                                                          device=run.device or prog["device"] or "…"))
+    if prog["epoch"]:
+        text = t("train.progress", state=_state(run), epoch=prog["epoch"], epochs=prog["epochs"] or run.config.get("epochs", "?"),
+                 device=run.device or prog["device"] or "…")
+    else:
+        text = t("train.waiting", state=_state(run))
+    fraction = 1.0 if run.state == "finished" else float(prog["fraction"] or 0.0)
+    st.progress(min(1.0, max(0.0, fraction)), text=text)
+    if run.active and prog["batch"] and prog["loss"] is not None and prog["acc"] is not None:
+        st.caption(t("train.step", batch=prog["batch"], batches=prog["batches"] or "?", loss=prog["loss"], acc=prog["acc"]))
     if prog["test_accuracy"] is not None:
-        st.success(t("train.result", acc=prog["test_accuracy"]), icon=":material/check:")
+        n = next((e.get("test_size") for e in events if e.get("type") == "done"), None) or 0
+        st.success(t("train.result", acc=prog["test_accuracy"], n=n), icon=":material/check:")
     if run.reason and run.state in ("failed", "cancelled"):
-        st.warning(t("train.reason", reason=run.reason), icon=":material/warning:")
-    if any(e.get("type") in ("step", "epoch") for e in events):
-        common.chart(figures.run_curves(events), key=f"{K}_curves_{run.id}", filename=f"run-{run.id}")
+        (st.error if run.state == "failed" else st.warning)(t("train.reason", reason=run.reason), icon=":material/warning:")
+    if any(e.get("type") == "step" for e in events):
+        common.chart(figures.run_curves(events), key=f"{K}_curves", filename=f"run-{run.id}")
+    elif run.active:
+        st.caption(t("train.curves.wait"))
     c1, c2 = st.columns(2)
-    if run.active and c1.button(t("train.cancel"), key=f"{K}_cancel_{run.id}"):
-        try:
-            runs.cancel(run.id)
-        except GateScopeError as e:
-            st.error(str(e))
-    if run.state == "finished" and run.model_dir and c2.button(t("train.open"), key=f"{K}_open_{run.id}"):
+    if run.active:
+        c1.button(t("train.cancel"), key=f"{K}_cancel", icon=":material/stop_circle:", on_click=_cancel, args=(run.id,))
+    if run.state == "finished" and run.model_dir is not None and c2.button(
+            t("train.open"), key=f"{K}_open", type="primary", icon=":material/biotech:"):
         open_in_explore(run)
-    with st.expander(t("train.log")):
-        st.code(runs.log_tail(run.id) or "", language=None)
+    with st.expander(t("train.log"), icon=":material/terminal:"):
+        try:
+            st.code(runs.log_tail(run.id) or "—", language=None)
+        except GateScopeError as e:
+            common.error(e)
+
+
+def _cancel(run_id: str) -> None:
+    """The cancel button's callback (before the fragment reruns, so the list shows the new state)."""
+    try:
+        runs.cancel(run_id)
+    except GateScopeError as e:  # it ended meanwhile
+        st.session_state[f"{K}_notice"] = ("warning", core_message(str(e)))
+    else:
+        st.session_state[f"{K}_notice"] = ("info", t("train.cancelled", id=run_id))
+
+
+def select_in_explore(entry: catalog.ModelEntry, prefix: str = "ex") -> None:
+    """Set the Explore page's model picker (its session keys) to ``entry``."""
+    st.session_state[f"{prefix}_dataset"] = (entry.dataset, entry.language)
+    st.session_state[f"{prefix}_cell"] = entry.cell
+    st.session_state[f"{prefix}_pooling"] = entry.pooling
+    st.session_state[f"{prefix}_model"] = entry.key
 
 
 def open_in_explore(run) -> None:
-    """Select the run's model in the Explore page's picker."""
-    entry = next((e for e in common.models() if e.path and run.model_dir and str(run.model_dir) in e.path), None)
-    if entry is None:  # the model list is re-read every few seconds
+    """Select the run's model in the Explore page's picker and go there."""
+    entry = catalog.describe(run.model_dir, "run", key=f"run:{run.id}")
+    if not entry.available:
         st.info(t("train.open.wait"), icon=":material/hourglass:")
         return
-    st.session_state["ex_dataset"] = (entry.dataset, entry.language)
-    st.session_state["ex_cell"] = entry.cell
-    st.session_state["ex_pooling"] = entry.pooling
-    st.session_state["ex_model"] = entry.key
-    st.success(t("train.opened"), icon=":material/arrow_forward:")
+    common.refresh_models()  # the pickers must list the new model now
+    select_in_explore(entry)
+    # this runs inside the fragment: switch pages from a full run of the page (see render)
+    st.session_state[GOTO_KEY] = True
+    st.rerun(scope="app")
+
+
+def _explore_page():
+    """The Explore page as st.navigation registers it (a page is found by its URL path)."""
+    from . import PAGES, _runner
+
+    spec = next(p for p in PAGES if p.url_path == "explore")
+    return st.Page(_runner(spec), title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path, default=spec.default)
