@@ -9,7 +9,10 @@ Targets: probe <= 2x fused, naive >= 5x probe.
 
 Part 2, the full Trace (prefix predictions and occlusion, no integrated gradients) of a 400-token
 review with shipped models (assets/models/, when present) or a shipped-size stand-in, next to the
-"brute" way of getting the same numbers (every prefix and every occluded variant through the model).
+"brute" way of getting the same numbers (every prefix and every occluded variant through the model),
+and the "matmul floor": the time the recurrent matrix products that exact prefix predictions and
+occlusion cannot avoid (bidirectional: 1.5 T^2 cell steps) take alone, at the speed this machine
+multiplies [400, H] by [H, 4H] now: no gate arithmetic, no pooling, no input projections.
 
     python bench/probe.py [--threads 2] [--reps 10] [--markdown]
 """
@@ -81,6 +84,22 @@ def stand_in() -> checkpoint.Checkpoint:
     return checkpoint.Checkpoint(model, vocab, {"language": "en", "mode": "word"}, 500, {}, "stand-in-lstm-max")
 
 
+def ideal_steps(T: int, bidirectional: bool) -> int:
+    """Cell steps (rows x steps) that exact prefix predictions + occlusion of a 1-layer model cannot
+    do without: each prefix's backward direction (bidirectional only: T(T+1)/2) and, for each
+    occluded token k, the forward steps from k on and the backward steps up to k."""
+    occl = T * (T + 1) if bidirectional else T * (T + 1) // 2
+    return occl + (T * (T + 1) // 2 if bidirectional else 0)
+
+
+def matmul_floor_ms(steps: int, H: int, gates: int, rows: int = 400) -> float:
+    """Time the recurrent matrix products of `steps` cell steps alone would take ([1, H] @ [H, gates*H]
+    each), at the speed this machine multiplies them in batches of `rows`, measured now."""
+    a, w = torch.randn(rows, H), torch.randn(gates * H, H)
+    best, _ = best_ms(lambda: [a @ w.T for _ in range(20)], 5)
+    return steps / rows * best / 20
+
+
 def part2(reps: int, names: list[str]) -> list[list[str]]:
     ckpts = [checkpoint.load(ROOT / "assets" / "models" / n) for n in names if (ROOT / "assets" / "models" / n).is_dir()]
     ckpts = ckpts or [stand_in()]
@@ -104,9 +123,11 @@ def part2(reps: int, names: list[str]) -> list[list[str]]:
                 ck.model(*collate([ids[:t] + [1] + ids[t + 1:] for t in range(T)]))
 
         b, _ = best_ms(brute, 2)
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
+        floor = matmul_floor_ms(ideal_steps(T, c.bidirectional), c.hidden_size, gates) if c.num_layers == 1 else float("nan")
         rows.append([Path(ck.path).name, f"E{c.embed_dim} {c.num_layers}x{'Bi' if c.bidirectional else ''}{c.cell.upper()} "
                      f"{c.hidden_size}, {c.pooling}", f"{gates:.0f}", f"{pre:.0f}", f"{full:.0f} (median {full_med:.0f})",
-                     f"{b:.0f}", f"{b / full:.1f}x"])
+                     f"{b:.0f}", f"{b / full:.1f}x", f"{floor:.0f}"])
     return rows
 
 
@@ -130,7 +151,7 @@ def main() -> None:
     print(table(["model", "fused", "probe", "naive", "probe/fused", "naive/probe"], part1(args.reps), args.markdown))
     print()
     print(table(["model", "config", "Trace (gates only)", "+ prefixes", "full Trace (prefixes + occlusion)",
-                 "brute prefixes + occlusion", "brute/full"], part2(args.reps, args.models.split(",")), args.markdown))
+                 "brute prefixes + occlusion", "brute/full", "matmul floor"], part2(args.reps, args.models.split(",")), args.markdown))
 
 
 if __name__ == "__main__":

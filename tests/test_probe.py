@@ -377,3 +377,23 @@ def test_shipped_models_on_real_reviews():
                 assert (np.abs(ends - fc) / np.maximum(1, np.abs(fc))).max() < TOL, d.name
         checked += 1
     assert checked >= 1
+
+
+@pytest.mark.parametrize("kw", [MODELS[0], MODELS[1], MODELS[2], MODELS[3]], ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def test_prefixes_and_occlusion_batched_in_many_chunks(tiny_checkpoint, kw, monkeypatch):
+    """A long review whose variants do not fit one batch: every chunk (each rerun only as long as
+    its longest row) still gives exactly what the model says of each prefix and occluded review."""
+    monkeypatch.setattr(probe, "ROWS_PER_CHUNK", 7 * 60)  # 7 variants a chunk
+    ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
+    with torch.no_grad():
+        for p in ckpt.model.parameters():
+            p.mul_(3)
+    text = " ".join([REVIEW, "zzzunknown", REVIEW.upper(), REVIEW])[:400]
+    ids = ckpt.encode(text).ids
+    T = len(ids)
+    assert T >= 40  # several chunks of 7
+    tr = probe.trace(ckpt, text)
+    want = model_probs(ckpt, [ids[: t + 1] for t in range(T)])[:, 1]
+    assert np.abs(tr.prefix_probs - want).max() < TOL
+    want = tr.probs[1] - model_probs(ckpt, [ids[:t] + [1] + ids[t + 1:] for t in range(T)])[:, 1]
+    assert np.abs(tr.occlusion - want).max() < TOL
