@@ -26,8 +26,8 @@ register({
                      "zh": "用于投影：隐藏侧边栏和输入区，放大文字。右上角的按钮可恢复原样。"},
     "present.exit": {"en": "Exit presenter mode", "zh": "退出演示模式"},
     "present.review": {"en": "Review", "zh": "评论"},
-    "step.prev": {"en": "Previous token", "zh": "上一个词元"},
-    "step.next": {"en": "Next token", "zh": "下一个词元"},
+    "step.prev": {"en": "Previous", "zh": "上一个"},
+    "step.next": {"en": "Next", "zh": "下一个"},
     "step.play": {"en": "Play", "zh": "播放"},
     "step.pause": {"en": "Pause", "zh": "暂停"},
     "step.speed": {"en": "Seconds per token", "zh": "每个词元的秒数"},
@@ -48,9 +48,10 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li { font-size: 1.55rem !important; line-height: 1.5; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.3rem !important; }
 [data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] button p { font-size: 1.3rem !important; }
-[data-testid="stMain"] .katex { font-size: 1.8em !important; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.4rem !important; }
+[data-testid="stMain"] .katex { font-size: 1.45em !important; }
+[data-testid="stMain"] .katex-display { overflow-x: auto; overflow-y: hidden; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
 .gs-present-review { font-size: 1.9rem; line-height: 1.6; border-left: 6px solid #888; padding: 0.3rem 1rem; margin: 0.5rem 0 1rem 0; }
 </style>"""
 CHART_FONT = 18  # plotly font size in presenter mode (13 otherwise, see figures.FONT)
