@@ -169,7 +169,7 @@ def step_through(key: str, n: int, token_key: str, view: Callable[[], None]) -> 
     if st.session_state.get(f"{key}_speed") not in SPEEDS:
         st.session_state[f"{key}_speed"] = 1.0
     c4.segmented_control(t("step.speed"), SPEEDS, key=f"{key}_speed", format_func=lambda s: f"{s:g} s",
-                         required=True)
+                         required=True, persist_state="session")
 
     def body() -> None:
         _advance(key, token_key, n)

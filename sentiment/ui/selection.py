@@ -41,7 +41,8 @@ def unit_picker(key: str, trace, label_key: str = "sel.unit", help_key: str = "s
     last = max(0, int(trace.hidden_size) - 1)
     if not isinstance(st.session_state.get(f"{key}_unit"), int) or not 0 <= st.session_state[f"{key}_unit"] <= last:
         st.session_state[f"{key}_unit"] = 0  # a model with fewer units than the last one picked
-    return int(st.number_input(t(label_key), 0, last, key=f"{key}_unit", step=1, help=t(help_key, last=last)))
+    return int(st.number_input(t(label_key), 0, last, key=f"{key}_unit", step=1, help=t(help_key, last=last),
+                               persist_state="session"))
 
 
 def gate_values(trace, layer: int, direction: str, token: int, unit: int) -> dict[str, float]:
