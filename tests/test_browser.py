@@ -201,6 +201,11 @@ def test_shared_link_opens_the_same_view(page, server, tmp_path_factory):
     page.goto(shared)
     wait_idle(page)
     expect(page.get_by_text("Step t = 6: token “was”, unit 9", exact=False)).to_be_visible()
+    # play steps on by itself (a fragment on a timer) and stops at the last token
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_text("Step t = 7: token “wonderful”", exact=False)).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => location.search.includes('token=7')")
     # presenter mode: sidebar and input rows hidden, the way back visible
     page.goto(shared + "&present=1")
     wait_idle(page)
@@ -208,6 +213,8 @@ def test_shared_link_opens_the_same_view(page, server, tmp_path_factory):
     expect(page.locator("[data-testid='stSidebar']")).to_be_hidden()
     expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_be_hidden()
     expect(page.get_by_text("Step t = 6: token “was”", exact=False)).to_be_visible()
+    big = page.get_by_text("Step t = 6: token “was”", exact=False).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert big >= 18, big  # enlarged for a projector (captions are 14 px otherwise)
     page.screenshot(path=str(out / "learn-presenter.png"))
     page.get_by_role("button", name="Exit presenter mode").click()
     wait_idle(page)
