@@ -171,3 +171,53 @@ def test_every_page_draws(page, server, tmp_path_factory, name):
     wait_idle(page)
     no_exception(page)
     page.screenshot(path=str(out / f"{name.lower()}.png"))
+
+
+def test_shared_link_opens_the_same_view(page, server, tmp_path_factory):
+    """A teacher's link (?model=...&text=...&token=...&unit=...) opens Learn with that model, review, token
+    and unit; its share box offers a link to the same view; presenter mode hides the sidebar and comes back."""
+    from urllib.parse import quote
+
+    out = shots_dir(tmp_path_factory)
+    review = "Not bad at all: the acting was wonderful."
+    page.goto(f"{server}/learn?model=imdb-gru-max&text={quote(review)}&token=5&unit=9&layer=1&dir=forward")
+    wait_idle(page)
+    expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_have_value(review)
+    expect(page.get_by_text("Step t = 5: token “acting”, unit 9", exact=False)).to_be_visible()
+    expect(page.get_by_text("imdb-gru-max", exact=False).first).to_be_visible()
+    expect(page.get_by_role("slider", name="Token")).to_have_attribute("aria-valuetext", "5: acting")
+    expect(page.get_by_role("spinbutton", name="Unit")).to_have_value("9")
+    no_exception(page)
+    assert "token=5" in page.url and "unit=9" in page.url and "model=imdb-gru-max" in page.url
+    page.get_by_role("button", name="Next", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_text("Step t = 6: token “was”", exact=False)).to_be_visible()
+    page.wait_for_function("() => location.search.includes('token=6')")
+    page.get_by_role("button", name="Share this view").click()
+    shared = page.locator("[data-testid='stCode'] code").first.inner_text().strip()
+    assert shared.startswith(f"{server}/learn?") and "token=6" in shared and "unit=9" in shared, shared
+    page.keyboard.press("Escape")
+    # the shared link itself, opened afresh, shows the same step
+    page.goto(shared)
+    wait_idle(page)
+    expect(page.get_by_text("Step t = 6: token “was”, unit 9", exact=False)).to_be_visible()
+    # play steps on by itself (a fragment on a timer) and stops at the last token
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_text("Step t = 7: token “wonderful”", exact=False)).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => location.search.includes('token=7')")
+    # presenter mode: sidebar and input rows hidden, the way back visible
+    page.goto(shared + "&present=1")
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Exit presenter mode")).to_be_visible()
+    expect(page.locator("[data-testid='stSidebar']")).to_be_hidden()
+    expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_be_hidden()
+    expect(page.get_by_text("Step t = 6: token “was”", exact=False)).to_be_visible()
+    big = page.get_by_text("Step t = 6: token “was”", exact=False).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert big >= 18, big  # enlarged for a projector (captions are 14 px otherwise)
+    page.screenshot(path=str(out / "learn-presenter.png"))
+    page.get_by_role("button", name="Exit presenter mode").click()
+    wait_idle(page)
+    expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_be_visible()
+    assert "present=" not in page.url
+    no_exception(page)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from . import present
 from .i18n import language_switch, t
 
 log = logging.getLogger("gatescope.ui")
@@ -61,6 +62,7 @@ def navigation(pages: list[PageSpec] | None = None):
     """The language switch, then ``st.navigation`` over the pages (titles in the chosen language)."""
     with st.sidebar:
         language_switch()
+    present.frame()  # presenter mode: its sidebar switch, and while on, the CSS and the way back
     nav = st.navigation([
         st.Page(_runner(p), title=t(p.title_key), icon=p.icon, url_path=p.url_path, default=p.default)
         for p in (pages if pages is not None else PAGES)

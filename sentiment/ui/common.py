@@ -16,6 +16,7 @@ import streamlit as st
 
 from .. import catalog, checkpoint, text as text_mod
 from ..errors import GateScopeError, InputError
+from . import present
 from .i18n import core_message, t
 
 log = logging.getLogger("gatescope.ui")
@@ -87,7 +88,7 @@ def plot_config(filename: str) -> dict:
 
 
 def chart(fig, key: str, filename: str | None = None) -> None:
-    st.plotly_chart(fig, key=key, config=plot_config(filename or key), theme="streamlit")
+    st.plotly_chart(present.scale_figure(fig), key=key, config=plot_config(filename or key), theme="streamlit")
 
 
 def error(e: BaseException) -> None:
@@ -249,11 +250,12 @@ def _text_changed(key: str, picker_keys: Sequence[str]) -> None:
 def review_and_model(key: str):
     """The page header shared by Explore and Learn: review input on the left, model picker on the right.
     Returns (entry, review), or None when no model is usable or the picked one fails to load."""
-    left, right = st.columns([3, 2], gap="large")
+    left, right = present.controls(key).columns([3, 2], gap="large")  # hidden in presenter mode
     with right:
         entry = model_picker(key)
     with left:
         review = review_input(key, picker_keys=[key], default_language=entry.language if entry else "en")
+    present.review_banner(review)
     if entry is None or load(entry) is None:
         return None
     return entry, review

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import figures
-from . import common
+from .. import figures, marks
+from . import common, present, selection, share
 from .i18n import lang, t
 
 K = "ex"  # this page's widget key prefix
@@ -15,6 +15,8 @@ METHODS = ("occlusion", "integrated_gradients")
 def render() -> None:
     st.title(t("explore.title"))
     st.caption(t("explore.intro"))
+    share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    share.restore(K)  # a shared link's model and review (first run only)
     chosen = common.review_and_model(K)
     if chosen is None:
         return
@@ -27,11 +29,15 @@ def render() -> None:
         base = common.trace_for(entry, review, method=None, prefix=False)
     if base is None:
         return
+    share.restore_selection(K, base, token_key=f"{K}_token", unit_key=f"{K}_unit", layer_key=f"{K}_layer",
+                            gates_key=f"{K}_gates_{base.cell}")
     common.show_prediction(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.downloads")])
     with tabs[0]:
         layer, direction = gates_tab(base, K, full=full)
+    share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
+                                    unit=st.session_state.get(f"{K}_unit"), gates=_gates_param(base)), share_slot)
     with tabs[1]:
         pooling_tab(base)
     with tabs[3]:
@@ -54,7 +60,7 @@ def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
     choices = common.layer_options(trace)
     H = int(trace.hidden_size)
     gate_names = list(trace.layers[0].gates)
-    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+    c1, c2, c3, c4 = present.controls(f"{key}_gates").columns([2, 2, 2, 3])
     with c1:
         choice = common.pick(t("gates.layer"), choices, f"{key}_layer", format_func=common.layer_label,
                              disabled=len(choices) == 1)
@@ -81,9 +87,30 @@ def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
     if sort == "correlation" and trace.prefix_probs is None and full is not None:
         with st.spinner(t("reading.wait")):
             trace = full() or trace
+    tok, unit = selected(trace, key, choice)
     fig = figures.gate_heatmaps(trace, choice[0], choice[1], gates=shown, sort=sort, top_k=top_k, lang=lang())
+    if marks.mark_selection(fig, tok, unit).layout.meta["selection"]["row"] is None:
+        st.caption(t("sel.hidden_row", unit=unit))
     common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}")
     return choice
+
+
+def selected(trace, key: str, choice: tuple[int, str]) -> tuple[int, int]:
+    """The token and unit pickers and the unit's gate values there; returns (token, unit)."""
+    with st.container(border=True):
+        s1, s2 = st.columns([5, 1])
+        with s1:
+            tok = selection.token_picker(key, trace)
+        with s2:
+            unit = selection.unit_picker(key, trace)
+        selection.gate_values(trace, choice[0], choice[1], tok, unit)
+    return tok, unit
+
+
+def _gates_param(trace) -> list[str] | None:
+    """The gates shown on the heatmaps, for the link; None when all are (the default)."""
+    shown = st.session_state.get(f"{K}_gates_{trace.cell}") or []
+    return list(shown) if shown and list(shown) != list(trace.layers[0].gates) else None
 
 
 def pooling_tab(trace) -> None:

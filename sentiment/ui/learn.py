@@ -8,7 +8,7 @@ import streamlit as st
 from .. import figures
 from ..errors import GateScopeError
 from ..gradients import input_gradient_norms
-from . import common
+from . import common, present, selection, share
 from .i18n import lang, register, t
 
 register({
@@ -98,6 +98,8 @@ def substituted(cell: str, v: dict[str, float]) -> list[str]:
 def render() -> None:
     st.title(t("learn.title"))
     st.caption(t("learn.intro"))
+    share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    share.restore(K)  # a shared link's model and review (first run only)
     chosen = common.review_and_model(K)
     if chosen is None:
         return
@@ -105,24 +107,28 @@ def render() -> None:
     trace = common.trace_for(entry, review, method=None, prefix=False)
     if trace is None:
         return
+    share.restore_selection(K, trace, token_key=f"{K}_token", unit_key=f"{K}_unit", layer_key=f"{K}_layer")
     common.show_prediction(trace, entry, compact=True)
     st.subheader(t("learn.pick"))
-    c1, c2, c3 = st.columns([2, 3, 1])
+    c1, c2 = st.columns([3, 1])
     with c1:
         layer, direction = common.pick(t("gates.layer"), common.layer_options(trace), f"{K}_layer", format_func=common.layer_label)
     with c2:
-        positions = list(range(trace.length))
-        if len(positions) > 1:
-            tok = common.pick(t("learn.token"), positions, f"{K}_token", widget=st.select_slider,
-                              format_func=lambda i: f"{i}: {trace.tokens[i]}", help=t("learn.token.help"))
-        else:  # a one-token review: nothing to slide over
-            tok = 0
-            st.caption(f"{t('learn.token')}: 0: {trace.tokens[0]}")
-    with c3:
-        last = max(0, int(trace.hidden_size) - 1)
-        if not isinstance(st.session_state.get(f"{K}_unit"), int) or not 0 <= st.session_state[f"{K}_unit"] <= last:
-            st.session_state[f"{K}_unit"] = 0  # a model with fewer units than the last one picked
-        unit = st.number_input(t("learn.unit"), 0, last, key=f"{K}_unit", step=1, help=t("learn.unit.help", last=last))
+        unit = selection.unit_picker(K, trace, "learn.unit", "learn.unit.help")
+    # previous / play / next: the token, the equations and their numbers follow the current token
+    present.step_through(K, int(trace.length), f"{K}_token", lambda: numbers_view(trace, layer, direction, unit))
+    share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
+                                    unit=unit), share_slot)
+
+    st.subheader(t("learn.vanishing"))
+    st.caption(t("learn.vanishing.help"))
+    vanishing_view(entry, review)
+
+
+def numbers_view(trace, layer: int, direction: str, unit: int) -> None:
+    """The token slider, then the equations beside the same equations with this token's and unit's numbers."""
+    tok = selection.token_picker(K, trace, "learn.token", "learn.token.help")
+    share.set_param("token", tok)  # while playing, the link follows the token
     values = figures.step_values(trace, layer, direction, int(tok), int(unit))
     st.caption(t("learn.where", token=trace.tokens[int(tok)], pos=int(tok), unit=int(unit),
                  where=common.layer_label((layer, direction))))
@@ -143,10 +149,6 @@ def render() -> None:
         (st.success if worst < 1e-3 else st.warning)(
             t("learn.check", parts="; ".join(parts), diff=worst), icon=":material/check:" if worst < 1e-3 else ":material/warning:")
     st.caption(t("learn.prev.note"))
-
-    st.subheader(t("learn.vanishing"))
-    st.caption(t("learn.vanishing.help"))
-    vanishing_view(entry, review)
 
 
 def vanishing_view(entry, review: str) -> None:

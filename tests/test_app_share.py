@@ -1,0 +1,288 @@
+"""Classroom mode in AppTest: a shared link (query parameters) opens the same view, the widgets write the
+link back, bad links give a message and the defaults, presenter mode switches on and off, and the Learn
+page's step-through moves the token with its equations. The shipped models (assets/models) are used."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sentiment import checkpoint, probe
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+LEARN = str(ROOT / "tests" / "_learn_page.py")
+REVIEW = "The plot was thin but the acting was wonderful and I was not bored at all."
+TOKENS = "the plot was thin but the acting was wonderful and i was not bored at all".split()
+
+
+def open_link(script: str, **params: str) -> AppTest:
+    at = AppTest.from_file(script, default_timeout=90)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shipped_trace(name: str, text: str = REVIEW):
+    return probe.trace(checkpoint.load(ROOT / "assets" / "models" / name), text, prefix=False, occlusion=False)
+
+
+def heatmap(at: AppTest) -> dict:
+    found = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(f for f in found if f["layout"].get("meta", {}).get("kind") == "gate_heatmaps")
+
+
+def numbers(line: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.\d{3}", line)]
+
+
+def learn_h_line(at: AppTest) -> list[float]:
+    """The GRU's h_t line with numbers: z, n, z, h_prev, h."""
+    line = next(l.value for l in at.latex if l.value.strip("$\n").startswith("h_t = (1 -") and "times" in l.value)
+    return numbers(line)
+
+
+def qp(at: AppTest) -> dict[str, str]:
+    """The app's query parameters now (the last value of each)."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+# ---- a link opens the same view ----------------------------------------------------------------------
+
+
+def test_link_opens_the_same_learn_view():
+    """model, review, layer, token and unit from the link are the ones shown, with the trace's numbers."""
+    at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, token="8", unit="5", layer="1", dir="backward")
+    assert not warnings(at)
+    assert at.segmented_control(key="le_cell").value == "gru" and at.segmented_control(key="le_pooling").value == "max"
+    assert at.text_area(key="le_text").value == REVIEW
+    assert at.selectbox(key="le_layer").value == (0, "backward")
+    assert at.select_slider(key="le_token").value == 8 and at.number_input(key="le_unit").value == 5
+    z, n, _, h_prev, h = learn_h_line(at)
+    tr = shipped_trace("imdb-gru-max")
+    assert tr.tokens[8] == "wonderful"
+    assert abs(z - tr.gate("z", 0, "backward")[8, 5]) < 1e-3 and abs(n - tr.gate("n", 0, "backward")[8, 5]) < 1e-3
+    assert abs(h_prev - tr.gate("h", 0, "backward")[9, 5]) < 1e-3 and abs(h - tr.gate("h", 0, "backward")[8, 5]) < 1e-3
+
+
+def test_link_opens_the_same_explore_view():
+    """On Explore (the landing page) the link picks the model, review, layer, gates, token and unit: the
+    heatmaps outline that token and unit and the unit's gate values there are the trace's."""
+    at = open_link(APP, model="imdb-lstm-attention", text=REVIEW, token="12", unit="3", layer="1", dir="forward",
+                   gates="f,c")
+    assert not warnings(at)
+    assert at.segmented_control(key="ex_pooling").value == "attention"
+    assert any("imdb-lstm-attention" in c for c in at.caption.values)
+    heat = heatmap(at)
+    assert heat["layout"]["meta"]["tokens"] == TOKENS and heat["layout"]["meta"]["gates"] == ["f", "c"]
+    assert heat["layout"]["meta"]["selection"] == {"token": 12, "unit": 3, "row": 3}
+    assert len(heat["layout"]["shapes"]) == 4  # a column and a row outline in each of the two panels
+    tr = shipped_trace("imdb-lstm-attention")
+    shown = {m.label.split(" ")[0]: float(m.value) for m in at.metric[1:]}
+    assert set(shown) == {"i_t", "f_t", "g_t", "o_t", "c_t", "h_t"}
+    for g in ("i", "f", "g", "o", "c", "h"):
+        assert abs(shown[f"{g}_t"] - tr.gate(g)[12, 3]) < 1e-3, g
+
+
+def test_chinese_link_without_a_model_reads_chinese():
+    """A link with a Chinese review and no model opens a Chinese model, in the Chinese interface."""
+    at = open_link(APP, text="房间很干净，服务也很热情，下次还会再来。", lang="zh")
+    assert at.title[0].value == "探索一条评论"
+    assert at.selectbox(key="ex_dataset").value[1] == "zh"
+    assert not at.error and at.metric
+
+
+# ---- the widgets write the link ------------------------------------------------------------------------
+
+
+def test_changing_widgets_writes_the_link():
+    """Picking another cell, review, token and unit rewrites the query parameters and the share box's link."""
+    at = open_link(LEARN)
+    assert qp(at)["model"] == "imdb-lstm-max"
+    at.segmented_control(key="le_cell").set_value("gru").run()
+    at.text_area(key="le_text").set_value("not good, not bad").run()
+    at.select_slider(key="le_token").set_value(2).run()
+    at.number_input(key="le_unit").set_value(9).run()
+    params = qp(at)
+    assert {k: params[k] for k in ("model", "pooling", "text", "token", "unit", "layer", "dir")} == {
+        "model": "imdb-gru-max", "pooling": "max", "text": "not good, not bad", "token": "2", "unit": "9",
+        "layer": "1", "dir": "forward"}
+    link = at.code[0].value
+    assert link.startswith("?") and "model=imdb-gru-max" in link and "text=not%20good%2C%20not%20bad" in link
+    assert "token=2" in link and "unit=9" in link
+    # the link, opened afresh, is the same view
+    again = open_link(LEARN, **params)
+    assert again.select_slider(key="le_token").value == 2 and again.number_input(key="le_unit").value == 9
+    assert learn_h_line(again) == learn_h_line(at)
+
+
+def test_a_review_too_long_for_a_link_is_left_out():
+    """A review over viewstate.MAX_TEXT characters is not put in the URL, and the share box says so."""
+    from sentiment.viewstate import MAX_TEXT
+
+    at = open_link(LEARN)
+    at.text_area(key="le_text").set_value("a good film " * (MAX_TEXT // 10)).run()
+    assert "text" not in qp(at)
+    assert any("too long for a link" in c.value for c in at.caption)
+
+
+# ---- bad links: a message and the defaults ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"model": "no-such-model"}, "there is no usable model “no-such-model” here"),
+    ({"model": "../../etc/passwd"}, "there is no usable model"),
+    ({"pooling": "median"}, "“median” is not a pooling"),
+    ({"model": "imdb-rnn-max", "pooling": "attention"}, "there is no attention-pooling sibling of imdb-rnn-max"),
+])
+def test_unknown_model_falls_back_to_the_default(params, message):
+    """A link naming a model (or pooling) that is not here: a message, the default model (imdb-lstm-max)."""
+    at = open_link(LEARN, text=REVIEW, **params)
+    assert any(message in w for w in warnings(at)), warnings(at)
+    model = params.get("model")
+    expected = model if model == "imdb-rnn-max" else "imdb-lstm-max"
+    assert any(c.startswith(expected + " ·") for c in at.caption.values)
+    assert at.text_area(key="le_text").value == REVIEW  # the rest of the link still applies
+    assert qp(at)["model"] == expected  # the URL now says what is shown
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"token": "999"}, "token 999 is past the review's end (its tokens are 0 to 15)"),
+    ({"token": "-1"}, "token = “-1” is not a whole number"),
+    ({"token": "3.5"}, "token = “3.5” is not a whole number"),
+    ({"unit": "abc"}, "unit = “abc” is not a whole number"),
+    ({"unit": "1e9"}, "unit = “1e9” is not a whole number"),
+    ({"unit": "128"}, "unit 128 does not exist (this model's units are 0 to 127)"),
+    ({"unit": "99999999999999999999"}, "is not a whole number"),
+    ({"layer": "3"}, "layer 3 forward is not in this model (1 layer(s))"),
+    ({"layer": "0"}, "layer = “0” is not a whole number"),
+    ({"dir": "sideways"}, "dir = “sideways” is neither forward nor backward"),
+])
+def test_bad_selection_falls_back_to_the_first(params, message):
+    """A token past the end, a unit that is not a number or not in the model, a missing layer: a message,
+    token 0 / unit 0 / the first layer, and the model and review of the link still shown."""
+    at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, **params)
+    assert any(message in w for w in warnings(at)), warnings(at)
+    assert at.select_slider(key="le_token").value == 0 and at.number_input(key="le_unit").value == 0
+    assert at.selectbox(key="le_layer").value == (0, "forward")
+    assert at.segmented_control(key="le_cell").value == "gru" and at.text_area(key="le_text").value == REVIEW
+    assert qp(at)["token"] == "0" and qp(at)["unit"] == "0"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("x" * 2_001, "has 2,001 characters, more than the 2,000 a link may carry"),
+    ("good " * 20_000, "has 100,000 characters"),  # (past 512 Ki characters Streamlit drops the whole query string)
+    ("   ", "the review in the link is empty"),
+])
+def test_overlong_or_empty_text_gives_the_default_review(text, message):
+    """A review in the link longer than a link may carry (or blank): a message and the first example."""
+    at = open_link(LEARN, model="imdb-gru-max", text=text)
+    assert any(message in w for w in warnings(at)), warnings(at)
+    assert at.text_area(key="le_text").value.startswith("What a wonderful film")
+    assert at.segmented_control(key="le_cell").value == "gru"
+
+
+def test_bad_link_messages_speak_chinese():
+    at = open_link(APP, model="nope", unit="x", lang="zh")
+    assert any("这里没有可用的模型“nope”" in w for w in warnings(at)), warnings(at)
+    assert any("unit = “x”不是" in w for w in warnings(at)), warnings(at)
+
+
+def test_link_is_read_once_per_session():
+    """After the first run the widgets rule: a changed unit is not put back to the link's."""
+    at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, unit="5")
+    at.number_input(key="le_unit").set_value(6).run()
+    at.run()
+    assert at.number_input(key="le_unit").value == 6 and qp(at)["unit"] == "6"
+
+
+# ---- presenter mode ---------------------------------------------------------------------------------
+
+
+def presenter_css(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if 'data-gatescope="presenter"' in h.proto.body]
+
+
+def test_presenter_mode_toggles():
+    """The sidebar switch puts the presenter CSS (sidebar and control rows hidden, large type), the review
+    in large type, ?present=1 and an exit button; the exit button turns it all off."""
+    at = open_link(APP, text=REVIEW)
+    assert not presenter_css(at) and "present" not in qp(at)
+    at.toggle(key="present").set_value(True).run()
+    css = presenter_css(at)
+    assert css and 'section[data-testid="stSidebar"]' in css[0] and "st-key-gs_controls_" in css[0]
+    assert "font-size" in css[0]
+    assert qp(at)["present"] == "1"
+    assert any("gs-present-review" in m.value and "acting was wonderful" in m.value for m in at.markdown)
+    assert heatmap(at)["layout"]["font"]["size"] == 18  # charts enlarged too
+    assert "present=1" in at.code[0].value  # the shared link keeps presenter mode
+    at.button(key="present_exit").click().run()
+    assert not presenter_css(at) and "present" not in qp(at) and at.toggle(key="present").value is False
+    assert heatmap(at)["layout"]["font"]["size"] == 13
+
+
+def test_presenter_mode_from_the_link():
+    at = open_link(APP, present="1", text=REVIEW)
+    assert presenter_css(at) and at.toggle(key="present").value is True
+    assert at.button(key="present_exit").label == "Exit presenter mode"
+
+
+# ---- step-through -------------------------------------------------------------------------------------
+
+
+def test_step_next_and_previous_move_the_token_and_the_equations():
+    """Next moves the token one on and the equations' numbers follow it; previous moves back; at the first
+    token 'previous' is disabled."""
+    at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, token="0", unit="4")
+    tr = shipped_trace("imdb-gru-max")
+    hf = tr.gate("h")
+    assert at.button(key="le_prev").disabled
+    for expected in (1, 2, 3):
+        at.button(key="le_next").click().run()
+        assert at.select_slider(key="le_token").value == expected
+        z, n, _, h_prev, h = learn_h_line(at)
+        assert abs(h - hf[expected, 4]) < 1e-3 and abs(h_prev - hf[expected - 1, 4]) < 1e-3
+        assert abs(z - tr.gate("z")[expected, 4]) < 1e-3
+        assert any(f"Step t = {expected}: token “{TOKENS[expected]}”" in c for c in at.caption.values)
+        assert qp(at)["token"] == str(expected)
+    at.button(key="le_prev").click().run()
+    assert at.select_slider(key="le_token").value == 2 and abs(learn_h_line(at)[-1] - hf[2, 4]) < 1e-3
+
+
+def test_play_steps_on_and_stops_at_the_end():
+    """Play moves one token on per interval (0.5 s here) and stops, paused, at the last token."""
+    at = open_link(LEARN, model="imdb-gru-max", text="not bad at all")  # 4 tokens
+    at.segmented_control(key="le_speed").set_value(0.5).run()
+    at.button(key="le_play").click().run()
+    assert at.session_state["le_playing"] is True and at.button(key="le_play").label == "Pause"
+    assert at.select_slider(key="le_token").value == 0  # not before the first tick
+    seen = []
+    for _ in range(6):
+        time.sleep(0.55)
+        at.run()
+        seen.append(at.select_slider(key="le_token").value)
+    assert seen[:3] == [1, 2, 3] and seen[-1] == 3
+    assert at.session_state["le_playing"] is False and at.button(key="le_play").label == "Play"
+
+
+def test_pause_stops_stepping():
+    at = open_link(LEARN, model="imdb-gru-max", text=REVIEW)
+    at.segmented_control(key="le_speed").set_value(0.5).run()
+    at.button(key="le_play").click().run()
+    time.sleep(0.55)
+    at.run()
+    assert at.select_slider(key="le_token").value == 1
+    at.button(key="le_play").click().run()  # pause
+    time.sleep(0.6)
+    at.run()
+    assert at.select_slider(key="le_token").value == 1 and at.session_state["le_playing"] is False

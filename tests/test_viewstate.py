@@ -1,0 +1,99 @@
+"""sentiment.viewstate (a view as query parameters) and sentiment.marks (the selection on a heatmap):
+pure functions, no streamlit."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from sentiment import catalog, figures, marks, probe, viewstate
+
+
+def entries() -> list[catalog.ModelEntry]:
+    return [e for e in catalog.list_models() if e.available]
+
+
+def test_encode_then_parse_is_the_same_view():
+    values = {"model": "imdb-gru-max", "pooling": "max", "text": "not bad, 不错 & 100% fun?", "layer": 1, "dir": "backward",
+              "gates": ["z", "h"], "token": 4, "unit": 17}
+    params = dict(parse_qsl(viewstate.query_string(viewstate.encode(values))))
+    assert params["layer"] == "2"  # the link counts layers from 1, as the interface does
+    state, problems = viewstate.parse(params)
+    assert not problems
+    assert (state.model, state.pooling, state.text, state.layer, state.direction, state.gates, state.token, state.unit) == (
+        "imdb-gru-max", "max", "not bad, 不错 & 100% fun?", 1, "backward", ["z", "h"], 4, 17)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_review_round_trips_through_a_link(text):
+    params = dict(parse_qsl(viewstate.query_string(viewstate.encode({"text": text})), keep_blank_values=True))
+    state, problems = viewstate.parse(params)
+    if text.strip():
+        assert state.text == text and not problems
+    else:
+        assert state.text is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["model", "pooling", "text", "token", "unit", "layer", "dir", "gates", "present", "x"]),
+                       st.text(max_size=40)))
+def test_parse_never_raises(params):
+    state, problems = viewstate.parse(params)
+    for name in ("token", "unit", "layer"):
+        v = getattr(state, name)
+        assert v is None or (isinstance(v, int) and 0 <= v <= viewstate.MAX_INDEX)
+    assert all(isinstance(p, viewstate.Problem) for p in problems)
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.5", "abc", "", " ", "٣", "1e3", "99999999", "0x10"])
+def test_bad_index_is_a_problem_not_a_number(raw):
+    """Negative, fractional, words, blank, non-ASCII digits, exponents, huge: each one a not_index problem."""
+    state, problems = viewstate.parse({"unit": raw})
+    assert state.unit is None and [p.code for p in problems] == ["not_index"]
+
+
+def test_text_past_the_limit_is_refused():
+    state, problems = viewstate.parse({"text": "a" * (viewstate.MAX_TEXT + 1)})
+    assert state.text is None and problems[0].code == "text_long" and problems[0].details["chars"] == viewstate.MAX_TEXT + 1
+    assert "text" not in viewstate.encode({"text": "a" * (viewstate.MAX_TEXT + 1)})
+
+
+def test_find_model_by_name_key_and_pooling():
+    ok = entries()
+    e, problems = viewstate.find_model("imdb-gru-max", ok)
+    assert e.name == "imdb-gru-max" and not problems
+    e, _ = viewstate.find_model("shipped:hotel-lstm-mean", ok)
+    assert e.name == "hotel-lstm-mean"
+    e, problems = viewstate.find_model("imdb-gru-max", ok, pooling="attention")  # a sibling with that pooling
+    assert e.name == "imdb-gru-attention" and not problems
+    e, problems = viewstate.find_model("imdb-rnn-max", ok, pooling="mean")  # none: the model itself, and a problem
+    assert e.name == "imdb-rnn-max" and problems[0].code == "pooling_missing"
+    e, problems = viewstate.find_model("imdb-gru-maxx", ok)
+    assert e is None and problems[0].code == "model_unknown"
+
+
+def test_check_selection_against_a_trace():
+    layers = [(0, "forward"), (0, "backward")]
+    state = viewstate.ViewState(token=5, unit=7, layer=0, direction="backward")
+    ok, problems = viewstate.check_selection(state, length=6, hidden=8, layers=layers)
+    assert ok == {"token": 5, "unit": 7, "layer": (0, "backward")} and not problems
+    ok, problems = viewstate.check_selection(viewstate.ViewState(token=6, unit=8, layer=1), length=6, hidden=8, layers=layers)
+    assert ok == {} and [p.code for p in problems] == ["token_range", "unit_range", "layer_missing"]
+
+
+def test_marks_outline_the_token_and_unit(tiny_checkpoint):
+    tr = probe.trace(tiny_checkpoint(cell="gru"), "the movie was not good at all", prefix=False, occlusion=False)
+    fig = figures.gate_heatmaps(tr, gates=["r", "h"], sort="variance", top_k=4)
+    shown = fig.layout.meta["units"]
+    marks.mark_selection(fig, 3, shown[2])
+    assert fig.layout.meta["selection"] == {"token": 3, "unit": shown[2], "row": 2}
+    cols = [s for s in fig.layout.shapes if s.yref.endswith("domain")]
+    rows = [s for s in fig.layout.shapes if s.xref.endswith("domain")]
+    assert [(s.x0, s.x1, s.xref) for s in cols] == [(2.5, 3.5, "x"), (2.5, 3.5, "x2")]
+    assert [(s.y0, s.y1, s.yref) for s in rows] == [(1.5, 2.5, "y"), (1.5, 2.5, "y2")]
+    hidden = next(u for u in range(tr.hidden_size) if u not in shown)
+    fig = marks.mark_selection(figures.gate_heatmaps(tr, sort="variance", top_k=4), 0, hidden)
+    assert fig.layout.meta["selection"]["row"] is None and len(fig.layout.shapes) == 4  # columns only, 4 panels
