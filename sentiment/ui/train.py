@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import catalog, figures, runs, uploads
+from .. import catalog, download, figures, runs, uploads
 from ..errors import GateScopeError
 from . import common
 from .i18n import core_message, register, t
@@ -31,9 +31,17 @@ register({
     "train.data.folder": {"en": "A dataset in the data folder", "zh": "数据文件夹中的数据集"},
     "train.data.upload": {"en": "Upload a CSV", "zh": "上传 CSV"},
     "train.data.none": {"en": "No dataset found in the data folder (GATESCOPE_DATA). Download IMDB or ChnSentiCorp "
-                              "there (see the README), or upload a CSV.",
-                        "zh": "数据文件夹（GATESCOPE_DATA）中没有数据集。请按 README 下载 IMDB 或 ChnSentiCorp，或上传 CSV。"},
+                              "with the buttons above, or upload a CSV.",
+                        "zh": "数据文件夹（GATESCOPE_DATA）中没有数据集。请用上面的按钮下载 IMDB 或 ChnSentiCorp，或上传 CSV。"},
     "train.dataset": {"en": "Dataset", "zh": "数据集"},
+    "dl.title": {"en": "Get the datasets", "zh": "获取数据集"},
+    "dl.found": {"en": "{title}: found at `{path}`", "zh": "{title}：已在 `{path}`"},
+    "dl.button": {"en": "Download {name} ({mb:.0f} MB) into {folder}", "zh": "下载 {name}（{mb:.0f} MB）到 {folder}"},
+    "dl.help": {"en": "From the official source ({url}); checked against its published sha256 before it is kept.",
+                "zh": "来自官方来源（{url}）；保存前按公布的 sha256 校验。"},
+    "dl.progress": {"en": "{name}: {done:.1f} of {total:.1f} MB", "zh": "{name}：{done:.1f} / {total:.1f} MB"},
+    "dl.ok": {"en": "{name} downloaded and checked: {path}", "zh": "{name} 已下载并校验：{path}"},
+    "dl.failed": {"en": "Download failed. {err}", "zh": "下载失败。{err}"},
     "train.dataset.help": {"en": "imdb: English movie reviews (50,000). hotel: Chinese hotel reviews (ChnSentiCorp, 7,766). "
                                  "Other CSV files of the data folder are listed by name.",
                            "zh": "imdb：英文影评（50,000 条）。hotel：中文酒店评论（ChnSentiCorp，7,766 条）。数据文件夹中的其他 CSV 按文件名列出。"},
@@ -162,6 +170,8 @@ def _data_choice() -> dict | None:
         except (GateScopeError, OSError) as e:
             common.error(e)
             return None
+        if download_panel(found):  # a dataset just arrived: list it
+            found = runs.available_datasets()
         if not found:
             st.info(t("train.data.none"), icon=":material/info:")
             return None
@@ -200,6 +210,38 @@ def _data_choice() -> dict | None:
         st.dataframe([{t("train.label_col"): y, t("train.text_col"): x[:200]} for x, y in summary.examples[:5]],
                      hide_index=True, width="stretch")
     return {"upload": (content, filename, label_col, text_col), "language": summary.language}
+
+
+def download_panel(found: list[dict]) -> bool:
+    """The official datasets: where each was found, or a button that fetches it (progress, checksum).
+    True when one was downloaded now."""
+    known = {d["name"]: d["path"] for d in found}
+    missing = [s for s in download.SOURCES.values() if s.name not in known]
+    fetched = False
+    with st.expander(t("dl.title"), expanded=bool(missing), icon=":material/download:"):
+        for src in download.SOURCES.values():
+            if src.name in known:
+                st.caption(t("dl.found", title=src.title, path=known[src.name]))
+                continue
+            folder = download.target_dir().resolve()
+            if st.button(t("dl.button", name=src.name, mb=src.size / 1e6, folder=folder), key=f"{K}_dl_{src.name}",
+                         help=t("dl.help", url=src.url), icon=":material/download:"):
+                bar = st.progress(0.0, text=t("dl.progress", name=src.name, done=0.0, total=src.size / 1e6))
+
+                def show(done: int, total: int, bar=bar, name=src.name) -> None:
+                    bar.progress(min(1.0, done / max(total, 1)), text=t("dl.progress", name=name, done=done / 1e6,
+                                                                       total=total / 1e6))
+
+                try:
+                    path = download.download(src.name, progress=show)
+                except download.DownloadError as e:
+                    bar.empty()
+                    st.error(t("dl.failed", err=core_message(str(e))), icon=":material/cloud_off:")
+                else:
+                    st.success(t("dl.ok", name=src.name, path=path), icon=":material/check:")
+                    st.session_state[f"{K}_dataset"] = src.name
+                    fetched = True
+    return fetched
 
 
 def duration(seconds: float | None) -> str:
