@@ -90,6 +90,15 @@ class Edit:
         """The edited review."""
         return self.original[: self.start] + self.after + self.original[self.end:]
 
+    def change(self) -> tuple[str, str]:
+        """The phrase before and after the edit, up to its sentiment word: ("good", "not good"),
+        ("isn't boring", "is boring"); for a contrast ("", the appended clause)."""
+        if not self.word:
+            return "", self.after.strip(" ，,")
+        at = self.original.lower().find(self.word.lower(), self.start)
+        stop = max(self.end, at + len(self.word) if at >= 0 else self.end)
+        return self.original[self.start:stop], self.after + self.original[self.end:stop]
+
 
 @dataclass(frozen=True)
 class _Hit:

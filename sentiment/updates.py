@@ -73,3 +73,13 @@ def cell_updates(trace: "Trace", layer: int = 0, direction: str = "forward") -> 
         prev = previous_state(g["h"], direction)
         kept, written, state = g["z"] * prev, (1.0 - g["z"]) * g["n"], g["h"]
     return CellUpdates(trace.cell, layer, direction, STATE_OF[trace.cell], kept, written, state, prev)
+
+
+def unit_summary(u: CellUpdates, unit: int) -> dict[str, float | int]:
+    """One unit over the review: the mean share of its update that was kept (``kept_share``, 0..1),
+    and the step that wrote the most (``top_write``: position of the largest |written|) with that value."""
+    if not 0 <= int(unit) < u.state.shape[1]:
+        raise ValueError(f"unit {unit} is out of range: this model has units 0 to {u.state.shape[1] - 1}")
+    w = u.written[:, int(unit)]  # [T]
+    top = int(np.argmax(np.abs(w)))
+    return {"kept_share": float(u.kept_share()[:, int(unit)].mean()), "top_write": top, "top_value": float(w[top])}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import figures
-from . import common
+from . import common, editdiff
 from .i18n import lang, t
 
 K = "ex"  # this page's widget key prefix
@@ -29,7 +29,8 @@ def render() -> None:
         return
     common.show_prediction(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
-    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.downloads")])
+    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
+                    t("tab.downloads")])
     with tabs[0]:
         layer, direction = gates_tab(base, K, full=full)
     with tabs[1]:
@@ -37,13 +38,17 @@ def render() -> None:
     with tabs[3]:
         st.caption(t("saturation.help"))
         common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    with tabs[4]:
+        editdiff.edit_tab(entry, review, layer, direction, K)
+    with tabs[5]:
+        editdiff.updates_tab(base, layer, direction, K)
     with tabs[2]:
         with st.spinner(t("reading.wait")):
             trace = full()
         if trace is None:
             return
         reading_tab(trace, method)
-    with tabs[4]:
+    with tabs[6]:
         downloads_tab(trace)
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from .. import figures
 from ..errors import GateScopeError
 from ..gradients import input_gradient_norms
-from . import common
+from . import common, editdiff
 from .i18n import lang, register, t
 
 register({
@@ -143,6 +143,8 @@ def render() -> None:
         (st.success if worst < 1e-3 else st.warning)(
             t("learn.check", parts="; ".join(parts), diff=worst), icon=":material/check:" if worst < 1e-3 else ":material/warning:")
     st.caption(t("learn.prev.note"))
+    st.subheader(t("updates.title"))
+    editdiff.unit_updates(trace, layer, direction, int(unit), K, explain=True)
 
     st.subheader(t("learn.vanishing"))
     st.caption(t("learn.vanishing.help"))
