@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .errors import InputError
+from .text import MAX_CHARS
 
 if TYPE_CHECKING:
     from .probe import Trace
@@ -241,11 +242,11 @@ def find_edits(text: str, language: str, kind: str | None = None) -> list[Edit]:
 
     negate: one per listed sentiment word (a negated one gets its negation removed); intensify: one
     per listed word that has no intensifier yet; contrast: one clause of the opposite leaning,
-    appended. Raises EditRefused for an unknown kind, language or an empty text."""
+    appended. Words are looked for in the first text.MAX_CHARS characters. Raises EditRefused for an unknown kind, language or an empty text."""
     kinds = EDIT_KINDS if kind is None else (kind,)
     for k in kinds:
         _check(text, language, k)
-    hits = _hits(text, language)
+    hits = _hits(text[:MAX_CHARS], language)  # the model reads no further; a huge paste stays fast
     out: list[Edit] = []
     for k in kinds:
         if k == "negate":
@@ -273,7 +274,7 @@ def apply_edit(text: str, kind: str, language: str, index: int = 0) -> Edit:
     Raises EditRefused with a message a person can act on when it does not apply."""
     edits = find_edits(text, language, kind)
     if not edits:
-        if kind == "intensify" and _hits(text, language):
+        if kind == "intensify" and _hits(text[:MAX_CHARS], language):
             raise EditRefused("Every sentiment word of this review already has an intensifier.", "all_intensified", kind)
         raise EditRefused(f"No sentiment word from the built-in list ({_examples(language)}) in this review: "
                           f"edit the text by hand instead.", "no_word", kind)

@@ -107,6 +107,9 @@ def _option_label(e: cf.Edit) -> str:
     return t("edit.option", kind=t(f"edit.kind.{e.kind}"), before=before, after=after)
 
 
+MAX_OPTIONS = 12  # built-in edits offered per kind
+
+
 def _edits(text: str, language: str) -> tuple[dict[str, cf.Edit], list[tuple[str, cf.EditRefused]]]:
     """option id ("negate:0") -> Edit for every built-in edit that applies; (kind, refusal) for those that do not."""
     found, refused = {}, []
@@ -115,7 +118,7 @@ def _edits(text: str, language: str) -> tuple[dict[str, cf.Edit], list[tuple[str
             edits = cf.find_edits(text, language, kind)
             if not edits:
                 cf.apply_edit(text, kind, language)  # raises the reason
-            found.update({f"{kind}:{i}": e for i, e in enumerate(edits)})
+            found.update({f"{kind}:{i}": e for i, e in enumerate(edits[:MAX_OPTIONS])})
         except cf.EditRefused as err:
             refused.append((kind, err))
     return found, refused
@@ -145,7 +148,8 @@ def _reset(key: str, review: str) -> None:
 def edit_tab(entry, review: str, layer: int, direction: str, key: str = "ex") -> None:
     """The edited review (prefilled with the review), built-in edits, both predictions and the
     difference of every gate of one layer and direction on the aligned tokens."""
-    if st.session_state.get(f"{key}_edit_src") != review:  # a new review: start again from it
+    if st.session_state.get(f"{key}_edit_src") != review or f"{key}_edit_text" not in st.session_state:
+        # a new review, or the box was not drawn last run (Streamlit then forgets it): start again from the review
         st.session_state[f"{key}_edit_src"] = review
         _reset(key, review)
     st.caption(t("edit.help"))
