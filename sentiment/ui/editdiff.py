@@ -140,6 +140,10 @@ def _apply_edit(key: str, language: str) -> None:
     st.session_state[f"{key}_edit_msg"] = ("applied", _option_label(e))
 
 
+def _typed(key: str) -> None:
+    st.session_state[f"{key}_edit_msg"] = None  # the last built-in edit's message no longer describes the text
+
+
 def _reset(key: str, review: str) -> None:
     st.session_state[f"{key}_edit_text"] = review
     st.session_state[f"{key}_edit_msg"] = None
@@ -172,7 +176,7 @@ def edit_tab(entry, review: str, layer: int, direction: str, key: str = "ex") ->
         st.caption(t("edit.refused", items="; ".join(
             t("edit.refused.item", kind=t(f"edit.kind.{k}"),
               why=t(f"edit.refused.{err.reason}", examples=cf._examples(language))) for k, err in refused)))
-    edited = st.text_area(t("edit.text"), key=f"{key}_edit_text", height=120)
+    edited = st.text_area(t("edit.text"), key=f"{key}_edit_text", height=120, on_change=_typed, args=(key,))
     if edited.strip() == review.strip():
         st.info(t("edit.same"), icon=":material/info:")
         return
