@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -223,10 +223,14 @@ def _negate(text: str, language: str, h: _Hit) -> Edit:
 
 
 def _insert(text: str, language: str, kind: str, at: int, word: str) -> Edit:
+    """Insert "not " / "very " (不 / 很) at ``at``, before the sentiment word or its intensifier."""
     ins = EDIT_INSERT[language][kind]
     nxt = text[at: at + 1]
     if language == "en" and nxt.isupper() and text[at + 1: at + 2].islower():  # "Good film" -> "Not good film"
         return Edit(kind, language, text, at, at + 1, ins[0].upper() + ins[1:] + nxt.lower(), word)
+    article = re.search(r"\b(an|An|AN)(\s+)$", text[:at]) if language == "en" else None
+    if article:  # "an excellent film" -> "a very excellent film", not "an very ..."
+        return Edit(kind, language, text, article.start(), at, article.group(1)[0] + article.group(2) + ins, word)
     return Edit(kind, language, text, at, at, ins, word)
 
 
@@ -276,14 +280,15 @@ def apply_edit(text: str, kind: str, language: str, index: int = 0) -> Edit:
     if not edits:
         if kind == "intensify" and _hits(text[:MAX_CHARS], language):
             raise EditRefused("Every sentiment word of this review already has an intensifier.", "all_intensified", kind)
-        raise EditRefused(f"No sentiment word from the built-in list ({_examples(language)}) in this review: "
+        raise EditRefused(f"No sentiment word from the built-in list ({example_words(language)}) in this review: "
                           f"edit the text by hand instead.", "no_word", kind)
     if not isinstance(index, int) or not 0 <= index < len(edits):
         raise EditRefused(f"This edit applies at {len(edits)} place(s); there is no place {index}.", "index", kind)
     return edits[index]
 
 
-def _examples(language: str) -> str:
+def example_words(language: str) -> str:
+    """The first few listed sentiment words of a language, for messages ("good, great, excellent, wonderful…")."""
     words = list(ZH_WORDS if language == "zh" else EN_WORDS)
     return ("、" if language == "zh" else ", ").join(words[:4]) + "…"
 
@@ -382,6 +387,12 @@ def comparable(a: "Trace", b: "Trace") -> tuple[str, object, object] | None:
     return None
 
 
+def _require_comparable(a: "Trace", b: "Trace") -> None:
+    reason = comparable(a, b)
+    if reason is not None:
+        raise InputError(f"These gates cannot be subtracted: {MISMATCH[reason[0]].format(a=reason[1], b=reason[2])}.")
+
+
 @dataclass
 class TraceDiff:
     """B minus A on aligned tokens. Arrays are [R, ...] over ``alignment.rows``; NaN where a row has
@@ -397,7 +408,6 @@ class TraceDiff:
     prefix_b: np.ndarray | None
     cell: str = ""
     hidden_size: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def delta_p(self) -> float:
@@ -428,9 +438,7 @@ class TraceDiff:
 def gate_diff(a: "Trace", b: "Trace", alignment: Alignment | None = None, layer: int = 0,
               direction: str = "forward") -> dict[str, np.ndarray]:
     """gate -> [R, H]: B's value minus A's on each aligned row, NaN where a row is not paired."""
-    reason = comparable(a, b)
-    if reason is not None:
-        raise InputError(f"These gates cannot be subtracted: {MISMATCH[reason[0]].format(a=reason[1], b=reason[2])}.")
+    _require_comparable(a, b)
     al = alignment or align(a, b)
     ia, ib = al.index_a, al.index_b
     both = al.paired
@@ -454,9 +462,7 @@ def diff_traces(a: "Trace", b: "Trace") -> TraceDiff:
     tokens, the prediction, and the prefix curves (when both traces have them).
 
     InputError when the two traces' gates cannot be subtracted (see ``comparable``)."""
-    reason = comparable(a, b)
-    if reason is not None:
-        raise InputError(f"These gates cannot be subtracted: {MISMATCH[reason[0]].format(a=reason[1], b=reason[2])}.")
+    _require_comparable(a, b)
     al = align(a, b)
     gates = {(lt.layer, lt.direction): gate_diff(a, b, al, lt.layer, lt.direction) for lt in a.layers}
     pa = None if a.prefix_probs is None else on_rows(np.asarray(a.prefix_probs)[: len(a.tokens)], al.index_a)

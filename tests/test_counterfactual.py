@@ -52,6 +52,7 @@ def edited(text: str, kind: str, language: str, index: int = 0) -> str:
     ("The movie was good.", "en", "The movie was not good."),
     ("Good film.", "en", "Not good film."),
     ("It was very good.", "en", "It was not very good."),
+    ("It is an excellent film.", "en", "It is a not excellent film."),  # "an" follows the inserted word
     ("服务好。", "zh", "服务不好。"),
     ("房间很干净。", "zh", "房间很不干净。"),
 ])
@@ -74,6 +75,7 @@ def test_negation_of_a_negated_word_takes_the_negation_away(text, language, expe
 @pytest.mark.parametrize("text,language,expected", [
     ("The movie was good.", "en", "The movie was very good."),
     ("It was not bad.", "en", "It was not very bad."),
+    ("An awful film.", "en", "A very awful film."),
     ("服务好。", "zh", "服务很好。"),
     ("早餐差", "zh", "早餐很差"),
 ])

@@ -91,8 +91,9 @@ register({
     "ba.why.cell": {"en": "the cells differ ({a} vs {b})", "zh": "单元类型不同（{a} 与 {b}）"},
     "ba.why.layers": {"en": "the numbers of layers differ ({a} vs {b})", "zh": "层数不同（{a} 与 {b}）"},
     "ba.why.hidden": {"en": "the hidden sizes differ ({a} vs {b})", "zh": "隐藏单元数不同（{a} 与 {b}）"},
-    "ba.why.directions": {"en": "one model is bidirectional and the other is not ({a} vs {b})",
-                          "zh": "一个模型是双向的，另一个不是（{a} 与 {b}）"},
+    "ba.why.directions": {"en": "the directions differ ({a} vs {b})", "zh": "方向不同（{a} 与 {b}）"},
+    "ba.bi": {"en": "bidirectional", "zh": "双向"},
+    "ba.uni": {"en": "one direction", "zh": "单向"},
     "ba.delta": {"en": "P(positive): A {a:.1%}, B {b:.1%} (B − A {delta:+.1%}).", "zh": "P(正面)：A {a:.1%}，B {b:.1%}（B − A {delta:+.1%}）。"},
 })
 
@@ -175,7 +176,7 @@ def edit_tab(entry, review: str, layer: int, direction: str, key: str = "ex") ->
     if refused:
         st.caption(t("edit.refused", items="; ".join(
             t("edit.refused.item", kind=t(f"edit.kind.{k}"),
-              why=t(f"edit.refused.{err.reason}", examples=cf._examples(language))) for k, err in refused)))
+              why=t(f"edit.refused.{err.reason}", examples=cf.example_words(language))) for k, err in refused)))
     edited = st.text_area(t("edit.text"), key=f"{key}_edit_text", height=120, on_change=_typed, args=(key,))
     if edited.strip() == review.strip():
         st.info(t("edit.same"), icon=":material/info:")
@@ -289,5 +290,5 @@ def before_after(traces, same_model: bool, layer: int, direction: str, top_k: in
 
 def _value(v) -> str:
     if isinstance(v, bool):
-        return t("card.bi").strip(" ,，") if v else "—"
+        return t("ba.bi") if v else t("ba.uni")
     return v.upper() if isinstance(v, str) else str(v)
