@@ -84,6 +84,11 @@ register({
                       "retrained from it), so their gates can be subtracted unit by unit: each cell is B − A.",
                 "zh": "两个模型的单元类型、层数和隐藏单元数都相同（例如随附模型和由它重新训练的模型），所以它们的门可以逐单元相减："
                       "每格是 B − A。"},
+    "ba.caveat": {"en": "Unit j of A and unit j of B are the same unit only when B was trained starting from A's weights. "
+                        "Two models trained separately number their units independently: then this shows how differently "
+                        "they read the review, unit number by unit number, not what retraining changed.",
+                  "zh": "只有当 B 是从 A 的权重开始训练的，A 的单元 j 与 B 的单元 j 才是同一个单元。分别训练的两个模型各自独立地给单元编号："
+                        "此时这里显示的是两者按单元编号读这条评论有多不同，而不是重新训练改变了什么。"},
     "ba.same": {"en": "Both sides are the same model: every difference is 0.", "zh": "两边是同一个模型：所有差值都为 0。"},
     "ba.mismatch": {"en": "No difference of the gates is shown: {why}. Units of different architectures do not correspond; "
                           "pick two models with the same cell, number of layers and hidden size.",
@@ -281,8 +286,7 @@ def before_after(traces, same_model: bool, layer: int, direction: str, top_k: in
         return
     diff = cf.diff_traces(a, b)
     st.caption(t("ba.help"))
-    if same_model:
-        st.caption(t("ba.same"))
+    st.caption(t("ba.same") if same_model else t("ba.caveat"))
     st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=diff.delta_p) + " " + alignment_line(diff.alignment))
     common.chart(figures.diff_heatmaps(diff, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_ba_heat",
                  filename=f"before-after-l{layer + 1}-{direction}")
