@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_checkpoint
-from sentiment import checkpoint, counterfactual as cf, probe
+from sentiment import checkpoint, probe
 from test_figures import bdata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,6 +191,7 @@ def test_compare_before_after_same_architecture():
     h = bdata(heat[0]["data"][-1]["z"]).astype(float)  # Δh [K, T]
     assert np.allclose(h, (b.gate("h") - a.gate("h"))[:, meta["units"]].T, atol=1e-5)
     assert any("B − A" in c.value and "P(positive)" in c.value for c in at.caption)
+    assert any("trained starting from A's weights" in c.value for c in at.caption)  # two separately trained models
 
 
 def test_compare_before_after_same_model_is_zero():
