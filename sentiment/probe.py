@@ -161,7 +161,7 @@ def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndar
     A forward direction's state at t *is* prefix t's state, so a unidirectional model reuses every
     state and only pools again. A bidirectional one reuses layer 0's forward direction and runs the
     rest of each prefix, batched, each batch only as long as its longest prefix."""
-    cell, dirs, H = cell_of(model.rnn), model.config.directions, model.config.hidden_size
+    dirs, H = model.config.directions, model.config.hidden_size
     T = x.shape[1]
     out = []
     for sl in _chunks(T, T):

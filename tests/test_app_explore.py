@@ -92,7 +92,8 @@ def test_landing_page(app):
     assert pred.value in ("Positive", "Negative") and pred.delta.endswith("% sure")
     assert not at.error and not at.warning
     kinds = [c["layout"]["meta"]["kind"] for c in charts(at)]
-    assert kinds == ["gate_heatmaps", "pooling_bar", "prefix_curve", "attribution_bar", "saturation_histogram"]
+    assert kinds == ["gate_heatmaps", "pooling_bar", "prefix_curve", "attribution_bar", "saturation_histogram",
+                     "update_heatmaps", "update_unit"]  # Edit & compare draws nothing until the review is edited
     heat = chart(at, "gate_heatmaps")
     assert [d["name"] for d in heat["data"]] == ["i", "f", "g", "o", "c", "h"]
     assert all(bdata(d["z"]).shape[0] == 8 for d in heat["data"])  # 8 hidden units

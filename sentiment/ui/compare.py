@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import figures
-from . import common
+from . import common, editdiff
 from .i18n import lang, t
 
 K = "cmp"
@@ -70,3 +70,4 @@ def render() -> None:
             common.chart(fig, key=f"{K}_heat_{side}", filename=f"gates-{entry.name}")
             with st.expander(t("gates.equations", cell=tr.cell.upper()), icon=":material/function:"):
                 st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)
+    editdiff.before_after(traces, entries[0].key == entries[1].key, choice[0], choice[1], top_k, key=K)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import figures, marks
-from . import common, present, selection, share
+from . import common, editdiff, present, selection, share
 from .i18n import lang, t
 
 K = "ex"  # this page's widget key prefix
@@ -33,7 +33,8 @@ def render() -> None:
                             gates_key=f"{K}_gates_{base.cell}")
     common.show_prediction(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
-    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.downloads")])
+    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
+                    t("tab.downloads")])
     with tabs[0]:
         layer, direction = gates_tab(base, K, full=full)
     share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
@@ -43,13 +44,17 @@ def render() -> None:
     with tabs[3]:
         st.caption(t("saturation.help"))
         common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    with tabs[4]:
+        editdiff.edit_tab(entry, review, layer, direction, K)
+    with tabs[5]:
+        editdiff.updates_tab(base, layer, direction, K)
     with tabs[2]:
         with st.spinner(t("reading.wait")):
             trace = full()
         if trace is None:
             return
         reading_tab(trace, method)
-    with tabs[4]:
+    with tabs[6]:
         downloads_tab(trace)
 
 

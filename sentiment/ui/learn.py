@@ -8,7 +8,7 @@ import streamlit as st
 from .. import figures
 from ..errors import GateScopeError
 from ..gradients import input_gradient_norms
-from . import common, present, selection, share
+from . import common, editdiff, present, selection, share
 from .i18n import lang, register, t
 
 register({
@@ -149,6 +149,8 @@ def numbers_view(trace, layer: int, direction: str, unit: int) -> None:
         (st.success if worst < 1e-3 else st.warning)(
             t("learn.check", parts="; ".join(parts), diff=worst), icon=":material/check:" if worst < 1e-3 else ":material/warning:")
     st.caption(t("learn.prev.note"))
+    st.subheader(t("updates.title"))
+    editdiff.unit_updates(trace, layer, direction, int(unit), K, explain=True)
 
 
 def vanishing_view(entry, review: str) -> None:
