@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sentiment import catalog, runs
+from sentiment import text as text_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,6 +94,8 @@ def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeyp
         time.sleep(1)
     assert seen[-1].startswith("finished"), (seen, runs.log_tail(run.id, root=runs_root))
     assert any("Test accuracy" in s.value for s in at.success)
+    # no state in the run picker's label: a browser keeps showing the label it first got ("queued")
+    assert at.selectbox(key="tr_selected").options == [f"tiny-run · {run.id}"]
     table = at.dataframe[-1].value
     assert list(table["name"]) == ["tiny-run"] and list(table["state"]) == ["finished"]
     curves = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -127,3 +130,84 @@ def test_cancel_from_the_page(runs_root):
     assert runs.get(run.id, runs_root).state == "cancelled"
     assert list(at.dataframe[-1].value["state"]) == ["cancelled"]
     assert all(b.key != "tr_cancel" for b in at.button)  # nothing left to cancel
+
+
+def _open_in_explore_script(root: str, model: str, review: str) -> None:
+    """AppTest script: a session whose Explore review is `review` opens the shipped `model` as the Train
+    page's "Open in Explore" does (train.select_in_explore), then draws Explore."""
+    import sys
+
+    sys.path.insert(0, root)
+    import streamlit as st
+
+    from sentiment import catalog
+    from sentiment.ui import explore, train
+
+    if "opened" not in st.session_state:
+        st.session_state["ex_text"] = review  # typed on Explore before the run finished
+        train.select_in_explore(catalog.describe(catalog.models_root() / model, "shipped", key=f"shipped:{model}"))
+        st.session_state["opened"] = True
+    explore.render()
+
+
+ENGLISH_REVIEW = "What a wonderful film, the cast is superb and I loved every minute of it."
+
+
+def opened_in_explore(model: str, review: str) -> AppTest:
+    at = AppTest.from_function(_open_in_explore_script, args=(str(ROOT), model, review), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_open_in_explore_gives_a_chinese_model_a_chinese_review():
+    """Bad input tried: an English review left on Explore, then a Chinese (hotel) model opened there. The
+    model is kept (it is what the person asked for) and the review becomes a Chinese example, so the
+    prediction is not a Chinese model reading English (no "its prediction means little" warning)."""
+    at = opened_in_explore("hotel-gru-max", ENGLISH_REVIEW)
+    review = at.text_area(key="ex_text").value
+    assert review != ENGLISH_REVIEW and text_mod.guess_language(review) == "zh", review
+    assert any(c.value.startswith("hotel-gru-max ·") for c in at.caption), [c.value for c in at.caption]
+    assert not any("model reads Chinese" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_open_in_explore_keeps_a_review_of_the_models_language():
+    """A person's own review in the model's language stays as it is."""
+    at = opened_in_explore("imdb-gru-max", ENGLISH_REVIEW)
+    assert at.text_area(key="ex_text").value == ENGLISH_REVIEW
+    assert any(c.value.startswith("imdb-gru-max ·") for c in at.caption), [c.value for c in at.caption]
+
+
+def _away_and_back_script(root: str) -> None:
+    """AppTest script: the Train page, or another page while session_state["away"] is set."""
+    import sys
+
+    sys.path.insert(0, root)
+    import streamlit as st
+
+    from sentiment.ui import train
+
+    if st.session_state.get("away"):
+        st.write("another page")
+    else:
+        train.render()
+
+
+def test_the_form_is_kept_across_page_switches(runs_root):
+    """Fill the form, visit another page (the form's widgets are not drawn there), come back: every field
+    is as it was, not only the pickers (name, hidden units, epochs, reviews, tokens)."""
+    at = AppTest.from_function(_away_and_back_script, args=(str(ROOT),), default_timeout=60)
+    at.run()
+    at.selectbox(key="tr_dataset").set_value("hotel")
+    at.text_input(key="tr_name").set_value("kept-run")
+    small_form(at)
+    at.run()
+    at.session_state["away"] = True
+    at.run()
+    assert not at.slider  # the Train page is not drawn
+    at.session_state["away"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="tr_dataset").value == "hotel" and at.text_input(key="tr_name").value == "kept-run"
+    assert (at.slider(key="tr_epochs").value, at.slider(key="tr_limit").value) == (1, 100)
+    assert (at.select_slider(key="tr_hidden").value, at.select_slider(key="tr_maxlen").value) == (16, 64)

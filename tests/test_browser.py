@@ -1,13 +1,15 @@
 """The app in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's Chromium via Playwright.
 
 A person types a review, analyses it, switches cell and pooling, waits for the heatmaps, and visits
-every page; no page may show an exception box. Screenshots go to $GATESCOPE_SCREENSHOTS (or a tmp dir).
+every page; no page may show an exception box. On Train a tiny run is started, watched live, and its model
+opened in Explore. Screenshots go to $GATESCOPE_SCREENSHOTS (or a tmp dir).
 Locally, without Chromium, the test is skipped; in CI (CI=true) a missing Chromium is a failure.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -54,6 +56,7 @@ def server(tmp_path_factory):
     _need_browser()
     port = _free_port()
     env = dict(os.environ, GATESCOPE_RUNS=str(tmp_path_factory.mktemp("runs")))
+    env.setdefault("GATESCOPE_DATA", str(ROOT.parent / "shared" / "data"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -221,3 +224,87 @@ def test_shared_link_opens_the_same_view(page, server, tmp_path_factory):
     expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_be_visible()
     assert "present=" not in page.url
     no_exception(page)
+
+
+def to_min(page, name: str) -> None:
+    """Move the slider (or select slider) labelled `name` to its smallest value (the Home key)."""
+    thumb = page.get_by_role("slider", name=name)
+    thumb.focus()
+    thumb.press("Home")
+    wait_idle(page)
+
+
+def nav(page, title: str) -> None:
+    """Go to the page titled `title` through the sidebar navigation (the same browser session)."""
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
+    wait_idle(page)
+
+
+def test_train_tiny_run_then_open_in_explore(page, server, tmp_path_factory):
+    """Start a tiny run on the hotel reviews from the Train page (1 epoch, 100 reviews, 16 hidden units, 64
+    tokens: the smallest the form allows); it is listed with live progress; the page stays usable meanwhile
+    (Explore and back: the run is still there); it finishes with a test accuracy, and "Open in Explore" shows
+    Explore with the run's model chosen in the picker and a prediction drawn by it."""
+    out = shots_dir(tmp_path_factory)
+    page.goto(f"{server}/train")
+    wait_idle(page)
+    expect(page.get_by_text("No runs yet", exact=False)).to_be_visible()
+    page.get_by_role("combobox", name="Dataset").click()
+    page.get_by_role("option", name="hotel", exact=True).click()
+    wait_idle(page)
+    name = page.get_by_role("textbox", name="Run name")
+    name.fill("browser-run")
+    name.press("Enter")
+    wait_idle(page)
+    for label in ("Epochs", "Training reviews", "Hidden units", "Max tokens per review"):
+        to_min(page, label)
+    for label, value in (("Epochs", "1"), ("Training reviews", "100"), ("Hidden units", "16"), ("Max tokens per review", "64")):
+        expect(page.get_by_role("slider", name=label)).to_have_attribute("aria-valuetext", value)
+    page.get_by_role("button", name="Start training").click()
+    wait_idle(page)
+    expect(page.get_by_text("started.", exact=False)).to_be_visible()
+    bar = page.locator("[data-testid='stProgress']").first
+    # live: the fragment re-reads the run every 2 s, so "queued" turns into "running" with no click
+    expect(bar).to_contain_text(re.compile(r"^running"), timeout=30_000)
+    no_exception(page)
+    page.screenshot(path=str(out / "train-running.png"))
+    # the page stays usable while the run trains: on Explore, an English review is analysed meanwhile
+    nav(page, "Explore")
+    expect(page.get_by_role("heading", name="Explore a review")).to_be_visible()
+    box = page.get_by_role("textbox", name="Review (English or Chinese)")
+    box.fill("The plot was thin but the actors were wonderful.")
+    page.get_by_role("button", name="Analyse").click()
+    wait_idle(page)
+    expect(page.locator("[data-testid='stMetric']").first).to_contain_text("Prediction", timeout=60_000)
+    expect(page.get_by_text(re.compile(r"^imdb-")).first).to_be_visible()
+    # and back on Train the run is still listed (and selected)
+    nav(page, "Train")
+    run_picker = page.get_by_role("combobox", name="Run", exact=True)
+    expect(run_picker).to_have_value(re.compile(r"^browser-run · "))
+    expect(bar).to_contain_text(re.compile(r"^(running|finished)"), timeout=20_000)
+    # the form is as it was left, not back to its defaults
+    expect(page.get_by_role("textbox", name="Run name")).to_have_value("browser-run")
+    for label, value in (("Epochs", "1"), ("Training reviews", "100"), ("Hidden units", "16"), ("Max tokens per review", "64")):
+        expect(page.get_by_role("slider", name=label)).to_have_attribute("aria-valuetext", value)
+    expect(bar).to_contain_text(re.compile(r"^finished"), timeout=120_000)
+    # the picker's label carries no state that could go stale ("running" next to a finished run)
+    expect(run_picker).to_have_value(re.compile(r"^browser-run · \d{8}-\d{6}-[0-9a-f]{8}$"))
+    expect(page.get_by_text(re.compile(r"^Test accuracy \d+\.\d\d% on [\d,]+ reviews")).first).to_be_visible(timeout=10_000)
+    no_exception(page)
+    page.screenshot(path=str(out / "train-finished.png"))
+    page.get_by_role("button", name="Open in Explore").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Explore a review")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value("hotel · Chinese")
+    picker = page.get_by_role("combobox", name="Model")
+    expect(picker).to_be_visible()
+    expect(picker).to_have_value(re.compile(r"^browser-run \(.*trained run"))
+    expect(page.locator("[data-testid='stMetric']").first).to_contain_text("Prediction", timeout=60_000)
+    expect(page.get_by_text(re.compile(r"^browser-run \(.*trained run")).first).to_be_visible(timeout=60_000)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")
+    # the English review left on Explore became a Chinese example: the hotel model reads Chinese
+    review = page.get_by_role("textbox", name="Review (English or Chinese)").input_value()
+    assert re.search(r"[\u4e00-\u9fff]", review) and not re.search(r"[A-Za-z]{3}", review), review
+    assert page.get_by_text("its prediction means little", exact=False).count() == 0
+    no_exception(page)
+    page.screenshot(path=str(out / "train-open-in-explore.png"))

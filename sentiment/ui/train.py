@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import catalog, download, figures, runs, uploads
+from .. import text as text_mod
 from ..errors import GateScopeError
 from . import common
 from .i18n import core_message, register, t
@@ -270,7 +271,8 @@ def _cuda_available() -> bool:
 def launch_form() -> None:
     limits = _limits()
     chosen = _data_choice()
-    name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=40, help=t("train.name.help")).strip()
+    name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=40, help=t("train.name.help"),
+                         persist_state="session").strip()
     name_ok = bool(NAME_RE.match(name))
     if not name_ok:
         st.error(t("train.name.bad"), icon=":material/error:")
@@ -281,12 +283,15 @@ def launch_form() -> None:
     max_epochs = int(limits.max_epochs or 10)
     max_limit = int(limits.max_limit or 5000)
     c3, c4 = st.columns(2)
-    hidden = c3.select_slider(t("train.hidden"), HIDDEN, value=64, key=f"{K}_hidden", help=t("train.hidden.help"))
-    epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(3, max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"))
+    hidden = c3.select_slider(t("train.hidden"), HIDDEN, value=64, key=f"{K}_hidden", help=t("train.hidden.help"),
+                              persist_state="session")
+    epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(3, max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"),
+                       persist_state="session")
     c5, c6 = st.columns(2)
     limit = c5.slider(t("train.limit"), 100, max_limit, min(2000, max_limit), step=100, key=f"{K}_limit",
-                      help=t("train.limit.help"))
-    max_len = c6.select_slider(t("train.maxlen"), MAX_LENS, value=256, key=f"{K}_maxlen", help=t("train.maxlen.help"))
+                      help=t("train.limit.help"), persist_state="session")
+    max_len = c6.select_slider(t("train.maxlen"), MAX_LENS, value=256, key=f"{K}_maxlen", help=t("train.maxlen.help"),
+                               persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
                          help=t("train.device.help"))
     device_ok = device != "cuda" or _cuda_available()
@@ -349,7 +354,8 @@ def live_runs() -> None:
                      t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
     st.dataframe(rows, hide_index=True, width="stretch")
     by_id = {r.id: r for r in all_runs}
-    labels = {i: f"{r.name} · {i} · {_state(r)}" for i, r in by_id.items()}
+    # no state in the label: a browser keeps showing the label the picker first had (the state is in the table)
+    labels = {i: f"{r.name} · {i}" for i, r in by_id.items()}
     run_id = common.pick(t("train.pick"), list(by_id), f"{K}_selected", format_func=lambda i: labels.get(i, i))
     run_view(by_id[run_id])
 
@@ -407,11 +413,18 @@ def _cancel(run_id: str) -> None:
 
 
 def select_in_explore(entry: catalog.ModelEntry, prefix: str = "ex") -> None:
-    """Set the Explore page's model picker (its session keys) to ``entry``."""
+    """Set the Explore page's model picker (its session keys) to ``entry``; a review there in another
+    language than the model's becomes the first example of the model's language."""
     st.session_state[f"{prefix}_dataset"] = (entry.dataset, entry.language)
     st.session_state[f"{prefix}_cell"] = entry.cell
     st.session_state[f"{prefix}_pooling"] = entry.pooling
     st.session_state[f"{prefix}_model"] = entry.key
+    review = st.session_state.get(f"{prefix}_text")
+    if isinstance(review, str) and text_mod.guess_language(review) not in ("unknown", entry.language):
+        # a review left there in another language: the model the person asked for reads an example of its own
+        first = common.examples(entry.language)
+        if first:
+            st.session_state[f"{prefix}_text"] = first[0]["text"]
 
 
 def open_in_explore(run) -> None:
