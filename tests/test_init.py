@@ -252,6 +252,7 @@ def test_train_page_launches_a_retraining_run(models_root, tmp_path):
     [run] = runs.list_runs(tmp_path / "runs")
     assert run.config["init"] == str((models_root / "a-base").resolve())
     assert not {"cell", "pooling", "hidden", "embed", "layers", "max_len"} & set(run.config)  # all from the model
+    assert any("Retraining a-base (started from its weights)" in c.value for c in at.caption)
     run = wait_for(run.id, ("finished", "failed", "cancelled"), timeout=120)
     assert run.state == "finished", (run.reason, runs.log_tail(run.id))
     assert checkpoint.read_card(run.model_dir)["init"]["model"] == "a-base"

@@ -79,6 +79,7 @@ register({
     "train.init.uni": {"en": "one direction", "zh": "单向"},
     "train.init.none": {"en": "No model of this data's language to start from: training starts from scratch.",
                         "zh": "没有与这份数据语言相同的模型可作起点：将从零开始训练。"},
+    "train.run.init": {"en": "Retraining {model} (started from its weights).", "zh": "重新训练 {model}（从它的权重开始）。"},
     "train.cell": {"en": "Cell", "zh": "循环单元"},
     "train.pooling": {"en": "Pooling", "zh": "池化"},
     "train.hidden": {"en": "Hidden units", "zh": "隐藏单元数"},
@@ -294,8 +295,12 @@ def _cuda_available() -> bool:
 
 def init_choice(language: str | None) -> catalog.ModelEntry | None:
     """"Start from": scratch (None) or a usable model of the catalog that reads ``language``."""
-    ok, _ = common.available_models()
-    by_key = {e.key: e for e in ok if language in ("en", "zh") and e.language == language}
+    try:  # read afresh (milliseconds): a run that finished a moment ago is offered at once
+        entries = catalog.list_models()
+    except OSError as e:
+        common.error(e)
+        entries = []
+    by_key = {e.key: e for e in entries if e.available and language in ("en", "zh") and e.language == language}
 
     def label(k: str) -> str:
         if k == "scratch":
@@ -436,6 +441,9 @@ def run_view(run) -> None:
     notice = st.session_state.pop(f"{K}_notice", None)
     if notice:
         (st.warning if notice[0] == "warning" else st.info)(notice[1], icon=":material/info:")
+    if run.config.get("init"):
+        init = Path(run.config["init"])
+        st.caption(t("train.run.init", model=init.parent.name if init.name == "model" else init.name))
     prog = runs.progress(events)
     if prog["epoch"]:
         text = t("train.progress", state=_state(run), epoch=prog["epoch"], epochs=prog["epochs"] or run.config.get("epochs", "?"),
