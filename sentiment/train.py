@@ -471,6 +471,8 @@ def to_argv(cfg: TrainConfig) -> list[str]:
     for k, v in asdict(cfg).items():
         if k in ("data", "out", "command", "extra_card", "metrics") or v == getattr(defaults, k):
             continue
+        if cfg.init and k in MODEL_OPTIONS:  # the --init model's (a given value could only have agreed)
+            continue
         flag = "--" + k.replace("_", "-")
         if isinstance(v, bool):
             argv.append(flag if v else "--no-" + k.replace("_", "-"))

@@ -114,6 +114,17 @@ def test_half_precision_init_is_trained_in_float32(base, hotel_path, tmp_path):
     assert not torch.equal(child["rnn.weight_hh_l0"], a.model.state_dict()["rnn.weight_hh_l0"])  # the rounded values
 
 
+def test_the_command_of_a_retraining_reproduces_it(base, hotel_path):
+    """to_argv (the card's command for Python callers) of a resolved --init config parses back to the
+    same resolved config, with no model option that --init would refuse."""
+    init = train.load_init(str(base))
+    cfg = train.resolve(train.TrainConfig(data=str(hotel_path), out="x", init=str(base), dropout=0.1), init)
+    argv = train.to_argv(cfg)
+    assert "--init" in argv and "--min-freq" not in argv and "--hidden" not in argv and "--dropout" in argv
+    again = train.TrainConfig(**{k: v for k, v in vars(train.parser().parse_args(argv)).items() if k != "threads"})
+    assert train.resolve(again, init) == cfg
+
+
 @pytest.mark.parametrize("option, says", [
     (["--cell", "gru"], "--cell gru: the model has lstm"),
     (["--hidden", "64"], "--hidden 64: the model has 8"),
