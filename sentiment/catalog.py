@@ -162,6 +162,24 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
     return entry
 
 
+def trained_from(card: dict, parent_card: dict) -> bool:
+    """True when the model of ``card`` was retrained starting from the weights of ``parent_card``'s
+    model: its ``init.sha256`` (written by ``sentiment.train --init``) is the parent's ``weights_sha256``."""
+    init = card.get("init") if isinstance(card, dict) else None
+    sha = parent_card.get("weights_sha256") if isinstance(parent_card, dict) else None
+    return isinstance(init, dict) and isinstance(sha, str) and bool(sha) and init.get("sha256") == sha
+
+
+def lineage(a: ModelEntry, b: ModelEntry) -> str | None:
+    """How two models are related by retraining: "b_from_a", "a_from_b", or None (unrelated, as far as
+    their cards tell)."""
+    if trained_from(b.card, a.card):
+        return "b_from_a"
+    if trained_from(a.card, b.card):
+        return "a_from_b"
+    return None
+
+
 def _run_name(run: Path) -> str:
     try:
         cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))

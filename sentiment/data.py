@@ -92,6 +92,28 @@ def guess_format(path: str | Path) -> str:
     return "csv"
 
 
+def guess_dataset_language(path: str | Path, sample_bytes: int = 65536) -> str:
+    """'en' or 'zh' for a dataset without reading all of it: an IMDB folder or archive is English; a
+    CSV/TSV is judged by its first ``sample_bytes`` (as training judges its reviews). 'unknown' when
+    neither script is there; DataError when the file cannot be read."""
+    from .text import guess_language
+
+    p = Path(path)
+    if guess_format(p) == "imdb":
+        return "en"
+    try:
+        with open(p, "rb") as f:
+            head = f.read(sample_bytes)
+    except OSError as e:
+        raise DataError(f"{p}: cannot be read ({e.strerror or e})") from None
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            return guess_language(decode_bytes(head[: len(head) - cut], str(p)))
+        except DataError:
+            continue
+    raise DataError(f"{p}: the file is neither UTF-8 nor GB18030/GBK text")
+
+
 def load(path: str | Path, format: str | None = None, **csv_options) -> RawData:
     """Read a dataset in its official format; raises DataError with file, line and problem."""
     p = Path(path)

@@ -102,6 +102,7 @@ TRAIN_OPTIONS: dict[str, Any] = {
     "seed": int,
     "split_seed": int,
     "half": bool,
+    "init": str,  # retrain: a model directory, a shipped model's name, or a catalog key (shipped:NAME, run:ID)
     "max_seconds": float,
     "threads": int,
 }
@@ -613,7 +614,44 @@ def check_config(config: Mapping[str, Any], limits: RunLimits | None = None, roo
     cfg.setdefault("max_seconds", float(limits.max_seconds))
     cfg["data"], dataset = _resolve_data(cfg["data"], limits, Path(root).resolve() if root else None)
     cfg.setdefault("dataset", dataset)
+    if cfg.get("init"):
+        cfg["init"] = _resolve_init(cfg, limits, Path(root).resolve() if root else None)
     return cfg
+
+
+def _resolve_init(cfg: Mapping[str, Any], limits: RunLimits, root: Path | None = None) -> str:
+    """The absolute path of the model a run starts from (``init``): a catalog key (shipped:NAME,
+    run:ID), a model directory or a shipped model's name. It must load, agree with the run's other
+    options and read the data's language; browser runs may start only from a model of the catalog."""
+    from . import catalog, checkpoint, data, train  # import torch; only needed for a retraining run
+
+    value = str(cfg["init"])
+    entries = [e for e in catalog.list_models(runs=root) if e.available]
+    by_key = {e.key: e for e in entries}
+    try:
+        path = Path(by_key[value].path).resolve() if value in by_key else train.find_init(value)
+    except GateScopeError as e:
+        raise RunConfigError(str(e)) from None
+    if not limits.allow_any_path and path not in {Path(e.path).resolve() for e in entries}:
+        raise RunConfigError(f"init: {value}: runs started here may start only from a model the app lists "
+                             "(a shipped model, or a finished run's)")
+    try:
+        ckpt = checkpoint.load(path)
+    except GateScopeError as e:
+        raise RunConfigError(f"init: cannot start from this model: {e}") from None
+    conflicts = train.init_conflicts(cfg, ckpt)
+    if conflicts:
+        raise RunConfigError(f"init: options that contradict the model: {'; '.join(conflicts)}. "
+                             "Leave them out (they are taken from the model).")
+    try:
+        language = data.guess_dataset_language(cfg["data"])
+    except GateScopeError:
+        language = "unknown"  # the training process says what is wrong with the data
+    if language in train.LANGUAGE_NAMES and language != ckpt.language:
+        names = train.LANGUAGE_NAMES
+        raise RunConfigError(f"init: the model reads {names.get(ckpt.language, ckpt.language)}, but the data is "
+                             f"{names[language]}: start from a model of the data's language")
+    return str(path)
 
 
 def _resolve_data(value: str, limits: RunLimits, root: Path | None = None) -> tuple[str, str]:

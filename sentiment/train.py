@@ -6,12 +6,19 @@ DistributedDataParallel, each rank taking its share of the length buckets; only 
 
 Progress goes to stderr as a bar; with ``--metrics FILE`` every step and epoch is also appended to
 FILE as a JSON line (the background-run page reads it).
+
+Retraining: ``--init MODEL`` (a model directory, or a shipped model's name) starts from that model's
+weights (float16 ones are loaded as float32), vocabulary, tokenizer and architecture. The options
+that shape the model (MODEL_OPTIONS) then default to the model's; one given with another value is
+refused before anything trains, and so is data in another language than the model's. The new card
+records ``"init": {"model": <name or path>, "sha256": <the init weights' sha256>}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -20,14 +27,14 @@ import random
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
 
-from . import checkpoint, data
+from . import catalog, checkpoint, data
 from .errors import GateScopeError
 from .evaluate import encode_examples, metrics, predict_ids
 from .model import CELLS, ModelConfig, SentimentRNN
@@ -43,14 +50,16 @@ class TrainConfig:
     data: str
     out: str
     format: str | None = None
-    cell: str = "lstm"
-    pooling: str = "max"
-    layers: int = 1
-    hidden: int = 64
-    embed: int = 64
-    bidirectional: bool = True
-    dropout: float = 0.3
-    max_len: int = 256
+    # The options that shape the model: None means "not given": the default (MODEL_DEFAULTS), or the
+    # --init model's. fit() works on a resolved copy (resolve()), where none is None.
+    cell: str | None = None
+    pooling: str | None = None
+    layers: int | None = None
+    hidden: int | None = None
+    embed: int | None = None
+    bidirectional: bool | None = None
+    dropout: float | None = None
+    max_len: int | None = None
     epochs: int = 5
     batch_size: int = 64
     lr: float = 2e-3
@@ -58,20 +67,24 @@ class TrainConfig:
     clip: float = 1.0
     schedule: str = "cosine"  # learning rate over the planned epochs: cosine (to 5%) or constant
     patience: int = 2
-    vocab_size: int = 20_000
-    min_freq: int = 2
-    tokenizer: str = "word"  # Chinese: word (jieba) or char
+    vocab_size: int | None = None
+    min_freq: int | None = None
+    tokenizer: str | None = None  # Chinese: word (jieba) or char
     device: str = "auto"
     limit: int | None = None
     seed: int = 0
     split_seed: int = 0
     half: bool = False  # store weights as float16
+    init: str | None = None  # start from this model (directory or shipped name): weights, vocab, architecture
     max_seconds: float | None = None  # stop after the epoch that passes this
     metrics: str | None = None
     command: str = ""
     extra_card: dict = field(default_factory=dict)
 
     def validate(self) -> None:
+        """Check a resolved config (see resolve())."""
+        if any(getattr(self, k) is None for k in MODEL_DEFAULTS):
+            raise GateScopeError("internal: validate() needs a resolved TrainConfig (train.resolve)")
         if self.cell not in CELLS:
             raise GateScopeError(f"--cell must be one of {', '.join(CELLS)}")
         if self.pooling not in POOLINGS:
@@ -89,6 +102,93 @@ class TrainConfig:
             raise GateScopeError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
         if self.limit is not None and self.limit < 2:
             raise GateScopeError("--limit must be at least 2")
+
+
+# The options that shape the model (or its vocabulary), with their defaults when training from scratch.
+MODEL_DEFAULTS: dict[str, Any] = dict(cell="lstm", pooling="max", layers=1, hidden=64, embed=64, bidirectional=True,
+                                      dropout=0.3, max_len=256, vocab_size=20_000, min_freq=2, tokenizer="word")
+# Those fixed by an --init model: given with another value, they are refused.
+MODEL_OPTIONS = ("cell", "pooling", "layers", "hidden", "embed", "bidirectional", "max_len", "tokenizer",
+                 "vocab_size", "min_freq")
+
+
+@dataclass
+class InitModel:
+    """The model a run starts from: the loaded checkpoint and what the new card records of it."""
+
+    checkpoint: checkpoint.Checkpoint
+    path: Path
+    model: str  # a shipped model's name, else the directory's absolute path
+    sha256: str  # of its model.safetensors (checked against its card when loading)
+
+    def card(self) -> dict:
+        return {"model": self.model, "sha256": self.sha256}
+
+
+def find_init(spec: str) -> Path:
+    """The model directory of --init: a path, or the name of a shipped model (assets/models)."""
+    p = Path(spec).expanduser()
+    if p.is_dir():
+        return p.resolve()
+    shipped = catalog.models_root() / spec
+    if spec and "/" not in spec and shipped.is_dir():
+        return shipped.resolve()
+    raise GateScopeError(f"--init {spec}: no such model directory, and no shipped model of that name in {catalog.models_root()}")
+
+
+def load_init(spec: str) -> InitModel:
+    """Load the --init model (float32 on the CPU, whatever it was stored as); CheckpointError if it cannot be."""
+    path = find_init(spec)
+    try:
+        ckpt = checkpoint.load(path)
+    except GateScopeError as e:
+        raise GateScopeError(f"--init {spec}: cannot start from this model: {e}") from None
+    sha = ckpt.card.get("weights_sha256") or hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
+    name = path.name if path.parent == catalog.models_root().resolve() else str(path)
+    return InitModel(ckpt, path, name, str(sha))
+
+
+def init_values(ckpt: checkpoint.Checkpoint) -> dict[str, Any]:
+    """The model-shaping options as the checkpoint has them (MODEL_OPTIONS, and its dropout)."""
+    c = ckpt.config
+    return dict(cell=c.cell, pooling=c.pooling, layers=c.num_layers, hidden=c.hidden_size, embed=c.embed_dim,
+                bidirectional=c.bidirectional, max_len=ckpt.max_len, dropout=c.dropout,
+                tokenizer=ckpt.tokenizer.get("mode", "word"), vocab_size=len(ckpt.vocab))
+
+
+def init_conflicts(options: Mapping[str, Any], ckpt: checkpoint.Checkpoint) -> list[str]:
+    """The given options that contradict the checkpoint, one phrase each ([] when none do).
+    ``options`` maps option names (cell, hidden, ...) to values; None or a missing key is "not given"."""
+    have = init_values(ckpt)
+    out = []
+    for key in MODEL_OPTIONS:
+        value = options.get(key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "min_freq":
+            out.append(f"{flag} {value}: the vocabulary is the model's ({have['vocab_size']:,} tokens), it is not rebuilt")
+        elif key == "tokenizer" and ckpt.language != "zh":
+            continue  # English is always read word by word, as without --init
+        elif key == "bidirectional" and bool(value) != have[key]:
+            out.append(("--bidirectional" if value else "--no-bidirectional")
+                       + f": the model is {'bidirectional' if have[key] else 'one-directional'}")
+        elif key != "bidirectional" and str(value) != str(have[key]):
+            out.append(f"{flag} {value}: the model has {have[key]}")
+    return out
+
+
+def resolve(cfg: TrainConfig, init: InitModel | None = None) -> TrainConfig:
+    """A copy of ``cfg`` with every model option filled in: the given value, else the --init model's,
+    else the default. Raises GateScopeError when a given one contradicts the --init model."""
+    if init is None:
+        return replace(cfg, **{k: v for k, v in MODEL_DEFAULTS.items() if getattr(cfg, k) is None})
+    conflicts = init_conflicts(asdict(cfg), init.checkpoint)
+    if conflicts:
+        raise GateScopeError(f"--init {cfg.init}: options that contradict the model: {'; '.join(conflicts)}. "
+                             "Leave them out (they are taken from the model) or train from scratch.")
+    have = init_values(init.checkpoint)
+    return replace(cfg, **{k: have.get(k, MODEL_DEFAULTS[k]) for k in MODEL_DEFAULTS if getattr(cfg, k) is None})
 
 
 def resolve_device(name: str) -> torch.device:
@@ -170,16 +270,32 @@ def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
         callback(event)
 
 
-def prepare(cfg: TrainConfig) -> tuple[data.Splits, dict, Vocab, dict[str, tuple[list[list[int]], list[int]]]]:
-    """Read, split, tokenize, build the vocabulary and encode every split."""
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+
+
+def prepare(
+    cfg: TrainConfig, init: InitModel | None = None
+) -> tuple[data.Splits, dict, Vocab, dict[str, tuple[list[list[int]], list[int]]]]:
+    """Read, split, tokenize, build the vocabulary (or take the --init model's) and encode every split.
+    ``cfg`` is resolved (see resolve())."""
     path = resolve_data(cfg.data)
     raw = data.load(path, cfg.format)
     splits = data.limit(data.split(raw, seed=cfg.split_seed), cfg.limit, cfg.seed)
     sample = " ".join(t for t, _ in splits.train[:200])
     language = "zh" if guess_language(sample) == "zh" else "en"
-    spec = {"language": language, "mode": cfg.tokenizer if language == "zh" else "word"}
-    train_tokens = [tokenize(t, spec) for t, _ in splits.train]
-    vocab = Vocab.build(train_tokens, cfg.min_freq, cfg.vocab_size)
+    if init is not None:
+        spec = dict(init.checkpoint.tokenizer)
+        if spec.get("language", "en") != language:
+            want = LANGUAGE_NAMES.get(spec.get("language", "en"), spec.get("language"))
+            raise GateScopeError(
+                f"--init {cfg.init}: the model reads {want}, but {Path(cfg.data).name} is {LANGUAGE_NAMES[language]}: "
+                f"retrain it on {want} reviews, or train from scratch")
+        vocab = init.checkpoint.vocab
+        train_tokens = [tokenize(t, spec) for t, _ in splits.train]
+    else:
+        spec = {"language": language, "mode": cfg.tokenizer if language == "zh" else "word"}
+        train_tokens = [tokenize(t, spec) for t, _ in splits.train]
+        vocab = Vocab.build(train_tokens, cfg.min_freq, cfg.vocab_size)
     encoded = {
         "train": ([vocab.encode(tok[: cfg.max_len]) or [1] for tok in train_tokens], [y for _, y in splits.train]),
         "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
@@ -190,34 +306,44 @@ def prepare(cfg: TrainConfig) -> tuple[data.Splits, dict, Vocab, dict[str, tuple
 
 
 def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
-    """Train, keep the best weights by validation accuracy, test them, write the checkpoint. Returns the card."""
+    """Train, keep the best weights by validation accuracy, test them, write the checkpoint. Returns the card.
+    With ``cfg.init`` training starts from that model (checked, like every option, before anything trains)."""
+    t_start = time.time()
+    init = load_init(cfg.init) if cfg.init else None
+    cfg = resolve(cfg, init)
     cfg.validate()
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         raise GateScopeError(f"{out}: already exists and is not empty; choose another --out")
-    t_start = time.time()
     rank, world, local = dist_setup(cfg.device)
     try:
-        return _fit(cfg, callback, rank, world, local, out, t_start)
+        return _fit(cfg, callback, rank, world, local, out, t_start, init)
     finally:
         if world > 1:
             torch.distributed.destroy_process_group()
 
 
-def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, local: int, out: Path, t_start: float) -> dict:
+def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, local: int, out: Path, t_start: float,
+         init: InitModel | None = None) -> dict:
     lead = rank == 0  # only rank 0 reports and writes
     metrics_path, callback = (cfg.metrics, callback) if lead else (None, None)
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", local)
-    splits, spec, vocab, enc = prepare(cfg)
-    mcfg = ModelConfig(
-        vocab_size=len(vocab), embed_dim=cfg.embed, hidden_size=cfg.hidden, num_layers=cfg.layers,
-        bidirectional=cfg.bidirectional, cell=cfg.cell, pooling=cfg.pooling, dropout=cfg.dropout,
-    )
+    splits, spec, vocab, enc = prepare(cfg, init)
+    if init is not None:  # the init model's architecture (attention size included), with this run's dropout
+        mcfg = replace(init.checkpoint.config, dropout=cfg.dropout)
+    else:
+        mcfg = ModelConfig(
+            vocab_size=len(vocab), embed_dim=cfg.embed, hidden_size=cfg.hidden, num_layers=cfg.layers,
+            bidirectional=cfg.bidirectional, cell=cfg.cell, pooling=cfg.pooling, dropout=cfg.dropout,
+        )
     seed_everything(cfg.seed)
-    model = SentimentRNN(mcfg).to(device)
+    model = SentimentRNN(mcfg)
+    if init is not None:
+        model.load_state_dict(init.checkpoint.model.state_dict())  # float32 (checkpoint.load upcasts float16)
+    model = model.to(device)
     net: nn.Module = model
     if world > 1:  # DistributedDataParallel: same initial weights on every rank, gradients averaged
         net = nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
@@ -235,7 +361,8 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
     )
     labels_t = torch.tensor(train_y)
     _emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
-           "vocab": len(vocab), "epochs": cfg.epochs, "world_size": world}, metrics_path, callback)
+           "vocab": len(vocab), "epochs": cfg.epochs, "world_size": world,
+           "init": init.card() if init is not None else None}, metrics_path, callback)
 
     best_acc, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
     history = []
@@ -326,6 +453,7 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         command=cfg.command or "python -m sentiment.train " + " ".join(shlex.quote(a) for a in to_argv(cfg)),
         train_config={k: v for k, v in asdict(cfg).items() if k not in ("extra_card", "command", "metrics")},
         world_size=world,
+        **({"init": init.card()} if init is not None else {}),
         **cfg.extra_card,
     )
     checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
@@ -343,6 +471,8 @@ def to_argv(cfg: TrainConfig) -> list[str]:
     for k, v in asdict(cfg).items():
         if k in ("data", "out", "command", "extra_card", "metrics") or v == getattr(defaults, k):
             continue
+        if cfg.init and k in MODEL_OPTIONS:  # the --init model's (a given value could only have agreed)
+            continue
         flag = "--" + k.replace("_", "-")
         if isinstance(v, bool):
             argv.append(flag if v else "--no-" + k.replace("_", "-"))
@@ -357,14 +487,17 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--data", required=True, help="dataset path (aclImdb folder or .tar.gz, or a label/text CSV), or imdb / hotel")
     ap.add_argument("--out", required=True, help="checkpoint directory to create (must not exist)")
     ap.add_argument("--format", choices=["imdb", "csv"], default=None)
-    ap.add_argument("--cell", choices=CELLS, default=d.cell)
-    ap.add_argument("--pooling", choices=POOLINGS, default=d.pooling)
-    ap.add_argument("--layers", type=int, default=d.layers)
-    ap.add_argument("--hidden", type=int, default=d.hidden)
-    ap.add_argument("--embed", type=int, default=d.embed)
-    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional)
-    ap.add_argument("--dropout", type=float, default=d.dropout)
-    ap.add_argument("--max-len", type=int, default=d.max_len)
+    m = MODEL_DEFAULTS
+    own = "; with --init, the model's"
+    ap.add_argument("--cell", choices=CELLS, default=None, help=f"default {m['cell']}{own}")
+    ap.add_argument("--pooling", choices=POOLINGS, default=None, help=f"default {m['pooling']}{own}")
+    ap.add_argument("--layers", type=int, default=None, help=f"default {m['layers']}{own}")
+    ap.add_argument("--hidden", type=int, default=None, help=f"units per direction; default {m['hidden']}{own}")
+    ap.add_argument("--embed", type=int, default=None, help=f"default {m['embed']}{own}")
+    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
+                    help=f"default bidirectional{own}")
+    ap.add_argument("--dropout", type=float, default=None, help=f"default {m['dropout']}{own} (may be changed)")
+    ap.add_argument("--max-len", type=int, default=None, help=f"tokens read per review; default {m['max_len']}{own}")
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--batch-size", type=int, default=d.batch_size)
     ap.add_argument("--lr", type=float, default=d.lr)
@@ -372,14 +505,18 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--clip", type=float, default=d.clip)
     ap.add_argument("--schedule", choices=["cosine", "constant"], default=d.schedule)
     ap.add_argument("--patience", type=int, default=d.patience)
-    ap.add_argument("--vocab-size", type=int, default=d.vocab_size)
-    ap.add_argument("--min-freq", type=int, default=d.min_freq)
-    ap.add_argument("--tokenizer", choices=["word", "char"], default=d.tokenizer, help="Chinese: jieba words or characters")
+    ap.add_argument("--vocab-size", type=int, default=None, help=f"default {m['vocab_size']}; with --init, the model's vocabulary")
+    ap.add_argument("--min-freq", type=int, default=None, help=f"default {m['min_freq']}; not with --init")
+    ap.add_argument("--tokenizer", choices=["word", "char"], default=None,
+                    help=f"Chinese: jieba words or characters; default {m['tokenizer']}{own}")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
     ap.add_argument("--limit", type=int, default=None, help="train on N reviews drawn by the seed")
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--split-seed", type=int, default=d.split_seed)
     ap.add_argument("--half", action=argparse.BooleanOptionalAction, default=d.half, help="store weights as float16")
+    ap.add_argument("--init", default=None, metavar="MODEL",
+                    help="retrain: start from this model (a model directory or a shipped model's name): its weights, "
+                         "vocabulary, tokenizer and architecture")
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import figures
+from .. import catalog, figures
 from . import common, editdiff
 from .i18n import lang, t
 
@@ -70,4 +70,5 @@ def render() -> None:
             common.chart(fig, key=f"{K}_heat_{side}", filename=f"gates-{entry.name}")
             with st.expander(t("gates.equations", cell=tr.cell.upper()), icon=":material/function:"):
                 st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)
-    editdiff.before_after(traces, entries[0].key == entries[1].key, choice[0], choice[1], top_k, key=K)
+    editdiff.before_after(traces, entries[0].key == entries[1].key, choice[0], choice[1], top_k, key=K,
+                          lineage=catalog.lineage(entries[0], entries[1]))

@@ -90,6 +90,13 @@ register({
                   "zh": "只有当 B 是从 A 的权重开始训练的，A 的单元 j 与 B 的单元 j 才是同一个单元。分别训练的两个模型各自独立地给单元编号："
                         "此时这里显示的是两者按单元编号读这条评论有多不同，而不是重新训练改变了什么。"},
     "ba.same": {"en": "Both sides are the same model: every difference is 0.", "zh": "两边是同一个模型：所有差值都为 0。"},
+    "ba.retrained.b_from_a": {"en": "B was retrained from A: its units are A's units, changed by training, so each cell "
+                                    "shows what retraining changed.",
+                              "zh": "B 是从 A 重新训练得到的：它的单元就是 A 的单元，只是被训练改变了，所以每格显示的是重新训练带来的变化。"},
+    "ba.retrained.a_from_b": {"en": "A was retrained from B: its units are B's units, changed by training, so each cell "
+                                    "shows what retraining changed (with the sign turned round: B − A).",
+                              "zh": "A 是从 B 重新训练得到的：它的单元就是 B 的单元，只是被训练改变了，所以每格显示的是重新训练带来的变化"
+                                    "（符号相反：B − A）。"},
     "ba.mismatch": {"en": "No difference of the gates is shown: {why}. Units of different architectures do not correspond; "
                           "pick two models with the same cell, number of layers and hidden size.",
                     "zh": "不显示门控差值：{why}。不同结构的模型的单元互不对应；请选择单元类型、层数和隐藏单元数都相同的两个模型。"},
@@ -275,8 +282,10 @@ def unit_updates(trace, layer: int, direction: str, unit: int, key: str, explain
 # ---- before / after (Compare) ---------------------------------------------------------------------------
 
 
-def before_after(traces, same_model: bool, layer: int, direction: str, top_k: int, key: str = "cmp") -> None:
-    """B − A of the gates of one layer and direction when the two models' architectures match; else why not."""
+def before_after(traces, same_model: bool, layer: int, direction: str, top_k: int, key: str = "cmp",
+                 lineage: str | None = None) -> None:
+    """B − A of the gates of one layer and direction when the two models' architectures match; else why not.
+    ``lineage`` (catalog.lineage: "b_from_a", "a_from_b" or None) says whether one was retrained from the other."""
     st.subheader(t("ba.title"))
     a, b = traces
     reason = cf.comparable(a, b)
@@ -286,7 +295,12 @@ def before_after(traces, same_model: bool, layer: int, direction: str, top_k: in
         return
     diff = cf.diff_traces(a, b)
     st.caption(t("ba.help"))
-    st.caption(t("ba.same") if same_model else t("ba.caveat"))
+    if same_model:
+        st.caption(t("ba.same"))
+    elif lineage in ("b_from_a", "a_from_b"):
+        st.success(t(f"ba.retrained.{lineage}"), icon=":material/history:")
+    else:
+        st.caption(t("ba.caveat"))
     st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=diff.delta_p) + " " + alignment_line(diff.alignment))
     common.chart(figures.diff_heatmaps(diff, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_ba_heat",
                  filename=f"before-after-l{layer + 1}-{direction}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import catalog, download, figures, runs, uploads
+from .. import catalog, data, download, figures, runs, uploads
 from .. import text as text_mod
 from ..errors import GateScopeError
 from . import common
@@ -64,6 +64,23 @@ register({
                         "zh": "任务及其模型的名称：字母、数字、- 和 _（最多 40 个字符）。"},
     "train.name.bad": {"en": "The run name may hold only letters, digits, “-” and “_”, 1 to 40 of them.",
                        "zh": "任务名称只能包含字母、数字、“-”和“_”，长度 1 到 40。"},
+    "train.init": {"en": "Start from", "zh": "起点"},
+    "train.init.help": {"en": "Scratch: new random weights. A model: retrain it on this data, starting from its weights, "
+                              "vocabulary and architecture (shipped models and finished runs of the data's language). "
+                              "Its units stay its units, so Compare can show what retraining changed.",
+                        "zh": "从零开始：新的随机权重。选择一个模型：在这份数据上重新训练它，从它的权重、词表和结构开始（与数据语言相同的随附模型和"
+                              "已完成的训练任务）。它的单元仍是原来的单元，因此“对比”页可以显示重新训练改变了什么。"},
+    "train.init.scratch": {"en": "scratch (new random weights)", "zh": "从零开始（新的随机权重）"},
+    "train.init.option": {"en": "{name} ({source}, test accuracy {acc})", "zh": "{name}（{source}，测试准确率 {acc}）"},
+    "train.init.arch": {"en": "Retraining {name}: {cell}, {pooling} pooling, {layers} layer(s) of {hidden} units, {dirs}, "
+                              "at most {max_len} tokens, its vocabulary. These are the model's and cannot be changed here.",
+                        "zh": "重新训练 {name}：{cell}，{pooling}池化，{layers} 层、每层 {hidden} 个单元，{dirs}，最多 {max_len} 个词元，"
+                              "沿用它的词表。这些都是该模型的设置，此处不能更改。"},
+    "train.init.bi": {"en": "bidirectional", "zh": "双向"},
+    "train.init.uni": {"en": "one direction", "zh": "单向"},
+    "train.init.none": {"en": "No model of this data's language to start from: training starts from scratch.",
+                        "zh": "没有与这份数据语言相同的模型可作起点：将从零开始训练。"},
+    "train.run.init": {"en": "Retraining {model} (started from its weights).", "zh": "重新训练 {model}（从它的权重开始）。"},
     "train.cell": {"en": "Cell", "zh": "循环单元"},
     "train.pooling": {"en": "Pooling", "zh": "池化"},
     "train.hidden": {"en": "Hidden units", "zh": "隐藏单元数"},
@@ -150,6 +167,15 @@ def _limits() -> runs.RunLimits:
         return runs.RunLimits(max_epochs=10, max_limit=5000, allow_any_path=False)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _language_of(path: str) -> str:
+    """A data folder dataset's language ('en', 'zh' or 'unknown'), from its first lines."""
+    try:
+        return data.guess_dataset_language(path)
+    except GateScopeError:
+        return "unknown"
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _preview(content: bytes, filename: str) -> uploads.UploadPreview:
     return uploads.preview_upload(content, filename)
@@ -176,9 +202,9 @@ def _data_choice() -> dict | None:
         if not found:
             st.info(t("train.data.none"), icon=":material/info:")
             return None
-        names = [d["name"] for d in found]
-        name = common.pick(t("train.dataset"), names, f"{K}_dataset", help=t("train.dataset.help"))
-        return {"data": name}
+        paths = {d["name"]: d["path"] for d in found}
+        name = common.pick(t("train.dataset"), list(paths), f"{K}_dataset", help=t("train.dataset.help"))
+        return {"data": name, "language": _language_of(paths[name])}
     up = st.file_uploader(t("train.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("train.upload.help"))
     if up is None:
         st.caption(t("train.upload.wait"))
@@ -268,30 +294,76 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def init_choice(language: str | None) -> catalog.ModelEntry | None:
+    """"Start from": scratch (None) or a usable model of the catalog that reads ``language``."""
+    try:  # read afresh (milliseconds): a run that finished a moment ago is offered at once
+        entries = catalog.list_models()
+    except OSError as e:
+        common.error(e)
+        entries = []
+    by_key = {e.key: e for e in entries if e.available and language in ("en", "zh") and e.language == language}
+
+    def label(k: str) -> str:
+        if k == "scratch":
+            return t("train.init.scratch")
+        e = by_key[k]
+        acc = "—" if e.test_accuracy is None else f"{e.test_accuracy:.1%}"
+        return t("train.init.option", name=e.name, source=t(f"source.{e.source}"), acc=acc)
+
+    choice = common.pick(t("train.init"), ["scratch", *by_key], f"{K}_init", default="scratch", format_func=label,
+                         help=t("train.init.help"))
+    if not by_key:
+        st.caption(t("train.init.none"))
+    entry = by_key.get(choice)
+    if entry is not None:
+        st.info(t("train.init.arch", name=entry.name, cell=t(f"cell.{entry.cell}"), pooling=t(f"pool.{entry.pooling}"),
+                  layers=entry.num_layers, hidden=entry.hidden_size, max_len=entry.max_len,
+                  dirs=t("train.init.bi") if entry.bidirectional else t("train.init.uni")), icon=":material/history:")
+    return entry
+
+
+def _fix(key: str, options: tuple, default, fixed) -> list:
+    """A widget's options and session value: the model's value when one is fixed (added to the options
+    if need be), else the kept value when it is still an option, else the default."""
+    if fixed is not None:
+        st.session_state[key] = fixed
+        return sorted(set(options) | {fixed}) if isinstance(fixed, int) else list(options)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    return list(options)
+
+
 def launch_form() -> None:
     limits = _limits()
     chosen = _data_choice()
+    init = init_choice((chosen or {}).get("language"))
     name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=40, help=t("train.name.help"),
                          persist_state="session").strip()
     name_ok = bool(NAME_RE.match(name))
     if not name_ok:
         st.error(t("train.name.bad"), icon=":material/error:")
+    fixed = init is not None  # retraining: the architecture is the model's, shown but not editable
+    _fix(f"{K}_cell", CELLS, "gru", init.cell if fixed else None)
+    _fix(f"{K}_pooling", POOLINGS, "max", init.pooling if fixed else None)
     cell = common.pick(t("train.cell"), CELLS, f"{K}_cell", default="gru", widget=st.segmented_control, required=True,
-                       format_func=lambda c: t(f"cell.{c}"), help=t("picker.cell.help"))
+                       format_func=lambda c: t(f"cell.{c}"), help=t("picker.cell.help"), disabled=fixed)
     pooling = common.pick(t("train.pooling"), POOLINGS, f"{K}_pooling", default="max", widget=st.segmented_control,
-                          required=True, format_func=lambda p: t(f"pool.{p}"), help=t("picker.pooling.help"))
+                          required=True, format_func=lambda p: t(f"pool.{p}"), help=t("picker.pooling.help"),
+                          disabled=fixed)
     max_epochs = int(limits.max_epochs or 10)
     max_limit = int(limits.max_limit or 5000)
     c3, c4 = st.columns(2)
-    hidden = c3.select_slider(t("train.hidden"), HIDDEN, value=64, key=f"{K}_hidden", help=t("train.hidden.help"),
-                              persist_state="session")
+    hidden_opts = _fix(f"{K}_hidden", HIDDEN, 64, init.hidden_size if fixed else None)
+    hidden = c3.select_slider(t("train.hidden"), hidden_opts, key=f"{K}_hidden", help=t("train.hidden.help"),
+                              disabled=fixed, persist_state="session")
     epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(3, max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"),
                        persist_state="session")
     c5, c6 = st.columns(2)
     limit = c5.slider(t("train.limit"), 100, max_limit, min(2000, max_limit), step=100, key=f"{K}_limit",
                       help=t("train.limit.help"), persist_state="session")
-    max_len = c6.select_slider(t("train.maxlen"), MAX_LENS, value=256, key=f"{K}_maxlen", help=t("train.maxlen.help"),
-                               persist_state="session")
+    maxlen_opts = _fix(f"{K}_maxlen", MAX_LENS, 256, init.max_len if fixed else None)
+    max_len = c6.select_slider(t("train.maxlen"), maxlen_opts, key=f"{K}_maxlen", help=t("train.maxlen.help"),
+                               disabled=fixed, persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
                          help=t("train.device.help"))
     device_ok = device != "cuda" or _cuda_available()
@@ -301,8 +373,11 @@ def launch_form() -> None:
     st.caption(t("train.estimate", s=duration(seconds), cap=duration(limits.max_seconds)))
     ready = chosen is not None and name_ok and device_ok
     if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=not ready, icon=":material/rocket_launch:"):
-        config = dict(name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, epochs=epochs,
-                      limit=limit, max_len=max_len, device=device, batch_size=32)
+        if init is not None:  # the architecture, vocabulary and tokenizer come from the model
+            config = dict(name=name, init=init.key, epochs=epochs, limit=limit, device=device, batch_size=32)
+        else:
+            config = dict(name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, epochs=epochs,
+                          limit=limit, max_len=max_len, device=device, batch_size=32)
         try:
             if "upload" in chosen:
                 content, filename, label_col, text_col = chosen["upload"]
@@ -370,6 +445,9 @@ def run_view(run) -> None:
     notice = st.session_state.pop(f"{K}_notice", None)
     if notice:
         (st.warning if notice[0] == "warning" else st.info)(notice[1], icon=":material/info:")
+    if run.config.get("init"):
+        init = Path(run.config["init"])
+        st.caption(t("train.run.init", model=init.parent.name if init.name == "model" else init.name))
     prog = runs.progress(events)
     if prog["epoch"]:
         text = t("train.progress", state=_state(run), epoch=prog["epoch"], epochs=prog["epochs"] or run.config.get("epochs", "?"),
