@@ -293,9 +293,20 @@ def cache_key(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test") -> s
     return f"{name}-{weights_sha256(ckpt)[:20]}-{split}-n{int(n)}-s{int(seed)}-v1"
 
 
+def cache_path(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None) -> Path:
+    """Where this model's sample is (or would be) cached."""
+    return Path(root or cache_root()) / cache_key(ckpt, n, seed, split)
+
+
+def bytes_per_token(ckpt: Checkpoint) -> int:
+    """Disk taken by one token of a batch trace: every gate of every layer and direction, float16."""
+    c = ckpt.config
+    return c.num_layers * c.directions * len(GATE_NAMES[c.cell]) * c.hidden_size * 2 + 4
+
+
 def cached(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None) -> BatchTrace | None:
     """The cached BatchTrace of this model and sample, or None (absent, or broken: then it is removed)."""
-    d = Path(root or cache_root()) / cache_key(ckpt, n, seed, split)
+    d = cache_path(ckpt, n, seed, split, root)
     if not d.exists():
         return None
     try:
@@ -503,6 +514,23 @@ def strongest_words(profile: WordProfile, max_words: int = 60) -> np.ndarray:
     """Indices of the max_words words with the largest |delta| over any unit (for the heatmap), strongest first."""
     score = np.abs(profile.delta).max(0)  # [W]
     return np.argsort(-score, kind="stable")[: max(1, int(max_words))]
+
+
+@dataclass
+class UnitWords:
+    """What the unit-word heatmap shows: the strongest words' columns of a profile, co-clustered."""
+
+    matrix: np.ndarray  # [H, W'] delta of the chosen words
+    words: list[str]  # [W']
+    counts: np.ndarray  # [W']
+    clusters: "CoClusters"
+
+
+def unit_words(profile: WordProfile, max_words: int = 50, k: int = 6, seed: int = 0) -> UnitWords:
+    """The max_words strongest words of a profile and a co-clustering of units and those words."""
+    idx = strongest_words(profile, max_words)
+    m = profile.delta[:, idx]
+    return UnitWords(m, [profile.words[j] for j in idx], profile.counts[idx], cocluster(m, k, seed))
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 60) -> np.ndarray:

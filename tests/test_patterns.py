@@ -297,3 +297,70 @@ def test_batches_respect_the_token_budget():
     sl = P._batches(lengths, max_batch=64, tokens=8000)
     assert sl[0].start == 0 and sl[-1].stop == 300 and all(a.stop == b.start for a, b in zip(sl, sl[1:]))
     assert all(s.stop - s.start <= 64 and ((s.stop - s.start) * lengths[s.stop - 1] <= 8000 or s.stop - s.start == 1) for s in sl)
+
+
+# ---- figures (sentiment.pattern_figures) ---------------------------------------------------------
+
+from sentiment import pattern_figures as pf  # noqa: E402
+
+
+def test_span_from_a_box_selection_covers_the_tokens_whose_centre_it_covers():
+    box = lambda x0, x1: {"points": [], "point_indices": [], "box": [{"xref": "x", "yref": "y", "x": [x0, x1], "y": [0, 5]}], "lasso": []}  # noqa: E731
+    assert pf.span_from_selection(box(1.7, 4.2), 10) == (2, 4)
+    assert pf.span_from_selection(box(4.2, 1.7), 10) == (2, 4)  # dragged leftwards
+    assert pf.span_from_selection(box(3.1, 3.4), 10) == (3, 3)  # inside one token's cell
+    assert pf.span_from_selection(box(-3, 50), 10) == (0, 9)  # clipped to the review
+    assert pf.span_from_selection({"points": [{"x": 6}, {"x": 4}], "box": []}, 10) == (4, 6)
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"box": [], "points": []}, {"box": [{"x": []}]}, {"box": [{"x": [12, 15]}]}])
+def test_span_from_an_empty_or_outside_selection_is_none(bad):
+    """Bad input tried: no selection, an empty one, a box without x, a box right of the review."""
+    assert pf.span_from_selection(bad, 10) is None
+
+
+def test_review_heatmap_is_selectable_and_marks_span_and_units():
+    v = np.random.default_rng(0).uniform(size=(6, 4)).astype(np.float32)
+    fig = pf.review_heatmap(list("abcdef"), v, "f", span=(1, 3), units=[2, 0])
+    assert fig.layout.dragmode == "select" and fig.layout.selectdirection == "h"
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), v.T)
+    assert [d.type for d in fig.data] == ["heatmap", "scatter", "scatter"]  # the brush row, the selected units
+    assert list(fig.data[2].y) == [2, 0]
+    rect = fig.layout.shapes[0]
+    assert (rect.x0, rect.x1) == (0.5, 3.5)
+    assert fig.layout.coloraxis.cmin == 0.0 and fig.layout.coloraxis.cmax == 1.0
+
+
+def test_match_markdown_bolds_the_phrase_and_escapes():
+    m = P.Match(review=0, split_index=7, label=1, start=2, end=3, mean=0.8, minimum=0.7,
+                phrase=["not", "bad"], left=["it", "*was*"], right=["at"])
+    assert pf.match_markdown(m) == "… it \\*was\\* **not bad** at …"
+    zh = P.Match(0, 1, 0, 1, 2, 0.5, 0.4, phrase=["再也", "不会"], left=["我"], right=["来"])
+    assert pf.match_markdown(zh, "zh") == "…我**再也不会**来…"
+    row = pf.match_rows([m])[0]
+    assert row["phrase"] == "not bad" and row["label"] == "positive" and row["review"] == 7
+
+
+def test_cocluster_heatmap_shows_the_ordered_matrix():
+    rng = np.random.default_rng(2)
+    m = rng.normal(size=(8, 6))
+    cc = P.cocluster(m, k=2)
+    fig = pf.cocluster_heatmap(m, [f"w{j}" for j in range(6)], cc, "h")
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), m[np.ix_(cc.unit_order, cc.word_order)])
+    assert fig.layout.meta["words"] == [f"w{j}" for j in cc.word_order]
+    boundaries = sum(1 for a, b in zip(cc.unit_labels[cc.unit_order], cc.unit_labels[cc.unit_order][1:]) if a != b)
+    assert len([s for s in fig.layout.shapes if s.xref == "paper"]) == boundaries > 0
+
+
+def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
+    sat = P.saturation(imdb_batch)
+    fig = pf.saturation_scatter(sat)
+    points = [d for d in fig.data if d.mode == "markers"]
+    assert len(points) == 6 and {d.name.split(" ")[0] for d in points} == {"i_t", "f_t", "o_t"}
+    panels = fig.layout.meta["panels"]  # [[0, "forward"], [0, "backward"]]: axes x, x2
+    for d in points:
+        layer, direction = panels[0 if d.xaxis == "x" else 1]
+        np.testing.assert_allclose(d.x, sat[(layer, direction, d.legendgroup)]["left"])
+        np.testing.assert_allclose(d.y, sat[(layer, direction, d.legendgroup)]["right"])
+    with pytest.raises(ValueError):
+        pf.saturation_scatter({})
