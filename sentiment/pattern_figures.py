@@ -275,7 +275,7 @@ def saturation_scatter(sat: dict, lang: str = "en", low: float = 0.1, high: floa
         title=dict(text=_t("sat_title", lang, n=int(any_entry.get("reviews", 0)), steps=int(any_entry.get("steps", 0)),
                            lo=low, hi=high), font=dict(size=15)),
         font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)), height=140 + 380 * rows,
-        margin=dict(l=60, r=20, t=90, b=50), legend=dict(orientation="h", y=-0.08),
+        margin=dict(l=60, r=20, t=90, b=110), legend=dict(orientation="h", yanchor="top", y=-0.1 if rows == 1 else -0.05),
         meta={"kind": "saturation_scatter", "panels": [[l, d] for l, d in panels], "gates": gates},
     )
     return fig

@@ -55,6 +55,7 @@ def test_untraced_sample_offers_the_trace_button(env):
 def test_tracing_a_small_sample_keeps_it_on_disk(env):
     at = traced(open_page())
     assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption), [c.value for c in at.caption]
+    assert not any("has not been traced yet" in i.value for i in at.info)
     bt = patterns.cached(checkpoint.load(MODEL), N)
     assert bt is not None and bt.n == N and Path(bt.path).parent == env / "cache" / "patterns"
     again = open_page()  # a new session: the trace is read from disk, no button
@@ -138,3 +139,19 @@ def test_chinese_interface(env):
     assert at.title[0].value == "跨数据集的单元与模式"
     assert at.button(key="pt_trace").label == "追踪 2,000 条测试评论"
     assert any("还没有追踪过" in i.value for i in at.info)
+
+
+def test_chinese_hotel_sample_joins_words_without_spaces(env):
+    """A Chinese model (hotel GRU): its reviews' words are joined without spaces, labels and rows in Chinese."""
+    at = open_page("zh")
+    at.selectbox(key="pt_dataset").set_value(("hotel", "zh")).run()
+    at.segmented_control(key="pt_cell").set_value("gru").run()
+    traced(at)
+    at.slider(key="pt_thr_tanh").set_value(0.0).run()
+    assert not at.exception and not at.error
+    units = next(m.value for m in at.markdown if "个单元在“" in m.value)
+    phrase = units.split("“")[1].split("”")[0]
+    assert phrase and " " not in phrase
+    rows = [m.value for m in at.markdown if m.value.startswith("- ") and "评论 #" in m.value]
+    assert rows and all(("负面" in r or "正面" in r) for r in rows)
+    assert all(" " not in r.split("**")[1] for r in rows)  # the bold phrase

@@ -188,9 +188,11 @@ def sample_controls(entry: catalog.ModelEntry, ckpt) -> patterns.BatchTrace | No
                             step=100, key=f"{K}_n", help=t("patterns.size.help", total=total, bytes=patterns.bytes_per_token(ckpt))))
     bt = batch_for(ckpt, n)
     if bt is None:
-        st.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
+        note = st.empty()
+        note.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
         if not st.button(t("patterns.trace", n=min(n, total)), key=f"{K}_trace", type="primary"):
             return None
+        note.empty()
         bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=min(n, total)))
 
         def progress(done: int, all_: int) -> None:
