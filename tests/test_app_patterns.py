@@ -64,6 +64,19 @@ def test_tracing_a_small_sample_keeps_it_on_disk(env):
     assert any(c.value.startswith(f"{N} test reviews (") for c in again.caption)
 
 
+def test_broken_cache_is_traced_again_not_a_crash(env):
+    """Bad input tried: the cached sample's index.json cut short on disk; the page offers to trace it again."""
+    traced(open_page())
+    d = patterns.cache_path(checkpoint.load(MODEL), N)
+    (d / "index.json").write_text((d / "index.json").read_text()[:30])
+    at = open_page()
+    at.number_input(key="pt_n").set_value(N).run()
+    assert not at.exception and not at.error
+    assert at.button(key="pt_trace") and not d.exists()
+    at.button(key="pt_trace").click().run()
+    assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption)
+
+
 def test_selected_units_and_matches_are_the_cores(env):
     """Forget gate over tokens 2..4 of the picked review, threshold 0.6 (set with the slider fallback):
     the units listed are select_units', the phrases and their count are match's."""
