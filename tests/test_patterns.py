@@ -4,13 +4,11 @@ unit-word profiles, co-clustering and saturation say what they claim."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from sentiment import checkpoint, evaluate, patterns as P, probe
 from sentiment.errors import InputError
