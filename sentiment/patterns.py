@@ -33,7 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -441,11 +441,18 @@ def on_together(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float
     return on
 
 
+class Matches(NamedTuple):
+    matches: list[Match]  # the first ``limit``, ranked
+    total: int  # phrases that matched in all
+    positive: int  # how many of them are in positive reviews
+
+
 def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_length: int = 1,
-          limit: int = 50, context: int = 5) -> tuple[list[Match], int]:
+          limit: int = 50, context: int = 5) -> Matches:
     """Phrases of the sample where every selected unit is above threshold at every token, ranked by
     length (longest first), then by mean value over the phrase and units. Returns (the first
-    ``limit`` matches, how many phrases matched in all). A phrase never crosses two reviews."""
+    ``limit`` matches, how many phrases matched in all, how many of those are in positive reviews).
+    A phrase never crosses two reviews."""
     units = np.asarray(units, dtype=np.int64)
     on = on_together(bt, key, units, threshold)  # [N_tok]
     prev = np.concatenate([[False], on[:-1]])
@@ -458,7 +465,7 @@ def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_
     keep = lengths >= max(1, int(min_length))
     starts, ends, lengths = starts[keep], ends[keep], lengths[keep]
     if starts.size == 0:
-        return [], 0
+        return Matches([], 0, 0)
     v = bt.values(key)
     mean_row = np.empty(bt.n_tokens, dtype=np.float64)  # mean over the units, per token
     step = 1 << 16
@@ -476,7 +483,8 @@ def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_
         out.append(Match(review=r, split_index=int(bt.split_index[r]), label=int(bt.labels[r]), start=s - a, end=e - a,
                          mean=float(means[j]), minimum=float(block.min()), phrase=bt.tokens[s: e + 1],
                          left=bt.tokens[max(a, s - context): s], right=bt.tokens[e + 1: min(b, e + 1 + context)]))
-    return out, int(starts.size)
+    positive = int(bt.labels[bt.review_of_rows(starts)].astype(bool).sum())
+    return Matches(out, int(starts.size), positive)
 
 
 # ---- unit-word profiles and co-clustering ---------------------------------------------------------

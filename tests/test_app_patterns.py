@@ -93,9 +93,10 @@ def test_selected_units_and_matches_are_the_cores(env):
     shown = next(m.value for m in at.markdown if "units stay above 0.6" in m.value)
     assert shown.startswith(f"{units.size} units") and re.findall(r"u(\d+)", shown.split(":")[-1])[:40] == [str(u) for u in units[:40]]
     used = units[: min(5, units.size)]
-    matches, total = patterns.match(bt, key, used, 0.6, limit=30)
+    matches, total, positive = patterns.match(bt, key, used, 0.6, limit=30)
     count = next(c.value for c in at.caption if "phrases in the sample" in c.value)
     assert count.startswith(f"{total:,} phrases") and ", ".join(f"u{u}" for u in used) in count
+    assert f"{positive / total:.0%} of them in positive reviews" in count
     rows = [m.value for m in at.markdown if m.value.startswith("- ") and "review #" in m.value]
     assert len(rows) == len(matches) > 0
     for row, m in zip(rows, matches):

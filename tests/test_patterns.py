@@ -166,8 +166,8 @@ def test_match_finds_runs_ranks_them_and_never_crosses_reviews(tmp_path):
     r0 = np.array([off, on, on, on, off, on], dtype=np.float32)  # runs 1..3 and 5..5 (end of review)
     r1 = np.array([on, on, off, on, on], dtype=np.float32)  # runs 0..1 (start of review) and 3..4
     bt = _synthetic(tmp_path, [r0, r1], [1, 0])
-    matches, total = P.match(bt, (0, "forward", "h"), [0, 1], 0.5, context=1)
-    assert total == 4
+    matches, total, positive = P.match(bt, (0, "forward", "h"), [0, 1], 0.5, context=1)
+    assert total == 4 and positive == 2  # review 0 is positive, review 1 negative
     assert [(m.review, m.start, m.end) for m in matches][0] == (0, 1, 3)  # the longest first
     assert {(m.review, m.start, m.end) for m in matches} == {(0, 1, 3), (0, 5, 5), (1, 0, 1), (1, 3, 4)}
     m = matches[0]
@@ -189,7 +189,8 @@ def test_match_returns_only_phrases_whose_units_really_are_on(imdb_lstm, imdb_te
         if units.size:
             break
     assert units.size, "no unit on over tokens 3..4 of the longest review"
-    matches, total = P.match(bt, key, units, threshold, limit=25)
+    matches, total, positive = P.match(bt, key, units, threshold, limit=25)
+    assert 0 <= positive <= total
     assert 0 < len(matches) <= 25 and total >= len(matches)
     assert any(m.review == i and m.start <= 3 and m.end >= 4 for m in P.match(bt, key, units, threshold, limit=total)[0])
     traces = {}

@@ -82,9 +82,10 @@ register({
                           "zh": "选中单元中（按范围内最小值从高到低）需要同时激活的单元个数。"},
     "patterns.minlen": {"en": "Shortest phrase (tokens)", "zh": "最短短语（词元数）"},
     "patterns.matches": {"en": "Where else these units are on together", "zh": "这些单元在别处同时激活的地方"},
-    "patterns.matches.count": {"en": "{total:,} phrases in the sample where units {units} are all above {thr}; the {shown} "
-                                     "longest (then strongest):",
-                               "zh": "样本中有 {total:,} 个短语里单元 {units} 全部高于 {thr}；下面是最长（其次最强）的 {shown} 个："},
+    "patterns.matches.count": {"en": "{total:,} phrases in the sample where units {units} are all above {thr} ({share:.0%} of "
+                                     "them in positive reviews); the {shown} longest (then strongest):",
+                               "zh": "样本中有 {total:,} 个短语里单元 {units} 全部高于 {thr}（其中 {share:.0%} 在正面评论中）；"
+                                     "下面是最长（其次最强）的 {shown} 个："},
     "patterns.matches.none": {"en": "No phrase of the sample has these units on together.", "zh": "样本中没有这些单元同时激活的短语。"},
     "patterns.match.row": {"en": "review #{idx} · {label} · {n} tokens · mean {mean:.3f}",
                            "zh": "评论 #{idx} · {label} · {n} 个词元 · 平均 {mean:.3f}"},
@@ -308,11 +309,12 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
         min_len = int(st.number_input(t("patterns.minlen"), 1, 50, 1, key=f"{K}_minlen"))
     used = units[:k]
     st.subheader(t("patterns.matches"))
-    matches, total = patterns.match(bt, key, used, thr, min_length=min_len, limit=SHOWN)
+    matches, total, positive = patterns.match(bt, key, used, thr, min_length=min_len, limit=SHOWN)
     if not matches:
         st.info(t("patterns.matches.none"), icon=":material/search_off:")
         return
-    st.caption(t("patterns.matches.count", total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}", shown=len(matches)))
+    st.caption(t("patterns.matches.count", total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}",
+                 shown=len(matches), share=positive / total))
     language = "zh" if entry.language == "zh" else "en"
     for m in matches:
         st.markdown(f"- {pf.match_markdown(m, language)}  \n  *{t('patterns.match.row', idx=m.split_index, label=_label(m.label), n=m.length, mean=m.mean)}*")
