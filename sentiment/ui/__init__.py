@@ -18,6 +18,7 @@ import streamlit as st
 
 from . import present
 from .i18n import language_switch, t
+from .i18n import register
 
 log = logging.getLogger("gatescope.ui")
 
@@ -34,10 +35,12 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     PageSpec("sentiment.ui.explore", "page.explore", ":material/biotech:", "explore", default=True),
     PageSpec("sentiment.ui.compare", "page.compare", ":material/compare_arrows:", "compare"),
+    PageSpec("sentiment.ui.patterns", "page.patterns", ":material/scatter_plot:", "patterns"),
     PageSpec("sentiment.ui.learn", "page.learn", ":material/school:", "learn"),
     PageSpec("sentiment.ui.models", "page.models", ":material/inventory_2:", "models"),
     PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
 ]
+register({"page.patterns": {"en": "Patterns", "zh": "模式"}})  # the nav title is needed before the page module loads
 
 
 def _runner(spec: PageSpec):

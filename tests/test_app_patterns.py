@@ -1,0 +1,171 @@
+"""The Patterns page (AppTest): a sample of the test split is traced with a progress bar and kept on disk;
+units picked over a token range (the slider, the brush's fallback) are the ones that stay above the
+threshold, and the phrases listed are the core's matches; a missing dataset is said clearly; Chinese."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sentiment import checkpoint, patterns, probe
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_RUNS = ROOT / "tests" / "no-runs-here"
+MODEL = ROOT / "assets" / "models" / "imdb-lstm-max"
+N = 40
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    monkeypatch.setenv("GATESCOPE_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def open_page(language: str = "en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=90)
+    if language != "en":
+        at.session_state["lang"] = language
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def traced(at: AppTest) -> AppTest:
+    at.number_input(key="pt_n").set_value(N).run()
+    at.button(key="pt_trace").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_untraced_sample_offers_the_trace_button(env):
+    at = open_page()
+    assert at.title[0].value == "Units and patterns across a dataset"
+    assert at.number_input(key="pt_n").value == 2000
+    assert any("has not been traced yet" in i.value for i in at.info)
+    assert at.button(key="pt_trace").label == "Trace 2,000 test reviews"
+    assert not (env / "cache" / "patterns").exists()  # nothing traced before the click
+
+
+def test_tracing_a_small_sample_keeps_it_on_disk(env):
+    at = traced(open_page())
+    assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption), [c.value for c in at.caption]
+    assert not any("has not been traced yet" in i.value for i in at.info)
+    bt = patterns.cached(checkpoint.load(MODEL), N)
+    assert bt is not None and bt.n == N and Path(bt.path).parent == env / "cache" / "patterns"
+    again = open_page()  # a new session: the trace is read from disk, no button
+    again.number_input(key="pt_n").set_value(N).run()
+    assert all(b.key != "pt_trace" for b in again.button)
+    assert any(c.value.startswith(f"{N} test reviews (") for c in again.caption)
+
+
+def test_broken_cache_is_traced_again_not_a_crash(env):
+    """Bad input tried: the cached sample's index.json cut short on disk; the page offers to trace it again."""
+    traced(open_page())
+    d = patterns.cache_path(checkpoint.load(MODEL), N)
+    (d / "index.json").write_text((d / "index.json").read_text()[:30])
+    at = open_page()
+    at.number_input(key="pt_n").set_value(N).run()
+    assert not at.exception and not at.error
+    assert at.button(key="pt_trace") and not d.exists()
+    at.button(key="pt_trace").click().run()
+    assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption)
+
+
+def test_selected_units_and_matches_are_the_cores(env):
+    """Forget gate over tokens 2..4 of the picked review, threshold 0.6 (set with the slider fallback):
+    the units listed are select_units', the phrases and their count are match's."""
+    at = traced(open_page())
+    at.selectbox(key="pt_gate").set_value("f").run()
+    at.select_slider(key="pt_span").set_value((2, 4)).run()
+    at.slider(key="pt_thr_sigmoid").set_value(0.6).run()
+    assert not at.exception
+    bt = patterns.cached(checkpoint.load(MODEL), N)
+    i = at.selectbox(key="pt_review").value
+    key = (0, "forward", "f")
+    units = patterns.select_units(bt.review(i, key), 2, 4, 0.6)
+    assert units.size > 0
+    shown = next(m.value for m in at.markdown if "units stay above 0.6" in m.value)
+    assert shown.startswith(f"{units.size} units") and re.findall(r"u(\d+)", shown.split(":")[-1])[:40] == [str(u) for u in units[:40]]
+    used = units[: min(5, units.size)]
+    matches, total, positive = patterns.match(bt, key, used, 0.6, limit=30)
+    count = next(c.value for c in at.caption if "phrases in the sample" in c.value)
+    assert count.startswith(f"{total:,} phrases") and ", ".join(f"u{u}" for u in used) in count
+    assert f"{positive / total:.0%} of them in positive reviews" in count
+    rows = [m.value for m in at.markdown if m.value.startswith("- ") and "review #" in m.value]
+    assert len(rows) == len(matches) > 0
+    for row, m in zip(rows, matches):
+        assert f"**{' '.join(m.phrase)}**" in row.replace("\\", "") and f"review #{m.split_index}" in row
+        assert ("Positive" if m.label else "Negative") in row
+    heat = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "review_heatmap" in c.proto.spec][0]
+    assert heat["layout"]["meta"]["span"] == [2, 4] and heat["layout"]["meta"]["units"] == [int(u) for u in units]
+    assert heat["layout"]["dragmode"] == "select"
+
+
+def test_unit_words_and_saturation_views(env):
+    at = traced(open_page())
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    cc = next(f for f in figs if f["layout"]["meta"]["kind"] == "cocluster_heatmap")
+    assert sorted(cc["layout"]["meta"]["units"]) == list(range(128)) and len(cc["layout"]["meta"]["words"]) > 5
+    sat = next(f for f in figs if f["layout"]["meta"]["kind"] == "saturation_scatter")
+    xs = [x for d in sat["data"] if d.get("mode") == "markers" for x in d["x"]]
+    assert len(xs) == 2 * 3 * 128 and all(0 <= x <= 1 for x in xs)
+    assert len(at.dataframe) == 2  # words that raise and lower the picked unit
+
+
+def test_own_review_selects_units(env):
+    """A typed review instead of one of the sample: its own trace gives the units, matched over the sample."""
+    at = traced(open_page())
+    at.segmented_control(key="pt_source").set_value("own").run()
+    at.text_area(key="pt_own").set_value("not bad at all , really not bad").run()
+    at.selectbox(key="pt_gate").set_value("f").run()
+    at.select_slider(key="pt_span").set_value((0, 1)).run()
+    assert not at.exception and not at.error
+    heat = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "review_heatmap" in c.proto.spec][0]
+    assert heat["layout"]["meta"]["tokens"] == ["not", "bad", "at", "all", "really", "not", "bad"]
+    tr = probe.trace(checkpoint.load(MODEL), "not bad at all , really not bad", prefix=False, occlusion=False)
+    units = patterns.select_units(tr.gate("f"), 0, 1, 0.5)
+    assert units.size > 0 and heat["layout"]["meta"]["units"] == [int(u) for u in units]
+    assert any(m.value.startswith(f"{units.size} units stay above 0.5 over “not bad”") for m in at.markdown)
+    assert any("phrases in the sample" in c.value for c in at.caption)
+
+
+def test_missing_dataset_is_said_clearly(env, monkeypatch):
+    """Bad input tried: a model whose dataset is nowhere on this machine: a message, no trace button."""
+    models = env / "models"
+    shutil.copytree(MODEL, models / "gone-lstm-max")
+    card = json.loads((models / "gone-lstm-max" / "card.json").read_text(encoding="utf-8"))
+    card.update(dataset="gone", data_path=str(env / "nowhere.csv"))
+    (models / "gone-lstm-max" / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("GATESCOPE_MODELS", str(models))
+    at = open_page()
+    assert any("“gone” is not on this machine" in i.value for i in at.info), [i.value for i in at.info]
+    assert all(b.key != "pt_trace" for b in at.button)
+
+
+def test_chinese_interface(env):
+    at = open_page("zh")
+    assert at.title[0].value == "跨数据集的单元与模式"
+    assert at.button(key="pt_trace").label == "追踪 2,000 条测试评论"
+    assert any("还没有追踪过" in i.value for i in at.info)
+
+
+def test_chinese_hotel_sample_joins_words_without_spaces(env):
+    """A Chinese model (hotel GRU): its reviews' words are joined without spaces, labels and rows in Chinese."""
+    at = open_page("zh")
+    at.selectbox(key="pt_dataset").set_value(("hotel", "zh")).run()
+    at.segmented_control(key="pt_cell").set_value("gru").run()
+    traced(at)
+    at.slider(key="pt_thr_tanh").set_value(0.0).run()
+    assert not at.exception and not at.error
+    units = next(m.value for m in at.markdown if "个单元在“" in m.value)
+    phrase = units.split("“")[1].split("”")[0]
+    assert phrase and " " not in phrase
+    rows = [m.value for m in at.markdown if m.value.startswith("- ") and "评论 #" in m.value]
+    assert rows and all(("负面" in r or "正面" in r) for r in rows)
+    assert all(" " not in r.split("**")[1] for r in rows)  # the bold phrase

@@ -1,0 +1,365 @@
+"""Units and patterns across a dataset (sentiment.patterns): the batch trace is the probe's, review by
+review; its cache round-trips, follows the weights and survives corruption; selection, matching,
+unit-word profiles, co-clustering and saturation say what they claim."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentiment import checkpoint, evaluate, patterns as P, probe
+from sentiment.errors import InputError
+
+from conftest import make_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "assets" / "models"
+
+
+@pytest.fixture(scope="module")
+def imdb_lstm():
+    return checkpoint.load(MODELS / "imdb-lstm-max")
+
+
+@pytest.fixture(scope="module")
+def imdb_test(data_dir):
+    return evaluate.split_for(checkpoint.read_card(MODELS / "imdb-lstm-max")).test
+
+
+@pytest.fixture(scope="module")
+def imdb_batch(imdb_lstm, imdb_test, tmp_path_factory):
+    """40 real IMDB test reviews traced by the shipped BiLSTM (max pooling)."""
+    return P.load_or_trace(imdb_lstm, n=40, seed=3, examples=imdb_test, root=tmp_path_factory.mktemp("cache"))
+
+
+def test_batch_trace_equals_single_review_traces(imdb_lstm, imdb_test, imdb_batch):
+    """Every gate, c and h of 8 sampled reviews equals probe.trace of the review alone (float16 storage)."""
+    bt = imdb_batch
+    assert bt.n == 40 and bt.info["skipped"] == 0
+    assert list(bt.lengths) == sorted(bt.lengths)  # stored shortest first
+    for i in np.linspace(0, bt.n - 1, 8).astype(int):
+        text, label = imdb_test[int(bt.split_index[i])]
+        tr = probe.trace(imdb_lstm, text, prefix=False, occlusion=False)
+        assert bt.review_tokens(i) == tr.tokens and int(bt.labels[i]) == label
+        assert list(bt.ids[bt.offsets[i]: bt.offsets[i + 1]]) == tr.ids
+        for lt in tr.layers:
+            for g, want in lt.gates.items():
+                got = bt.review(i, (lt.layer, lt.direction, g))
+                np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3, err_msg=f"review {i} {lt.direction} {g}")
+
+
+def test_two_layer_gru_batch_trace_equals_probe(tmp_path):
+    """Upper layers and GRU gates too (random weights, 2 layers, bidirectional), across padded batches."""
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m", cell="gru", layers=2, hidden=8))
+    texts = [("the movie was good", 1), ("bad", 0), ("not good at all ! i hated it", 0), ("great acting", 1),
+             ("the plot was awful but the film was great", 1)]
+    bt = P.trace_sample(ck, texts, tmp_path / "bt", n=5, max_batch=2)  # 3 batches of different lengths
+    assert {k[0] for k in bt.keys()} == {0, 1} and {k[2] for k in bt.keys()} == {"r", "z", "n", "h"}
+    for i in range(bt.n):
+        tr = probe.trace(ck, texts[int(bt.split_index[i])][0], prefix=False, occlusion=False)
+        for lt in tr.layers:
+            for g, want in lt.gates.items():
+                np.testing.assert_allclose(bt.review(i, (lt.layer, lt.direction, g)), want, atol=1e-3)
+
+
+def test_unreadable_reviews_are_skipped_and_counted(tmp_path):
+    """Bad input tried: a review of punctuation only is skipped (counted), not a crash; none readable is an InputError."""
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    bt = P.trace_sample(ck, [("good movie", 1), ("... -- ,,", 0)], tmp_path / "a", n=10)
+    assert bt.n == 1 and bt.info["skipped"] == 1
+    with pytest.raises(InputError):
+        P.trace_sample(ck, [("...", 0)], tmp_path / "b", n=10)
+
+
+def test_cache_round_trip_loads_without_tracing(imdb_lstm, imdb_test, tmp_path):
+    calls = []
+    first = P.load_or_trace(imdb_lstm, n=12, examples=imdb_test, root=tmp_path, progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1] == (12, 12) and all(d <= t for d, t in calls)
+    calls.clear()
+    again = P.load_or_trace(imdb_lstm, n=12, examples=imdb_test, root=tmp_path, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [] and again.path == first.path
+    assert isinstance(again.values((0, "backward", "f")), np.memmap)  # memory-mapped, not read whole
+    for key in first.keys():
+        assert np.array_equal(np.asarray(first.values(key)), np.asarray(again.values(key)))
+    assert again.tokens == first.tokens and np.array_equal(again.split_index, first.split_index)
+    assert [p.name for p in tmp_path.iterdir()] == [Path(first.path).name]  # no temporary folder left
+
+
+def _retrain(path: Path, seed: int) -> checkpoint.Checkpoint:
+    """The same model directory with other weights."""
+    shutil.rmtree(path)
+    return checkpoint.load(make_checkpoint(path, seed=seed))
+
+
+def test_changed_weights_invalidate_the_cache(tmp_path):
+    texts = [("the movie was good", 1), ("bad plot", 0), ("great acting", 1)]
+    path = tmp_path / "model"
+    old = checkpoint.load(make_checkpoint(path, seed=0))
+    bt_old = P.load_or_trace(old, n=3, examples=texts, root=tmp_path / "cache")
+    new = _retrain(path, seed=1)
+    assert P.weights_sha256(new) != P.weights_sha256(old)
+    assert P.cached(new, 3, root=tmp_path / "cache") is None
+    calls = []
+    bt_new = P.load_or_trace(new, n=3, examples=texts, root=tmp_path / "cache", progress=lambda d, t: calls.append(d))
+    assert calls, "the new weights were not traced"
+    tr = probe.trace(new, texts[int(bt_new.split_index[0])][0], prefix=False, occlusion=False)
+    np.testing.assert_allclose(bt_new.review(0, (0, "forward", "h")), tr.gate("h"), atol=1e-3)
+    assert not Path(bt_old.path).exists()  # the stale trace of the same model directory is gone
+
+
+@pytest.mark.parametrize("damage", ["index", "array", "tokens"])
+def test_corrupt_cache_is_rebuilt(tmp_path, damage):
+    """Bad input tried: a truncated index.json, a cut .npy file, a tokens file with a line missing."""
+    texts = [("the movie was good", 1), ("bad plot", 0), ("great acting", 1)]
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    bt = P.load_or_trace(ck, n=3, examples=texts, root=tmp_path / "cache")
+    d = Path(bt.path)
+    if damage == "index":
+        (d / "index.json").write_text((d / "index.json").read_text()[:40])
+    elif damage == "array":
+        f = d / "L0-backward-c.npy"
+        f.write_bytes(f.read_bytes()[:-20])
+    else:
+        (d / "tokens.txt").write_text("\n".join((d / "tokens.txt").read_text().split("\n")[:-1]))
+    del bt
+    assert P.cached(ck, 3, root=tmp_path / "cache") is None
+    calls = []
+    again = P.load_or_trace(ck, n=3, examples=texts, root=tmp_path / "cache", progress=lambda d, t: calls.append(d))
+    assert calls and again.n == 3
+    tr = probe.trace(ck, texts[int(again.split_index[2])][0], prefix=False, occlusion=False)
+    np.testing.assert_allclose(again.review(2, (0, "backward", "c")), tr.gate("c", 0, "backward"), atol=1e-3)
+
+
+def test_select_keeps_units_above_threshold_over_the_whole_range():
+    v = np.array([[0.9, 0.9, 0.2, 0.7],
+                  [0.8, 0.4, 0.9, 0.7],
+                  [0.95, 0.9, 0.9, 0.6],
+                  [0.1, 0.9, 0.9, 0.1]], dtype=np.float32)  # [T=4, H=4]
+    assert list(P.select_units(v, 0, 2, 0.5)) == [0, 3]  # unit 1 dips at token 1, unit 2 at token 0
+    assert list(P.select_units(v, 1, 2, 0.5)) == [2, 0, 3]  # highest minimum first
+    assert list(P.select_units(v, 3, 3, 0.5)) == [1, 2]
+    assert list(P.select_units(v, 0, 3, 0.95)) == []
+
+
+@pytest.mark.parametrize("bad", [(-1, 2), (2, 1), (0, 4)])
+def test_select_refuses_a_range_outside_the_review(bad):
+    """Bad input tried: a negative start, start after end, an end past the last token."""
+    with pytest.raises(InputError, match="not inside the review"):
+        P.select_units(np.zeros((4, 3)), *bad, 0.5)
+
+
+def _synthetic(tmp_path: Path, values: list[np.ndarray], labels: list[int]) -> P.BatchTrace:
+    """A BatchTrace of hand-made [T, H] h arrays (tokens w0, w1, ...)."""
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in values])]).astype(np.int64)
+    tokens = [f"w{t}" for v in values for t in range(len(v))]
+    info = {"cell": "rnn", "hidden_size": values[0].shape[1], "saturation": {}}
+    return P.BatchTrace(info, np.arange(len(values)), np.asarray(labels, np.int8), offsets,
+                        np.arange(len(tokens), dtype=np.int32) % 7 + 2, tokens,
+                        {(0, "forward", "h"): np.concatenate(values).astype(np.float16)})
+
+
+def test_match_finds_runs_ranks_them_and_never_crosses_reviews(tmp_path):
+    on, off = [0.8, 0.9], [0.8, 0.1]
+    r0 = np.array([off, on, on, on, off, on], dtype=np.float32)  # runs 1..3 and 5..5 (end of review)
+    r1 = np.array([on, on, off, on, on], dtype=np.float32)  # runs 0..1 (start of review) and 3..4
+    bt = _synthetic(tmp_path, [r0, r1], [1, 0])
+    matches, total, positive = P.match(bt, (0, "forward", "h"), [0, 1], 0.5, context=1)
+    assert total == 4 and positive == 2  # review 0 is positive, review 1 negative
+    assert [(m.review, m.start, m.end) for m in matches][0] == (0, 1, 3)  # the longest first
+    assert {(m.review, m.start, m.end) for m in matches} == {(0, 1, 3), (0, 5, 5), (1, 0, 1), (1, 3, 4)}
+    m = matches[0]
+    assert m.phrase == ["w1", "w2", "w3"] and m.left == ["w0"] and m.right == ["w4"] and m.label == 1
+    last = next(x for x in matches if x.review == 0 and x.start == 5)
+    assert last.right == []  # the next review's first token is not this phrase's context
+    assert P.match(bt, (0, "forward", "h"), [0, 1], 0.5, min_length=2)[1] == 3
+
+
+def test_match_returns_only_phrases_whose_units_really_are_on(imdb_lstm, imdb_test, imdb_batch):
+    """On real reviews: every matched token has every selected unit above the threshold in the probe's own
+    single-review trace, and the phrase cannot be extended (the tokens beside it are not all on)."""
+    bt, key = imdb_batch, (0, "forward", "h")
+    i = int(np.argmax(bt.lengths))
+    values = bt.review(i, key)
+    units, threshold = np.array([], int), 0.0
+    for threshold in (0.6, 0.5, 0.4, 0.3, 0.2):
+        units = P.select_units(values, 3, 4, threshold)[:3]
+        if units.size:
+            break
+    assert units.size, "no unit on over tokens 3..4 of the longest review"
+    matches, total, positive = P.match(bt, key, units, threshold, limit=25)
+    assert 0 <= positive <= total
+    assert 0 < len(matches) <= 25 and total >= len(matches)
+    assert any(m.review == i and m.start <= 3 and m.end >= 4 for m in P.match(bt, key, units, threshold, limit=total)[0])
+    traces = {}
+    for m in matches:
+        if m.review not in traces:
+            traces[m.review] = probe.trace(imdb_lstm, imdb_test[m.split_index][0], prefix=False, occlusion=False).gate("h")
+        full = traces[m.review][:, units]  # [T, k] float32, from the probe itself
+        assert (full[m.start: m.end + 1] > threshold - 1e-3).all()
+        assert m.minimum > threshold and m.mean >= m.minimum
+        if m.start > 0:
+            assert not (full[m.start - 1] > threshold + 1e-3).all()
+        if m.end + 1 < len(full):
+            assert not (full[m.end + 1] > threshold + 1e-3).all()
+    lengths = [m.length for m in matches]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+def test_match_needs_units():
+    """Bad input tried: no unit selected."""
+    bt = _synthetic(Path("."), [np.ones((3, 2), np.float32)], [1])
+    with pytest.raises(InputError, match="at least one unit"):
+        P.match(bt, (0, "forward", "h"), [], 0.5)
+
+
+def test_word_profile_is_the_mean_when_read_minus_the_mean(imdb_batch):
+    bt, key = imdb_batch, (0, "backward", "o")
+    prof = P.word_profile(bt, key, min_count=20)
+    v = np.asarray(bt.values(key), dtype=np.float64)
+    ids = np.asarray(bt.ids)
+    assert prof.counts.min() >= 20 and 1 not in prof.ids
+    for w in (0, len(prof.words) // 2, len(prof.words) - 1):
+        rows = ids == prof.ids[w]
+        assert rows.sum() == prof.counts[w] and bt.tokens[int(np.flatnonzero(rows)[0])] == prof.words[w]
+        np.testing.assert_allclose(prof.delta[:, w], v[rows].mean(0) - v.mean(0), atol=1e-9)
+    up, down = P.top_words(prof, 5, k=4)
+    assert [d for _, d, _ in up] == sorted((d for _, d, _ in up), reverse=True) and all(d > 0 for _, d, _ in up)
+    assert all(d < 0 for _, d, _ in down) and up[0][1] == prof.delta[5].max()
+
+
+def test_cocluster_recovers_planted_blocks_and_orders_them_together():
+    """Three planted unit/word blocks, shuffled: the co-clustering finds them and its orders keep each together."""
+    rng = np.random.default_rng(0)
+    H, W, k = 30, 45, 3
+    unit_block, word_block = np.repeat(np.arange(k), H // k), np.repeat(np.arange(k), W // k)
+    m = rng.normal(0, 0.05, (H, W))
+    for b in range(k):
+        m[np.ix_(unit_block == b, word_block == b)] += rng.choice([-1, 1], size=((unit_block == b).sum(), 1)) * (1 + b)
+    pu, pw = rng.permutation(H), rng.permutation(W)
+    m, unit_block, word_block = m[pu][:, pw], unit_block[pu], word_block[pw]
+    cc = P.cocluster(m, k=k, seed=0)
+    assert sorted(cc.unit_order) == list(range(H)) and sorted(cc.word_order) == list(range(W))
+    for c in cc.clusters:  # each found cluster is one planted block, of units and of words
+        assert len(set(unit_block[cc.unit_labels == c])) == 1 and len(set(word_block[cc.word_labels == c])) == 1
+        assert set(unit_block[cc.unit_labels == c]) == set(word_block[cc.word_labels == c])
+    for order, labels in ((cc.unit_order, cc.unit_labels), (cc.word_order, cc.word_labels)):
+        seq = list(labels[order])
+        assert [c for i, c in enumerate(seq) if i == 0 or c != seq[i - 1]] == [c for c in cc.clusters if c in seq]
+    first = cc.clusters[0]  # the strongest block (|value| 3) comes first
+    assert set(unit_block[cc.unit_labels == first]) == {2}
+
+
+def test_kmeans_is_seeded():
+    x = np.random.default_rng(1).normal(size=(50, 2))
+    assert np.array_equal(P.kmeans(x, 4, seed=5), P.kmeans(x, 4, seed=5))
+
+
+def test_saturation_is_a_share_and_equals_a_direct_count(imdb_lstm, imdb_test, imdb_batch):
+    bt = imdb_batch
+    sat = P.saturation(bt)
+    assert set(sat) == {(0, d, g) for d in ("forward", "backward") for g in ("i", "f", "o")}
+    texts = [imdb_test[int(j)][0] for j in bt.split_index]
+    left = {k: 0 for k in sat}
+    right = {k: 0 for k in sat}
+    steps = 0
+    for text in texts:
+        tr = probe.trace(imdb_lstm, text, prefix=False, occlusion=False)
+        steps += tr.length
+        for (l, d, g) in sat:
+            left[(l, d, g)] = left[(l, d, g)] + (tr.gate(g, l, d) < 0.1).sum(0)
+            right[(l, d, g)] = right[(l, d, g)] + (tr.gate(g, l, d) > 0.9).sum(0)
+    assert steps == bt.n_tokens
+    for k, s in sat.items():
+        assert ((0 <= s["left"]) & (s["left"] <= 1) & (0 <= s["right"]) & (s["right"] <= 1)).all()
+        assert (s["left"] + s["right"] <= 1).all()
+        np.testing.assert_allclose(s["left"] * steps, left[k], atol=1)  # at most one token on the edge
+        np.testing.assert_allclose(s["right"] * steps, right[k], atol=1)
+    ref = probe.dataset_saturation(imdb_lstm, texts, max_reviews=len(texts))
+    for k in sat:
+        np.testing.assert_allclose(sat[k]["left"], ref[k]["left"], atol=1e-6)
+    other = P.saturation(bt, 0.2, 0.8)  # other thresholds: counted on the stored values
+    k = (0, "forward", "f")
+    assert (other[k]["left"] >= sat[k]["left"]).all() and (other[k]["right"] >= sat[k]["right"]).all()
+
+
+def test_sample_is_seeded_and_capped():
+    assert P.sample_indices(10, 20) == list(range(10))
+    a, b = P.sample_indices(1000, 50, seed=1), P.sample_indices(1000, 50, seed=1)
+    assert a == b and a == sorted(a) and len(set(a)) == 50 and a != P.sample_indices(1000, 50, seed=2)
+
+
+def test_batches_respect_the_token_budget():
+    lengths = sorted(np.random.default_rng(0).integers(1, 500, 300).tolist())
+    sl = P._batches(lengths, max_batch=64, tokens=8000)
+    assert sl[0].start == 0 and sl[-1].stop == 300 and all(a.stop == b.start for a, b in zip(sl, sl[1:]))
+    assert all(s.stop - s.start <= 64 and ((s.stop - s.start) * lengths[s.stop - 1] <= 8000 or s.stop - s.start == 1) for s in sl)
+
+
+# ---- figures (sentiment.pattern_figures) ---------------------------------------------------------
+
+from sentiment import pattern_figures as pf  # noqa: E402
+
+
+def test_span_from_a_box_selection_covers_the_tokens_whose_centre_it_covers():
+    box = lambda x0, x1: {"points": [], "point_indices": [], "box": [{"xref": "x", "yref": "y", "x": [x0, x1], "y": [0, 5]}], "lasso": []}  # noqa: E731
+    assert pf.span_from_selection(box(1.7, 4.2), 10) == (2, 4)
+    assert pf.span_from_selection(box(4.2, 1.7), 10) == (2, 4)  # dragged leftwards
+    assert pf.span_from_selection(box(3.1, 3.4), 10) == (3, 3)  # inside one token's cell
+    assert pf.span_from_selection(box(-3, 50), 10) == (0, 9)  # clipped to the review
+    assert pf.span_from_selection({"points": [{"x": 6}, {"x": 4}], "box": []}, 10) == (4, 6)
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"box": [], "points": []}, {"box": [{"x": []}]}, {"box": [{"x": [12, 15]}]}])
+def test_span_from_an_empty_or_outside_selection_is_none(bad):
+    """Bad input tried: no selection, an empty one, a box without x, a box right of the review."""
+    assert pf.span_from_selection(bad, 10) is None
+
+
+def test_review_heatmap_is_selectable_and_marks_span_and_units():
+    v = np.random.default_rng(0).uniform(size=(6, 4)).astype(np.float32)
+    fig = pf.review_heatmap(list("abcdef"), v, "f", span=(1, 3), units=[2, 0])
+    assert fig.layout.dragmode == "select" and fig.layout.selectdirection == "h"
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), v.T)
+    assert [d.type for d in fig.data] == ["heatmap", "scatter", "scatter"]  # the brush row, the selected units
+    assert list(fig.data[2].y) == [2, 0]
+    rect = fig.layout.shapes[0]
+    assert (rect.x0, rect.x1) == (0.5, 3.5)
+    assert fig.layout.coloraxis.cmin == 0.0 and fig.layout.coloraxis.cmax == 1.0
+
+
+def test_match_markdown_bolds_the_phrase_and_escapes():
+    m = P.Match(review=0, split_index=7, label=1, start=2, end=3, mean=0.8, minimum=0.7,
+                phrase=["not", "bad"], left=["it", "*was*"], right=["at"])
+    assert pf.match_markdown(m) == "… it \\*was\\* **not bad** at …"
+    zh = P.Match(0, 1, 0, 1, 2, 0.5, 0.4, phrase=["再也", "不会"], left=["我"], right=["来"])
+    assert pf.match_markdown(zh, "zh") == "…我**再也不会**来…"
+    row = pf.match_rows([m])[0]
+    assert row["phrase"] == "not bad" and row["label"] == "positive" and row["review"] == 7
+
+
+def test_cocluster_heatmap_shows_the_ordered_matrix():
+    rng = np.random.default_rng(2)
+    m = rng.normal(size=(8, 6))
+    cc = P.cocluster(m, k=2)
+    fig = pf.cocluster_heatmap(m, [f"w{j}" for j in range(6)], cc, "h")
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), m[np.ix_(cc.unit_order, cc.word_order)])
+    assert fig.layout.meta["words"] == [f"w{j}" for j in cc.word_order]
+    boundaries = sum(1 for a, b in zip(cc.unit_labels[cc.unit_order], cc.unit_labels[cc.unit_order][1:]) if a != b)
+    assert len([s for s in fig.layout.shapes if s.xref == "paper"]) == boundaries > 0
+
+
+def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
+    sat = P.saturation(imdb_batch)
+    fig = pf.saturation_scatter(sat)
+    points = [d for d in fig.data if d.mode == "markers"]
+    assert len(points) == 6 and {d.name.split(" ")[0] for d in points} == {"i_t", "f_t", "o_t"}
+    panels = fig.layout.meta["panels"]  # [[0, "forward"], [0, "backward"]]: axes x, x2
+    for d in points:
+        layer, direction = panels[0 if d.xaxis == "x" else 1]
+        np.testing.assert_allclose(d.x, sat[(layer, direction, d.legendgroup)]["left"])
+        np.testing.assert_allclose(d.y, sat[(layer, direction, d.legendgroup)]["right"])
+    with pytest.raises(ValueError):
+        pf.saturation_scatter({})
