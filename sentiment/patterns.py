@@ -342,6 +342,10 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
     GateScopeError when its dataset is not on this machine)."""
     bt = cached(ckpt, n, seed, split, root)
     if bt is not None:
+        try:
+            os.utime(cache_path(ckpt, n, seed, split, root))  # recently used: pruned last
+        except OSError:
+            pass
         return bt
     if examples is None:
         from .evaluate import split_for
@@ -376,7 +380,39 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
                 pass
         return load_dir(tmp, sha)
     _prune_stale(root, str(ckpt.path), sha)
+    prune_to_size(root, keep=final)
     return load_dir(final, sha)
+
+
+def cache_limit_bytes() -> int:
+    """The most the pattern traces may take on disk together: GATESCOPE_PATTERNS_CACHE_MB (default 4096)."""
+    try:
+        mb = float(os.environ.get("GATESCOPE_PATTERNS_CACHE_MB") or 4096)
+    except ValueError:
+        mb = 4096.0
+    return int(max(mb, 0) * 1e6)
+
+
+def _size(d: Path) -> int:
+    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+
+
+def prune_to_size(root: Path, keep: Path | None = None, limit: int | None = None) -> list[Path]:
+    """Remove the least recently used cached traces (never ``keep``) until all fit in ``limit`` bytes
+    (default cache_limit_bytes()); returns what was removed. Unfinished temporary folders are left alone."""
+    limit = cache_limit_bytes() if limit is None else limit
+    dirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")] if root.is_dir() else []
+    sizes = {d: _size(d) for d in dirs}
+    total, removed = sum(sizes.values()), []
+    for d in sorted(dirs, key=lambda d: d.stat().st_mtime):  # oldest use first
+        if total <= limit:
+            break
+        if keep is not None and d.resolve() == Path(keep).resolve():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        total -= sizes[d]
+        removed.append(d)
+    return removed
 
 
 def _prune_stale(root: Path, model_path: str, sha: str) -> None:

@@ -363,3 +363,30 @@ def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
         np.testing.assert_allclose(d.y, sat[(layer, direction, d.legendgroup)]["right"])
     with pytest.raises(ValueError):
         pf.saturation_scatter({})
+
+
+def test_cache_keeps_within_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    """Three models' traces with room for two: the one used longest ago goes, the newest always stays."""
+    texts = [("the movie was good", 1), ("bad plot", 0), ("great acting", 1)]
+    cks = [checkpoint.load(make_checkpoint(tmp_path / f"m{i}", seed=i)) for i in range(3)]
+    root = tmp_path / "cache"
+    first = P.load_or_trace(cks[0], n=3, examples=texts, root=root)
+    one = sum(f.stat().st_size for f in Path(first.path).rglob("*") if f.is_file())
+    monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", str(2.5 * one / 1e6))
+    P.load_or_trace(cks[1], n=3, examples=texts, root=root)
+    import os
+    import time
+    time.sleep(0.01)
+    os.utime(P.cache_path(cks[1], 3, root=root), (1, 1))  # m1 used long ago
+    P.load_or_trace(cks[0], n=3, examples=texts, root=root)  # m0 used now
+    P.load_or_trace(cks[2], n=3, examples=texts, root=root)  # a third: over the limit
+    assert P.cached(cks[1], 3, root=root) is None
+    assert P.cached(cks[0], 3, root=root) is not None and P.cached(cks[2], 3, root=root) is not None
+
+
+def test_a_limit_below_one_trace_still_keeps_the_newest(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", "0")
+    texts = [("the movie was good", 1), ("bad plot", 0)]
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    bt = P.load_or_trace(ck, n=2, examples=texts, root=tmp_path / "cache")
+    assert Path(bt.path).exists() and P.cached(ck, 2, root=tmp_path / "cache") is not None
