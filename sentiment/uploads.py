@@ -168,6 +168,13 @@ def validate_upload(content: bytes, filename: str, label_col: str | int | None =
     return _summary(raw, content, filename, label_col, text_col, _normalized(raw))
 
 
+def read_upload(content: bytes, filename: str, label_col: str | int | None = None, text_col: str | int | None = None,
+                max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[UploadSummary, list[tuple[str, int]]]:
+    """validate_upload's checks, then the (text, label) pairs themselves (for tracing, not training)."""
+    raw = _read(content, filename, label_col, text_col, max_bytes)
+    return _summary(raw, content, filename, label_col, text_col, _normalized(raw)), list(raw.examples)
+
+
 def _safe_stem(filename: str) -> str:
     stem = Path(filename.replace("\\", "/")).stem
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")

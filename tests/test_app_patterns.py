@@ -169,3 +169,49 @@ def test_chinese_hotel_sample_joins_words_without_spaces(env):
     rows = [m.value for m in at.markdown if m.value.startswith("- ") and "评论 #" in m.value]
     assert rows and all(("负面" in r or "正面" in r) for r in rows)
     assert all(" " not in r.split("**")[1] for r in rows)  # the bold phrase
+
+
+def own_csv(n: int = 60) -> bytes:
+    """Reviews written for this test (not from a dataset): clearly positive or negative, with a header."""
+    good = ["a wonderful film, I loved every minute", "great acting and a moving story", "funny, warm and beautifully shot"]
+    bad = ["a boring film, I hated every minute", "awful acting and a silly story", "dull, cold and badly shot"]
+    rows = [f"{i % 2},{(good if i % 2 else bad)[i % 3]} ({i})" for i in range(n)]
+    return ("label,text\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_own_csv_is_traced_and_its_reviews_offered(env):
+    """The person's own labelled reviews: traced (progress, cache) and the sample's reviews are theirs."""
+    at = open_page()
+    at.radio(key="pt_data").set_value("upload").run()
+    at.file_uploader(key="pt_upload").upload("mine.csv", own_csv(), "text/csv").run()
+    assert not at.exception, at.exception
+    assert any("60 labelled reviews (30 positive, 30 negative)" in c.value for c in at.caption)
+    at.number_input(key="pt_n").set_value(20).run()
+    at.button(key="pt_trace").click().run()
+    assert not at.exception, at.exception
+    assert any(c.value.startswith("20 of your reviews (") for c in at.caption), [c.value for c in at.caption]
+    cached = [d for d in (env / "cache" / "patterns").iterdir() if "upload-" in d.name]
+    assert len(cached) == 1
+    bt = patterns.load_dir(cached[0])
+    assert bt.n == 20 and set(bt.labels.tolist()) <= {0, 1}
+    assert "wonderful" in " ".join(" ".join(bt.review_tokens(i)) for i in range(bt.n)) or \
+        "boring" in " ".join(" ".join(bt.review_tokens(i)) for i in range(bt.n))
+
+
+def test_bad_own_csv_is_refused_and_nothing_traced(env):
+    """Bad input tried: star ratings instead of binary labels."""
+    at = open_page()
+    at.radio(key="pt_data").set_value("upload").run()
+    at.file_uploader(key="pt_upload").upload("stars.csv", b"stars,review\n5,great\n1,bad\n3,meh\n", "text/csv").run()
+    assert not at.exception
+    assert any("cannot be used" in e.value for e in at.error), [e.value for e in at.error]
+    assert "pt_trace" not in [b.key for b in at.button]
+    assert not (env / "cache" / "patterns").exists() or not any((env / "cache" / "patterns").iterdir())
+
+
+def test_chinese_csv_for_an_english_model_is_warned(env):
+    at = open_page()
+    at.radio(key="pt_data").set_value("upload").run()
+    rows = "\n".join(f"{i % 2},{'房间很干净，服务很好' if i % 2 else '太吵了，再也不来'}{i}" for i in range(40))
+    at.file_uploader(key="pt_upload").upload("zh.csv", ("label,review\n" + rows).encode(), "text/csv").run()
+    assert any("look Chinese" in w.value for w in at.warning), [w.value for w in at.warning]

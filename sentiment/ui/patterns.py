@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import catalog, pattern_figures as pf, patterns
+from .. import catalog, pattern_figures as pf, patterns, uploads
 from ..errors import GateScopeError
 from ..figures import gate_kind, gate_title
 from ..probe import GATE_NAMES, SIGMOID_GATES
@@ -34,6 +34,22 @@ register({
                        "zh": "先把模型测试集的一批评论追踪一次（结果保存在磁盘上），然后：在一条评论里选一段词元和在这段上一直激活的单元，"
                              "找出样本中这些单元同时激活的其他地方；查看哪些词让每个单元升高或降低；以及每个门处于饱和状态的频率。"},
     "patterns.size": {"en": "Reviews in the sample", "zh": "样本中的评论数"},
+    "patterns.data": {"en": "Reviews to trace", "zh": "要追踪的评论"},
+    "patterns.data.split": {"en": "The model's test split", "zh": "模型的测试集"},
+    "patterns.data.upload": {"en": "A CSV of yours", "zh": "你自己的 CSV"},
+    "patterns.data.help": {"en": "Trace a sample of the reviews the model was tested on, or of your own labelled reviews "
+                                 "(a CSV with a label and a text column).",
+                           "zh": "追踪模型测试集的一部分评论，或你自己带标签的评论（含标签列和文本列的 CSV）。"},
+    "patterns.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column",
+                        "zh": "带标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
+    "patterns.upload.help": {"en": "It is read here and never saved; only the traces of the sample are cached.",
+                             "zh": "文件只在此处读取，不会保存；只缓存样本的追踪结果。"},
+    "patterns.upload.bad": {"en": "This file cannot be used: {err}", "zh": "无法使用此文件：{err}"},
+    "patterns.upload.ok": {"en": "{n:,} labelled reviews ({pos:,} positive, {neg:,} negative).",
+                           "zh": "{n:,} 条带标签的评论（正面 {pos:,}，负面 {neg:,}）。"},
+    "patterns.upload.language": {"en": "These reviews look {data}, but the model reads {model}: most words will be unknown to it.",
+                                 "zh": "这些评论看起来是{data}，但模型读的是{model}：大多数词对它来说是未知的。"},
+    "patterns.trace.upload": {"en": "Trace {n:,} of your reviews", "zh": "追踪你的 {n:,} 条评论"},
     "patterns.size.help": {"en": "A seeded sample of the model's test split ({total:,} reviews); the whole split at most. "
                                  "On disk: {bytes:,} bytes per token read (every gate of every layer and direction, float16).",
                            "zh": "从模型测试集（{total:,} 条评论）中按固定种子抽样；最多整个测试集。磁盘占用：每个词元 {bytes:,} 字节"
@@ -45,6 +61,8 @@ register({
                           "zh": "该模型的这个样本还没有追踪过。在小型 CPU 上追踪 2,000 条 IMDB 评论约需半分钟；结果会保存下来供下次使用。"},
     "patterns.summary": {"en": "{n:,} test reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
                          "zh": "已追踪 {n:,} 条测试评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
+    "patterns.summary.upload": {"en": "{n:,} of your reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
+                                "zh": "已追踪你的 {n:,} 条评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
     "patterns.skipped": {"en": " · {k} reviews without readable words skipped", "zh": " · 跳过了 {k} 条没有可读词语的评论"},
     "patterns.nodata": {"en": "The dataset “{dataset}” is not on this machine, so its test reviews cannot be traced. "
                               "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
@@ -137,15 +155,15 @@ def _stamp(path: Path) -> float:
     return (path / "index.json").stat().st_mtime
 
 
-def batch_for(ckpt, n: int) -> patterns.BatchTrace | None:
+def batch_for(ckpt, n: int, split: str = "test") -> patterns.BatchTrace | None:
     """The cached batch trace of this model's sample, or None (a broken one is removed)."""
-    d = patterns.cache_path(ckpt, n)
+    d = patterns.cache_path(ckpt, n, split=split)
     if not (d / "index.json").is_file():
         return None
     try:
         return _open(str(d), _stamp(d), patterns.weights_sha256(ckpt))
     except GateScopeError:
-        patterns.cached(ckpt, n)  # removes what does not validate
+        patterns.cached(ckpt, n, split=split)  # removes what does not validate
         return None
 
 
@@ -155,13 +173,13 @@ def render() -> None:
     entry = common.model_picker(K)
     if entry is None:
         return
-    if not dataset_here(entry.card):
-        st.info(t("patterns.nodata", dataset=entry.dataset or "?"), icon=":material/folder_off:")
+    data = data_source(entry)
+    if data is None:
         return
     ckpt = common.load(entry)
     if ckpt is None:
         return
-    bt = sample_controls(entry, ckpt)
+    bt = sample_controls(entry, ckpt, *data)
     if bt is None:
         return
     gates = [g for g in GATE_NAMES[bt.cell]]
@@ -181,26 +199,53 @@ def render() -> None:
         saturation_view(bt)
 
 
-def sample_controls(entry: catalog.ModelEntry, ckpt) -> patterns.BatchTrace | None:
+def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | None:
+    """What to trace: ("test", None, test size) for the model's own test split, or ("upload-<sha>",
+    the (text, label) pairs, their number) for a CSV the person uploads; None after a message."""
+    source = common.pick(t("patterns.data"), ["split", "upload"], f"{K}_data", widget=st.radio, horizontal=True,
+                         format_func=lambda s: t(f"patterns.data.{s}"), help=t("patterns.data.help"))
+    if source == "split":
+        if not dataset_here(entry.card):
+            st.info(t("patterns.nodata", dataset=entry.dataset or "?"), icon=":material/folder_off:")
+            return None
+        sizes = entry.card.get("sizes") if isinstance(entry.card.get("sizes"), dict) else {}
+        return "test", None, int(sizes.get("test") or entry.test_size or patterns.DEFAULT_SAMPLE)
+    up = st.file_uploader(t("patterns.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("patterns.upload.help"))
+    if up is None:
+        return None
+    try:
+        summary, examples = uploads.read_upload(up.getvalue(), up.name)
+    except GateScopeError as e:
+        st.error(t("patterns.upload.bad", err=core_message(str(e))), icon=":material/error:")
+        return None
+    if summary.language in ("en", "zh") and entry.language in ("en", "zh") and summary.language != entry.language:
+        st.warning(t("patterns.upload.language", data=t(f"lang.{summary.language}"), model=t(f"lang.{entry.language}")),
+                   icon=":material/translate:")
+    st.caption(t("patterns.upload.ok", n=summary.reviews, pos=summary.positive, neg=summary.negative))
+    return f"upload-{summary.sha256[:16]}", examples, len(examples)
+
+
+def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list | None, total: int
+                    ) -> patterns.BatchTrace | None:
     """Sample size, the trace button with its progress bar; the cached trace when there is one."""
-    sizes = entry.card.get("sizes") if isinstance(entry.card.get("sizes"), dict) else {}
-    total = int(sizes.get("test") or entry.test_size or patterns.DEFAULT_SAMPLE)
     n = int(st.number_input(t("patterns.size"), min_value=1, max_value=max(1, total), value=min(patterns.DEFAULT_SAMPLE, total),
                             step=100, key=f"{K}_n", help=t("patterns.size.help", total=total, bytes=patterns.bytes_per_token(ckpt))))
-    bt = batch_for(ckpt, n)
+    n = min(n, total)
+    bt = batch_for(ckpt, n, split)
     if bt is None:
         note = st.empty()
         note.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
-        if not st.button(t("patterns.trace", n=min(n, total)), key=f"{K}_trace", type="primary"):
+        label = t("patterns.trace", n=n) if split == "test" else t("patterns.trace.upload", n=n)
+        if not st.button(label, key=f"{K}_trace", type="primary"):
             return None
         note.empty()
-        bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=min(n, total)))
+        bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=n))
 
         def progress(done: int, all_: int) -> None:
             bar.progress(min(1.0, done / max(1, all_)), text=t("patterns.tracing", done=done, total=all_))
 
         try:
-            patterns.load_or_trace(ckpt, n, progress=progress)
+            patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
         except GateScopeError as e:
             bar.empty()
             st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
@@ -211,11 +256,11 @@ def sample_controls(entry: catalog.ModelEntry, ckpt) -> patterns.BatchTrace | No
             st.error(t("patterns.failed", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
             return None
         bar.empty()
-        bt = batch_for(ckpt, n)
+        bt = batch_for(ckpt, n, split)
         if bt is None:  # traced, but the cache folder could not keep it
-            bt = patterns.load_or_trace(ckpt, n)
+            bt = patterns.load_or_trace(ckpt, n, split=split, examples=examples)
     skipped = int(bt.info.get("skipped", 0))
-    st.caption(t("patterns.summary", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
+    st.caption(t("patterns.summary" if split == "test" else "patterns.summary.upload", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
                  size=catalog.format_bytes(bt.disk_bytes()), skipped=t("patterns.skipped", k=skipped) if skipped else ""))
     return bt
 
