@@ -123,8 +123,8 @@ def part2(reps: int, names: list[str]) -> list[list[str]]:
                 ck.model(*collate([ids[:t] + [1] + ids[t + 1:] for t in range(T)]))
 
         b, _ = best_ms(brute, 2)
-        gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
-        floor = matmul_floor_ms(ideal_steps(T, c.bidirectional), c.hidden_size, gates) if c.num_layers == 1 else float("nan")
+        n_gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
+        floor = matmul_floor_ms(ideal_steps(T, c.bidirectional), c.hidden_size, n_gates) if c.num_layers == 1 else float("nan")
         rows.append([Path(ck.path).name, f"E{c.embed_dim} {c.num_layers}x{'Bi' if c.bidirectional else ''}{c.cell.upper()} "
                      f"{c.hidden_size}, {c.pooling}", f"{gates:.0f}", f"{pre:.0f}", f"{full:.0f} (median {full_med:.0f})",
                      f"{b:.0f}", f"{b / full:.1f}x", f"{floor:.0f}"])

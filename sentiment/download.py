@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import os
 import socket
 import sys
@@ -98,7 +99,7 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
                                 f"download it by hand and put {src.filename} into {folder.resolve()}.") from None
         except urllib.error.URLError as e:
             raise _no_network(src, e.reason) from None
-        except (socket.timeout, TimeoutError, ConnectionError, OSError) as e:
+        except (socket.timeout, TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
             raise _no_network(src, e) from None
         with resp, open(part, "wb") as out:
             total = int(resp.headers.get("Content-Length") or src.size)
@@ -107,14 +108,16 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
             while True:
                 try:
                     block = resp.read(CHUNK)
-                except (socket.timeout, TimeoutError, ConnectionError, OSError) as e:
+                except (socket.timeout, TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
                     raise DownloadError(f"The connection to {src.url} broke after {got:,} of {total:,} bytes ({e}). "
                                         "Nothing was saved; try again.") from None
                 if not block:
                     break
+                got += len(block)
+                if got > src.size:  # more than the published file: stop before it fills the disk
+                    raise DownloadError(f"{src.url} sent more than the published {src.size:,} bytes. Nothing was saved.")
                 out.write(block)
                 digest.update(block)
-                got += len(block)
                 if progress:
                     progress(got, total)
             out.flush()

@@ -31,9 +31,10 @@ import re
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -333,52 +334,94 @@ def cached(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: s
         return None
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if need be): one session traces a sample while the others
+    wait for it, instead of thirty identical traces on one server. No lock where the OS has none."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    try:
+        f = open(path, "a")
+    except OSError:  # an unwritable cache: no lock, no cache either
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            # Removed so the cache holds only traces. A session that opened it before the removal
+            # still gets the lock after us and then finds the trace made; at worst two sessions trace
+            # the same sample when the first one failed.
+            path.unlink(missing_ok=True)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def touch(path: str | Path) -> None:
+    """Mark a cached trace as just used (the size limit removes the least recently used first)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, split: str = "test",
                   examples: Sequence[Example] | None = None, progress: Progress | None = None,
                   root: str | Path | None = None, threads: int | None = None) -> BatchTrace:
     """The cached trace of this model's sample, else a new one, written atomically into the cache.
 
     ``examples`` default to the model's own split (rebuilt from its card by ``evaluate.split_for``;
-    GateScopeError when its dataset is not on this machine)."""
+    GateScopeError when its dataset is not on this machine). Sessions asking for the same sample at
+    once trace it once: the others wait on a lock and then read it. A valid cached trace is never
+    replaced while someone may be reading it. When the cache folder cannot be written, the trace is
+    made in a temporary folder and returned (not cached)."""
     bt = cached(ckpt, n, seed, split, root)
     if bt is not None:
-        try:
-            os.utime(cache_path(ckpt, n, seed, split, root))  # recently used: pruned last
-        except OSError:
-            pass
+        touch(bt.path)
         return bt
-    if examples is None:
-        from .evaluate import split_for
-
-        examples = getattr(split_for(ckpt.card), split)
     root = Path(root or cache_root())
+    key = cache_key(ckpt, n, seed, split)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    except OSError:  # a cache folder we cannot write: trace into a temporary folder, not cached
-        tmp = Path(tempfile.mkdtemp(prefix="gatescope-patterns-"))
-    sha = weights_sha256(ckpt)
-    info = {"model_name": Path(ckpt.path).name if ckpt.path else "", "model_path": str(ckpt.path), "weights_sha256": sha,
-            "dataset": ckpt.card.get("dataset", ""), "split": split}
-    try:
-        trace_sample(ckpt, examples, tmp, n=n, seed=seed, progress=progress, info=info, threads=threads)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    final = root / cache_key(ckpt, n, seed, split)
-    try:
-        if final.exists():
+        writable = True
+    except OSError:
+        writable = False
+    with _locked(root / f".{key}.lock") if writable else nullcontext():
+        bt = cached(ckpt, n, seed, split, root)  # traced by another session while we waited
+        if bt is not None:
+            touch(bt.path)
+            return bt
+        if examples is None:
+            from .evaluate import split_for
+
+            examples = getattr(split_for(ckpt.card), split)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root)) if writable else None
+        except OSError:
+            tmp = None
+        cache_it = tmp is not None
+        if tmp is None:  # a cache folder we cannot write: trace into a temporary folder, not cached
+            tmp = Path(tempfile.mkdtemp(prefix="gatescope-patterns-"))
+        sha = weights_sha256(ckpt)
+        info = {"model_name": Path(ckpt.path).name if ckpt.path else "", "model_path": str(ckpt.path),
+                "weights_sha256": sha, "dataset": ckpt.card.get("dataset", ""), "split": split}
+        try:
+            trace_sample(ckpt, examples, tmp, n=n, seed=seed, progress=progress, info=info, threads=threads)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if not cache_it:
+            return load_dir(tmp, sha)
+        final = root / key
+        if final.exists():  # not valid (cached() said so): nobody can be using it
             shutil.rmtree(final, ignore_errors=True)
-        os.rename(tmp, final)
-    except OSError:  # another process put one there first, or no rename across folders: use ours
-        if final.exists():
-            try:
-                bt = load_dir(final, sha)
-                shutil.rmtree(tmp, ignore_errors=True)
-                return bt
-            except GateScopeError:
-                pass
-        return load_dir(tmp, sha)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            return load_dir(tmp, sha)
     _prune_stale(root, str(ckpt.path), sha)
     prune_to_size(root, keep=final)
     return load_dir(final, sha)
@@ -394,7 +437,16 @@ def cache_limit_bytes() -> int:
 
 
 def _size(d: Path) -> int:
-    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+    total = 0
+    try:
+        for f in d.rglob("*"):
+            try:
+                total += f.stat().st_size if f.is_file() else 0
+            except OSError:  # removed meanwhile by another session
+                pass
+    except OSError:
+        pass
+    return total
 
 
 def prune_to_size(root: Path, keep: Path | None = None, limit: int | None = None) -> list[Path]:
@@ -404,7 +456,14 @@ def prune_to_size(root: Path, keep: Path | None = None, limit: int | None = None
     dirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")] if root.is_dir() else []
     sizes = {d: _size(d) for d in dirs}
     total, removed = sum(sizes.values()), []
-    for d in sorted(dirs, key=lambda d: d.stat().st_mtime):  # oldest use first
+
+    def used(d: Path) -> float:
+        try:
+            return d.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    for d in sorted(dirs, key=used):  # oldest use first
         if total <= limit:
             break
         if keep is not None and d.resolve() == Path(keep).resolve():

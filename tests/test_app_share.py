@@ -286,3 +286,13 @@ def test_pause_stops_stepping():
     time.sleep(0.6)
     at.run()
     assert at.select_slider(key="le_token").value == 1 and at.session_state["le_playing"] is False
+
+
+def test_markdown_in_a_link_is_shown_as_plain_text():
+    """Bad input tried: a crafted link whose model is a Markdown link and an image; the warning shows
+    them escaped (no clickable link, no remote image inside the app's message)."""
+    at = open_link(LEARN, text=REVIEW, model="[Session expired, log in](https://evil.example)![](https://evil.example/p.png)")
+    shown = [w for w in warnings(at) if "no usable model" in w]
+    assert shown, warnings(at)
+    assert "\\[Session expired, log in\\]\\(https://evil.example\\)" in shown[0]
+    assert "\\!\\[\\]\\(" in shown[0]

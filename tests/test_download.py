@@ -157,3 +157,42 @@ def test_cli_without_network_exits_2(tmp_path, capsys, monkeypatch):
     assert download.main(["hotel", "--dir", str(tmp_path)]) == 2
     assert "error: No network" in capsys.readouterr().err
     assert leftovers(tmp_path) == []
+
+
+class _Chunked(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.path == "/too-much.csv":  # complete, but longer than the published file
+            body = PAYLOAD + b"x" * 1000
+            self.wfile.write(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+            return
+        self.wfile.write(f"{len(PAYLOAD):x}\r\n".encode() + PAYLOAD[:100])  # a chunk cut short, then hang up
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def chunked():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Chunked)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_cut_chunked_download_is_a_message_not_a_traceback(chunked, tmp_path):
+    with pytest.raises(DownloadError, match="Nothing was saved"):
+        download.download("hotel", tmp_path, source=source(f"{chunked}/cut.csv"), timeout=5)
+    assert leftovers(tmp_path) == []
+
+
+def test_more_bytes_than_published_are_refused(chunked, tmp_path):
+    with pytest.raises(DownloadError, match="sent more than the published"):
+        download.download("hotel", tmp_path, source=source(f"{chunked}/too-much.csv"), timeout=5)
+    assert leftovers(tmp_path) == []

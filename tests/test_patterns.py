@@ -390,3 +390,38 @@ def test_a_limit_below_one_trace_still_keeps_the_newest(tmp_path, monkeypatch):
     ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
     bt = P.load_or_trace(ck, n=2, examples=texts, root=tmp_path / "cache")
     assert Path(bt.path).exists() and P.cached(ck, 2, root=tmp_path / "cache") is not None
+
+
+def test_sessions_asking_at_once_trace_the_sample_once(tmp_path):
+    """Four threads (four browser sessions) ask for the same untraced sample: one traces, the others
+    wait and read it; all get the same trace and the cache holds exactly it."""
+    import threading
+    texts = [("the movie was good", 1), ("bad plot", 0), ("great acting", 1)] * 10
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    traced, got, errors = [], [], []
+
+    def ask():
+        try:
+            bt = P.load_or_trace(ck, n=30, examples=texts, root=tmp_path / "cache",
+                                 progress=lambda d, t: traced.append(threading.get_ident()))
+            got.append(bt.path)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and len(got) == 4 and len(set(got)) == 1
+    assert len(set(traced)) == 1  # one session traced
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(got[0]).name]
+
+
+def test_unwritable_cache_traces_once_and_returns_the_trace(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    texts = [("the movie was good", 1), ("bad plot", 0)]
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    bt = P.load_or_trace(ck, n=2, examples=texts, root=blocker / "cache")
+    assert bt.n == 2 and P.cached(ck, 2, root=blocker / "cache") is None

@@ -42,8 +42,12 @@ register({
                            "zh": "追踪模型测试集的一部分评论，或你自己带标签的评论（含标签列和文本列的 CSV）。"},
     "patterns.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column",
                         "zh": "带标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
-    "patterns.upload.help": {"en": "It is read here and never saved; only the traces of the sample are cached.",
-                             "zh": "文件只在此处读取，不会保存；只缓存样本的追踪结果。"},
+    "patterns.upload.help": {"en": "The file itself is not saved, but the trace of the sample (with its tokens and labels) "
+                                   "is cached on this server like any other, until the cache's disk limit removes it.",
+                             "zh": "文件本身不会保存，但样本的追踪结果（含词元和标签）会像其他追踪一样缓存在本服务器上，直到缓存的磁盘上限将其删除。"},
+    "patterns.nocache": {"en": "The trace could not be kept in the cache folder ({root}): it is used for this view only and "
+                               "will be made again next time.",
+                         "zh": "追踪结果无法保存到缓存文件夹（{root}）：只用于本次查看，下次需要重新追踪。"},
     "patterns.upload.bad": {"en": "This file cannot be used: {err}", "zh": "无法使用此文件：{err}"},
     "patterns.upload.ok": {"en": "{n:,} labelled reviews ({pos:,} positive, {neg:,} negative).",
                            "zh": "{n:,} 条带标签的评论（正面 {pos:,}，负面 {neg:,}）。"},
@@ -158,13 +162,17 @@ def _stamp(path: Path) -> float:
 def batch_for(ckpt, n: int, split: str = "test") -> patterns.BatchTrace | None:
     """The cached batch trace of this model's sample, or None (a broken one is removed)."""
     d = patterns.cache_path(ckpt, n, split=split)
-    if not (d / "index.json").is_file():
-        return None
     try:
-        return _open(str(d), _stamp(d), patterns.weights_sha256(ckpt))
+        if not (d / "index.json").is_file():
+            return None
+        bt = _open(str(d), _stamp(d), patterns.weights_sha256(ckpt))
     except GateScopeError:
         patterns.cached(ckpt, n, split=split)  # removes what does not validate
         return None
+    except OSError:  # removed meanwhile (the disk limit, another session): trace again
+        return None
+    patterns.touch(d)  # in use: the disk limit removes it last
+    return bt
 
 
 def render() -> None:
@@ -199,6 +207,11 @@ def render() -> None:
         saturation_view(bt)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_upload(content: bytes, filename: str):
+    return uploads.read_upload(content, filename)
+
+
 def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | None:
     """What to trace: ("test", None, test size) for the model's own test split, or ("upload-<sha>",
     the (text, label) pairs, their number) for a CSV the person uploads; None after a message."""
@@ -214,7 +227,7 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
     if up is None:
         return None
     try:
-        summary, examples = uploads.read_upload(up.getvalue(), up.name)
+        summary, examples = _read_upload(up.getvalue(), up.name)
     except GateScopeError as e:
         st.error(t("patterns.upload.bad", err=core_message(str(e))), icon=":material/error:")
         return None
@@ -245,7 +258,7 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
             bar.progress(min(1.0, done / max(1, all_)), text=t("patterns.tracing", done=done, total=all_))
 
         try:
-            patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
+            made = patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
         except GateScopeError as e:
             bar.empty()
             st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
@@ -257,8 +270,9 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
             return None
         bar.empty()
         bt = batch_for(ckpt, n, split)
-        if bt is None:  # traced, but the cache folder could not keep it
-            bt = patterns.load_or_trace(ckpt, n, split=split, examples=examples)
+        if bt is None:  # traced, but the cache folder could not keep it: use it for this run only
+            st.warning(t("patterns.nocache", root=patterns.cache_root()), icon=":material/warning:")
+            bt = made
     skipped = int(bt.info.get("skipped", 0))
     st.caption(t("patterns.summary" if split == "test" else "patterns.summary.upload", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
                  size=catalog.format_bytes(bt.disk_bytes()), skipped=t("patterns.skipped", k=skipped) if skipped else ""))

@@ -63,9 +63,19 @@ DONE_KEY = "_share_restored"  # session: the page keys whose link was read
 PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page has a trace
 
 
+def _plain(v):
+    """A value from a link, shown as plain text: Markdown (links, images, emphasis) escaped."""
+    if not isinstance(v, str):
+        return v
+    for ch in "\\`*_[]()<>#|~$!":
+        v = v.replace(ch, "\\" + ch)
+    return v
+
+
 def _messages(problems: list[Problem]) -> None:
     for p in problems:
-        st.warning(t("share.problem", what=t(f"share.bad.{p.code}", **p.details)), icon=":material/link_off:")
+        details = {k: _plain(v) for k, v in p.details.items()}
+        st.warning(t("share.problem", what=t(f"share.bad.{p.code}", **details)), icon=":material/link_off:")
 
 
 def restore(key: str) -> None:
