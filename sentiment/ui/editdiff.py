@@ -146,7 +146,12 @@ def _apply_edit(key: str, language: str) -> None:
     kind, _, idx = chosen.partition(":")
     try:
         e = cf.apply_edit(st.session_state.get(f"{key}_edit_text", ""), kind, language, int(idx))
-    except (cf.EditRefused, ValueError) as err:
+    except cf.EditRefused as err:  # the reason in the interface's language
+        st.session_state[f"{key}_edit_msg"] = ("refused", t("edit.refused", items=t(
+            "edit.refused.item", kind=t(f"edit.kind.{kind}"), why=t(f"edit.refused.{err.reason}",
+                                                                    examples=cf.example_words(language)))))
+        return
+    except ValueError as err:
         st.session_state[f"{key}_edit_msg"] = ("refused", str(err))
         return
     st.session_state[f"{key}_edit_text"] = e.text
