@@ -111,6 +111,15 @@ def test_builtin_negation_chinese():
     assert {m.label for m in at.metric} >= {"A · 原文", "B · 编辑后"}
 
 
+
+def test_chinese_delta_starts_with_its_sign():
+    """st.metric takes its arrow and colour from the delta's leading sign: in Chinese too a fall reads as a fall."""
+    at = page("_explore_page.py", lang="zh")
+    at.text_area(key="ex_text").input(ZH).run()
+    at.selectbox(key="ex_edit_pick").select("negate:0").run()
+    delta = {m.label: m for m in at.metric}["B · 编辑后"].delta
+    assert delta[0] in "+-" and delta.endswith("P(正面)"), delta
+
 def test_edit_that_does_not_apply_says_why():
     """Bad input tried: a review with no sentiment word from the list. No built-in edit is offered,
     a caption says why for each kind, and the edit box keeps the review."""

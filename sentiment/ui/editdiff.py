@@ -49,7 +49,8 @@ register({
                   "zh": "编辑后的评论与原评论相同：改一个词，或在上方应用一个内置编辑。"},
     "edit.a": {"en": "A · original", "zh": "A · 原文"},
     "edit.b": {"en": "B · edited", "zh": "B · 编辑后"},
-    "edit.delta": {"en": "{delta:+.1%} P(positive)", "zh": "P(正面) {delta:+.1%}"},
+    # the sign first in both languages: st.metric draws its arrow and colour from the delta's leading sign
+    "edit.delta": {"en": "{delta:+.1%} P(positive)", "zh": "{delta:+.1%} P(正面)"},
     "edit.flipped": {"en": "The prediction flips: {a} → {b}.", "zh": "预测翻转：{a} → {b}。"},
     "edit.kept": {"en": "The prediction stays {a}; P(positive) moves by {delta:+.1%}.",
                   "zh": "预测仍为{a}；P(正面) 变化 {delta:+.1%}。"},
