@@ -359,7 +359,7 @@ def _panel_grid(panels: Sequence[tuple[str, str, np.ndarray, str]], units: Seque
 def _h_colorbar(title: str, slot: int) -> dict:
     """A horizontal colour bar in slot 0, 1 or 2 under the plot, its title above it (placed by _place_colorbars)."""
     return dict(orientation="h", title=dict(text=title, side="top", font=dict(size=11)), x=0.02 + 0.34 * slot,
-                xanchor="left", len=0.28, thickness=10, tickfont=dict(size=10), nticks=5)  # few ticks: no crowding at half width
+                xanchor="left", len=0.28, thickness=10, tickfont=dict(size=10), nticks=4)  # few ticks: none crowded at half width
 
 
 def _token_label_px(n_tokens: int) -> int:
