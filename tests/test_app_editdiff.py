@@ -164,6 +164,15 @@ def test_cell_updates_tab_adds_up(cell):
     assert any(c.value.startswith("Unit 5: on average") for c in at.caption)
 
 
+
+def test_cell_updates_start_at_the_unit_that_wrote_most():
+    """On opening, before any pick, the unit split over the review is the heatmap's top unit (most written),
+    not unit 0 (which need not be shown at all)."""
+    at = page("_explore_page.py")
+    top = charts(at, "update_heatmaps")[0]["layout"]["meta"]["units"][0]
+    assert at.number_input(key="ex_upd_unit").value == top
+    assert charts(at, "update_unit")[0]["layout"]["meta"]["unit"] == top
+
 def test_plain_rnn_has_no_split():
     at = explore(EN)
     at.segmented_control(key="ex_cell").set_value("rnn").run()

@@ -251,17 +251,17 @@ def updates_tab(trace, layer: int, direction: str, key: str = "ex") -> None:
     c1, c2 = st.columns(2)
     with c1:
         top_k = _topk_slider(int(trace.hidden_size), f"{key}_upd_topk", t("updates.topk"))
-    with c2:
-        unit = _unit_input(trace, f"{key}_upd_unit")
-    common.chart(figures.update_heatmaps(trace, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_upd_heat",
-                 filename=f"updates-l{layer + 1}-{direction}")
+    fig = figures.update_heatmaps(trace, layer, direction, top_k=top_k, lang=lang())
+    with c2:  # first shown: the heatmap's top unit (the one that wrote most), not unit 0
+        unit = _unit_input(trace, f"{key}_upd_unit", default=int(fig.layout.meta["units"][0]))
+    common.chart(fig, key=f"{key}_upd_heat", filename=f"updates-l{layer + 1}-{direction}")
     unit_updates(trace, layer, direction, unit, key)
 
 
-def _unit_input(trace, key: str) -> int:
+def _unit_input(trace, key: str, default: int = 0) -> int:
     last = max(0, int(trace.hidden_size) - 1)
     if not isinstance(st.session_state.get(key), int) or not 0 <= st.session_state[key] <= last:
-        st.session_state[key] = 0
+        st.session_state[key] = min(max(0, default), last)
     return int(st.number_input(t("updates.unit"), 0, last, key=key, step=1))
 
 
