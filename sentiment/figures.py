@@ -445,7 +445,9 @@ def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str 
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
     delta = diff.prefix_delta
     if delta is not None:
-        fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2",
+        # no legend entry: its swatch would take the first bar's colour (blue even when every bar is red);
+        # the title says what the bars are
+        fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2", showlegend=False,
                              marker_color=[POSITIVE_COLOR if (v >= 0) else NEGATIVE_COLOR for v in np.nan_to_num(delta)],
                              opacity=0.45, hovertemplate=f"%{{x}}: {_t('change', lang)} %{{y:+.3f}}<extra></extra>"))
     for i, (curve, nm) in enumerate(zip((diff.prefix_a, diff.prefix_b), names)):
