@@ -260,10 +260,8 @@ def gate_heatmaps(
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
     kinds = {gate_kind(g) for g in names}
     bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
-    # horizontal colour bars under the token axis (container coordinates), side by side: they fit any width
-    cb = lambda k: dict(orientation="h", title=dict(text=_t(k, lang), side="top", font=dict(size=11)), x=0.02 + 0.34 * bars.index(k),  # noqa: E731
-                        xanchor="left", y=0.005, yref="container", yanchor="bottom", len=0.28, thickness=10,
-                        tickfont=dict(size=10))
+    # horizontal colour bars under the token labels, side by side: they fit any width
+    cb = lambda k: _h_colorbar(_t(k, lang), bars.index(k))  # noqa: E731
     if "sigmoid" in kinds:
         layout["coloraxis"] = dict(colorscale="Viridis", cmin=0.0, cmax=1.0, colorbar=cb("sigmoid"))
     if "tanh" in kinds:
@@ -277,10 +275,10 @@ def gate_heatmaps(
                h=int(lt.gates[names[0]].shape[1]), sort=_t(f"sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction}
-    bottom = (75 if T > 12 else 40) + 70  # token labels, then the colour bars
+    bottom = _token_label_px(T) + 70  # token labels, then the colour bars
     _base_layout(fig, title, 80 + plot_h + bottom, meta)
     fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
-    return fig
+    return _place_colorbars(fig, plot_h, _token_label_px(T))
 
 
 def _layer_trace(trace: "Trace", layer: int, direction: str):
@@ -359,16 +357,34 @@ def _panel_grid(panels: Sequence[tuple[str, str, np.ndarray, str]], units: Seque
 
 
 def _h_colorbar(title: str, slot: int) -> dict:
+    """A horizontal colour bar in slot 0, 1 or 2 under the plot, its title above it (placed by _place_colorbars)."""
     return dict(orientation="h", title=dict(text=title, side="top", font=dict(size=11)), x=0.02 + 0.34 * slot,
-                xanchor="left", y=0.005, yref="container", yanchor="bottom", len=0.28, thickness=10, tickfont=dict(size=10))
+                xanchor="left", len=0.28, thickness=10, tickfont=dict(size=10), nticks=4)  # few ticks: none crowded at half width
+
+
+def _token_label_px(n_tokens: int) -> int:
+    """Pixels the token labels take under a token axis (slanted from 13 tokens on)."""
+    return 75 if n_tokens > 12 else 40
+
+
+def _place_colorbars(fig: go.Figure, plot_h: int, below_px: int) -> go.Figure:
+    """Hang every colour axis's bar from just under the token labels (``below_px`` under a plot area
+    ``plot_h`` pixels tall), its title on top. Paper coordinates: bars in container coordinates get
+    their titles drawn across the bar by the plotly.js in Streamlit."""
+    y = -(below_px + 6) / max(1, plot_h)
+    for name in ("coloraxis", "coloraxis2", "coloraxis3"):
+        axis = getattr(fig.layout, name, None)
+        if axis is not None and axis.colorbar is not None and axis.colorbar.orientation == "h":
+            axis.colorbar.update(y=y, yref="paper", yanchor="top")
+    return fig
 
 
 def _finish_panels(fig: go.Figure, labels: Sequence[str], title: str, meta: dict, plot_h: int, max_ticks: int) -> go.Figure:
     _token_axis(fig, labels, max_ticks)
-    bottom = (75 if len(labels) > 12 else 40) + 70  # token labels, then the colour bars
+    bottom = _token_label_px(len(labels)) + 70  # token labels, then the colour bars
     _base_layout(fig, title, 80 + plot_h + bottom, meta)
     fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
-    return fig
+    return _place_colorbars(fig, plot_h, _token_label_px(len(labels)))
 
 
 def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward", gates: Iterable[str] | None = None,
@@ -429,7 +445,9 @@ def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str 
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
     delta = diff.prefix_delta
     if delta is not None:
-        fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2",
+        # no legend entry: its swatch would take the first bar's colour (blue even when every bar is red);
+        # the title says what the bars are
+        fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2", showlegend=False,
                              marker_color=[POSITIVE_COLOR if (v >= 0) else NEGATIVE_COLOR for v in np.nan_to_num(delta)],
                              opacity=0.45, hovertemplate=f"%{{x}}: {_t('change', lang)} %{{y:+.3f}}<extra></extra>"))
     for i, (curve, nm) in enumerate(zip((diff.prefix_a, diff.prefix_b), names)):

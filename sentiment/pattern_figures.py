@@ -271,11 +271,13 @@ def saturation_scatter(sat: dict, lang: str = "en", low: float = 0.1, high: floa
                 row=r, col=c)
         fig.update_xaxes(range=[-0.02, 1.02], title_text=_t("left", lang), row=r, col=c)
         fig.update_yaxes(range=[-0.02, 1.02], title_text=_t("right", lang), row=r, col=c)
+    height, top, bottom = 140 + 380 * rows, 90, 110
     fig.update_layout(
         title=dict(text=_t("sat_title", lang, n=int(any_entry.get("reviews", 0)), steps=int(any_entry.get("steps", 0)),
                            lo=low, hi=high), font=dict(size=15)),
-        font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)), height=140 + 380 * rows,
-        margin=dict(l=60, r=20, t=90, b=110), legend=dict(orientation="h", yanchor="top", y=-0.1 if rows == 1 else -0.05),
+        font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)), height=height,
+        # the legend under the bottom row's axis titles (about 50 px under the axes), not across them
+        margin=dict(l=60, r=20, t=top, b=bottom), legend=dict(orientation="h", yanchor="top", y=-62 / (height - top - bottom)),
         meta={"kind": "saturation_scatter", "panels": [[l, d] for l, d in panels], "gates": gates},
     )
     return fig

@@ -111,6 +111,15 @@ def test_builtin_negation_chinese():
     assert {m.label for m in at.metric} >= {"A · 原文", "B · 编辑后"}
 
 
+
+def test_chinese_delta_starts_with_its_sign():
+    """st.metric takes its arrow and colour from the delta's leading sign: in Chinese too a fall reads as a fall."""
+    at = page("_explore_page.py", lang="zh")
+    at.text_area(key="ex_text").input(ZH).run()
+    at.selectbox(key="ex_edit_pick").select("negate:0").run()
+    delta = {m.label: m for m in at.metric}["B · 编辑后"].delta
+    assert delta[0] in "+-" and delta.endswith("P(正面)"), delta
+
 def test_edit_that_does_not_apply_says_why():
     """Bad input tried: a review with no sentiment word from the list. No built-in edit is offered,
     a caption says why for each kind, and the edit box keeps the review."""
@@ -154,6 +163,15 @@ def test_cell_updates_tab_adds_up(cell):
     assert np.allclose(state, tr.gate("c" if cell == "lstm" else "h")[:, 5], atol=1e-6)
     assert any(c.value.startswith("Unit 5: on average") for c in at.caption)
 
+
+
+def test_cell_updates_start_at_the_unit_that_wrote_most():
+    """On opening, before any pick, the unit split over the review is the heatmap's top unit (most written),
+    not unit 0 (which need not be shown at all)."""
+    at = page("_explore_page.py")
+    top = charts(at, "update_heatmaps")[0]["layout"]["meta"]["units"][0]
+    assert at.number_input(key="ex_upd_unit").value == top
+    assert charts(at, "update_unit")[0]["layout"]["meta"]["unit"] == top
 
 def test_plain_rnn_has_no_split():
     at = explore(EN)

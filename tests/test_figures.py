@@ -208,6 +208,22 @@ def test_heatmap_colour_axes_by_kind(tr):
     assert "Noto Sans CJK SC" in lay["font"]["family"]
 
 
+
+def test_colour_bars_hang_under_the_token_labels(tr):
+    """Each horizontal colour bar sits under the token labels in paper coordinates, title on top: with
+    container coordinates Streamlit's plotly.js drew the titles across the bars."""
+    t = tr(cell="lstm")
+    for fig in (figures.gate_heatmaps(t), figures.update_heatmaps(t)):
+        lay = spec(fig)["layout"]
+        plot_h = lay["height"] - lay["margin"]["t"] - lay["margin"]["b"]
+        bars = [lay[k]["colorbar"] for k in ("coloraxis", "coloraxis2", "coloraxis3") if "colorbar" in lay.get(k, {})]
+        assert bars
+        for cb in bars:
+            assert cb["orientation"] == "h" and cb["yref"] == "paper" and cb["yanchor"] == "top"
+            assert cb["title"]["side"] == "top"
+            below = -cb["y"] * plot_h  # pixels under the plot area
+            assert 40 <= below <= lay["margin"]["b"] - 40  # under the token labels, room left for bar and ticks
+
 def test_heatmap_hover_shows_token_position_unit_value(tr):
     t = tr(cell="gru")
     d = spec(figures.gate_heatmaps(t))["data"][0]

@@ -365,6 +365,14 @@ def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
         pf.saturation_scatter({})
 
 
+
+def test_saturation_legend_sits_under_the_axis_titles(imdb_batch):
+    """The gates' legend is below the x-axis titles (about 50 px under the axes), not drawn across them."""
+    fig = pf.saturation_scatter(P.saturation(imdb_batch))
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    below = -fig.layout.legend.y * plot_h
+    assert fig.layout.legend.yanchor == "top" and 55 <= below <= fig.layout.margin.b - 25
+
 def test_cache_keeps_within_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
     """Three models' traces with room for two: the one used longest ago goes, the newest always stays."""
     texts = [("the movie was good", 1), ("bad plot", 0), ("great acting", 1)]

@@ -149,11 +149,13 @@ def follow_language(picker_keys: Sequence[str], review: str) -> None:
             st.session_state[f"{pk}_dataset"] = matching[0]
 
 
-def model_picker(key: str, prefer: dict | None = None, language: str | None = None) -> catalog.ModelEntry | None:
+def model_picker(key: str, prefer: dict | None = None, language: str | None = None,
+                 stacked: bool = False) -> catalog.ModelEntry | None:
     """Dataset, cell and pooling choices over the usable models; a model choice when several match.
 
     ``prefer`` gives the defaults ({"cell": "gru", "pooling": "max", "dataset": "imdb"}); ``language``
-    picks the default dataset. Returns None (with a message) when no model is usable.
+    picks the default dataset; ``stacked``: cell above pooling (for a narrow column, where the two
+    side by side would cut off their last buttons). Returns None (with a message) when no model is usable.
     """
     prefer = prefer or {}
     ok, bad = available_models()
@@ -168,7 +170,7 @@ def model_picker(key: str, prefer: dict | None = None, language: str | None = No
                    format_func=lambda d: f"{d[0]} · {_lang_name(d[1])}")
     of_ds = [e for e in ok if (e.dataset, e.language) == dataset]
     cells = [c for c in CELL_ORDER if any(e.cell == c for e in of_ds)] + sorted({e.cell for e in of_ds} - set(CELL_ORDER))
-    c1, c2 = st.columns(2)
+    c1, c2 = (st.container(), st.container()) if stacked else st.columns(2)
     with c1:
         cell = pick(t("picker.cell"), cells, f"{key}_cell", _first(cells, prefer.get("cell"), "lstm", "gru"),
                     widget=st.segmented_control, required=True, help=t("picker.cell.help"),
@@ -252,7 +254,7 @@ def review_and_model(key: str):
     Returns (entry, review), or None when no model is usable or the picked one fails to load."""
     left, right = present.controls(key).columns([3, 2], gap="large")  # hidden in presenter mode
     with right:
-        entry = model_picker(key)
+        entry = model_picker(key, stacked=True)
     with left:
         review = review_input(key, picker_keys=[key], default_language=entry.language if entry else "en")
     present.review_banner(review)

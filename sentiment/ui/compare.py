@@ -22,7 +22,7 @@ def render() -> None:
     for side, col, prefer in zip(SIDES, cols, ({"cell": "lstm"}, {"cell": "gru"})):
         with col:
             st.subheader(t(f"compare.{side}"))
-            entries.append(common.model_picker(f"{K}_{side}", prefer=prefer))
+            entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
     if any(e is None for e in entries):
         return
     traces, names = [], []

@@ -49,7 +49,8 @@ register({
                   "zh": "编辑后的评论与原评论相同：改一个词，或在上方应用一个内置编辑。"},
     "edit.a": {"en": "A · original", "zh": "A · 原文"},
     "edit.b": {"en": "B · edited", "zh": "B · 编辑后"},
-    "edit.delta": {"en": "{delta:+.1%} P(positive)", "zh": "P(正面) {delta:+.1%}"},
+    # the sign first in both languages: st.metric draws its arrow and colour from the delta's leading sign
+    "edit.delta": {"en": "{delta:+.1%} P(positive)", "zh": "{delta:+.1%} P(正面)"},
     "edit.flipped": {"en": "The prediction flips: {a} → {b}.", "zh": "预测翻转：{a} → {b}。"},
     "edit.kept": {"en": "The prediction stays {a}; P(positive) moves by {delta:+.1%}.",
                   "zh": "预测仍为{a}；P(正面) 变化 {delta:+.1%}。"},
@@ -255,17 +256,17 @@ def updates_tab(trace, layer: int, direction: str, key: str = "ex") -> None:
     c1, c2 = st.columns(2)
     with c1:
         top_k = _topk_slider(int(trace.hidden_size), f"{key}_upd_topk", t("updates.topk"))
-    with c2:
-        unit = _unit_input(trace, f"{key}_upd_unit")
-    common.chart(figures.update_heatmaps(trace, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_upd_heat",
-                 filename=f"updates-l{layer + 1}-{direction}")
+    fig = figures.update_heatmaps(trace, layer, direction, top_k=top_k, lang=lang())
+    with c2:  # first shown: the heatmap's top unit (the one that wrote most), not unit 0
+        unit = _unit_input(trace, f"{key}_upd_unit", default=int(fig.layout.meta["units"][0]))
+    common.chart(fig, key=f"{key}_upd_heat", filename=f"updates-l{layer + 1}-{direction}")
     unit_updates(trace, layer, direction, unit, key)
 
 
-def _unit_input(trace, key: str) -> int:
+def _unit_input(trace, key: str, default: int = 0) -> int:
     last = max(0, int(trace.hidden_size) - 1)
     if not isinstance(st.session_state.get(key), int) or not 0 <= st.session_state[key] <= last:
-        st.session_state[key] = 0
+        st.session_state[key] = min(max(0, default), last)
     return int(st.number_input(t("updates.unit"), 0, last, key=key, step=1))
 
 

@@ -249,9 +249,11 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
         note = st.empty()
         note.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
         label = t("patterns.trace", n=n) if split == "test" else t("patterns.trace.upload", n=n)
-        if not st.button(label, key=f"{K}_trace", type="primary"):
+        button = st.empty()  # emptied once clicked: a traced sample shows no "Trace" button
+        if not button.button(label, key=f"{K}_trace", type="primary"):
             return None
         note.empty()
+        button.empty()
         bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=n))
 
         def progress(done: int, all_: int) -> None:

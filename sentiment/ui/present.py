@@ -50,7 +50,10 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 [data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] button p { font-size: 1.3rem !important; }
 [data-testid="stMain"] .katex { font-size: 1.45em !important; }
 [data-testid="stMain"] .katex-display { overflow-x: auto; overflow-y: hidden; }
-[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] *,
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input { font-size: 1.2rem !important; }
+[data-testid="stMain"] [data-testid="stSliderThumbValue"] [data-testid="stMarkdownContainer"] p { font-size: 1rem !important; line-height: 1.2; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
 .gs-present-review { font-size: 1.9rem; line-height: 1.6; border-left: 6px solid #888; padding: 0.3rem 1rem; margin: 0.5rem 0 1rem 0; }
 </style>"""
@@ -96,9 +99,17 @@ def review_banner(review: str) -> None:
 
 
 def scale_figure(fig):
-    """A chart's fonts enlarged for a projector when presenter mode is on (the figure, changed in place)."""
+    """A chart's fonts enlarged for a projector when presenter mode is on (the figure, changed in place):
+    the base font, and the title and panel titles that set their own size (tick labels keep theirs:
+    the figures leave them room by their size)."""
     if on():
         fig.update_layout(font=dict(size=CHART_FONT))
+        grow = CHART_FONT / 13
+        if fig.layout.title.font.size:
+            fig.layout.title.font.size = round(fig.layout.title.font.size * grow)
+        for a in fig.layout.annotations or ():
+            if a.font.size:
+                a.font.size = round(a.font.size * grow)
     return fig
 
 
