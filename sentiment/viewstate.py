@@ -2,7 +2,8 @@
 
 A teacher's link (``/learn?model=imdb-lstm-max&text=...&token=3&unit=5``) names the model, the review,
 the selected token and unit, the layer and direction, the gates shown, presenter mode and the
-language. ``parse`` turns the raw parameters into a ``ViewState`` and a list of ``Problem``s (each a
+language; a Compare link (``/compare?model=imdb-lstm-max&model_b=imdb-gru-max&text=...``) names a
+second model too, B (``model_b``, ``pooling_b``), next to model A (``model``, ``pooling``). ``parse`` turns the raw parameters into a ``ViewState`` and a list of ``Problem``s (each a
 code and its details, never an exception); ``check_selection`` checks the token, unit and layer
 against a traced review once its length and size are known; ``encode`` writes a state back as
 parameters. Messages for people are the UI's business (``sentiment.ui.share`` translates the codes).
@@ -25,7 +26,8 @@ DIRECTIONS = ("forward", "backward")
 GATES = ("i", "f", "g", "o", "c", "h", "r", "z", "n")
 POOLINGS = ("last", "max", "mean", "attention")
 # the parameters a page's view owns (the page path is st.navigation's; lang and present are the frame's)
-VIEW_KEYS = ("model", "pooling", "text", "layer", "dir", "gates", "token", "unit")
+VIEW_KEYS = ("model", "pooling", "model_b", "pooling_b", "text", "layer", "dir", "gates", "token", "unit")
+SIDE_B = "_b"  # the suffix of model B's parameters (model_b, pooling_b) and of their problems' codes
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ViewState:
 
     model: str | None = None  # a model's catalog key ("shipped:imdb-lstm-max", "run:<id>") or name
     pooling: str | None = None  # "last" | "max" | "mean" | "attention"
+    model_b: str | None = None  # Compare's second model (B), as ``model``
+    pooling_b: str | None = None  # its pooling, as ``pooling``
     text: str | None = None  # the review
     layer: int | None = None  # 0-based (the link says 1-based, as the interface does)
     direction: str | None = None  # "forward" | "backward"
@@ -79,18 +83,19 @@ def parse(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, list[Pr
         return v if isinstance(v, str) else None
 
     state, problems = ViewState(), []
-    model = one("model")
-    if model is not None and model.strip():
-        if len(model) > 200:
-            problems.append(Problem("model_unknown", {"value": model[:40] + "…"}))
-        else:
-            state.model = model.strip()
-    pooling = one("pooling")
-    if pooling:
-        if pooling in POOLINGS:
-            state.pooling = pooling
-        else:
-            problems.append(Problem("pooling_unknown", {"value": pooling[:40]}))
+    for side in ("", SIDE_B):  # model A (model, pooling), then model B (model_b, pooling_b)
+        model = one("model" + side)
+        if model is not None and model.strip():
+            if len(model) > 200:
+                problems.append(Problem("model_unknown" + side, {"value": model[:40] + "…"}))
+            else:
+                setattr(state, "model" + side, model.strip())
+        pooling = one("pooling" + side)
+        if pooling:
+            if pooling in POOLINGS:
+                setattr(state, "pooling" + side, pooling)
+            else:
+                problems.append(Problem("pooling_unknown" + side, {"value": pooling[:40]}))
     text = one("text")
     if text is not None:
         if len(text) > MAX_TEXT:
@@ -123,18 +128,20 @@ def parse(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, list[Pr
     return state, problems
 
 
-def find_model(wanted: str, entries: Iterable["ModelEntry"], pooling: str | None = None) -> tuple["ModelEntry | None", list[Problem]]:
+def find_model(wanted: str, entries: Iterable["ModelEntry"], pooling: str | None = None,
+               side: str = "") -> tuple["ModelEntry | None", list[Problem]]:
     """The usable model a link names (by catalog key, then by name), moved to ``pooling`` when a sibling
-    (same dataset, language and cell) has it. None and a problem when no usable model has that name."""
+    (same dataset, language and cell) has it. None and a problem when no usable model has that name.
+    ``side``: "" for ``model`` (A), ``SIDE_B`` for ``model_b``, whose problems' codes end in ``_b``."""
     entries = list(entries)
     entry = next((e for e in entries if e.key == wanted), None) or next((e for e in entries if e.name == wanted), None)
     if entry is None:
-        return None, [Problem("model_unknown", {"value": wanted[:60]})]
+        return None, [Problem("model_unknown" + side, {"value": wanted[:60]})]
     if pooling and pooling != entry.pooling:
         sibling = next((e for e in entries if (e.dataset, e.language, e.cell, e.pooling)
                         == (entry.dataset, entry.language, entry.cell, pooling)), None)
         if sibling is None:
-            return entry, [Problem("pooling_missing", {"pooling": pooling, "model": entry.name})]
+            return entry, [Problem("pooling_missing" + side, {"pooling": pooling, "model": entry.name})]
         return sibling, []
     return entry, []
 
@@ -159,15 +166,23 @@ def check_selection(state: ViewState, length: int, hidden: int, layers: Sequence
             ok["unit"] = state.unit
         else:
             problems.append(Problem("unit_range", {"value": state.unit, "last": hidden - 1}))
-    if state.layer is not None or state.direction is not None:
-        layer = state.layer if state.layer is not None else layers[0][0]
-        direction = state.direction or "forward"
-        if (layer, direction) in layers:
-            ok["layer"] = (layer, direction)
-        else:
-            problems.append(Problem("layer_missing", {"layer": layer + 1, "direction": direction,
-                                                      "n": max(l for l, _ in layers) + 1}))
-    return ok, problems
+    layer, found = check_layer(state, layers)
+    if layer is not None:
+        ok["layer"] = layer
+    return ok, problems + found
+
+
+def check_layer(state: ViewState, layers: Sequence[tuple[int, str]]) -> tuple[tuple[int, str] | None, list[Problem]]:
+    """The link's (layer, direction) when it is one of ``layers`` (a missing direction reads "forward", a
+    missing layer the first); None and a problem when it is not, None alone when the link names neither."""
+    if state.layer is None and state.direction is None:
+        return None, []
+    layer = state.layer if state.layer is not None else layers[0][0]
+    direction = state.direction or "forward"
+    if (layer, direction) in layers:
+        return (layer, direction), []
+    return None, [Problem("layer_missing", {"layer": layer + 1, "direction": direction,
+                                            "n": max(l for l, _ in layers) + 1})]
 
 
 def encode(values: Mapping[str, object]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from sentiment import checkpoint, probe
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 LEARN = str(ROOT / "tests" / "_learn_page.py")
+COMPARE = str(ROOT / "tests" / "_compare_page.py")
 REVIEW = "The plot was thin but the acting was wonderful and I was not bored at all."
 TOKENS = "the plot was thin but the acting was wonderful and i was not bored at all".split()
 
@@ -204,6 +205,112 @@ def test_link_is_read_once_per_session():
     at.number_input(key="le_unit").set_value(6).run()
     at.run()
     assert at.number_input(key="le_unit").value == 6 and qp(at)["unit"] == "6"
+
+
+# ---- Compare: two models ------------------------------------------------------------------------------
+
+
+def heatmaps(at: AppTest) -> list[dict]:
+    return [f for f in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+            if f["layout"].get("meta", {}).get("kind") == "gate_heatmaps"]
+
+
+def compare_view(at: AppTest) -> tuple:
+    """What Compare shows: each side's (cell, pooling), the review, the layer picked."""
+    return tuple((at.segmented_control(key=f"cmp_{s}_cell").value, at.segmented_control(key=f"cmp_{s}_pooling").value)
+                 for s in "ab") + (at.text_area(key="cmp_text").value, at.selectbox(key="cmp_layer").value)
+
+
+def share_link(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.value.startswith("?"))
+
+
+def test_link_opens_the_same_compare_view():
+    """model/pooling (A), model_b/pooling_b (B), the review, layer and dir from the link are what Compare
+    shows: both heatmaps are that layer and direction of those two models' traces of that review."""
+    at = open_link(COMPARE, model="imdb-lstm-mean", model_b="imdb-gru-attention", text=REVIEW, layer="1", dir="backward")
+    assert not warnings(at)
+    assert compare_view(at) == (("lstm", "mean"), ("gru", "attention"), REVIEW, (0, "backward"))
+    shown = heatmaps(at)
+    assert [(h["layout"]["meta"]["layer"], h["layout"]["meta"]["direction"]) for h in shown] == [(0, "backward")] * 2
+    for h, name in zip(shown, ("imdb-lstm-mean", "imdb-gru-attention")):
+        tr = shipped_trace(name)
+        assert h["layout"]["meta"]["tokens"] == TOKENS == tr.tokens
+        assert any(c.startswith(name + " ·") for c in at.caption.values), name
+    assert {k: qp(at)[k] for k in ("model", "pooling", "model_b", "pooling_b", "layer", "dir")} == {
+        "model": "imdb-lstm-mean", "pooling": "mean", "model_b": "imdb-gru-attention", "pooling_b": "attention",
+        "layer": "1", "dir": "backward"}
+
+
+def test_compare_link_with_poolings_only():
+    """pooling and pooling_b without models: each side's default cell (A LSTM, B GRU) with that pooling."""
+    at = open_link(COMPARE, pooling="last", pooling_b="mean", text=REVIEW)
+    assert not warnings(at)
+    assert compare_view(at)[:2] == (("lstm", "last"), ("gru", "mean"))
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"model_b": "no-such-model"}, "there is no usable model B “no-such-model” here; showing the default model B"),
+    ({"model_b": "m" * 300}, "there is no usable model B “mmmm"),
+    ({"pooling_b": "median"}, "pooling_b = “median” is not a pooling"),
+    ({"model_b": "imdb-rnn-max", "pooling_b": "attention"}, "no attention-pooling sibling of imdb-rnn-max (model B)"),
+])
+def test_bad_model_b_falls_back_to_the_default(params, message):
+    """Bad input tried: an unknown model_b, an overlong one, an unknown pooling_b, a pooling that model B
+    lacks. A message naming model B; B is its default (GRU, max) or the named model; A and the review of
+    the link still apply, and the URL says what is shown."""
+    at = open_link(COMPARE, model="imdb-lstm-mean", text=REVIEW, **params)
+    assert any(message in w for w in warnings(at)), warnings(at)
+    expected_b = ("rnn", "max") if params.get("model_b") == "imdb-rnn-max" else ("gru", "max")
+    assert compare_view(at)[:3] == (("lstm", "mean"), expected_b, REVIEW)
+    assert qp(at)["model_b"] == f"imdb-{expected_b[0]}-max" and qp(at)["model"] == "imdb-lstm-mean"
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"layer": "2"}, "layer 2 forward is not in both models (they share 1 layer(s))"),
+    ({"dir": "up"}, "dir = “up” is neither forward nor backward"),
+])
+def test_bad_compare_layer_falls_back_to_the_first(params, message):
+    """Bad input tried: a layer neither model has, a direction that is no direction: a message, the first
+    layer, the link's two models kept."""
+    at = open_link(COMPARE, model="imdb-lstm-max", model_b="imdb-gru-max", text=REVIEW, **params)
+    assert any(message in w for w in warnings(at)), warnings(at)
+    assert compare_view(at)[3] == (0, "forward") and qp(at)["layer"] == "1" and qp(at)["dir"] == "forward"
+
+
+def test_markdown_in_a_compare_link_is_shown_as_plain_text():
+    """Bad input tried: model_b a Markdown link; its warning shows it escaped, not as a link."""
+    at = open_link(COMPARE, text=REVIEW, model_b="[click](https://evil.example)")
+    shown = [w for w in warnings(at) if "no usable model B" in w]
+    assert shown and "\\[click\\]\\(https://evil.example\\)" in shown[0], warnings(at)
+
+
+def test_compare_widgets_write_the_link():
+    """Picking B's cell and pooling, a review and a direction rewrites the URL (model, model_b, their
+    poolings, text, layer, dir; none of Explore's token/unit/gates) and the share box; the link opened
+    afresh is the same comparison."""
+    at = open_link(COMPARE)
+    assert (qp(at)["model"], qp(at)["model_b"]) == ("imdb-lstm-max", "imdb-gru-max")
+    at.segmented_control(key="cmp_b_cell").set_value("lstm").run()
+    at.segmented_control(key="cmp_b_pooling").set_value("mean").run()
+    at.text_area(key="cmp_text").set_value("not good, not bad").run()
+    at.selectbox(key="cmp_layer").set_value((0, "backward")).run()
+    params = qp(at)
+    assert params == {"model": "imdb-lstm-max", "pooling": "max", "model_b": "imdb-lstm-mean", "pooling_b": "mean",
+                      "text": "not good, not bad", "layer": "1", "dir": "backward"}
+    link = share_link(at)
+    assert "model_b=imdb-lstm-mean" in link and "pooling_b=mean" in link and "dir=backward" in link
+    assert any("same two models, review and layer" in c.value for c in at.caption)
+    again = open_link(COMPARE, **params)
+    assert not warnings(again) and compare_view(again) == compare_view(at)
+    at.run()
+    assert compare_view(at)[1] == ("lstm", "mean")  # the link is read once: the widgets rule afterwards
+
+
+def test_explore_link_drops_compare_parameters():
+    """An Explore view writes no model_b/pooling_b (a stale one from a Compare link is removed)."""
+    at = open_link(APP, model="imdb-gru-max", model_b="imdb-lstm-max", text=REVIEW)
+    assert not warnings(at) and "model_b" not in qp(at) and qp(at)["model"] == "imdb-gru-max"
 
 
 # ---- presenter mode ---------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def test_any_review_round_trips_through_a_link(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["model", "pooling", "text", "token", "unit", "layer", "dir", "gates", "present", "x"]),
+@given(st.dictionaries(st.sampled_from(["model", "pooling", "model_b", "pooling_b", "text", "token", "unit", "layer", "dir",
+                                        "gates", "present", "x"]),
                        st.text(max_size=40)))
 def test_parse_never_raises(params):
     state, problems = viewstate.parse(params)
@@ -46,6 +47,57 @@ def test_parse_never_raises(params):
         v = getattr(state, name)
         assert v is None or (isinstance(v, int) and 0 <= v <= viewstate.MAX_INDEX)
     assert all(isinstance(p, viewstate.Problem) for p in problems)
+
+
+def test_compare_link_round_trips_both_models():
+    """Compare's view: model A (model, pooling), model B (model_b, pooling_b), the review, layer and direction."""
+    values = {"model": "imdb-lstm-mean", "pooling": "mean", "model_b": "hotel-gru-attention", "pooling_b": "attention",
+              "text": "好看 but slow", "layer": 0, "dir": "backward"}
+    params = dict(parse_qsl(viewstate.query_string(viewstate.encode(values))))
+    assert params["model_b"] == "hotel-gru-attention" and params["pooling_b"] == "attention"
+    state, problems = viewstate.parse(params)
+    assert not problems
+    assert (state.model, state.pooling, state.model_b, state.pooling_b, state.text, state.layer, state.direction) == (
+        "imdb-lstm-mean", "mean", "hotel-gru-attention", "attention", "好看 but slow", 0, "backward")
+
+
+def test_an_explore_link_says_nothing_of_model_b():
+    """A link without model_b/pooling_b (every Explore and Learn link) parses as before: B is None, no problem."""
+    state, problems = viewstate.parse({"model": "imdb-gru-max", "pooling": "max", "unit": "3"})
+    assert (state.model, state.pooling, state.model_b, state.pooling_b, state.unit) == ("imdb-gru-max", "max", None, None, 3)
+    assert not problems
+    assert set(viewstate.encode({"model": "imdb-gru-max", "text": "ok"})) == {"model", "text"}
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"pooling_b": "median"}, "pooling_unknown_b"),  # not a pooling
+    ({"pooling_b": "MAX"}, "pooling_unknown_b"),  # poolings are lower case
+    ({"model_b": "m" * 201}, "model_unknown_b"),  # longer than any model's name or key
+])
+def test_bad_model_b_is_a_problem_of_b(params, code):
+    """Bad input tried: an unknown pooling_b, an upper-case one, an overlong model_b; each a problem with
+    B's own code (so its message names model B), B left None and model A untouched."""
+    state, problems = viewstate.parse({"model": "imdb-gru-max", "pooling": "max", **params})
+    assert [p.code for p in problems] == [code]
+    assert state.model_b is None and state.pooling_b is None and (state.model, state.pooling) == ("imdb-gru-max", "max")
+
+
+def test_find_model_b_names_its_problems_as_b():
+    ok = entries()
+    e, problems = viewstate.find_model("imdb-gru-maxx", ok, side=viewstate.SIDE_B)
+    assert e is None and [p.code for p in problems] == ["model_unknown_b"]
+    e, problems = viewstate.find_model("imdb-rnn-max", ok, pooling="mean", side=viewstate.SIDE_B)
+    assert e.name == "imdb-rnn-max" and [p.code for p in problems] == ["pooling_missing_b"]
+
+
+def test_check_layer_against_the_shared_layers():
+    """Compare checks only the layer and direction, against the pairs both models have."""
+    shared = [(0, "forward"), (0, "backward")]
+    assert viewstate.check_layer(viewstate.ViewState(), shared) == (None, [])
+    assert viewstate.check_layer(viewstate.ViewState(direction="backward"), shared) == ((0, "backward"), [])
+    choice, problems = viewstate.check_layer(viewstate.ViewState(layer=1), shared)
+    assert choice is None and problems[0].code == "layer_missing" and problems[0].details == {
+        "layer": 2, "direction": "forward", "n": 1}
 
 
 @pytest.mark.parametrize("raw", ["-1", "1.5", "abc", "", " ", "٣", "1e3", "99999999", "0x10"])

@@ -1,11 +1,14 @@
-"""Compare: two models on the same review, side by side (LSTM vs GRU, or two poolings)."""
+"""Compare: two models on the same review, side by side (LSTM vs GRU, or two poolings).
+
+The view (models A and B with their poolings, the review, the heatmaps' layer and direction) lives in the
+URL, as on Explore and Learn (``share``): a link opens the same comparison."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from .. import catalog, figures
-from . import common, editdiff
+from . import common, editdiff, share
 from .i18n import lang, t
 
 K = "cmp"
@@ -15,7 +18,9 @@ SIDES = ("a", "b")
 def render() -> None:
     st.title(t("compare.title"))
     st.caption(t("compare.intro"))
+    share_slot = st.empty()  # the "share this view" box, filled once the view is known
     pickers = [f"{K}_{s}" for s in SIDES]
+    share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
     review = common.review_input(K, picker_keys=pickers)
     cols = st.columns(2, gap="large")
     entries = []
@@ -50,9 +55,12 @@ def render() -> None:
 
     st.subheader(t("compare.heatmaps"))
     shared = [c for c in common.layer_options(traces[0]) if c in common.layer_options(traces[1])] or [(0, "forward")]
+    share.restore_layer(K, shared, f"{K}_layer")  # the link's layer, if both models have it
     c1, c2, c3 = st.columns(3)
     with c1:
         choice = common.pick(t("gates.layer"), shared, f"{K}_layer", format_func=common.layer_label, disabled=len(shared) == 1)
+    share.publish(share.view_params(entries[0], review, entry_b=entries[1], layer=choice), share_slot,
+                  help_key="share.help.compare")
     with c2:
         sort = common.pick(t("gates.sort"), figures.SORTS, f"{K}_sort", default="none",
                            format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
