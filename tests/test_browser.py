@@ -226,6 +226,34 @@ def test_shared_link_opens_the_same_view(page, server, tmp_path_factory):
     no_exception(page)
 
 
+def test_shared_link_opens_the_same_compare_view(page, server, tmp_path_factory):
+    """A Compare link opens both models, the review and the layer; picking B's pooling rewrites the URL,
+    and the share box's link carries both models."""
+    from urllib.parse import quote
+
+    out = shots_dir(tmp_path_factory)
+    review = "Not bad at all: the acting was wonderful."
+    page.goto(f"{server}/compare?model=imdb-lstm-mean&model_b=imdb-gru-attention&text={quote(review)}&layer=1&dir=backward")
+    wait_idle(page)
+    expect(page.get_by_role("textbox", name="Review (English or Chinese)")).to_have_value(review)
+    expect(page.get_by_text("imdb-lstm-mean", exact=False).first).to_be_visible()
+    expect(page.get_by_text("imdb-gru-attention", exact=False).first).to_be_visible()
+    expect(page.get_by_text("layer 1 · backward", exact=False).first).to_be_visible()
+    no_exception(page)
+    page.screenshot(path=str(out / "compare-link.png"))
+    pools = page.get_by_role("radiogroup", name="Pooling")
+    pools.nth(1).get_by_role("radio", name="max", exact=True).click()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('pooling_b=max') && location.search.includes('model_b=imdb-gru-max')")
+    assert "model=imdb-lstm-mean" in page.url and "dir=backward" in page.url, page.url
+    page.get_by_role("button", name="Share this view").click()
+    # (the first code box of the page is a collapsed equations box: take the popover's, which has the link)
+    shared = page.locator("[data-testid='stCode'] code").filter(has_text="model_b=").first.inner_text().strip()
+    assert shared.startswith(f"{server}/compare?") and "model_b=imdb-gru-max" in shared, shared
+    page.keyboard.press("Escape")
+    no_exception(page)
+
+
 def to_min(page, name: str) -> None:
     """Move the slider (or select slider) labelled `name` to its smallest value (the Home key)."""
     thumb = page.get_by_role("slider", name=name)
