@@ -73,16 +73,46 @@ def gates_of(cell: str, mod: nn.RNNBase, x: Tensor, h: Tensor, mask: Tensor | No
     -> name -> [B, T, H], zeros at pads."""
     b_ih, b_hh = getattr(mod, "bias_ih_l0", None), getattr(mod, "bias_hh_l0", None)
     gi = F.linear(x, mod.weight_ih_l0, b_ih)  # [B, T, G*H]
-    h_prev = F.pad(h, (0, 0, 1, 0))[:, :-1]  # [B, T, H]: h_{t-1}
-    gh = F.linear(h_prev, mod.weight_hh_l0, b_hh)  # [B, T, G*H]
+    gh = F.linear(_previous(h), mod.weight_hh_l0, b_hh)  # [B, T, G*H]
+    return _gates_from(cell, gi, gh, h, mask)
+
+
+def _previous(h: Tensor) -> Tensor:
+    """h_{t-1} for every step: h [..., T, H] shifted one step, h_{-1} = 0."""
+    return F.pad(h, (0, 0, 1, 0))[..., :-1, :]
+
+
+def _gates_both(cell: str, mods: list[nn.RNNBase], x: Tensor, h: Tensor) -> dict[str, Tensor]:
+    """gates_of for both directions of an unpadded layer at once (one batched product for each of
+    x W_ih and h W_hh, one pass of the elementwise work): x, h [2, B, T, *] (forward, then the
+    backward direction in its own step order) -> name -> [2, B, T, H]."""
+    _, B, T, In = x.shape
+    W_ih = torch.stack([m.weight_ih_l0 for m in mods]).transpose(1, 2)  # [2, In, G*H]
+    W_hh = torch.stack([m.weight_hh_l0 for m in mods]).transpose(1, 2)  # [2, H, G*H]
+    G = W_ih.shape[2]
+    if mods[0].bias:
+        b_ih = torch.stack([m.bias_ih_l0 for m in mods])[:, None]  # [2, 1, G*H]
+        b_hh = torch.stack([m.bias_hh_l0 for m in mods])[:, None]
+        gi = torch.baddbmm(b_ih, x.reshape(2, B * T, In), W_ih)  # [2, B*T, G*H]
+        gh = torch.baddbmm(b_hh, _previous(h).reshape(2, B * T, -1), W_hh)
+    else:
+        gi = torch.bmm(x.reshape(2, B * T, In), W_ih)
+        gh = torch.bmm(_previous(h).reshape(2, B * T, -1), W_hh)
+    return _gates_from(cell, gi.view(2, B, T, G), gh.view(2, B, T, G), h, None)
+
+
+def _gates_from(cell: str, gi: Tensor, gh: Tensor, h: Tensor, mask: Tensor | None) -> dict[str, Tensor]:
+    """The gates from their pre-activations gi = W_i* x_t + b_i*, gh = W_h* h_{t-1} + b_h* [..., T, G*H]."""
     m = (lambda v: v) if mask is None else (lambda v: v * mask)
     if cell == "lstm":
-        pre = gi.add_(gh)  # [B, T, 4H]
+        pre = gi.add_(gh)  # [..., T, 4H]
         H = pre.shape[-1] // 4
         s = torch.sigmoid(pre)
         i, f, o = m(s[..., :H]), m(s[..., H:2 * H]), m(s[..., 3 * H:])
-        g = m(torch.tanh(pre[..., 2 * H:3 * H]))
-        return {"i": i, "f": f, "g": g, "o": o, "c": linear_scan(f, i * g), "h": h}
+        g = m(torch.tanh(pre[..., 2 * H:3 * H].contiguous()))  # contiguous first: 3x faster here
+        shape = f.shape
+        c = linear_scan(f.reshape(-1, *shape[-2:]), (i * g).reshape(-1, *shape[-2:])).view(shape)
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
     if cell == "gru":
         ir, iz, i_n = gi.chunk(3, -1)
         hr, hz, h_n = gh.chunk(3, -1)
@@ -109,6 +139,19 @@ def recompute(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> list[dict]:
     rev = (lambda v: v.flip(1)) if full else (lambda v: reverse_padded(v, lengths))
     records, inp = [], x
     for l, mods in enumerate(direction_modules(rnn)):
+        if full and len(mods) == 2:  # one review, bidirectional: both directions' gates in one pass
+            xs = torch.stack([inp, inp.flip(1)])  # [2, B, T, In], each direction in its own step order
+            hd = torch.stack([mods[0](xs[0])[0], mods[1](xs[1])[0]])  # [2, B, T, H]
+            both = _gates_both(cell, mods, xs, hd)
+            for d in range(2):
+                g = {k: v[d] if d == 0 else v[d].flip(1) for k, v in both.items()}  # rows: token t
+                rec = {"layer": l, "direction": DIRECTIONS[d], "gates": g,
+                       "h_n": hd[d].gather(1, last)[:, 0]}
+                if "c" in both:
+                    rec["c_n"] = both["c"][d].gather(1, last)[:, 0]
+                records.append(rec)
+            inp = torch.cat([records[-2]["gates"]["h"], records[-1]["gates"]["h"]], -1)  # [B, T, 2H]
+            continue
         hs = []
         for d, mod in enumerate(mods):
             xd = inp if d == 0 else rev(inp)  # the direction's own step order

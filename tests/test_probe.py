@@ -130,6 +130,15 @@ def test_recompute_equals_fused_module(cell, layers, bi):
     check_against_fused(*random_case(cell, layers, bi, seed=layers * 7 + bi))
 
 
+@pytest.mark.parametrize("B", [1, 3])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_recompute_without_padding_equals_fused_module(cell, layers, B):
+    """Reviews of one length (one review, the app's case): both directions' gates in one pass."""
+    rnn, x, _ = random_case(cell, layers, True, seed=B * 3 + layers, B=B)
+    check_against_fused(rnn, x, torch.full((B,), x.shape[1]))
+
+
 @settings(max_examples=15, deadline=None)
 @given(cell=st.sampled_from(["lstm", "gru", "rnn"]), layers=st.integers(1, 3), bi=st.booleans(),
        B=st.integers(1, 5), T=st.integers(1, 30), H=st.integers(1, 12), seed=st.integers(0, 10_000))
