@@ -87,7 +87,7 @@ def test_link_opens_the_same_explore_view():
     heat = heatmap(at)
     assert heat["layout"]["meta"]["tokens"] == TOKENS and heat["layout"]["meta"]["gates"] == ["f", "c"]
     assert heat["layout"]["meta"]["selection"] == {"token": 12, "unit": 3, "row": 3}
-    assert len(heat["layout"]["shapes"]) == 4  # a column and a row outline in each of the two panels
+    assert len(heat["layout"]["shapes"]) == 2 * 4  # a column and a row outline (each over a halo) in each of the two panels
     tr = shipped_trace("imdb-lstm-attention")
     shown = {m.label.split(" ")[0]: float(m.value) for m in at.metric[1:]}
     assert set(shown) == {"i_t", "f_t", "g_t", "o_t", "c_t", "h_t"}

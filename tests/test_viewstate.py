@@ -142,10 +142,12 @@ def test_marks_outline_the_token_and_unit(tiny_checkpoint):
     shown = fig.layout.meta["units"]
     marks.mark_selection(fig, 3, shown[2])
     assert fig.layout.meta["selection"] == {"token": 3, "unit": shown[2], "row": 2}
-    cols = [s for s in fig.layout.shapes if s.yref.endswith("domain")]
-    rows = [s for s in fig.layout.shapes if s.xref.endswith("domain")]
+    orange = [s for s in fig.layout.shapes if s.line.color == marks.MARK_COLOR]
+    assert len(fig.layout.shapes) == 2 * len(orange)  # each outline over a dark halo
+    cols = [s for s in orange if s.yref.endswith("domain")]
+    rows = [s for s in orange if s.xref.endswith("domain")]
     assert [(s.x0, s.x1, s.xref) for s in cols] == [(2.5, 3.5, "x"), (2.5, 3.5, "x2")]
     assert [(s.y0, s.y1, s.yref) for s in rows] == [(1.5, 2.5, "y"), (1.5, 2.5, "y2")]
     hidden = next(u for u in range(tr.hidden_size) if u not in shown)
     fig = marks.mark_selection(figures.gate_heatmaps(tr, sort="variance", top_k=4), 0, hidden)
-    assert fig.layout.meta["selection"]["row"] is None and len(fig.layout.shapes) == 4  # columns only, 4 panels
+    assert fig.layout.meta["selection"]["row"] is None and len(fig.layout.shapes) == 2 * 4  # columns only, 4 panels
