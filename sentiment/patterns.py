@@ -503,6 +503,22 @@ def select_units(values: np.ndarray, start: int, end: int, threshold: float) -> 
     return units[np.argsort(-low[units], kind="stable")]
 
 
+def threshold_for(values: np.ndarray, start: int, end: int, k: int = 3, step: float = 0.05) -> float | None:
+    """The highest threshold (a multiple of ``step``) that ``select_units`` passes for at least k units
+    over tokens start..end (fewer when the model has fewer units); None when no unit ever qualifies
+    on this grid. values [T, H]."""
+    T, H = values.shape
+    start, end = int(start), int(end)
+    if not 0 <= start <= end < T or H == 0:
+        return None
+    low = np.sort(np.asarray(values[start: end + 1], dtype=np.float32).min(0))[::-1]  # [H], highest first
+    kth = float(low[min(k, H) - 1])
+    thr = math.floor(kth / step) * step
+    while thr >= kth:  # strictly below the k-th unit's minimum: select_units keeps values > threshold
+        thr -= step
+    return round(thr, 10)
+
+
 @dataclass
 class Match:
     """A phrase where all selected units are on together."""

@@ -215,3 +215,20 @@ def test_chinese_csv_for_an_english_model_is_warned(env):
     rows = "\n".join(f"{i % 2},{'房间很干净，服务很好' if i % 2 else '太吵了，再也不来'}{i}" for i in range(40))
     at.file_uploader(key="pt_upload").upload("zh.csv", ("label,review\n" + rows).encode(), "text/csv").run()
     assert any("look Chinese" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_no_unit_above_the_threshold_offers_one_that_selects_some(env):
+    """A threshold no unit reaches over the range: the message, and a button with the highest
+    threshold that keeps three units; clicking it selects them."""
+    at = traced(open_page())
+    at.selectbox(key="pt_gate").set_value("f").run()
+    at.select_slider(key="pt_span").set_value((0, 6)).run()
+    at.slider(key="pt_thr_sigmoid").set_value(1.0).run()
+    assert any("No unit stays above 1" in i.value for i in at.info), [i.value for i in at.info]
+    bt = patterns.cached(checkpoint.load(MODEL), N)
+    values = bt.review(at.selectbox(key="pt_review").value, (0, "forward", "f"))
+    thr = patterns.threshold_for(values, 0, 6)
+    at.button(key="pt_suggest").click().run()
+    assert not at.exception
+    assert at.slider(key="pt_thr_sigmoid").value == pytest.approx(thr)
+    assert any(f"units stay above {thr:g}" in m.value for m in at.markdown)

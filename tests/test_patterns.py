@@ -433,3 +433,13 @@ def test_unwritable_cache_traces_once_and_returns_the_trace(tmp_path):
     ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
     bt = P.load_or_trace(ck, n=2, examples=texts, root=blocker / "cache")
     assert bt.n == 2 and P.cached(ck, 2, root=blocker / "cache") is None
+
+
+def test_threshold_for_selects_at_least_k_units():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-1, 1, size=(12, 9)).astype(np.float32)
+    for a, b in [(0, 0), (2, 5), (0, 11)]:
+        thr = P.threshold_for(values, a, b, k=3)
+        assert len(P.select_units(values, a, b, thr)) >= 3
+        assert len(P.select_units(values, a, b, thr + 0.05)) < 3  # the highest such multiple of 0.05
+    assert P.threshold_for(values, 5, 2) is None and P.threshold_for(values, 0, 12) is None

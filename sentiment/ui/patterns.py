@@ -99,6 +99,7 @@ register({
     "patterns.units.none": {"en": "No unit stays above {thr} over “{phrase}”. Lower the threshold, shorten the range or pick "
                                   "another gate.",
                             "zh": "没有单元在“{phrase}”上一直高于 {thr}。请降低阈值、缩短范围或换一个门。"},
+    "patterns.suggest": {"en": "Use {thr:g}: three units stay above it here", "zh": "使用 {thr:g}：这里有三个单元一直高于它"},
     "patterns.top": {"en": "Match the strongest", "zh": "用最强的几个单元匹配"},
     "patterns.top.help": {"en": "How many of the selected units (highest minimum over the range first) must be on together.",
                           "zh": "选中单元中（按范围内最小值从高到低）需要同时激活的单元个数。"},
@@ -328,6 +329,10 @@ def _apply_brush(length: int) -> None:
         st.session_state[f"{K}_span"] = span
 
 
+def _set_threshold(key: str, value: float) -> None:
+    st.session_state[key] = float(value)
+
+
 def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple) -> None:
     got = _review_values(entry, bt, key)
     if got is None:
@@ -359,6 +364,10 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     phrase = sep.join(tokens[a: b + 1])
     if units.size == 0:
         st.info(t("patterns.units.none", thr=f"{thr:g}", phrase=phrase), icon=":material/filter_alt_off:")
+        better = patterns.threshold_for(values, a, b)
+        if better is not None and lo <= better < thr:
+            st.button(t("patterns.suggest", thr=better), key=f"{K}_suggest", on_click=_set_threshold,
+                      args=(f"{K}_thr_{kind}", better), icon=":material/tune:")
         return
     listed = ", ".join(f"u{u}" for u in units[:40]) + (" …" if units.size > 40 else "")
     st.markdown(t("patterns.units", k=int(units.size), thr=f"{thr:g}", phrase=phrase, units=listed))
