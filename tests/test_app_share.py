@@ -403,3 +403,40 @@ def test_markdown_in_a_link_is_shown_as_plain_text():
     assert shown, warnings(at)
     assert "\\[Session expired, log in\\]\\(https://evil.example\\)" in shown[0]
     assert "\\!\\[\\]\\(" in shown[0]
+
+
+def _widget_keys_in_block(at: AppTest, suffix: str) -> set[str]:
+    """The keys of the widgets inside the container whose key ends the block's id with ``suffix``."""
+    found: set[str] = set()
+
+    def keys(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "key", None):
+                found.add(child.key)
+            keys(child)
+
+    def find(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            proto = getattr(child, "proto", None)
+            if proto is not None and str(getattr(proto, "id", "")).endswith("-" + suffix):
+                keys(child)
+            find(child)
+
+    find(at._tree)
+    return found
+
+
+def test_compare_in_presenter_mode_shows_the_review_large_and_hides_its_inputs():
+    """Compare in presenter mode: the review in large type; its inputs (review box, both model pickers,
+    heatmap controls) inside the containers the presenter CSS hides (AppTest runs no CSS)."""
+    from sentiment.ui import present
+    at = AppTest.from_file(COMPARE, default_timeout=90)
+    at.session_state["present"] = True
+    at.session_state["cmp_text"] = REVIEW
+    at.run()
+    assert not at.exception, at.exception
+    assert any("gs-present-review" in m.value and "acting was wonderful" in m.value for m in at.markdown)
+    assert "cmp_text" in _widget_keys_in_block(at, f"{present.CONTROLS_PREFIX}cmp")
+    assert "cmp_a_cell" in _widget_keys_in_block(at, f"{present.CONTROLS_PREFIX}cmp_a")
+    assert "cmp_b_cell" in _widget_keys_in_block(at, f"{present.CONTROLS_PREFIX}cmp_b")
+    assert "cmp_sort" in _widget_keys_in_block(at, f"{present.CONTROLS_PREFIX}cmp_heat")

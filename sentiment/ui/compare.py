@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import catalog, figures
-from . import common, editdiff, share
+from . import common, editdiff, present, share
 from .i18n import lang, t
 
 K = "cmp"
@@ -21,13 +21,16 @@ def render() -> None:
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
     pickers = [f"{K}_{s}" for s in SIDES]
     share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
-    review = common.review_input(K, picker_keys=pickers)
+    with present.controls(K):  # hidden in presenter mode, like the other pages' inputs
+        review = common.review_input(K, picker_keys=pickers)
+    present.review_banner(review)
     cols = st.columns(2, gap="large")
     entries = []
     for side, col, prefer in zip(SIDES, cols, ({"cell": "lstm"}, {"cell": "gru"})):
         with col:
             st.subheader(t(f"compare.{side}"))
-            entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
+            with present.controls(f"{K}_{side}"):
+                entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
     if any(e is None for e in entries):
         return
     traces, names = [], []
@@ -56,7 +59,7 @@ def render() -> None:
     st.subheader(t("compare.heatmaps"))
     shared = [c for c in common.layer_options(traces[0]) if c in common.layer_options(traces[1])] or [(0, "forward")]
     share.restore_layer(K, shared, f"{K}_layer")  # the link's layer, if both models have it
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = present.controls(f"{K}_heat").columns(3)
     with c1:
         choice = common.pick(t("gates.layer"), shared, f"{K}_layer", format_func=common.layer_label, disabled=len(shared) == 1)
     share.publish(share.view_params(entries[0], review, entry_b=entries[1], layer=choice), share_slot,
