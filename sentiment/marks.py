@@ -7,6 +7,8 @@ anyone reading the figure's JSON. No streamlit here.
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 MARK_COLOR = "rgba(255,140,0,0.95)"  # orange: apart from Viridis, RdBu and PuOr
@@ -34,3 +36,39 @@ def mark_selection(fig: go.Figure, token: int, unit: int) -> go.Figure:
     meta["selection"] = {"token": int(token), "unit": int(unit), "row": row}
     fig.update_layout(meta=meta)
     return fig
+
+
+def cell_from_selection(selection: dict | None, meta: dict) -> tuple[int | None, int | None]:
+    """(token, unit) under a box (its centre) or the first selected point on a ``gate_heatmaps`` figure
+    whose ``layout.meta`` is ``meta``; each None when it cannot be read. Streamlit's selection event:
+    ``{"box": [{"x": [x0, x1], "y": [y0, y1], ...}], "points": [{"x": .., "y": ..}, ...]}``; x is the
+    token position, y the row (a category index, or a unit's label such as "u12"). A box spanning a
+    whole axis (plotly's band for a thin drag) gives None along that axis."""
+    if not selection:
+        return None, None
+    tokens, units = list(meta.get("tokens", [])), [int(u) for u in meta.get("units", [])]
+    x = y = None
+    for box in selection.get("box") or []:
+        bx = [float(v) for v in (box.get("x") or []) if isinstance(v, (int, float)) and math.isfinite(v)]
+        by = [float(v) for v in (box.get("y") or []) if isinstance(v, (int, float)) and math.isfinite(v)]
+        # plotly turns a drag too thin in one direction into a band across the whole other axis:
+        # such a band picks nothing along that axis
+        if len(bx) >= 2 and not (tokens and max(bx) - min(bx) >= len(tokens) - 0.5):
+            x = (min(bx) + max(bx)) / 2
+        if len(by) >= 2 and not (units and max(by) - min(by) >= len(units) - 0.5):
+            y = (min(by) + max(by)) / 2
+        break
+    if x is None:
+        for pt in selection.get("points") or []:
+            x, y = pt.get("x"), pt.get("y")
+            break
+    token = unit = None
+    if isinstance(x, (int, float)) and math.isfinite(x) and tokens:
+        token = int(min(max(round(x), 0), len(tokens) - 1))
+    if isinstance(y, str) and y.startswith("u") and y[1:].isdigit() and int(y[1:]) in units:
+        unit = int(y[1:])
+    elif isinstance(y, (int, float)) and math.isfinite(y) and units:
+        row = int(round(y))
+        unit = units[row] if 0 <= row < len(units) else None
+    return token, unit
+

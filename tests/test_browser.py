@@ -138,6 +138,29 @@ def test_explore_type_analyse_switch_models(page, server, tmp_path_factory):
     page.screenshot(path=str(out / "explore-gru-attention.png"))
 
 
+def test_dragging_over_a_heatmap_cell_picks_its_token_and_unit(page, server, tmp_path_factory):
+    """A small box dragged over one cell of the input-gate panel (token 6, row 5 of 32 units) sets the
+    token slider and the unit, the outline moves there and the link says token=6&unit=5."""
+    import urllib.parse
+    text = urllib.parse.quote("the movie was not bad at all, I loved it")
+    page.goto(f"{server}/?model=imdb-lstm-max&text={text}")
+    wait_idle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
+    heat = page.locator("[data-testid='stPlotlyChart']").filter(has_text="input gate").first
+    heat.scroll_into_view_if_needed()
+    box = heat.locator(".nsewdrag").first.bounding_box()  # the first panel's plot area: 10 tokens x 32 units
+    x, y = box["x"] + box["width"] * 6.5 / 10, box["y"] + box["height"] * 5.5 / 32
+    page.mouse.move(x - 12, y - 9)
+    page.mouse.down()
+    page.mouse.move(x, y, steps=4)
+    page.mouse.move(x + 12, y + 9, steps=4)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"token=6&unit=5"), timeout=30_000)
+    expect(page.locator("[data-testid='stNumberInput'] input").first).to_have_value("5")
+    no_exception(page)
+    heat.screenshot(path=str(shots_dir(tmp_path_factory) / "explore-cell-picked.png"))
+
+
 def test_chinese_review_switches_to_hotel_model(page, server, tmp_path_factory):
     """A Chinese review is read by a Chinese model; its tokens appear on the heatmap."""
     out = shots_dir(tmp_path_factory)

@@ -151,3 +151,19 @@ def test_marks_outline_the_token_and_unit(tiny_checkpoint):
     hidden = next(u for u in range(tr.hidden_size) if u not in shown)
     fig = marks.mark_selection(figures.gate_heatmaps(tr, sort="variance", top_k=4), 0, hidden)
     assert fig.layout.meta["selection"]["row"] is None and len(fig.layout.shapes) == 2 * 4  # columns only, 4 panels
+
+
+@pytest.mark.parametrize("selection,want", [
+    ({"box": [{"x": [0.6, 1.4], "y": [1.7, 2.2]}]}, (1, 2)),  # a small box: the cell under its centre
+    ({"points": [{"x": 2, "y": "u9"}]}, (2, 9)),  # a point labelled by its unit
+    ({"box": [{"x": [0.9, 1.1], "y": [-0.8, 2.5]}]}, (1, None)),  # a band over the whole unit axis: token only
+    ({"box": [{"x": [-0.5, 2.5], "y": [0.8, 1.1]}]}, (None, 9)),  # a band over every token: unit only
+    ({"box": [{"x": [-3, -2], "y": [9, 10]}]}, (0, None)),  # outside: the nearest token, no unit row
+    ({"points": [{"x": 1, "y": "u7"}]}, (1, None)),  # a unit not shown
+    ({}, (None, None)),
+    (None, (None, None)),
+])
+def test_a_box_over_a_heatmap_cell_gives_its_token_and_unit(selection, want):
+    """Bad input tried: boxes outside the figure, a unit label that is not shown, no selection."""
+    meta = {"tokens": ["a", "b", "c"], "units": [5, 9, 2]}
+    assert marks.cell_from_selection(selection, meta) == want

@@ -87,8 +87,11 @@ def plot_config(filename: str) -> dict:
     return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": f"gatescope-{filename}", "scale": 2}}
 
 
-def chart(fig, key: str, filename: str | None = None) -> None:
-    st.plotly_chart(present.scale_figure(fig), key=key, config=plot_config(filename or key), theme="streamlit")
+def chart(fig, key: str, filename: str | None = None, on_select: bool = False) -> None:
+    """A plotly figure (scaled in presenter mode); ``on_select``: box selections rerun the page and are
+    in ``st.session_state[key]``."""
+    kw = dict(on_select="rerun", selection_mode="box") if on_select else {}
+    st.plotly_chart(present.scale_figure(fig), key=key, config=plot_config(filename or key), theme="streamlit", **kw)
 
 
 def error(e: BaseException) -> None:

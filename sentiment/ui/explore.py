@@ -92,12 +92,32 @@ def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
     if sort == "correlation" and trace.prefix_probs is None and full is not None:
         with st.spinner(t("reading.wait")):
             trace = full() or trace
-    tok, unit = selected(trace, key, choice)
     fig = figures.gate_heatmaps(trace, choice[0], choice[1], gates=shown, sort=sort, top_k=top_k, lang=lang())
+    _apply_cell_pick(key, fig.layout.meta)  # a box dragged over a cell last run picks its token and unit
+    tok, unit = selected(trace, key, choice)
     if marks.mark_selection(fig, tok, unit).layout.meta["selection"]["row"] is None:
         st.caption(t("sel.hidden_row", unit=unit))
-    common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}")
+    st.caption(t("sel.drag"))
+    fig.update_layout(dragmode="select")
+    common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}", on_select=True)
     return choice
+
+
+def _apply_cell_pick(key: str, meta) -> None:
+    """A new box selection on the heatmaps sets the token and unit pickers (before they are drawn)."""
+    state = st.session_state.get(f"{key}_heat")
+    sel = state.get("selection") if hasattr(state, "get") else None
+    if not sel:
+        return
+    stamp = repr(sel)
+    if stamp == st.session_state.get(f"{key}_heat_seen"):
+        return
+    st.session_state[f"{key}_heat_seen"] = stamp
+    token, unit = marks.cell_from_selection(dict(sel), dict(meta or {}))
+    if token is not None:
+        st.session_state[f"{key}_token"] = token
+    if unit is not None:
+        st.session_state[f"{key}_unit"] = unit
 
 
 def selected(trace, key: str, choice: tuple[int, str]) -> tuple[int, int]:
