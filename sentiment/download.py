@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import http.client
 import os
-import socket
 import sys
 import tempfile
 import urllib.error
@@ -99,7 +98,7 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
                                 f"download it by hand and put {src.filename} into {folder.resolve()}.") from None
         except urllib.error.URLError as e:
             raise _no_network(src, e.reason) from None
-        except (socket.timeout, TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException) as e:  # timeouts and refused connections are OSErrors
             raise _no_network(src, e) from None
         with resp, open(part, "wb") as out:
             total = int(resp.headers.get("Content-Length") or src.size)
@@ -108,7 +107,7 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
             while True:
                 try:
                     block = resp.read(CHUNK)
-                except (socket.timeout, TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
+                except (OSError, http.client.HTTPException) as e:  # timeouts and refused connections are OSErrors
                     raise DownloadError(f"The connection to {src.url} broke after {got:,} of {total:,} bytes ({e}). "
                                         "Nothing was saved; try again.") from None
                 if not block:

@@ -120,6 +120,16 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
+MD_SPECIAL = "\\`*_[]()<>#|~$!"  # characters Markdown could read as markup (links, images, emphasis, HTML)
+
+
+def md_escape(s: str) -> str:
+    """Text shown as plain text inside Markdown (st.markdown, message boxes): markup characters escaped."""
+    for ch in MD_SPECIAL:
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
 def _t(key: str, lang: str = "en", **kw) -> str:
     entry = _TEXT[key]
     s = entry.get(lang) or entry["en"]

@@ -23,14 +23,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, token_ticks
+from . import figures
+from .figures import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
 from .patterns import CoClusters, Match
 
 _TEXT: dict[str, dict[str, str]] = {
-    "token": {"en": "token", "zh": "词元"},
-    "position": {"en": "position", "zh": "位置"},
-    "unit": {"en": "unit", "zh": "单元"},
-    "value": {"en": "value", "zh": "数值"},
     "word": {"en": "word", "zh": "词"},
     "selected": {"en": "selected units", "zh": "选中的单元"},
     "brush": {"en": "drag here to pick tokens", "zh": "在此拖动以选择词元"},
@@ -44,8 +41,6 @@ _TEXT: dict[str, dict[str, str]] = {
     "left": {"en": "left-saturated share", "zh": "左饱和占比"},
     "right": {"en": "right-saturated share", "zh": "右饱和占比"},
     "layer_dir": {"en": "layer {layer} · {direction}", "zh": "第 {layer} 层 · {direction}"},
-    "forward": {"en": "forward", "zh": "正向"},
-    "backward": {"en": "backward", "zh": "反向"},
     "review": {"en": "review", "zh": "评论"},
     "label": {"en": "label", "zh": "标签"},
     "before": {"en": "before", "zh": "前文"},
@@ -59,6 +54,9 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def _t(key: str, lang: str = "en", **kw) -> str:
+    """This module's strings, else figures' (token, unit, value, directions...)."""
+    if key not in _TEXT:
+        return figures._t(key, lang, **kw)
     s = _TEXT[key].get(lang) or _TEXT[key]["en"]
     return s.format(**kw) if kw else s
 
@@ -150,7 +148,8 @@ def span_from_selection(selection: dict | None, length: int) -> tuple[int, int] 
 # ---- matches ------------------------------------------------------------------------------------
 
 
-def _join(tokens: Sequence[str], language: str) -> str:
+def join_tokens(tokens: Sequence[str], language: str) -> str:
+    """Tokens as text: joined by spaces, or directly for Chinese."""
     return ("" if language == "zh" else " ").join(tokens)
 
 
@@ -160,18 +159,12 @@ def match_rows(matches: Sequence[Match], language: str = "en", lang: str = "en")
     return [{
         _t("review", lang): m.split_index,
         _t("label", lang): _t("positive" if m.label == 1 else "negative", lang),
-        _t("before", lang): ("… " if language != "zh" else "…") + _join(m.left, language) if m.left else "",
-        _t("phrase", lang): _join(m.phrase, language),
-        _t("after", lang): _join(m.right, language) + (" …" if language != "zh" else "…") if m.right else "",
+        _t("before", lang): ("… " if language != "zh" else "…") + join_tokens(m.left, language) if m.left else "",
+        _t("phrase", lang): join_tokens(m.phrase, language),
+        _t("after", lang): join_tokens(m.right, language) + (" …" if language != "zh" else "…") if m.right else "",
         _t("length", lang): m.length,
         _t("mean", lang): round(m.mean, 3),
     } for m in matches]
-
-
-def _md(s: str) -> str:
-    for ch in "\\`*_[]<>#|~$":
-        s = s.replace(ch, "\\" + ch)
-    return s
 
 
 def match_markdown(m: Match, language: str = "en") -> str:
@@ -179,10 +172,10 @@ def match_markdown(m: Match, language: str = "en") -> str:
     sep = "" if language == "zh" else " "
     parts = []
     if m.left:
-        parts.append("…" + sep + _md(_join(m.left, language)))
-    parts.append(f"**{_md(_join(m.phrase, language))}**")
+        parts.append("…" + sep + md_escape(join_tokens(m.left, language)))
+    parts.append(f"**{md_escape(join_tokens(m.phrase, language))}**")
     if m.right:
-        parts.append(_md(_join(m.right, language)) + sep + "…")
+        parts.append(md_escape(join_tokens(m.right, language)) + sep + "…")
     return sep.join(parts)
 
 

@@ -41,12 +41,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def _serve(handler):
+    """A local HTTP server with this handler, for a module's tests: yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from _serve(_Handler)
 
 
 def source(url: str, sha: str | None = None, size: int | None = None) -> Source:
@@ -180,10 +185,7 @@ class _Chunked(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def chunked():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Chunked)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    yield from _serve(_Chunked)
 
 
 def test_cut_chunked_download_is_a_message_not_a_traceback(chunked, tmp_path):

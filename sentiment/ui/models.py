@@ -227,7 +227,4 @@ def misclassified_view(entry: ModelEntry) -> None:
 
 def _escape(s: str) -> str:
     """Review text shown as plain text inside markdown (IMDB reviews hold <br /> tags, asterisks...)."""
-    s = s.replace("<br />", " ").replace("<br/>", " ")
-    for ch in "\\`*_[]<>#|~$":
-        s = s.replace(ch, "\\" + ch)
-    return s
+    return figures.md_escape(s.replace("<br />", " ").replace("<br/>", " "))

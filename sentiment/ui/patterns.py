@@ -304,10 +304,8 @@ def _review_values(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tupl
     lengths = bt.lengths
     options = list(range(bt.n))
     default = next((i for i in options if lengths[i] >= 20), 0)
-    sep = "" if bt.info.get("language") == "zh" else " "
-
     def label(i: int) -> str:
-        start = sep.join(bt.review_tokens(i)[:8])
+        start = pf.join_tokens(bt.review_tokens(i)[:8], bt.info.get("language", "en"))
         return t("patterns.review.option", idx=int(bt.split_index[i]), label=_label(int(bt.labels[i])), n=int(lengths[i]), start=start)
 
     i = common.pick(t("patterns.review"), options, f"{K}_review", default, format_func=label, help=t("patterns.review.help"))
@@ -360,8 +358,7 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     units = patterns.select_units(values, a, b, thr)
     fig = pf.review_heatmap(tokens, values, key[2], span=(a, b), units=units, lang=lang())
     st.plotly_chart(fig, key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
-    sep = "" if entry.language == "zh" else " "
-    phrase = sep.join(tokens[a: b + 1])
+    phrase = pf.join_tokens(tokens[a: b + 1], entry.language)
     if units.size == 0:
         st.info(t("patterns.units.none", thr=f"{thr:g}", phrase=phrase), icon=":material/filter_alt_off:")
         better = patterns.threshold_for(values, a, b)

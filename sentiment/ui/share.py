@@ -19,7 +19,7 @@ from typing import Mapping
 
 import streamlit as st
 
-from .. import viewstate
+from .. import figures, viewstate
 from ..viewstate import Problem
 from . import common
 from .i18n import LANG_KEY, lang, register, t
@@ -79,11 +79,7 @@ PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page
 
 def _plain(v):
     """A value from a link, shown as plain text: Markdown (links, images, emphasis) escaped."""
-    if not isinstance(v, str):
-        return v
-    for ch in "\\`*_[]()<>#|~$!":
-        v = v.replace(ch, "\\" + ch)
-    return v
+    return figures.md_escape(v) if isinstance(v, str) else v
 
 
 def _messages(problems: list[Problem]) -> None:
