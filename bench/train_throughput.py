@@ -3,8 +3,9 @@
 Two model configurations, each timed two ways in the same run:
 - baseline "seed loop": written like the seed tutorials: every review cut/padded to 200 tokens,
   no length buckets, no packing, float32, classifier on the last time step;
-- GateScope's loop (sentiment.train): length-bucketed batches, packed sequences by true length,
-  fp16 autocast + GradScaler and cuDNN on CUDA.
+- GateScope's loop (sentiment.train): length-bucketed batches, the recurrence exact by true length
+  (sentiment.model.run_rnn: one fused call for a batch without padding, else per layer and
+  direction on right-padded input), fp16 autocast + GradScaler and cuDNN on CUDA.
 
 Configurations: "seed" = the seed tutorials' model (embedding 30k x 256, 2-layer bidirectional
 LSTM 256, batch 64, 200 tokens) and "small" = GateScope's shipped IMDB default (embedding 25k x 64,
@@ -12,7 +13,7 @@ LSTM 256, batch 64, 200 tokens) and "small" = GateScope's shipped IMDB default (
 of the seed configuration with GateScope's loop, and compares with the seed tutorial's published
 59 ms per training step of 64 reviews (about 1,085 reviews/s).
 
-    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--rnn-path padded|packed]
+    python bench/train_throughput.py [--device cpu|cuda] [--steps N] [--rnn-path padded|per-direction|packed]
 """
 
 from __future__ import annotations
@@ -157,11 +158,15 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement (default: 6 on CPU, 60 on CUDA)")
     ap.add_argument("--reviews", type=int, default=None, help="IMDB training reviews to sample (default 2,000 CPU / 22,500 CUDA)")
-    ap.add_argument("--rnn-path", choices=["packed", "padded"], default="padded",
-                    help="how the GateScope loop runs the recurrence (sentiment.model.RNN_PATH)")
+    ap.add_argument("--rnn-path", choices=["padded", "per-direction", "packed"], default="padded",
+                    help="how the GateScope loop runs the recurrence (sentiment.model.RNN_PATH); "
+                         "--compare-paths times every one of them in the same run")
+    ap.add_argument("--compare-paths", action="store_true",
+                    help="time the GateScope loop with each recurrence path, all against the same baseline")
     args = ap.parse_args()
     device = torch.device(args.device)
     model_mod.RNN_PATH = args.rnn_path
+    paths = ["padded", "per-direction", "packed"] if args.compare_paths else [args.rnn_path]
     if device.type == "cpu":
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
     steps = args.steps or (60 if device.type == "cuda" else 6)
@@ -175,9 +180,13 @@ def main() -> None:
         cfg = dict(cfg, vocab=max(len(vocab), 3))
         torch.manual_seed(0)
         b_tr, b_ev = time_seed_loop(cfg, ids, labels, device, steps)
-        g_tr, g_ev, _ = time_gatescope_loop(cfg, ids, labels, device, steps)
         rows.append((cname, "seed loop (baseline)", b_tr, b_ev, 1.0, 1.0))
-        rows.append((cname, f"GateScope loop ({model_mod.RNN_PATH})", g_tr, g_ev, g_tr / b_tr, g_ev / b_ev))
+        for path in paths:
+            model_mod.RNN_PATH = path
+            torch.manual_seed(0)
+            g_tr, g_ev, _ = time_gatescope_loop(cfg, ids, labels, device, steps)
+            rows.append((cname, f"GateScope loop ({path})", g_tr, g_ev, g_tr / b_tr, g_ev / b_ev))
+        model_mod.RNN_PATH = args.rnn_path
     print(f"device: {name}; torch {torch.__version__}; {n} IMDB training reviews; {steps} timed steps per row")
     head = "| config | loop | train reviews/s | eval reviews/s | train x baseline | eval x baseline |"
     print(head + "\n|---|---|---|---|---|---|")

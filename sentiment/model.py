@@ -71,8 +71,10 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 # How run_rnn runs the recurrence: "padded" (per layer and direction, right-padded input; measured
-# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md) or
-# "packed" (one fused call on a PackedSequence; kept for the benchmark's comparison).
+# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md; a batch
+# without padding takes one fused call over every layer and direction instead), "per-direction"
+# (always per layer and direction) or "packed" (one fused call on a PackedSequence). The last two
+# are kept for the benchmark's comparison.
 RNN_PATH = "padded"
 
 
@@ -84,6 +86,10 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Te
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+    if RNN_PATH == "padded" and bool((lengths == x.shape[1]).all()):
+        # No padding: the whole module in one fused call (every layer and both directions; cuDNN
+        # overlaps them), the same outputs as below and faster (BENCHMARKS.md).
+        return rnn(x)[0]  # [B, T, H * dirs]
     mask = length_mask(lengths.to(x.device), x.shape[1])[:, :, None].to(x.dtype)  # [B, T, 1]
     layers = direction_modules(rnn)
     inp = x

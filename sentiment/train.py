@@ -77,6 +77,7 @@ class TrainConfig:
     half: bool = False  # store weights as float16
     init: str | None = None  # start from this model (directory or shipped name): weights, vocab, architecture
     max_seconds: float | None = None  # stop after the epoch that passes this
+    refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
     metrics: str | None = None
     command: str = ""
     extra_card: dict = field(default_factory=dict)
@@ -102,6 +103,8 @@ class TrainConfig:
             raise GateScopeError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
         if self.limit is not None and self.limit < 2:
             raise GateScopeError("--limit must be at least 2")
+        if self.refit and self.max_seconds:
+            raise GateScopeError("--refit trains exactly --epochs epochs: leave out --max-seconds")
 
 
 # The options that shape the model (or its vocabulary), with their defaults when training from scratch.
@@ -301,6 +304,9 @@ def prepare(
         "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
         "test": encode_examples(splits.test, vocab, spec, cfg.max_len),
     }
+    if cfg.refit:  # the validation reviews join the training set (the vocabulary stays the train split's)
+        (tx, ty), (vx, vy) = encoded["train"], encoded["val"]
+        encoded["train"] = (tx + vx, ty + vy)
     splits.info["data_path"] = str(path)
     return splits, spec, vocab, encoded
 
@@ -402,9 +408,18 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
                 bar.update(bi, avg_loss, avg_acc)
                 _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
                        "loss": avg_loss, "acc": avg_acc}, metrics_path, callback)
+        epochs_run = epoch
+        if cfg.refit:  # no held-out reviews: the last epoch's weights are kept
+            rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
+                   "val_acc": None, "seconds": time.time() - t_start}
+            history.append(rec)
+            _emit(rec, metrics_path, callback)
+            bar.close(f"epoch {epoch}/{cfg.epochs}: loss {avg_loss:.4f} train acc {avg_acc:.4f} "
+                      f"(refit on train + validation) ({time.time() - bar.t0:.0f}s)")
+            best_state, best_epoch, best_acc = {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch, None
+            continue
         val_x, val_y = enc["val"]
         val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
-        epochs_run = epoch
         rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
                "val_acc": val["accuracy"], "seconds": time.time() - t_start}
         history.append(rec)
@@ -454,6 +469,8 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         train_config={k: v for k, v in asdict(cfg).items() if k not in ("extra_card", "command", "metrics")},
         world_size=world,
         **({"init": init.card()} if init is not None else {}),
+        **({"refit": f"trained on train + validation ({len(enc['train'][0])} reviews) for {epochs_run} epochs; "
+                     "last weights kept, no validation accuracy"} if cfg.refit else {}),
         **cfg.extra_card,
     )
     checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
@@ -518,6 +535,9 @@ def parser() -> argparse.ArgumentParser:
                     help="retrain: start from this model (a model directory or a shipped model's name): its weights, "
                          "vocabulary, tokenizer and architecture")
     ap.add_argument("--max-seconds", type=float, default=None)
+    ap.add_argument("--refit", action="store_true",
+                    help="train on the training and validation reviews for exactly --epochs epochs (no early "
+                         "stopping; pick --epochs from an earlier run's best epoch) and keep the last weights")
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     return ap

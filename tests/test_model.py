@@ -81,6 +81,34 @@ def test_padded_recurrence_equals_the_packed_sequence(monkeypatch, cell, bidirec
     torch.testing.assert_close(padded, packed, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "uni"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_batch_without_padding_runs_in_one_fused_call_with_the_same_outputs(monkeypatch, cell, bidirectional):
+    """Equal lengths: the whole module runs once (every layer and direction) and gives the
+    per-direction recurrence's outputs."""
+    m = make_model(cell, "mean", bidirectional, 2)
+    ids, lengths = collate([OTHERS[0], [4] * 13, list(range(1, 14))])  # three reviews of 13 tokens
+    calls = []
+    forward = m.rnn.forward
+    monkeypatch.setattr(m.rnn, "forward", lambda *a, **k: calls.append(a[0].shape) or forward(*a, **k))
+    with torch.no_grad():
+        fused = m.encode(ids, lengths)
+        assert calls == [torch.Size([3, 13, 6])]
+        monkeypatch.setattr(model_mod, "RNN_PATH", "per-direction")
+        per_direction = m.encode(ids, lengths)
+    assert len(calls) == 1  # the per-direction path runs the one-layer modules, not the whole one
+    torch.testing.assert_close(fused, per_direction, atol=1e-6, rtol=0)
+
+
+def test_a_padded_batch_does_not_take_the_fused_call(monkeypatch):
+    """One shorter review is enough to run per direction (the fused module would read its pads)."""
+    m = make_model("lstm", "max", True, 2)
+    monkeypatch.setattr(m.rnn, "forward", lambda *a, **k: pytest.fail("the whole module ran on a padded batch"))
+    with torch.no_grad():
+        out = m.encode(*batch_with_padding())
+    assert out.shape == (3, 13, 10)
+
+
 # ---- pooling credit ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,63 @@
+"""Refitting on train + validation (``python -m sentiment.train --refit``).
+
+A tiny character-level LSTM on 200 real hotel reviews (ChnSentiCorp): with --refit the validation
+reviews join the training set, training runs exactly --epochs epochs (no early stopping, so
+--patience does not cut it short), the last weights are kept and tested, and the card says so
+instead of reporting a validation accuracy it no longer has.
+
+Bad input tried here: --refit with --max-seconds (a time cap would make the epoch count depend on
+the machine): refused with exit status 2 and an ``error:`` line, and no output folder is made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentiment import checkpoint, train
+
+TINY = ["--limit", "200", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
+        "--batch-size", "16", "--dropout", "0", "--seed", "1"]
+
+
+@pytest.fixture(scope="module")
+def refit_card(tmp_path_factory, hotel_path) -> dict:
+    out = tmp_path_factory.mktemp("refit") / "refit"
+    assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "3", "--patience", "1", "--refit", "--out", str(out)]) == 0
+    return checkpoint.load(out).card
+
+
+def test_refit_trains_on_train_and_validation_reviews(refit_card):
+    sizes = refit_card["sizes"]  # the split as drawn: 200 training, 200 validation reviews
+    assert f"({sizes['train'] + sizes['val']} reviews)" in refit_card["refit"]
+
+
+def test_refit_runs_every_epoch_and_keeps_the_last_weights(refit_card):
+    assert refit_card["epochs"] == 3 and refit_card["best_epoch"] == 3
+    assert [h["epoch"] for h in refit_card["history"]] == [1, 2, 3]
+
+
+def test_refit_reports_no_validation_accuracy(refit_card):
+    assert refit_card["val_accuracy"] is None
+    assert all(h["val_acc"] is None for h in refit_card["history"])
+    assert 0.0 <= refit_card["test_accuracy"] <= 1.0 and refit_card["test_size"] == 776
+
+
+def test_refit_records_the_command_that_makes_it(refit_card):
+    assert "--refit" in refit_card["command"] and refit_card["train_config"]["refit"] is True
+
+
+def test_a_model_trained_without_refit_has_no_refit_note(tmp_path, hotel_path):
+    out = tmp_path / "plain"
+    assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "1", "--out", str(out)]) == 0
+    card = checkpoint.load(out).card
+    assert "refit" not in card and card["val_accuracy"] is not None
+
+
+def test_refit_with_a_time_limit_is_refused(tmp_path, hotel_path, capsys):
+    out = tmp_path / "capped"
+    code = train.main(["--data", str(hotel_path), *TINY, "--epochs", "2", "--refit", "--max-seconds", "30", "--out", str(out)])
+    assert code == 2
+    assert "error: --refit trains exactly --epochs epochs" in capsys.readouterr().err
+    assert not out.exists()
