@@ -78,6 +78,7 @@ class TrainConfig:
     init: str | None = None  # start from this model (directory or shipped name): weights, vocab, architecture
     max_seconds: float | None = None  # stop after the epoch that passes this
     refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
+    average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
     metrics: str | None = None
     command: str = ""
     extra_card: dict = field(default_factory=dict)
@@ -105,6 +106,10 @@ class TrainConfig:
             raise GateScopeError("--limit must be at least 2")
         if self.refit and self.max_seconds:
             raise GateScopeError("--refit trains exactly --epochs epochs: leave out --max-seconds")
+        if not 1 <= self.average_last <= self.epochs:
+            raise GateScopeError("--average-last must be between 1 and --epochs")
+        if self.average_last > 1 and not self.refit:
+            raise GateScopeError("--average-last needs --refit (without it, validation picks the best epoch's weights)")
 
 
 # The options that shape the model (or its vocabulary), with their defaults when training from scratch.
@@ -416,7 +421,12 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
             _emit(rec, metrics_path, callback)
             bar.close(f"epoch {epoch}/{cfg.epochs}: loss {avg_loss:.4f} train acc {avg_acc:.4f} "
                       f"(refit on train + validation) ({time.time() - bar.t0:.0f}s)")
-            best_state, best_epoch, best_acc = {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch, None
+            best_epoch, best_acc = epoch, None
+            k = epoch - (cfg.epochs - cfg.average_last)  # 1..average_last over the last epochs
+            if k >= 1:  # running mean of the weights after each of the last average_last epochs
+                now = {n: v.detach().clone() for n, v in model.state_dict().items()}
+                best_state = now if k == 1 else {
+                    n: best_state[n] + (v - best_state[n]) / k if v.is_floating_point() else v for n, v in now.items()}
             continue
         val_x, val_y = enc["val"]
         val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
@@ -470,7 +480,9 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         world_size=world,
         **({"init": init.card()} if init is not None else {}),
         **({"refit": f"trained on train + validation ({len(enc['train'][0])} reviews) for {epochs_run} epochs; "
-                     "last weights kept, no validation accuracy"} if cfg.refit else {}),
+                     + ("last weights kept" if cfg.average_last == 1 else
+                        f"the mean of the weights after each of the last {cfg.average_last} epochs kept")
+                     + ", no validation accuracy"} if cfg.refit else {}),
         **cfg.extra_card,
     )
     checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
@@ -538,6 +550,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--refit", action="store_true",
                     help="train on the training and validation reviews for exactly --epochs epochs (no early "
                          "stopping; pick --epochs from an earlier run's best epoch) and keep the last weights")
+    ap.add_argument("--average-last", type=int, default=d.average_last, metavar="N",
+                    help="with --refit: keep the mean of the weights after each of the last N epochs (default 1: the last)")
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     return ap

@@ -5,8 +5,11 @@ reviews join the training set, training runs exactly --epochs epochs (no early s
 --patience does not cut it short), the last weights are kept and tested, and the card says so
 instead of reporting a validation accuracy it no longer has.
 
+With --average-last N the weights kept are the mean of the weights after each of the last N epochs.
+
 Bad input tried here: --refit with --max-seconds (a time cap would make the epoch count depend on
-the machine): refused with exit status 2 and an ``error:`` line, and no output folder is made.
+the machine), --average-last without --refit, --average-last 0 and more than --epochs: each refused
+with exit status 2 and an ``error:`` line, and no output folder is made.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from sentiment import checkpoint, train
 
@@ -60,4 +64,46 @@ def test_refit_with_a_time_limit_is_refused(tmp_path, hotel_path, capsys):
     code = train.main(["--data", str(hotel_path), *TINY, "--epochs", "2", "--refit", "--max-seconds", "30", "--out", str(out)])
     assert code == 2
     assert "error: --refit trains exactly --epochs epochs" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tmp_path, hotel_path, monkeypatch):
+    """The kept weights are the mean of the weights after epochs 2 and 3 (recorded as training ran)."""
+    after_epoch: list[dict[str, torch.Tensor]] = []
+    fit = train._fit
+
+    def spy(cfg, callback, *a, **k):
+        def cb(event):
+            if event["type"] == "epoch":
+                after_epoch.append({n: v.detach().clone() for n, v in spy.model.state_dict().items()})
+        return fit(cfg, cb, *a, **k)
+
+    real_init = train.SentimentRNN.__init__
+
+    def remember(self, *a, **k):
+        real_init(self, *a, **k)
+        spy.model = self
+
+    monkeypatch.setattr(train.SentimentRNN, "__init__", remember)
+    monkeypatch.setattr(train, "_fit", spy)
+    out = tmp_path / "avg"
+    assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "3", "--refit", "--average-last", "2",
+                       "--no-half", "--out", str(out)]) == 0
+    kept = checkpoint.load(out).model.state_dict()
+    assert len(after_epoch) == 3
+    for name, value in kept.items():
+        torch.testing.assert_close(value, (after_epoch[1][name] + after_epoch[2][name]) / 2, atol=1e-6, rtol=0)
+    assert not torch.equal(kept["fc.weight"], after_epoch[2]["fc.weight"])  # not simply the last epoch's
+    assert "the last 2 epochs" in checkpoint.load(out).card["refit"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--average-last", "2"], "--average-last needs --refit"),
+    (["--refit", "--average-last", "0"], "--average-last must be between 1 and --epochs"),
+    (["--refit", "--average-last", "3"], "--average-last must be between 1 and --epochs"),
+], ids=["without-refit", "zero", "more-than-epochs"])
+def test_bad_average_last_is_refused(tmp_path, hotel_path, capsys, options, message):
+    out = tmp_path / "bad"
+    assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "2", *options, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists()
