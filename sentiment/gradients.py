@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from .checkpoint import Checkpoint
 from .data import collate
-from .model import run_rnn
+from .model import cudnn_disabled, run_rnn
 
 
 def input_gradient_norms(ckpt: Checkpoint, text: str) -> np.ndarray:
@@ -25,7 +25,7 @@ def input_gradient_norms(ckpt: Checkpoint, text: str) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:
-        with torch.backends.cudnn.flags(enabled=False):
+        with cudnn_disabled():
             x = model.embedding(ids.to(device)).detach().requires_grad_(True)  # [1, T, E]
             out = run_rnn(model.rnn, x, lengths)  # [1, T, D]
             logits = model.head(out, lengths).logits  # [1, C]

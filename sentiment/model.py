@@ -12,7 +12,10 @@ an H100 training was 2x faster padded.)
 
 from __future__ import annotations
 
+import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -59,6 +62,32 @@ def direction_modules(rnn: nn.RNNBase) -> list[list[nn.RNNBase]]:
         layers.append(mods)
     _DIRECTION_MODULES[rnn] = layers
     return layers
+
+
+_cudnn_lock = threading.Lock()
+_cudnn_users = 0  # threads inside cudnn_disabled()
+_cudnn_saved = True  # the flag as the first of them found it
+
+
+@contextmanager
+def cudnn_disabled() -> Iterator[None]:
+    """cuDNN off while any thread needs it off (cuDNN's RNN backward refuses eval mode, and input
+    gradients are taken in eval mode). torch.backends.cudnn.flags() is process-wide and restores what
+    it found on exit, so two sessions interleaving it could leave cuDNN off for good; here the first
+    thread in saves the flag and the last one out restores it."""
+    global _cudnn_users, _cudnn_saved
+    with _cudnn_lock:
+        if _cudnn_users == 0:
+            _cudnn_saved = torch.backends.cudnn.enabled
+            torch.backends.cudnn.enabled = False
+        _cudnn_users += 1
+    try:
+        yield
+    finally:
+        with _cudnn_lock:
+            _cudnn_users -= 1
+            if _cudnn_users == 0:
+                torch.backends.cudnn.enabled = _cudnn_saved
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from .checkpoint import Checkpoint
 from .data import LABEL_NAMES
 from .errors import InputError
-from .model import SentimentRNN, cell_of, direction_modules, reverse_padded, run_rnn
+from .model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from .pooling import length_mask
 from .text import UNK_ID
 
@@ -284,8 +284,7 @@ def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32) -> tuple[np
     x = x.detach()
     base = torch.zeros_like(x)
     total = torch.zeros_like(x[0])  # [T, E]
-    cudnn_off = torch.backends.cudnn.flags(enabled=False)  # cuDNN RNN backward needs train mode
-    with torch.enable_grad(), cudnn_off:
+    with torch.enable_grad(), cudnn_disabled():  # cuDNN's RNN backward needs train mode
         for sl in _chunks(steps, T):
             a = alphas[sl, None, None]
             xs = (base + a * (x - base)).requires_grad_(True)  # [k, T, E]

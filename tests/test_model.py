@@ -226,3 +226,46 @@ def test_logits_have_one_row_per_review_and_one_column_per_class():
     """forward returns [B, num_classes] logits."""
     m = make_model("lstm", "max")
     assert m(*batch_with_padding()).shape == (3, 2)
+
+
+# ---- cuDNN switched off for input gradients, safely across sessions -----------------------------
+
+
+def test_cudnn_disabled_interleaved_by_two_threads_leaves_cudnn_as_it_was():
+    """A enters, B enters, A leaves, B leaves (two sessions taking gradients at once): cuDNN is off
+    while either is inside and on again after both. (torch.backends.cudnn.flags() would leave it off:
+    B saved A's "off" and restores it last.)"""
+    import threading
+
+    steps = [threading.Event() for _ in range(3)]
+    seen: dict[str, bool] = {}
+
+    def a() -> None:
+        with model_mod.cudnn_disabled():
+            steps[0].set()
+            steps[1].wait(5)
+            seen["a inside"] = torch.backends.cudnn.enabled
+        steps[2].set()
+
+    def b() -> None:
+        steps[0].wait(5)
+        with model_mod.cudnn_disabled():
+            steps[1].set()
+            steps[2].wait(5)
+            seen["b inside after a left"] = torch.backends.cudnn.enabled
+
+    assert torch.backends.cudnn.enabled
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"a inside": False, "b inside after a left": False}
+    assert torch.backends.cudnn.enabled
+
+
+def test_cudnn_disabled_restores_the_flag_after_an_error():
+    with pytest.raises(RuntimeError):
+        with model_mod.cudnn_disabled():
+            raise RuntimeError("a failing gradient")
+    assert torch.backends.cudnn.enabled
