@@ -945,8 +945,9 @@ def _fmt_event(ev: dict) -> str:
     if t == "step":
         return f"step {ev.get('step')} (epoch {ev.get('epoch')}, batch {ev.get('batch')}/{ev.get('batches')}): loss {ev.get('loss', 0):.4f} acc {ev.get('acc', 0):.3f}"
     if t == "epoch":
+        val = ev.get("val_acc")  # None for a refit (no held-out reviews)
         return (f"epoch {ev.get('epoch')}: train loss {ev.get('train_loss', 0):.4f} train acc {ev.get('train_acc', 0):.3f} "
-                f"val acc {ev.get('val_acc', 0):.3f} ({ev.get('seconds', 0):.0f} s)")
+                + ("no validation (refit)" if val is None else f"val acc {val:.3f}") + f" ({ev.get('seconds', 0):.0f} s)")
     if t == "done":
         return f"done: test accuracy {ev.get('test_accuracy', 0):.4f} on {ev.get('test_size')} reviews"
     return json.dumps(ev)

@@ -107,3 +107,10 @@ def test_bad_average_last_is_refused(tmp_path, hotel_path, capsys, options, mess
     assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "2", *options, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_refit_epoch_is_logged_without_a_validation_accuracy():
+    from sentiment import runs
+
+    line = runs._fmt_event({"type": "epoch", "epoch": 2, "train_loss": 0.3, "train_acc": 0.9, "val_acc": None, "seconds": 5})
+    assert line == "epoch 2: train loss 0.3000 train acc 0.900 no validation (refit) (5 s)"
