@@ -153,6 +153,24 @@ def time_gatescope_loop(cfg: dict, seqs: list[list[int]], labels: list[int], dev
     return train_rps, eval_rps, seconds
 
 
+def time_full_length_batch(cfg: dict, device: torch.device, reps: int = 3) -> tuple[float, float]:
+    """Seconds (best of reps) for forward + backward of the recurrence alone on one batch whose reviews
+    all have max_len tokens: run_rnn's fused call over every layer and direction vs per direction."""
+    rnn = nn.LSTM(cfg["embed"], cfg["hidden"], cfg["layers"], batch_first=True, bidirectional=True).to(device)
+    x = torch.randn(cfg["batch"], cfg["max_len"], cfg["embed"], device=device, requires_grad=True)
+    lengths = torch.full((cfg["batch"],), cfg["max_len"])
+    best = []
+    for path in ("padded", "per-direction"):
+        model_mod.RNN_PATH = path
+        times = []
+        for _ in range(reps + 1):  # the first is a warm-up
+            sync(device); t0 = time.perf_counter()
+            model_mod.run_rnn(rnn, x, lengths).sum().backward()
+            sync(device); times.append(time.perf_counter() - t0)
+        best.append(min(times[1:]))
+    return best[0], best[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -192,6 +210,13 @@ def main() -> None:
     print(head + "\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]:,.0f} | {r[3]:,.0f} | {r[4]:.2f}x | {r[5]:.2f}x |")
+    if args.compare_paths:
+        print("\nthe recurrence alone, forward + backward, one batch without padding (best of 3):")
+        for cname, cfg in CONFIGS.items():
+            fused, per = time_full_length_batch(cfg, device)
+            print(f"{cname} [{cfg['batch']}, {cfg['max_len']}]: one fused call {fused * 1000:.1f} ms, "
+                  f"per direction (baseline) {per * 1000:.1f} ms: {per / fused:.2f}x")
+        model_mod.RNN_PATH = args.rnn_path
     if device.type == "cuda":
         vocab = Vocab.build(tokens, 2, CONFIGS["seed"]["vocab"])
         ids = [vocab.encode(t) for t in tokens]
