@@ -107,6 +107,9 @@ TRAIN_OPTIONS: dict[str, Any] = {
     "threads": int,
 }
 TRAIN_DEFAULT_EPOCHS = 5  # sentiment.train's default, for the browser's epoch cap
+# sentiment.train options a run does not take: a refit trains an exact number of epochs, which a run's
+# time limit (always passed as --max-seconds) could cut short.
+SHELL_ONLY_OPTIONS = ("refit", "average_last")
 
 
 class RunError(GateScopeError):
@@ -556,6 +559,9 @@ def check_config(config: Mapping[str, Any], limits: RunLimits | None = None, roo
             continue
         if key in ("out", "metrics"):
             raise RunConfigError(f"{key!r} is set by the run itself (the checkpoint goes to the run's model/ folder)")
+        if key in SHELL_ONLY_OPTIONS:
+            raise RunConfigError(f"{key!r}: a refit trains an exact number of epochs, which a run's time limit could "
+                                 "cut short; run python -m sentiment.train --refit from a shell instead")
         kind = TRAIN_OPTIONS.get(key)
         if kind is None:
             raise RunConfigError(f"unknown training option {key!r}; known: {', '.join(TRAIN_OPTIONS)}")

@@ -298,6 +298,8 @@ def test_check_config_and_browser_limits(root, tiny_csv, tmp_path, monkeypatch):
         runs.check_config(dict(data=str(tiny_csv), max_seconds=3600))
     with pytest.raises(RunConfigError, match="unknown training option 'colour'"):
         runs.check_config(dict(data=str(tiny_csv), colour="red"))
+    with pytest.raises(RunConfigError, match="'refit': a refit trains an exact number of epochs"):
+        runs.check_config(dict(data=str(tiny_csv), refit=True))
     with pytest.raises(RunConfigError, match="cell: must be one of lstm, gru, rnn"):
         runs.check_config(dict(data=str(tiny_csv), cell="transformer"))
     with pytest.raises(RunConfigError, match="hidden: 'big' is not a valid int"):
@@ -336,7 +338,8 @@ def test_option_table_matches_the_training_cli():
     from sentiment import train
 
     actions = {a.dest: a for a in train.parser()._actions if a.dest != "help"}
-    assert set(actions) - {"out", "metrics"} == set(runs.TRAIN_OPTIONS)
+    assert set(actions) - {"out", "metrics"} - set(runs.SHELL_ONLY_OPTIONS) == set(runs.TRAIN_OPTIONS)
+    assert set(runs.SHELL_ONLY_OPTIONS) <= set(actions)
     for key, kind in runs.TRAIN_OPTIONS.items():
         a = actions[key]
         if isinstance(kind, tuple):
