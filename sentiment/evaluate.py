@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         ckpt = checkpoint.load(args.model)
+        if args.split == "val" and ckpt.card.get("refit"):
+            print("note: this model was refit on its training and validation reviews, so its validation "
+                  "accuracy is not a held-out figure", file=sys.stderr)
         splits = split_for(ckpt.card, args.data)
         result = evaluate_examples(ckpt, getattr(splits, args.split))
     except GateScopeError as e:

@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: unknown model names {unknown}; known: {', '.join(grid())}", file=sys.stderr)
             return 2
         extra = [a for a in args.extra if a != "--"]
+        if {"--refit", "--average-last"} & {a.split("=")[0] for a in extra}:
+            print("error: the grid keeps each model's seed by validation accuracy, which a refit has none of; "
+                  "train refit models with python -m sentiment.train --refit", file=sys.stderr)
+            return 2
         codes = train_all(out, names, args.jobs, extra)
         if any(codes.values()):
             print(f"error: failed: {[n for n, c in codes.items() if c]}", file=sys.stderr)

@@ -100,8 +100,8 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 # How run_rnn runs the recurrence: "padded" (per layer and direction, right-padded input; measured
-# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md; a batch
-# without padding takes one fused call over every layer and direction instead), "per-direction"
+# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md; in
+# training, a batch without padding takes one fused call over every layer and direction), "per-direction"
 # (always per layer and direction) or "packed" (one fused call on a PackedSequence). The last two
 # are kept for the benchmark's comparison.
 RNN_PATH = "padded"
@@ -115,9 +115,12 @@ def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Te
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
-    if RNN_PATH == "padded" and bool((lengths == x.shape[1]).all()):
-        # No padding: the whole module in one fused call (every layer and both directions; cuDNN
-        # overlaps them), the same outputs as below and faster (BENCHMARKS.md).
+    if RNN_PATH == "padded" and rnn.training and bool((lengths == x.shape[1]).all()):
+        # Training on a batch without padding: the whole module in one fused call (every layer and
+        # both directions, which cuDNN can overlap); the same outputs as below. Only in training, so
+        # that a prediction and the probe's recompute keep running the very same per-direction calls
+        # on every device. (Dropout between layers then comes from cuDNN's own generator on a GPU,
+        # which torch.manual_seed does not reset; cuDNN training is not bit-repeatable anyway.)
         return rnn(x)[0]  # [B, T, H * dirs]
     mask = length_mask(lengths.to(x.device), x.shape[1])[:, :, None].to(x.dtype)  # [B, T, 1]
     layers = direction_modules(rnn)

@@ -560,8 +560,10 @@ def check_config(config: Mapping[str, Any], limits: RunLimits | None = None, roo
         if key in ("out", "metrics"):
             raise RunConfigError(f"{key!r} is set by the run itself (the checkpoint goes to the run's model/ folder)")
         if key in SHELL_ONLY_OPTIONS:
-            raise RunConfigError(f"{key!r}: a refit trains an exact number of epochs, which a run's time limit could "
-                                 "cut short; run python -m sentiment.train --refit from a shell instead")
+            if value is None or str(value).lower() == {"refit": "false", "average_last": "1"}[key]:
+                continue  # the default: no refit, the last epoch's weights
+            raise RunConfigError(f"{key.replace('_', '-')}: a refit trains an exact number of epochs, which a run's "
+                                 "time limit could cut short; run python -m sentiment.train --refit from a shell instead")
         kind = TRAIN_OPTIONS.get(key)
         if kind is None:
             raise RunConfigError(f"unknown training option {key!r}; known: {', '.join(TRAIN_OPTIONS)}")

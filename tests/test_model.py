@@ -84,25 +84,41 @@ def test_padded_recurrence_equals_the_packed_sequence(monkeypatch, cell, bidirec
 @pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "uni"])
 @pytest.mark.parametrize("cell", CELLS)
 def test_a_batch_without_padding_runs_in_one_fused_call_with_the_same_outputs(monkeypatch, cell, bidirectional):
-    """Equal lengths: the whole module runs once (every layer and direction) and gives the
-    per-direction recurrence's outputs."""
+    """Training on equal lengths: the whole module runs once (every layer and direction) and gives
+    the per-direction recurrence's outputs and gradients."""
     m = make_model(cell, "mean", bidirectional, 2)
+    m.train()
+    m.rnn.dropout = 0.0  # dropout would draw different masks on the two paths
+    m.drop.p = 0.0
     ids, lengths = collate([OTHERS[0], [4] * 13, list(range(1, 14))])  # three reviews of 13 tokens
     calls = []
     forward = m.rnn.forward
     monkeypatch.setattr(m.rnn, "forward", lambda *a, **k: calls.append(a[0].shape) or forward(*a, **k))
-    with torch.no_grad():
-        fused = m.encode(ids, lengths)
-        assert calls == [torch.Size([3, 13, 6])]
-        monkeypatch.setattr(model_mod, "RNN_PATH", "per-direction")
-        per_direction = m.encode(ids, lengths)
+    fused = m.encode(ids, lengths)
+    assert calls == [torch.Size([3, 13, 6])]
+    fused_grads = torch.autograd.grad(fused.square().sum(), list(m.rnn.parameters()))
+    monkeypatch.setattr(model_mod, "RNN_PATH", "per-direction")
+    per_direction = m.encode(ids, lengths)
+    per_direction_grads = torch.autograd.grad(per_direction.square().sum(), list(m.rnn.parameters()))
     assert len(calls) == 1  # the per-direction path runs the one-layer modules, not the whole one
     torch.testing.assert_close(fused, per_direction, atol=1e-6, rtol=0)
+    for g_fused, g_per in zip(fused_grads, per_direction_grads):
+        torch.testing.assert_close(g_fused, g_per, atol=1e-5, rtol=0)
+
+
+def test_predictions_run_per_direction_even_without_padding(monkeypatch):
+    """In eval mode (predictions, the probe) a batch without padding still runs the same per-direction
+    calls as the probe's recompute, so they agree on every device."""
+    m = make_model("lstm", "max", True, 2)
+    monkeypatch.setattr(m.rnn, "forward", lambda *a, **k: pytest.fail("the whole module ran in eval mode"))
+    with torch.no_grad():
+        out = m.encode(*collate([[4] * 9, list(range(1, 10))]))
+    assert out.shape == (2, 9, 10)
 
 
 def test_a_padded_batch_does_not_take_the_fused_call(monkeypatch):
     """One shorter review is enough to run per direction (the fused module would read its pads)."""
-    m = make_model("lstm", "max", True, 2)
+    m = make_model("lstm", "max", True, 2).train()
     monkeypatch.setattr(m.rnn, "forward", lambda *a, **k: pytest.fail("the whole module ran on a padded batch"))
     with torch.no_grad():
         out = m.encode(*batch_with_padding())

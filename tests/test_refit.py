@@ -14,6 +14,7 @@ with exit status 2 and an ``error:`` line, and no output folder is made.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,8 @@ def test_refit_with_a_time_limit_is_refused(tmp_path, hotel_path, capsys):
     assert not out.exists()
 
 
-def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tmp_path, hotel_path, monkeypatch):
-    """The kept weights are the mean of the weights after epochs 2 and 3 (recorded as training ran)."""
+def train_recording_epochs(monkeypatch, argv: list[str]) -> list[dict[str, torch.Tensor]]:
+    """Run sentiment.train with argv; return the model's weights as they were after each epoch."""
     after_epoch: list[dict[str, torch.Tensor]] = []
     fit = train._fit
 
@@ -86,9 +87,25 @@ def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tmp_path, hotel_
 
     monkeypatch.setattr(train.SentimentRNN, "__init__", remember)
     monkeypatch.setattr(train, "_fit", spy)
+    assert train.main(argv) == 0
+    return after_epoch
+
+
+def test_refit_keeps_exactly_the_last_epochs_weights(tmp_path, hotel_path, monkeypatch):
+    out = tmp_path / "last"
+    after_epoch = train_recording_epochs(
+        monkeypatch, ["--data", str(hotel_path), *TINY, "--epochs", "3", "--refit", "--no-half", "--out", str(out)])
+    kept = checkpoint.load(out).model.state_dict()
+    assert len(after_epoch) == 3
+    for name, value in kept.items():
+        assert torch.equal(value, after_epoch[2][name]), name
+
+
+def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tmp_path, hotel_path, monkeypatch):
+    """The kept weights are the mean of the weights after epochs 2 and 3 (recorded as training ran)."""
     out = tmp_path / "avg"
-    assert train.main(["--data", str(hotel_path), *TINY, "--epochs", "3", "--refit", "--average-last", "2",
-                       "--no-half", "--out", str(out)]) == 0
+    after_epoch = train_recording_epochs(monkeypatch, ["--data", str(hotel_path), *TINY, "--epochs", "3", "--refit",
+                                                       "--average-last", "2", "--no-half", "--out", str(out)])
     kept = checkpoint.load(out).model.state_dict()
     assert len(after_epoch) == 3
     for name, value in kept.items():
@@ -114,3 +131,37 @@ def test_a_refit_epoch_is_logged_without_a_validation_accuracy():
 
     line = runs._fmt_event({"type": "epoch", "epoch": 2, "train_loss": 0.3, "train_acc": 0.9, "val_acc": None, "seconds": 5})
     assert line == "epoch 2: train loss 0.3000 train acc 0.900 no validation (refit) (5 s)"
+
+
+def test_evaluating_a_refit_model_on_validation_says_it_is_not_held_out(refit_card, capsys, tmp_path_factory):
+    from sentiment import evaluate
+
+    out = next(tmp_path_factory.getbasetemp().glob("refit*/refit"))
+    assert evaluate.main(["--model", str(out), "--split", "val", "--json"]) == 0
+    assert "refit on its training and validation reviews" in capsys.readouterr().err
+
+
+def test_the_grid_refuses_refit_options(capsys, tmp_path):
+    from sentiment import grid
+
+    assert grid.main(["--out", str(tmp_path / "models"), "--only", "hotel-lstm-max", "--", "--refit"]) == 2
+    assert "a refit has none" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
+
+
+def test_the_models_page_says_a_model_was_refit(refit_card, tmp_path_factory, tmp_path, monkeypatch):
+    """A run's refit model, picked on the Models page, is described as trained on train + validation."""
+    from streamlit.testing.v1 import AppTest
+
+    src = next(tmp_path_factory.getbasetemp().glob("refit*/refit"))
+    run = tmp_path / "runs" / "20260101-120000-0a1b2c3d"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text('{"name": "refit-run"}')
+    shutil.copytree(src, run / "model")
+    monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(Path(__file__).parent / "_models_page.py"), default_timeout=60)
+    at.run()
+    at.selectbox(key="mo_pick").set_value("run:20260101-120000-0a1b2c3d").run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "Refit: trained on the training and validation reviews together for 3 epochs" in captions

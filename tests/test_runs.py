@@ -298,8 +298,11 @@ def test_check_config_and_browser_limits(root, tiny_csv, tmp_path, monkeypatch):
         runs.check_config(dict(data=str(tiny_csv), max_seconds=3600))
     with pytest.raises(RunConfigError, match="unknown training option 'colour'"):
         runs.check_config(dict(data=str(tiny_csv), colour="red"))
-    with pytest.raises(RunConfigError, match="'refit': a refit trains an exact number of epochs"):
+    with pytest.raises(RunConfigError, match="refit: a refit trains an exact number of epochs"):
         runs.check_config(dict(data=str(tiny_csv), refit=True))
+    with pytest.raises(RunConfigError, match="average-last: a refit trains an exact number of epochs"):
+        runs.check_config(dict(data=str(tiny_csv), average_last=3))
+    assert "refit" not in runs.check_config(dict(data=str(tiny_csv), refit=False, average_last=1))
     with pytest.raises(RunConfigError, match="cell: must be one of lstm, gru, rnn"):
         runs.check_config(dict(data=str(tiny_csv), cell="transformer"))
     with pytest.raises(RunConfigError, match="hidden: 'big' is not a valid int"):

@@ -38,6 +38,9 @@ register({
                      "zh": "数据划分：{scheme} · 训练 {train} · 验证 {val} · 测试 {test} 条评论"},
     "models.trained": {"en": "Trained on {device} · {date} · torch {torch} · best epoch {best} of {epochs}",
                        "zh": "训练设备 {device} · {date} · torch {torch} · 最佳轮次 {best}/{epochs}"},
+    "models.refit": {"en": "Refit: trained on the training and validation reviews together for {epochs} epochs, "
+                            "so it has no held-out validation accuracy (the test reviews stay unseen).",
+                     "zh": "重新拟合：训练集与验证集一起训练 {epochs} 轮，因此没有独立的验证准确率（测试评论仍未参与训练）。"},
     "metric.acc": {"en": "Test accuracy", "zh": "测试准确率"},
     "metric.acc.help": {"en": "Share of the test reviews classified correctly.", "zh": "测试评论中分类正确的比例。"},
     "metric.bacc": {"en": "Balanced accuracy", "zh": "平衡准确率"},
@@ -172,6 +175,8 @@ def card_view(entry: ModelEntry) -> None:
                      val=f"{sizes.get('val', 0):,}", test=f"{sizes.get('test', 0):,}"))
     st.caption(t("models.trained", device=card.get("device", "—"), date=str(card.get("date", "—"))[:16].replace("T", " "),
                  torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))
+    if card.get("refit"):
+        st.caption(t("models.refit", epochs=card.get("epochs", "—")))
     left, right = st.columns([2, 3])
     with left:
         conf = card.get("test_confusion")
