@@ -63,6 +63,7 @@ class UploadSummary:
     sha256: str  # of the normalized file
     examples: list[tuple[str, int]] = field(default_factory=list)  # a few, for display
     path: Path | None = None
+    created: bool = False  # save_upload wrote the file (the same content was not stored already)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -204,5 +205,6 @@ def save_upload(content: bytes, filename: str, label_col: str | int | None = Non
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        summary.created = True
     summary.path = out
     return summary

@@ -1,5 +1,7 @@
 """Uploaded CSVs (sentiment.uploads): bad files are refused with a clear message before any run
-starts; good ones are stored normalized under the runs root and read back by the trainer's reader."""
+starts; good ones are stored normalized under the runs root and read back by the trainer's reader;
+a run the Train page launches and the runs refuse (English reviews, a Chinese model to start from)
+leaves no stored upload behind, but keeps one that was stored before."""
 
 from __future__ import annotations
 
@@ -153,3 +155,37 @@ def test_headerless_label_text_file(root):
     assert s.reviews == 30
     p = preview_upload(make_csv(GOOD_ROWS, header=("Sentiment", "Text")), "named.csv")
     assert (p.label_guess, p.text_guess) == ("Sentiment", "Text")
+
+
+# ---- a refused run leaves no upload behind (the Train page's launch) --------------------------------
+
+
+def test_save_upload_says_whether_it_stored_the_file(root):
+    content = make_csv(GOOD_ROWS)
+    assert save_upload(content, "mine.csv").created is True
+    assert save_upload(content, "mine.csv").created is False  # the same content is stored once
+
+
+def refused_config() -> dict:
+    """English reviews with a Chinese model to start from: refused by check_config."""
+    return dict(name="wrong-language", init="shipped:hotel-gru-max", epochs=1, limit=100, device="cpu", batch_size=32)
+
+
+def test_a_refused_run_removes_the_upload_it_stored(root):
+    from sentiment.ui.train import launch_run
+
+    chosen = {"upload": (make_csv(GOOD_ROWS), "english.csv", None, None)}
+    with pytest.raises(runs.RunConfigError, match="the model reads Chinese"):
+        launch_run(refused_config(), chosen, runs.RunLimits.browser())
+    assert uploads_written(root) == []
+    assert runs.list_runs() == []
+
+
+def test_a_refused_run_keeps_an_upload_stored_before(root):
+    from sentiment.ui.train import launch_run
+
+    content = make_csv(GOOD_ROWS)
+    before = save_upload(content, "english.csv")
+    with pytest.raises(runs.RunConfigError):
+        launch_run(refused_config(), {"upload": (content, "english.csv", None, None)}, runs.RunLimits.browser())
+    assert uploads_written(root) == [before.path.name]

@@ -379,14 +379,7 @@ def launch_form() -> None:
             config = dict(name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, epochs=epochs,
                           limit=limit, max_len=max_len, device=device, batch_size=32)
         try:
-            if "upload" in chosen:
-                content, filename, label_col, text_col = chosen["upload"]
-                saved = uploads.save_upload(content, filename, label_col=label_col, text_col=text_col)
-                config.update(data=str(saved.path), dataset=Path(filename).stem[:40] or "upload")
-            else:
-                config["data"] = chosen["data"]
-            runs.check_config(config, limits)
-            run = runs.launch(config, limits)
+            run = launch_run(config, chosen, limits)
         except GateScopeError as e:
             st.error(t("train.refused", err=core_message(str(e))), icon=":material/error:")
             return
@@ -395,6 +388,27 @@ def launch_form() -> None:
             return
         st.session_state[f"{K}_selected"] = run.id
         st.success(t("train.launched", id=run.id), icon=":material/rocket_launch:")
+
+
+def launch_run(config: dict, chosen: dict, limits: runs.RunLimits) -> runs.Run:
+    """Launch the form's run on a dataset of the data folder (chosen["data"]) or an upload
+    (chosen["upload"] = (content, filename, label column, text column), stored under the runs root
+    first). A refused run changes nothing: an upload stored by this call is removed again."""
+    saved = None
+    try:
+        if "upload" in chosen:
+            content, filename, label_col, text_col = chosen["upload"]
+            saved = uploads.save_upload(content, filename, label_col=label_col, text_col=text_col)
+            config = dict(config, data=str(saved.path), dataset=Path(filename).stem[:40] or "upload")
+        else:
+            config = dict(config, data=chosen["data"])
+        runs.check_config(config, limits)
+        return runs.launch(config, limits)
+    except (GateScopeError, OSError):
+        if saved is not None and saved.created and not any(
+                r.config.get("data") == str(saved.path) for r in runs.list_runs()):  # another session's run may use it
+            saved.path.unlink(missing_ok=True)
+        raise
 
 
 # ---- the runs (live) -----------------------------------------------------------------------------
