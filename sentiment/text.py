@@ -1,7 +1,9 @@
 """Text: cleaning, tokenizers (English regex, Chinese jieba words or characters), language guess, Vocab.
 
 A tokenizer is described by a small dict, ``{"language": "en" | "zh", "mode": "word" | "char"}``,
-stored in every checkpoint's config so the app tokenizes exactly as training did.
+stored in every checkpoint's config so the app tokenizes exactly as training did. English models
+trained since 2026-11-23 also record ``"letters": "latin"``: their words keep accented Latin letters
+("café", "naïve"); without it (the shipped English models) only a-z are letters, as they were trained.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ MAX_CHARS = 20_000
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
-_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")
+_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")  # letters "ascii": "café" reads as "caf"
+_LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u024f"  # a-z, then Latin-1 and Latin Extended-A/B lower-case letters
+_EN_TOKEN_LATIN = re.compile(rf"[0-9{_LATIN_LOWER}]+(?:'[{_LATIN_LOWER}]+)*|[!?]")  # letters "latin": "café"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _ZH_KEEP = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9]")
@@ -42,9 +46,12 @@ def clean(text: str) -> str:
     return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
-def tokenize_en(text: str) -> list[str]:
-    """Lower-case words, numbers and apostrophes; ! and ? kept as tokens."""
-    return _EN_TOKEN.findall(clean(text).lower())
+def tokenize_en(text: str, letters: str = "ascii") -> list[str]:
+    """Lower-case words, numbers and apostrophes; ! and ? kept as tokens. ``letters``: "ascii" (a-z)
+    or "latin" (accented Latin letters too)."""
+    if letters not in ("ascii", "latin"):
+        raise ValueError(f"unknown English tokenizer letters {letters!r} (ascii or latin)")
+    return (_EN_TOKEN_LATIN if letters == "latin" else _EN_TOKEN).findall(clean(text).lower())
 
 
 # ---- jieba: loaded once per process, its cache in a folder the user can set -------------------
@@ -97,10 +104,10 @@ def tokenize_zh(text: str, mode: str = "word") -> list[str]:
 
 
 def tokenize(text: str, spec: dict) -> list[str]:
-    """Tokenize with a tokenizer spec ``{"language": "en"|"zh", "mode": "word"|"char"}``."""
+    """Tokenize with a tokenizer spec ``{"language": "en"|"zh", "mode": "word"|"char"[, "letters": "latin"]}``."""
     if spec.get("language") == "zh":
         return tokenize_zh(text, spec.get("mode", "word"))
-    return tokenize_en(text)
+    return tokenize_en(text, spec.get("letters", "ascii"))
 
 
 def cjk_share(text: str) -> float:

@@ -301,7 +301,8 @@ def prepare(
         vocab = init.checkpoint.vocab
         train_tokens = [tokenize(t, spec) for t, _ in splits.train]
     else:
-        spec = {"language": language, "mode": cfg.tokenizer if language == "zh" else "word"}
+        spec = {"language": language, "mode": cfg.tokenizer} if language == "zh" else \
+            {"language": language, "mode": "word", "letters": "latin"}
         train_tokens = [tokenize(t, spec) for t, _ in splits.train]
         vocab = Vocab.build(train_tokens, cfg.min_freq, cfg.vocab_size)
     encoded = {

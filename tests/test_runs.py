@@ -96,6 +96,7 @@ def test_tiny_run_from_launch_to_loadable_checkpoint(finished_run):
     ckpt = checkpoint.load(run.model_dir)
     assert ckpt.model.config.hidden_size == 8
     assert ckpt.card["dataset"] == "tiny"
+    assert ckpt.tokenizer == {"language": "en", "mode": "word", "letters": "latin"}  # accented letters kept
     events = runs.metrics(run.id, run.dir.parent)
     kinds = [e["type"] for e in events]
     assert kinds[0] == "start" and "epoch" in kinds and kinds[-1] == "done"

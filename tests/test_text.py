@@ -87,6 +87,20 @@ def test_tokenize_follows_the_spec():
     assert text.tokenize("Fine FILM", {}) == ["fine", "film"]
 
 
+def test_english_models_trained_now_keep_accented_letters():
+    """letters "latin" (recorded by English models trained since 2026-11-23) keeps accented Latin
+    letters inside words; without it (the shipped models) only a-z count, as they were trained."""
+    review = "A café scene, naïve but ÉLAN-ful; Zoë's über-cool ending! 3 × 4 ÷ 2"
+    latin = text.tokenize(review, {"language": "en", "mode": "word", "letters": "latin"})
+    assert latin == ["a", "café", "scene", "naïve", "but", "élan", "ful", "zoë's", "über", "cool", "ending", "!", "3", "4", "2"]
+    assert text.tokenize(review, {"language": "en", "mode": "word"})[:5] == ["a", "caf", "scene", "na", "ve"]
+
+
+def test_unknown_english_letters_are_refused():
+    with pytest.raises(ValueError, match="'greek'"):
+        text.tokenize("fine", {"language": "en", "letters": "greek"})
+
+
 def test_unknown_chinese_mode_is_refused():
     """A Chinese tokenizer mode other than word or char is an error naming the mode."""
     with pytest.raises(ValueError, match="'bpe'"):
