@@ -415,30 +415,27 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
                 _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
                        "loss": avg_loss, "acc": avg_acc}, metrics_path, callback)
         epochs_run = epoch
-        if cfg.refit:  # no held-out reviews: the last epoch's weights are kept
-            rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
-                   "val_acc": None, "seconds": time.time() - t_start}
-            history.append(rec)
-            _emit(rec, metrics_path, callback)
-            bar.close(f"epoch {epoch}/{cfg.epochs}: loss {avg_loss:.4f} train acc {avg_acc:.4f} "
-                      f"(refit on train + validation) ({time.time() - bar.t0:.0f}s)")
+        val_acc = None  # a refit has no held-out reviews
+        if not cfg.refit:
+            val_x, val_y = enc["val"]
+            val_acc = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)["accuracy"]
+        rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
+               "val_acc": val_acc, "seconds": time.time() - t_start}
+        history.append(rec)
+        _emit(rec, metrics_path, callback)
+        bar.close(f"epoch {epoch}/{cfg.epochs}: loss {avg_loss:.4f} train acc {avg_acc:.4f} "
+                  + ("(refit on train + validation)" if cfg.refit else f"val acc {val_acc:.4f}")
+                  + f" ({time.time() - bar.t0:.0f}s)")
+        if cfg.refit:  # keep the last epoch's weights, or the mean over the last average_last epochs
             best_epoch, best_acc = epoch, None
             k = epoch - (cfg.epochs - cfg.average_last)  # 1..average_last over the last epochs
-            if k >= 1:  # running mean of the weights after each of the last average_last epochs
+            if k >= 1:
                 now = {n: v.detach().clone() for n, v in model.state_dict().items()}
                 best_state = now if k == 1 else {
                     n: best_state[n] + (v - best_state[n]) / k if v.is_floating_point() else v for n, v in now.items()}
             continue
-        val_x, val_y = enc["val"]
-        val = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)
-        rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
-               "val_acc": val["accuracy"], "seconds": time.time() - t_start}
-        history.append(rec)
-        _emit(rec, metrics_path, callback)
-        bar.close(f"epoch {epoch}/{cfg.epochs}: loss {rec['train_loss']:.4f} train acc {rec['train_acc']:.4f} "
-                  f"val acc {val['accuracy']:.4f} ({time.time() - bar.t0:.0f}s)")
-        if val["accuracy"] > best_acc:
-            best_acc, best_epoch, bad_epochs = val["accuracy"], epoch, 0
+        if val_acc > best_acc:
+            best_acc, best_epoch, bad_epochs = val_acc, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1

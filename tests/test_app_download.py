@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sentiment import data, download
+from test_app_train import page
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV = ("label,review\n" + "1,房间干净，服务很好，下次还来\n0,隔音太差，一夜没睡，再也不来\n" * 200).encode()
@@ -47,13 +48,6 @@ def serve(monkeypatch, url: str | None = None) -> None:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/ChnSentiCorp_htl_all.csv"
     monkeypatch.setitem(download.SOURCES, "hotel", download.Source(
         "hotel", "ChnSentiCorp (test copy)", url, "ChnSentiCorp_htl_all.csv", hashlib.sha256(CSV).hexdigest(), len(CSV)))
-
-
-def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "tests" / "_train_page.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_missing_datasets_offer_a_download(empty_data):

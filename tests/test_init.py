@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from sentiment import catalog, checkpoint, runs, train
 from sentiment.model import SentimentRNN
 from sentiment.runs import RunConfigError, RunLimits
+from test_app_train import page as train_page
 from test_runs import wait_for, write_tiny_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,13 +218,6 @@ def test_browser_runs_start_only_from_catalog_models_that_fit(models_root, base,
 
 
 # ---- the pages ---------------------------------------------------------------------------------------
-
-
-def train_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "tests" / "_train_page.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_train_page_choosing_a_model_fixes_the_architecture(models_root):
