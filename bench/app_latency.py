@@ -19,8 +19,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment import checkpoint, figures, probe  # noqa: E402
-from sentiment.predict import predict  # noqa: E402
+from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment import figures
+from sentiment import probe
+from sentiment.modeling.predict import predict  # noqa: E402
 
 # 400 tokens of plain English written for this benchmark (no dataset text).
 SENTENCE = ("the film opens slowly but the acting is honest and warm , and by the middle i was not bored at all ; "

@@ -1,4 +1,4 @@
-"""Batch tracing of a dataset sample (sentiment.patterns) against tracing the reviews one at a time.
+"""Batch tracing of a dataset sample (sentiment.probe.patterns) against tracing the reviews one at a time.
 
 - "batch": ``patterns.trace_sample``: the sample's reviews, length-sorted, in padded batches through
   ``probe.recompute``, every gate written to float16 .npy files (what the Patterns page runs);
@@ -31,7 +31,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sentiment import checkpoint, evaluate, patterns, probe  # noqa: E402
+from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment.training import evaluate
+from sentiment.probe import patterns
+from sentiment import probe
 
 
 def one_at_a_time(ckpt, texts: list[str], write_to: Path | None = None) -> float:

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment import checkpoint, evaluate  # noqa: E402
+from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment.training import evaluate
 
 NAMES = [f"hotel-{cell}-{pooling}" for cell in ("lstm", "gru") for pooling in ("last", "max", "mean", "attention")]
 

@@ -32,10 +32,11 @@ from torch.nn.utils.rnn import pack_padded_sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from sentiment import checkpoint, probe  # noqa: E402
-from sentiment.data import collate  # noqa: E402
-from sentiment.model import ModelConfig, SentimentRNN  # noqa: E402
-from sentiment.text import Vocab, tokenize  # noqa: E402
+from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment import probe
+from sentiment.data.batching import collate  # noqa: E402
+from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
+from sentiment.data.text import Vocab, tokenize  # noqa: E402
 from test_probe import naive_gates  # noqa: E402
 
 T = 400

@@ -4,7 +4,7 @@ Two model configurations, each timed two ways in the same run:
 - baseline "seed loop": written like the seed tutorials: every review cut/padded to 200 tokens,
   no length buckets, no packing, float32, classifier on the last time step;
 - GateScope's loop (sentiment.train): length-bucketed batches, the recurrence exact by true length
-  (sentiment.model.run_rnn: one fused call for a batch without padding, else per layer and
+  (sentiment.modeling.model.run_rnn: one fused call for a batch without padding, else per layer and
   direction on right-padded input), fp16 autocast + GradScaler and cuDNN on CUDA.
 
 Configurations: "seed" = the seed tutorials' model (embedding 30k x 256, 2-layer bidirectional
@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment import data  # noqa: E402
-from sentiment import model as model_mod  # noqa: E402
-from sentiment.model import ModelConfig, SentimentRNN  # noqa: E402
-from sentiment.text import Vocab, tokenize_en  # noqa: E402
+from sentiment.data import readers, batching  # noqa: E402
+from sentiment.modeling import model as model_mod  # noqa: E402
+from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
+from sentiment.data.text import Vocab, tokenize_en  # noqa: E402
 
 PUBLISHED_MS_PER_STEP = 59.0  # seed tutorial 1 (PaddlePaddle BiLSTM), their GPU, batch 64
 
@@ -59,10 +59,10 @@ CONFIGS = {
 
 
 def load_reviews(n: int, seed: int = 0) -> tuple[list[list[str]], list[int]]:
-    path = data.find_dataset("imdb")
+    path = readers.find_dataset("imdb")
     if path is None:
         sys.exit("IMDB not found: set GATESCOPE_DATA to the folder holding aclImdb_v1.tar.gz")
-    train = data.read_imdb(path).official["train"]
+    train = readers.read_imdb(path).official["train"]
     sample = random.Random(seed).sample(train, n)
     return [tokenize_en(t) for t, _ in sample], [y for _, y in sample]
 
@@ -117,12 +117,12 @@ def time_gatescope_loop(cfg: dict, seqs: list[list[int]], labels: list[int], dev
     loss_fn = nn.CrossEntropyLoss()
     seqs = [s[: cfg["max_len"]] or [1] for s in seqs]
     y_all = torch.tensor(labels)
-    batches = data.bucket_batches([len(s) for s in seqs], cfg["batch"], shuffle=True, seed=0)
+    batches = batching.bucket_batches([len(s) for s in seqs], cfg["batch"], shuffle=True, seed=0)
     if steps is not None:
         batches = (batches * math.ceil((steps + 2) / len(batches)))[: steps + 2]
 
     def step(b: list[int]) -> None:
-        ids, lengths = data.collate([seqs[i] for i in b])
+        ids, lengths = batching.collate([seqs[i] for i in b])
         y = y_all[b]
         if amp:
             ids, y = ids.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
@@ -147,7 +147,7 @@ def time_gatescope_loop(cfg: dict, seqs: list[list[int]], labels: list[int], dev
     with torch.no_grad():
         sync(device); t0 = time.perf_counter()
         for b in timed:
-            ids, lengths = data.collate([seqs[i] for i in b])
+            ids, lengths = batching.collate([seqs[i] for i in b])
             model(ids.to(device, non_blocking=True), lengths)
         sync(device); eval_rps = sum(len(b) for b in timed) / (time.perf_counter() - t0)
     return train_rps, eval_rps, seconds
@@ -177,7 +177,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="timed steps per measurement (default: 6 on CPU, 60 on CUDA)")
     ap.add_argument("--reviews", type=int, default=None, help="IMDB training reviews to sample (default 2,000 CPU / 22,500 CUDA)")
     ap.add_argument("--rnn-path", choices=["padded", "per-direction", "packed"], default="padded",
-                    help="how the GateScope loop runs the recurrence (sentiment.model.RNN_PATH); "
+                    help="how the GateScope loop runs the recurrence (sentiment.modeling.model.RNN_PATH); "
                          "--compare-paths times every one of them in the same run")
     ap.add_argument("--compare-paths", action="store_true",
                     help="time the GateScope loop with each recurrence path, all against the same baseline")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:
-    from .catalog import ModelEntry
+    from sentiment.modeling.catalog import ModelEntry
 
 MAX_TEXT = 2_000  # characters of review a link may carry (URLs past ~8 KB break in proxies and chat apps)
 MAX_INDEX = 1_000_000  # any token or unit index above this is nonsense, not a number to try

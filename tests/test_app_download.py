@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sentiment import data, download
+from sentiment.data import download, readers
 from test_app_train import page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def empty_data(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     monkeypatch.setenv("GATESCOPE_DATA", str(folder))
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setattr(data, "data_dirs", lambda: [folder])
+    monkeypatch.setattr(readers, "data_dirs", lambda: [folder])
     return folder
 
 

@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_checkpoint
-from sentiment import checkpoint, probe
+from sentiment.modeling import checkpoint
+from sentiment import probe
 from test_figures import bdata
 
 ROOT = Path(__file__).resolve().parent.parent

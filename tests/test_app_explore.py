@@ -280,7 +280,7 @@ def test_pages_are_listed_once():
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_examples(language):
-    from sentiment.text import guess_language, tokenize
+    from sentiment.data.text import guess_language, tokenize
 
     items = json.loads((ROOT / "assets" / "examples" / f"{language}.json").read_text(encoding="utf-8"))
     assert len(items) >= 12 and len({e["id"] for e in items}) == len(items)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from sentiment import checkpoint, probe
+from sentiment.modeling import checkpoint
+from sentiment import probe
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEW = "The plot was thin but the acting was wonderful and I was not bored at all."

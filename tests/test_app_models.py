@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from sentiment import catalog
+from sentiment.modeling import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_RUNS = ROOT / "tests" / "no-runs-here"

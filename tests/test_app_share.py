@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sentiment import checkpoint, probe
+from sentiment.modeling import checkpoint
+from sentiment import probe
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sentiment import catalog, runs
-from sentiment import text as text_mod
+from sentiment.modeling import catalog
+from sentiment.training import runs
+from sentiment.data import text as text_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,7 +141,7 @@ def _open_in_explore_script(root: str, model: str, review: str) -> None:
     sys.path.insert(0, root)
     import streamlit as st
 
-    from sentiment import catalog
+    from sentiment.modeling import catalog
     from sentiment.ui import explore, train
 
     if "opened" not in st.session_state:

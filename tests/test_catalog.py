@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import make_checkpoint
-from sentiment import catalog
+from sentiment.modeling import catalog
 
 RUN = "20260101-120000-0a1b2c3d"
 

@@ -20,10 +20,10 @@ import torch
 from safetensors import safe_open
 
 from conftest import make_checkpoint
-from sentiment import checkpoint
-from sentiment.data import collate
+from sentiment.modeling import checkpoint
+from sentiment.data.batching import collate
 from sentiment.errors import CheckpointError, InputError
-from sentiment.predict import predict
+from sentiment.modeling.predict import predict
 
 BATCH = [[2, 3, 4, 5, 6], [7, 8], [9, 10, 11, 2]]
 

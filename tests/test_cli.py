@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentiment import checkpoint
-from sentiment.predict import predict
+from sentiment.modeling import checkpoint
+from sentiment.modeling.predict import predict
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--limit", "300", "--epochs", "1", "--hidden", "8", "--embed", "8", "--max-len", "40",

@@ -1,4 +1,4 @@
-"""Edit and diff (sentiment.counterfactual), the keep/write split (sentiment.updates) and their figures.
+"""Edit and diff (sentiment.probe.counterfactual), the keep/write split (sentiment.probe.updates) and their figures.
 
 Edits are plain text operations; diffs and splits are checked on the shipped models' traces (real
 hotel reviews from ChnSentiCorp, English examples from assets/examples) and on tiny random models.
@@ -13,9 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiment import checkpoint, counterfactual as cf, data, figures, probe, updates
+from sentiment.modeling import checkpoint
+from sentiment.probe import counterfactual as cf
+from sentiment.data import readers
+from sentiment import figures
+from sentiment import probe
+from sentiment.probe import updates
 from sentiment.errors import InputError
-from sentiment.text import MAX_CHARS
+from sentiment.data.text import MAX_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"
@@ -37,7 +42,7 @@ def shipped():
 @pytest.fixture(scope="module")
 def hotel_reviews(hotel_path) -> list[str]:
     """Five real hotel reviews of moderate length from ChnSentiCorp."""
-    texts = [t for t, _ in data.load(hotel_path).examples if 20 <= len(t) <= 120]
+    texts = [t for t, _ in readers.load(hotel_path).examples if 20 <= len(t) <= 120]
     return texts[:5]
 
 

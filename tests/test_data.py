@@ -22,7 +22,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment import data, text
+from sentiment.data import readers, batching
+from sentiment.data import text
 from sentiment.errors import DataError
 
 # ---- IMDB: the real archive (read once per test session; read_imdb is cached per process) -----
@@ -30,7 +31,7 @@ from sentiment.errors import DataError
 
 @pytest.fixture(scope="module")
 def imdb(imdb_path):
-    return data.read_imdb(imdb_path)
+    return readers.read_imdb(imdb_path)
 
 
 def test_imdb_archive_has_the_official_25000_and_25000(imdb):
@@ -59,7 +60,7 @@ def test_imdb_text_is_kept_as_published_and_the_tokenizer_drops_br(imdb):
 
 def test_imdb_test_split_is_the_official_test(imdb):
     """split() keeps the official test set and carves 10% validation out of the official train set."""
-    s = data.split(imdb, seed=0)
+    s = readers.split(imdb, seed=0)
     assert s.test == imdb.official["test"]
     assert (len(s.train), len(s.val)) == (22_500, 2_500)
     assert Counter(s.train + s.val) == Counter(imdb.official["train"])
@@ -68,7 +69,7 @@ def test_imdb_test_split_is_the_official_test(imdb):
 
 def test_imdb_limit_leaves_the_official_test_alone(imdb):
     """--limit on IMDB shrinks train and validation but keeps all 25,000 official test reviews."""
-    s = data.limit(data.split(imdb, seed=0), 500, seed=0)
+    s = readers.limit(readers.split(imdb, seed=0), 500, seed=0)
     assert len(s.train) == 500 and len(s.val) == 200 and s.test == imdb.official["test"]
 
 
@@ -90,7 +91,7 @@ def make_acl_imdb(root: Path) -> Path:
 
 def test_imdb_folder_is_read_with_labels_from_pos_and_neg(tmp_path):
     """An aclImdb folder gives its official train/test, labels from pos/ and neg/, extra files ignored."""
-    raw = data.load(make_acl_imdb(tmp_path))
+    raw = readers.load(make_acl_imdb(tmp_path))
     assert raw.official["train"] == [("train pos 0<br />done", 1), ("train pos 1<br />done", 1),
                                      ("train neg 0<br />done", 0), ("train neg 1<br />done", 0)]
     assert [y for _, y in raw.official["test"]] == [1, 1, 0, 0]
@@ -99,7 +100,7 @@ def test_imdb_folder_is_read_with_labels_from_pos_and_neg(tmp_path):
 def test_imdb_folder_parent_is_accepted(tmp_path):
     """The folder that holds aclImdb/ reads the same as aclImdb/ itself."""
     acl = make_acl_imdb(tmp_path / "parent")
-    assert data.load(acl.parent).official == data.load(acl).official
+    assert readers.load(acl.parent).official == readers.load(acl).official
 
 
 def test_imdb_archive_is_read_without_unpacking(tmp_path, monkeypatch):
@@ -108,7 +109,7 @@ def test_imdb_archive_is_read_without_unpacking(tmp_path, monkeypatch):
     archive = tmp_path / "aclImdb_v1.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(acl, arcname="aclImdb")
-    expected = data.load(acl).official
+    expected = readers.load(acl).official
 
     def refuse(*a, **k):
         raise AssertionError("the archive was unpacked")
@@ -116,7 +117,7 @@ def test_imdb_archive_is_read_without_unpacking(tmp_path, monkeypatch):
     monkeypatch.setattr(tarfile.TarFile, "extractall", refuse)
     monkeypatch.setattr(tarfile.TarFile, "extract", refuse)
     before = sorted(tmp_path.rglob("*"))
-    raw = data.load(archive)
+    raw = readers.load(archive)
     assert raw.official == expected
     assert sorted(tmp_path.rglob("*")) == before
 
@@ -128,7 +129,7 @@ def test_imdb_folder_missing_a_subfolder_is_named(tmp_path):
         f.unlink()
     (acl / "test" / "neg").rmdir()
     with pytest.raises(DataError, match=r"test/neg: missing"):
-        data.load(acl)
+        readers.load(acl)
 
 
 def test_imdb_review_that_is_not_utf8_is_named(tmp_path):
@@ -136,7 +137,7 @@ def test_imdb_review_that_is_not_utf8_is_named(tmp_path):
     acl = make_acl_imdb(tmp_path)
     (acl / "train" / "neg" / "5_1.txt").write_bytes(b"caf\xe9 awful")
     with pytest.raises(DataError, match=r"5_1\.txt: not UTF-8"):
-        data.load(acl)
+        readers.load(acl)
 
 
 def test_a_tar_gz_that_is_not_an_archive_is_refused(tmp_path):
@@ -144,7 +145,7 @@ def test_a_tar_gz_that_is_not_an_archive_is_refused(tmp_path):
     bad = tmp_path / "aclImdb_v1.tar.gz"
     bad.write_bytes(b"this is not gzip data at all")
     with pytest.raises(DataError, match=r"aclImdb_v1\.tar\.gz: not a readable aclImdb archive"):
-        data.load(bad)
+        readers.load(bad)
 
 
 def test_an_archive_without_reviews_is_refused(tmp_path):
@@ -155,7 +156,7 @@ def test_an_archive_without_reviews_is_refused(tmp_path):
         info.size = 5
         tar.addfile(info, io.BytesIO(b"hello"))
     with pytest.raises(DataError, match=r"other\.tar\.gz: no reviews found"):
-        data.load(archive)
+        readers.load(archive)
 
 
 # ---- the real CSV files ------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_an_archive_without_reviews_is_refused(tmp_path):
 
 def test_chnsenticorp_reads_7765_reviews_and_skips_the_empty_one(hotel_path):
     """ChnSentiCorp: 7,765 non-empty reviews (5,322 positive), the one empty review skipped."""
-    raw = data.load(hotel_path)
+    raw = readers.load(hotel_path)
     assert (raw.name, raw.format) == ("hotel", "csv")
     assert len(raw.examples) == 7_765 and raw.skipped == 1
     assert Counter(y for _, y in raw.examples) == {1: 5_322, 0: 2_443}
@@ -171,20 +172,20 @@ def test_chnsenticorp_reads_7765_reviews_and_skips_the_empty_one(hotel_path):
 
 def test_chnsenticorp_quoted_reviews_keep_their_commas(hotel_path):
     """Quoted ChnSentiCorp reviews are one field each: their commas stay inside the text."""
-    raw = data.load(hotel_path)
+    raw = readers.load(hotel_path)
     assert sum("," in t for t, _ in raw.examples) == 2_000
     assert not any("\n" in t for t, _ in raw.examples)  # one row per line: no rows run together
 
 
 def test_tutorial_file_reads_5265_reviews_2822_positive(data_dir):
     """hotel_discuss2.csv (no header): 5,265 reviews, 2,822 positive."""
-    raw = data.load(data_dir / "hotel_discuss2.csv")
+    raw = readers.load(data_dir / "hotel_discuss2.csv")
     assert len(raw.examples) == 5_265 and sum(y for _, y in raw.examples) == 2_822 and raw.skipped == 0
 
 
 def test_tutorial_file_splits_on_the_first_comma_only(data_dir):
     """The 1,366 tutorial reviews with unquoted commas are kept whole, and the BOM is not part of the text."""
-    raw = data.load(data_dir / "hotel_discuss2.csv")
+    raw = readers.load(data_dir / "hotel_discuss2.csv")
     assert sum("," in t for t, _ in raw.examples) == 1_366
     assert raw.examples[0] == ("一般，一般还是一般，但是服务员比较诚信，收订金是多付了200元，服务员马上电话到房间告知，比较诚信。", 1)
     assert not any("\ufeff" in t for t, _ in raw.examples)
@@ -202,47 +203,47 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
 def test_tsv_with_named_columns_in_any_order(tmp_path):
     """A TSV's label and text columns are found by name, wherever they are, with word labels."""
     p = write(tmp_path, "reviews.tsv", b"id\ttext\tsentiment\n1\tgreat film\tpositive\n2\tawful\tneg\n")
-    raw = data.load(p)
+    raw = readers.load(p)
     assert raw.examples == [("great film", 1), ("awful", 0)] and raw.name == "reviews"
 
 
 def test_columns_can_be_named_or_numbered(tmp_path):
     """label_col/text_col pick columns by name or by index when the header names are unusual."""
     p = write(tmp_path, "x.csv", b"stars,words\n1,good\n0,bad\n")
-    assert data.load(p, label_col="Stars", text_col="words").examples == [("good", 1), ("bad", 0)]
-    assert data.load(p, label_col=0, text_col=1).examples == [("good", 1), ("bad", 0)]
+    assert readers.load(p, label_col="Stars", text_col="words").examples == [("good", 1), ("bad", 0)]
+    assert readers.load(p, label_col=0, text_col=1).examples == [("good", 1), ("bad", 0)]
 
 
 def test_crlf_line_ends_leave_no_carriage_returns(tmp_path):
     """CRLF files, with and without a header, read like LF files."""
     with_header = write(tmp_path, "a.csv", b"label,review\r\n1,good film\r\n0,bad film\r\n")
     headerless = write(tmp_path, "b.csv", b"1,good, film\r\n0,bad film\r\n")
-    assert data.load(with_header).examples == [("good film", 1), ("bad film", 0)]
-    assert data.load(headerless).examples == [("good, film", 1), ("bad film", 0)]
+    assert readers.load(with_header).examples == [("good film", 1), ("bad film", 0)]
+    assert readers.load(headerless).examples == [("good, film", 1), ("bad film", 0)]
 
 
 def test_quoted_fields_keep_commas_quotes_and_newlines(tmp_path):
     """Quoted CSV fields keep their commas, doubled quotes and line breaks."""
     p = write(tmp_path, "q.csv", b'label,review\n1,"good, really ""good"""\n0,"bad\nand worse"\n')
-    assert data.load(p).examples == [('good, really "good"', 1), ("bad\nand worse", 0)]
+    assert readers.load(p).examples == [('good, really "good"', 1), ("bad\nand worse", 0)]
 
 
 def test_unquoted_commas_in_the_last_column_are_kept(tmp_path):
     """With a header, unquoted commas inside the last (text) column stay in the review."""
     p = write(tmp_path, "u.csv", b"label,review\n1,clean, quiet, friendly\n0,dirty\n")
-    assert data.load(p).examples == [("clean, quiet, friendly", 1), ("dirty", 0)]
+    assert readers.load(p).examples == [("clean, quiet, friendly", 1), ("dirty", 0)]
 
 
 def test_headerless_quoted_review_is_unquoted(tmp_path):
     """In a headerless file a review wrapped in quotes loses them, with doubled quotes undone."""
     p = write(tmp_path, "h.csv", b'1,"nice, ""quiet"" room"\n0,noisy\n')
-    assert data.load(p).examples == [('nice, "quiet" room', 1), ("noisy", 0)]
+    assert readers.load(p).examples == [('nice, "quiet" room', 1), ("noisy", 0)]
 
 
 def test_utf8_bom_does_not_hide_the_header(tmp_path):
     """A UTF-8 BOM before the header does not change the first column's name."""
     p = write(tmp_path, "bom.csv", "\ufefflabel,review\n1,很好\n0,很差\n".encode("utf-8"))
-    assert data.load(p).examples == [("很好", 1), ("很差", 0)]
+    assert readers.load(p).examples == [("很好", 1), ("很差", 0)]
 
 
 @pytest.mark.parametrize("encoding,last", [("gbk", "很差"), ("gb18030", "很差𠀀")])  # 𠀀 is in GB18030 only
@@ -251,7 +252,7 @@ def test_gbk_and_gb18030_files_are_decoded(tmp_path, encoding, last):
     p = write(tmp_path, "zh.csv", f"标签,评论\n正面,房间干净,服务好\n负面,{last}\n".encode(encoding))
     with pytest.raises(UnicodeDecodeError):
         p.read_bytes().decode("utf-8")
-    assert data.load(p).examples == [("房间干净,服务好", 1), (last, 0)]
+    assert readers.load(p).examples == [("房间干净,服务好", 1), (last, 0)]
 
 
 # ---- bad CSV files -----------------------------------------------------------------------------
@@ -276,26 +277,26 @@ def test_gbk_and_gb18030_files_are_decoded(tmp_path, encoding, last):
 def test_bad_csv_names_the_file_line_and_problem(tmp_path, content, message):
     """Each bad CSV raises one DataError naming the file, the line where it applies, and the problem."""
     with pytest.raises(DataError, match=message):
-        data.load(write(tmp_path, "bad.csv", content))
+        readers.load(write(tmp_path, "bad.csv", content))
 
 
 def test_a_named_column_that_is_not_there_is_refused(tmp_path):
     """Asking for a column the header lacks names the column and shows the header."""
     p = write(tmp_path, "c.csv", b"label,review\n1,good\n0,bad\n")
     with pytest.raises(DataError, match=r"c\.csv: line 1: no column named 'stars'; the header is \['label', 'review'\]"):
-        data.load(p, label_col="stars")
+        readers.load(p, label_col="stars")
 
 
 def test_a_missing_path_is_refused(tmp_path):
     """A path that does not exist gives a DataError naming it."""
     with pytest.raises(DataError, match=r"nothing\.csv: no such file"):
-        data.load(tmp_path / "nothing.csv")
+        readers.load(tmp_path / "nothing.csv")
 
 
 def test_an_unknown_format_is_refused(tmp_path):
     """A format other than imdb or csv is refused by name."""
     with pytest.raises(DataError, match=r"unknown format 'json'"):
-        data.load(write(tmp_path, "a.csv", b"label,review\n1,a\n0,b\n"), format="json")
+        readers.load(write(tmp_path, "a.csv", b"label,review\n1,a\n0,b\n"), format="json")
 
 
 # ---- splits ------------------------------------------------------------------------------------
@@ -303,37 +304,37 @@ def test_an_unknown_format_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def hotel(hotel_path):
-    return data.load(hotel_path)
+    return readers.load(hotel_path)
 
 
 def test_csv_split_is_80_10_10(hotel):
     """A CSV dataset is split 80/10/10: 6,213 / 776 / 776 for ChnSentiCorp, with the seed in its info."""
-    s = data.split(hotel, seed=0)
+    s = readers.split(hotel, seed=0)
     assert s.info["sizes"] == {"train": 6_213, "val": 776, "test": 776}
     assert (s.info["dataset"], s.info["format"], s.info["split_seed"], s.info["skipped_empty"]) == ("hotel", "csv", 0, 1)
 
 
 def test_csv_split_parts_are_disjoint_and_cover_the_data(hotel):
     """Train, validation and test together hold every review exactly once."""
-    s = data.split(hotel, seed=0)
+    s = readers.split(hotel, seed=0)
     assert Counter(s.train + s.val + s.test) == Counter(hotel.examples)
 
 
 def test_same_seed_gives_the_same_split(hotel):
     """Splitting twice with the same seed gives identical train, validation and test lists."""
-    a, b = data.split(hotel, seed=7), data.split(hotel, seed=7)
+    a, b = readers.split(hotel, seed=7), readers.split(hotel, seed=7)
     assert (a.train, a.val, a.test) == (b.train, b.val, b.test)
 
 
 def test_different_seed_gives_a_different_split(hotel):
     """Another seed gives another test set."""
-    assert set(data.split(hotel, seed=0).test) != set(data.split(hotel, seed=1).test)
+    assert set(readers.split(hotel, seed=0).test) != set(readers.split(hotel, seed=1).test)
 
 
 def test_limit_never_touches_test(hotel):
     """--limit draws n training reviews and shrinks validation, but the test list is left as it was."""
-    s = data.split(hotel, seed=0)
-    lim = data.limit(s, 300, seed=0)
+    s = readers.split(hotel, seed=0)
+    lim = readers.limit(s, 300, seed=0)
     assert lim.test is s.test
     assert len(lim.train) == 300 and set(lim.train) <= set(s.train)
     assert len(lim.val) == 200 and set(lim.val) <= set(s.val)
@@ -342,14 +343,14 @@ def test_limit_never_touches_test(hotel):
 
 def test_limit_is_seeded(hotel):
     """The limited training set depends on the seed only."""
-    s = data.split(hotel, seed=0)
-    assert data.limit(s, 100, seed=3).train == data.limit(s, 100, seed=3).train != data.limit(s, 100, seed=4).train
+    s = readers.split(hotel, seed=0)
+    assert readers.limit(s, 100, seed=3).train == readers.limit(s, 100, seed=3).train != readers.limit(s, 100, seed=4).train
 
 
 def test_no_limit_or_a_large_limit_keeps_everything(hotel):
     """limit None (or one above the training size) returns the splits unchanged."""
-    s = data.split(hotel, seed=0)
-    assert data.limit(s, None, seed=0) is s and data.limit(s, 10**6, seed=0) is s
+    s = readers.split(hotel, seed=0)
+    assert readers.limit(s, None, seed=0) is s and readers.limit(s, 10**6, seed=0) is s
 
 
 # ---- batches -----------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ def test_no_limit_or_a_large_limit_keeps_everything(hotel):
 @given(st.lists(st.integers(1, 500), max_size=400), st.integers(1, 40), st.booleans(), st.integers(0, 10))
 def test_buckets_hold_every_index_exactly_once(lengths, batch_size, shuffle, seed):
     """bucket_batches returns every index exactly once, in batches no larger than batch_size."""
-    batches = data.bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed)
+    batches = batching.bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     assert all(1 <= len(b) <= batch_size for b in batches)
 
@@ -373,7 +374,7 @@ def test_buckets_pad_far_less_than_arrival_order(hotel):
     rng = random.Random(0)
     examples = rng.sample(hotel.examples, len(hotel.examples))
     lengths = [len(t) for t, _ in examples]
-    bucketed = data.bucket_batches(lengths, 64, shuffle=True, seed=0)
+    bucketed = batching.bucket_batches(lengths, 64, shuffle=True, seed=0)
     plain = [list(range(i, min(i + 64, len(lengths)))) for i in range(0, len(lengths), 64)]
     assert padding(bucketed, lengths) < padding(plain, lengths) / 5
 
@@ -381,13 +382,13 @@ def test_buckets_pad_far_less_than_arrival_order(hotel):
 def test_buckets_are_seeded(hotel):
     """The same seed gives the same batches; another seed another order."""
     lengths = [len(t) for t, _ in hotel.examples[:1000]]
-    a = data.bucket_batches(lengths, 32, shuffle=True, seed=1)
-    assert a == data.bucket_batches(lengths, 32, shuffle=True, seed=1) != data.bucket_batches(lengths, 32, shuffle=True, seed=2)
+    a = batching.bucket_batches(lengths, 32, shuffle=True, seed=1)
+    assert a == batching.bucket_batches(lengths, 32, shuffle=True, seed=1) != batching.bucket_batches(lengths, 32, shuffle=True, seed=2)
 
 
 def test_collate_pads_right_and_returns_true_lengths():
     """collate right-pads with the pad id and returns int64 lengths on the CPU."""
-    ids, lengths = data.collate([[5, 6, 7], [8], [9, 10]])
+    ids, lengths = batching.collate([[5, 6, 7], [8], [9, 10]])
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
     assert lengths.tolist() == [3, 1, 2] and lengths.dtype == torch.long and lengths.device.type == "cpu"
-    assert data.collate([[4], [5, 6]], pad_id=9)[0].tolist() == [[4, 9], [5, 6]]
+    assert batching.collate([[4], [5, 6]], pad_id=9)[0].tolist() == [[4, 9], [5, 6]]

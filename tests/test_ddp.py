@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sentiment import checkpoint
+from sentiment.modeling import checkpoint
 
 
 def tiny_csv(path: Path, n: int = 240) -> Path:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sentiment import download
-from sentiment.download import DownloadError, Source
+from sentiment.data import download
+from sentiment.data.download import DownloadError, Source
 
 PAYLOAD = ("label,review\n" + "1,房间干净，服务很好\n0,太吵了，再也不来\n" * 5000).encode()
 
@@ -76,9 +76,9 @@ def test_download_saves_the_checked_file_and_reports_progress(server, tmp_path):
 def test_downloaded_csv_is_a_dataset_the_loader_reads(server, tmp_path, monkeypatch):
     download.download("hotel", tmp_path, source=source(f"{server}/ok.csv"))
     monkeypatch.setenv("GATESCOPE_DATA", str(tmp_path))
-    from sentiment import data
-    assert data.find_dataset("hotel") == tmp_path / "ChnSentiCorp_htl_all.csv"
-    assert len(data.load(data.find_dataset("hotel")).examples) == 10_000
+    from sentiment.data import readers
+    assert readers.find_dataset("hotel") == tmp_path / "ChnSentiCorp_htl_all.csv"
+    assert len(readers.load(readers.find_dataset("hotel")).examples) == 10_000
 
 
 def test_existing_dataset_is_not_fetched_again(tmp_path):
@@ -143,9 +143,9 @@ def test_data_folder_that_cannot_be_made(tmp_path):
 def test_sources_are_the_official_files():
     assert download.SOURCES["imdb"].url == "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
     assert download.SOURCES["imdb"].sha256.startswith("c40f74a18d3b61f9")
-    from sentiment import data
+    from sentiment.data import readers
     for name, src in download.SOURCES.items():
-        assert src.filename in data.KNOWN_FILES[name]
+        assert src.filename in readers.KNOWN_FILES[name]
 
 
 def test_shared_hotel_file_matches_the_published_checksum(data_dir):

@@ -23,8 +23,9 @@ from sentiment import figures
 
 
 def _fake_probe() -> types.ModuleType:
-    from sentiment.data import LABEL_NAMES, collate
-    from sentiment.text import UNK_ID
+    from sentiment.data.readers import LABEL_NAMES
+    from sentiment.data.batching import collate
+    from sentiment.data.text import UNK_ID
 
     GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
     SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}

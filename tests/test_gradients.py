@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sentiment.data import collate
-from sentiment.gradients import input_gradient_norms
+from sentiment.data.batching import collate
+from sentiment.probe.gradients import input_gradient_norms
 
 
 @pytest.mark.parametrize("cell,pooling,layers", [("lstm", "last", 2), ("gru", "attention", 1), ("rnn", "max", 1), ("lstm", "mean", 1)])

@@ -22,9 +22,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from sentiment import catalog, checkpoint, runs, train
-from sentiment.model import SentimentRNN
-from sentiment.runs import RunConfigError, RunLimits
+from sentiment.modeling import catalog
+from sentiment.modeling import checkpoint
+from sentiment.training import runs
+from sentiment.training import train
+from sentiment.modeling.model import SentimentRNN
+from sentiment.training.runs import RunConfigError, RunLimits
 from test_app_train import page as train_page
 from test_runs import wait_for, write_tiny_csv
 

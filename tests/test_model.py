@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from sentiment import model as model_mod
-from sentiment.data import collate
-from sentiment.model import CELLS, ModelConfig, SentimentRNN
-from sentiment.pooling import POOLINGS
+from sentiment.modeling import model as model_mod
+from sentiment.data.batching import collate
+from sentiment.modeling.model import CELLS, ModelConfig, SentimentRNN
+from sentiment.modeling.pooling import POOLINGS
 
 VOCAB = 40
 REVIEW = [3, 7, 2, 9, 4]  # the review under test: 5 tokens

@@ -1,4 +1,4 @@
-"""Units and patterns across a dataset (sentiment.patterns): the batch trace is the probe's, review by
+"""Units and patterns across a dataset (sentiment.probe.patterns): the batch trace is the probe's, review by
 review; its cache round-trips, follows the weights and survives corruption; selection, matching,
 unit-word profiles, co-clustering and saturation say what they claim."""
 
@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiment import checkpoint, evaluate, patterns as P, probe
+from sentiment.modeling import checkpoint
+from sentiment.training import evaluate
+from sentiment.probe import patterns as P
+from sentiment import probe
 from sentiment.errors import InputError
 
 from conftest import make_checkpoint
@@ -298,9 +301,9 @@ def test_batches_respect_the_token_budget():
     assert all(s.stop - s.start <= 64 and ((s.stop - s.start) * lengths[s.stop - 1] <= 8000 or s.stop - s.start == 1) for s in sl)
 
 
-# ---- figures (sentiment.pattern_figures) ---------------------------------------------------------
+# ---- figures (sentiment.figures.patterns) ---------------------------------------------------------
 
-from sentiment import pattern_figures as pf  # noqa: E402
+from sentiment.figures import patterns as pf  # noqa: E402
 
 
 def test_span_from_a_box_selection_covers_the_tokens_whose_centre_it_covers():

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -24,10 +25,11 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sentiment import checkpoint, probe
-from sentiment.data import collate
+from sentiment.modeling import checkpoint
+from sentiment import probe
+from sentiment.data.batching import collate
 from sentiment.errors import InputError
-from sentiment.trace import main as trace_main
+from sentiment.probe.cli import main as trace_main
 
 ROOT = Path(__file__).resolve().parent.parent
 TOL = 1e-5
@@ -274,7 +276,7 @@ def test_json_round_trip_and_shape(tiny_checkpoint):
     assert set(d["layers"][1]["gates"]) == {"r", "z", "n", "h"}
     assert len(d["layers"][1]["gates"]["z"]) == tr.length and len(d["layers"][1]["gates"]["z"][0]) == 8
     back = probe.Trace.from_json(s)
-    for f in probe.fields(probe.Trace):
+    for f in dataclasses.fields(probe.Trace):
         a, b = getattr(tr, f.name), getattr(back, f.name)
         if f.name == "layers":
             for la, lb in zip(a, b):

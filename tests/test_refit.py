@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentiment import checkpoint, train
+from sentiment.modeling import checkpoint
+from sentiment.training import train
 
 TINY = ["--limit", "200", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
         "--batch-size", "16", "--dropout", "0", "--seed", "1"]
@@ -127,14 +128,14 @@ def test_bad_average_last_is_refused(tmp_path, hotel_path, capsys, options, mess
 
 
 def test_a_refit_epoch_is_logged_without_a_validation_accuracy():
-    from sentiment import runs
+    from sentiment.training import runs
 
     line = runs._fmt_event({"type": "epoch", "epoch": 2, "train_loss": 0.3, "train_acc": 0.9, "val_acc": None, "seconds": 5})
     assert line == "epoch 2: train loss 0.3000 train acc 0.900 no validation (refit) (5 s)"
 
 
 def test_evaluating_a_refit_model_on_validation_says_it_is_not_held_out(refit_card, capsys, tmp_path_factory):
-    from sentiment import evaluate
+    from sentiment.training import evaluate
 
     out = next(tmp_path_factory.getbasetemp().glob("refit*/refit"))
     assert evaluate.main(["--model", str(out), "--split", "val", "--json"]) == 0
@@ -142,7 +143,7 @@ def test_evaluating_a_refit_model_on_validation_says_it_is_not_held_out(refit_ca
 
 
 def test_the_grid_refuses_refit_options(capsys, tmp_path):
-    from sentiment import grid
+    from sentiment.training import grid
 
     assert grid.main(["--out", str(tmp_path / "models"), "--only", "hotel-lstm-max", "--", "--refit"]) == 2
     assert "a refit has none" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Background runs (sentiment.runs): real detached training processes on a tiny synthetic dataset.
+"""Background runs (sentiment.training.runs): real detached training processes on a tiny synthetic dataset.
 
 Each test has its own runs root in a temporary folder; every run trains a model of a few hundred
 parameters on 60 short reviews, so a whole run (most of it importing torch) takes a few seconds.
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from sentiment import checkpoint, runs
-from sentiment.runs import RunConfigError, RunError, RunLimits
+from sentiment.modeling import checkpoint
+from sentiment.training import runs
+from sentiment.training.runs import RunConfigError, RunError, RunLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(hidden=8, embed=8, epochs=1, max_len=20, min_freq=1, batch_size=16)
@@ -321,7 +322,7 @@ def test_check_config_and_browser_limits(root, tiny_csv, tmp_path, monkeypatch):
     cfg = runs.check_config(dict(data=str(tiny_csv), epochs="3", bidirectional="false"))
     assert cfg["epochs"] == 3 and cfg["bidirectional"] is False and cfg["max_seconds"] == 900
     assert cfg["data"] == str(tiny_csv.resolve()) and cfg["dataset"] == "tiny.csv"
-    from sentiment.uploads import save_upload
+    from sentiment.data.uploads import save_upload
 
     up = save_upload(tiny_csv.read_bytes(), "my reviews.csv")
     cfg = runs.check_config(dict(data=str(up.path), epochs=2), browser)
@@ -339,7 +340,7 @@ def test_check_config_and_browser_limits(root, tiny_csv, tmp_path, monkeypatch):
 
 
 def test_option_table_matches_the_training_cli():
-    from sentiment import train
+    from sentiment.training import train
 
     actions = {a.dest: a for a in train.parser()._actions if a.dest != "help"}
     assert set(actions) - {"out", "metrics"} - set(runs.SHELL_ONLY_OPTIONS) == set(runs.TRAIN_OPTIONS)

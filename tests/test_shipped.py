@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sentiment import checkpoint
-from sentiment.pooling import POOLINGS
-from sentiment.predict import predict
+from sentiment.modeling import checkpoint
+from sentiment.modeling.pooling import POOLINGS
+from sentiment.modeling.predict import predict
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment import text
+from sentiment.data import text
 from sentiment.errors import InputError
-from sentiment.text import PAD, PAD_ID, UNK, UNK_ID, Vocab
+from sentiment.data.text import PAD, PAD_ID, UNK, UNK_ID, Vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +112,7 @@ def test_jieba_cache_goes_only_into_the_gatescope_cache_folder(tmp_path):
     cache, tmp = tmp_path / "cache", tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, GATESCOPE_CACHE=str(cache), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
-    code = "from sentiment.text import tokenize_zh; print(' '.join(tokenize_zh('酒店很干净')))"
+    code = "from sentiment.data.text import tokenize_zh; print(' '.join(tokenize_zh('酒店很干净')))"
     r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split() == ["酒店", "很", "干净"]

@@ -1,4 +1,4 @@
-"""Uploaded CSVs (sentiment.uploads): bad files are refused with a clear message before any run
+"""Uploaded CSVs (sentiment.data.uploads): bad files are refused with a clear message before any run
 starts; good ones are stored normalized under the runs root and read back by the trainer's reader;
 a run the Train page launches and the runs refuse (English reviews, a Chinese model to start from)
 leaves no stored upload behind, but keeps one that was stored before."""
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sentiment import data, runs
+from sentiment.data import readers
+from sentiment.training import runs
 from sentiment.errors import DataError
-from sentiment.uploads import (
+from sentiment.data.uploads import (
     MAX_UPLOAD_BYTES,
     MIN_REVIEWS,
     UploadError,
@@ -116,7 +117,7 @@ def test_good_upload_is_validated_saved_and_reads_back(root):
     assert saved.sha256 == s.sha256
     again = save_upload(content, "My Reviews (2026).csv")
     assert again.path == saved.path and uploads_written(root) == [saved.path.name]
-    back = data.load(saved.path)  # what `python -m sentiment.train --data PATH` reads
+    back = readers.load(saved.path)  # what `python -m sentiment.train --data PATH` reads
     assert back.examples == [(t.strip(), y) for y, t in GOOD_ROWS]
     cfg = runs.check_config(dict(data=str(saved.path)), runs.RunLimits.browser())
     assert cfg["data"] == str(saved.path)
@@ -132,7 +133,7 @@ def test_columns_picked_by_the_user(root):
         validate_upload(content, "mine.tsv")
     s = save_upload(content, "mine.tsv", label_col="verdict", text_col="opinion")
     assert (s.reviews, s.positive, s.label_col, s.text_col) == (30, 20, "verdict", "opinion")
-    back = data.load(s.path)  # the picked columns are baked into the stored file
+    back = readers.load(s.path)  # the picked columns are baked into the stored file
     assert back.examples[0] == ("opinion number 0", 0) and len(back.examples) == 30
 
 
@@ -143,7 +144,7 @@ def test_gbk_upload_is_decoded(root):
         content.decode("utf-8")
     s = save_upload(content, "hotel_gbk.csv")
     assert s.reviews == 30 and s.language == "zh"
-    assert data.load(s.path).examples[1] == ("房间干净，服务很好1", 1)
+    assert readers.load(s.path).examples[1] == ("房间干净，服务很好1", 1)
     assert s.path.read_bytes().decode("utf-8").startswith("label,review\n")
 
 

@@ -1,4 +1,4 @@
-"""sentiment.viewstate (a view as query parameters) and sentiment.marks (the selection on a heatmap):
+"""sentiment.viewstate (a view as query parameters) and sentiment.figures.marks (the selection on a heatmap):
 pure functions, no streamlit."""
 
 from __future__ import annotations
@@ -8,7 +8,11 @@ from urllib.parse import parse_qsl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sentiment import catalog, figures, marks, probe, viewstate
+from sentiment.modeling import catalog
+from sentiment import figures
+from sentiment.figures import marks
+from sentiment import probe
+from sentiment import viewstate
 
 
 def entries() -> list[catalog.ModelEntry]:

@@ -1,7 +1,7 @@
 """Widgets and cached resources shared by the pages: the model catalog and picker, model loading
 (once per process), traces, the review input with examples, the prediction line, chart output.
 
-No tensor math here: models are loaded by ``sentiment.checkpoint``, read by ``sentiment.probe``,
+No tensor math here: models are loaded by ``sentiment.modeling.checkpoint``, read by ``sentiment.probe``,
 drawn by ``sentiment.figures``. Every error a person can cause is shown as a message, never a traceback.
 """
 
@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Callable, Sequence
 
 import streamlit as st
 
-from .. import catalog, checkpoint, text as text_mod
-from ..errors import GateScopeError, InputError
+from sentiment import spec
+from sentiment.modeling import catalog
+from sentiment.modeling import checkpoint
+from sentiment.data import text as text_mod
+from sentiment.errors import GateScopeError, InputError
 from . import present
 from .i18n import core_message, t
 
 log = logging.getLogger("gatescope.ui")
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "assets" / "examples"
+EXAMPLES_DIR = spec.EXAMPLES_DIR
 CELL_ORDER = ("lstm", "gru", "rnn")
 POOL_ORDER = ("last", "max", "mean", "attention")
 FAILED_KEY = "_gatescope_failed_models"  # session: model key -> load error
@@ -32,7 +34,7 @@ FAILED_KEY = "_gatescope_failed_models"  # session: model key -> load error
 
 @st.cache_resource(show_spinner=False)
 def init_jieba() -> bool:
-    """Load jieba's dictionary once per process (its cache folder: GATESCOPE_CACHE, see sentiment.text)."""
+    """Load jieba's dictionary once per process (its cache folder: GATESCOPE_CACHE, see sentiment.data.text)."""
     text_mod.tokenize_zh("初始化", "word")
     return True
 
@@ -48,7 +50,7 @@ def load_model(path: str) -> checkpoint.Checkpoint:
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
-    from ..probe import trace
+    from sentiment.probe.instrument import trace
 
     return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import catalog, figures
+from sentiment.modeling import catalog
+from sentiment import figures
 from . import common, editdiff, present, share
 from .i18n import lang, t
 

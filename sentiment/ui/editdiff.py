@@ -1,15 +1,17 @@
 """Views shared by Explore, Learn and Compare: edit and compare (a review against an edited copy, or
 two models of one architecture on one review), and cell updates split into kept and written.
 
-Widgets and layout only: the edits and differences come from ``sentiment.counterfactual``, the
-split from ``sentiment.updates``, the figures from ``sentiment.figures``.
+Widgets and layout only: the edits and differences come from ``sentiment.probe.counterfactual``, the
+split from ``sentiment.probe.updates``, the figures from ``sentiment.figures``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from .. import counterfactual as cf, figures, updates
+from sentiment.probe import counterfactual as cf
+from sentiment import figures
+from sentiment.probe import updates
 from . import common
 from .i18n import lang, register, t
 

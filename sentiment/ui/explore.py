@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import figures, marks
+from sentiment import figures
+from sentiment.figures import marks
 from . import common, editdiff, present, selection, share
 from .i18n import lang, t
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import figures
-from ..errors import GateScopeError
-from ..gradients import input_gradient_norms
+from sentiment import figures
+from sentiment.errors import GateScopeError
+from sentiment.probe.gradients import input_gradient_norms
 from . import common, editdiff, present, selection, share
 from .i18n import lang, register, t
 

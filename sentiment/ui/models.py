@@ -2,7 +2,7 @@
 and the grid of test accuracies (cell x pooling) per dataset.
 
 Numbers come from each model's card (written by training, on the model's own test split); only the
-misclassified reviews are computed here, by ``sentiment.evaluate`` on the first test reviews.
+misclassified reviews are computed here, by ``sentiment.training.evaluate`` on the first test reviews.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import data, evaluate, figures
-from ..catalog import ModelEntry, format_bytes, format_count
-from ..errors import GateScopeError
+from sentiment.data import readers
+from sentiment.training import evaluate
+from sentiment import figures
+from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
+from sentiment.errors import GateScopeError
 from . import common
 from .i18n import core_message, lang, register, t
 
@@ -99,7 +101,7 @@ def dataset_here(card: dict) -> bool:
     path = card.get("data_path")
     if path and Path(path).exists():
         return True
-    return bool(card.get("dataset")) and data.find_dataset(str(card["dataset"])) is not None
+    return bool(card.get("dataset")) and readers.find_dataset(str(card["dataset"])) is not None
 
 
 def render() -> None:

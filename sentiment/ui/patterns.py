@@ -3,7 +3,7 @@ disk), then select units over a token range of one review and find where else th
 (as LSTMVis does), see which words raise and lower each unit with units and words co-clustered (as
 RNNVis does), and the gate saturation of every unit over the sample (Karpathy et al. 2015).
 
-Widgets and layout only: the work is ``sentiment.patterns``, the figures ``sentiment.pattern_figures``.
+Widgets and layout only: the work is ``sentiment.probe.patterns``, the figures ``sentiment.figures.patterns``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import catalog, pattern_figures as pf, patterns, uploads
-from ..errors import GateScopeError
-from ..figures import gate_kind, gate_title
-from ..probe import GATE_NAMES, SIGMOID_GATES
+from sentiment.modeling import catalog
+from sentiment.figures import patterns as pf
+from sentiment.probe import patterns
+from sentiment.data import uploads
+from sentiment.errors import GateScopeError
+from sentiment.figures.gates import gate_kind, gate_title
+from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 from . import common
 from .i18n import core_message, lang, register, t
 from .models import dataset_here

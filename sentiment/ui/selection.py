@@ -1,12 +1,12 @@
 """The selected token and unit of a traced review: the pickers (a token slider, a unit number) and the
-unit's gate values at that token. Explore marks the selection on its heatmaps (``sentiment.marks``);
+unit's gate values at that token. Explore marks the selection on its heatmaps (``sentiment.figures.marks``);
 the Learn page puts its numbers into the equations. The values come from ``figures.step_values``."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from .. import figures
+from sentiment import figures
 from . import common
 from .i18n import lang, register, t
 

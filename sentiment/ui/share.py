@@ -19,8 +19,9 @@ from typing import Mapping
 
 import streamlit as st
 
-from .. import figures, viewstate
-from ..viewstate import Problem
+from sentiment import figures
+from sentiment import viewstate
+from sentiment.viewstate import Problem
 from . import common
 from .i18n import LANG_KEY, lang, register, t
 

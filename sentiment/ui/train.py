@@ -1,9 +1,9 @@
 """Train: start a small training run in the background, watch it live, cancel it, open its model.
 
-Runs live on disk (``sentiment.runs``), so every browser session sees the same runs, and a rerun or
+Runs live on disk (``sentiment.training.runs``), so every browser session sees the same runs, and a rerun or
 a closed tab never touches a training process. The run list and the selected run are a fragment
 refreshed every 2 s (``st.fragment(run_every=2)``): the form above it is not rerun meanwhile.
-An uploaded CSV is checked (``sentiment.uploads``) on every change, and stored only when a run starts.
+An uploaded CSV is checked (``sentiment.data.uploads``) on every change, and stored only when a run starts.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import catalog, data, download, figures, runs, uploads
-from .. import text as text_mod
-from ..errors import GateScopeError
+from sentiment.modeling import catalog
+from sentiment.data import readers
+from sentiment.data import download
+from sentiment import figures
+from sentiment.training import runs
+from sentiment.data import uploads
+from sentiment.data import text as text_mod
+from sentiment.errors import GateScopeError
 from . import common
 from .i18n import core_message, register, t
 
@@ -171,7 +176,7 @@ def _limits() -> runs.RunLimits:
 def _language_of(path: str) -> str:
     """A data folder dataset's language ('en', 'zh' or 'unknown'), from its first lines."""
     try:
-        return data.guess_dataset_language(path)
+        return readers.guess_dataset_language(path)
     except GateScopeError:
         return "unknown"
 

@@ -24,13 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-import torch
-
-from .errors import DataError
+from sentiment import spec
+from sentiment.errors import DataError
 
 Example = tuple[str, int]  # (text, label) with label 1 = positive, 0 = negative
 
-LABEL_NAMES = ["negative", "positive"]
+LABEL_NAMES = spec.LABEL_NAMES
 _POS = {"1", "1.0", "pos", "positive", "正面", "积极", "好评"}
 _NEG = {"0", "0.0", "-1", "-1.0", "neg", "negative", "负面", "消极", "差评"}
 _LABEL_COLUMNS = ["label", "labels", "sentiment", "polarity", "class", "y", "target", "标签", "情感"]
@@ -65,14 +64,7 @@ class Splits:
 # ---- where the data lives ----------------------------------------------------------------------
 
 
-def data_dirs() -> list[Path]:
-    """Folders searched for datasets: $GATESCOPE_DATA, ./data, and ../shared/data beside the project."""
-    dirs = []
-    if os.environ.get("GATESCOPE_DATA"):
-        dirs.append(Path(os.environ["GATESCOPE_DATA"]))
-    root = Path(__file__).resolve().parent.parent
-    dirs += [Path("data"), root / "data", root.parent / "shared" / "data"]
-    return dirs
+data_dirs = spec.data_dirs  # $GATESCOPE_DATA, ./data, ../shared/data (sentiment.spec)
 
 
 def find_dataset(name: str) -> Path | None:
@@ -96,7 +88,7 @@ def guess_dataset_language(path: str | Path, sample_bytes: int = 65536) -> str:
     """'en' or 'zh' for a dataset without reading all of it: an IMDB folder or archive is English; a
     CSV/TSV is judged by its first ``sample_bytes`` (as training judges its reviews). 'unknown' when
     neither script is there; DataError when the file cannot be read."""
-    from .text import guess_language
+    from sentiment.data.text import guess_language
 
     p = Path(path)
     if guess_format(p) == "imdb":
@@ -342,31 +334,3 @@ def limit(splits: Splits, n: int | None, seed: int) -> Splits:
     val = rng.sample(splits.val, min(len(splits.val), max(n // 4, 200)))
     info = dict(splits.info, limit=n, sizes={"train": len(train), "val": len(val), "test": len(splits.test)})
     return Splits(train, val, splits.test, info)
-
-
-# ---- batches -----------------------------------------------------------------------------------
-
-
-def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool = False, seed: int = 0) -> list[list[int]]:
-    """Index batches of similar lengths (little padding): sort within chunks of 50 batches, then shuffle batches."""
-    rng = random.Random(seed)
-    idx = list(range(len(lengths)))
-    if shuffle:
-        rng.shuffle(idx)
-    chunk = batch_size * 50
-    batches: list[list[int]] = []
-    for s in range(0, len(idx), chunk):
-        part = sorted(idx[s : s + chunk], key=lambda i: lengths[i])
-        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
-    if shuffle:
-        rng.shuffle(batches)
-    return batches
-
-
-def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids [B, T] and true lengths [B] (int64, on the CPU, as packing wants)."""
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-    ids = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
-    for b, s in enumerate(seqs):
-        ids[b, : len(s)] = torch.as_tensor(s, dtype=torch.long)
-    return ids, lengths

@@ -27,8 +27,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
-    from .counterfactual import TraceDiff
-    from .probe import Trace
+    from sentiment.probe.counterfactual import TraceDiff
+    from sentiment.probe.instrument import Trace
 
 FONT_FAMILY = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "Source Han Sans SC", sans-serif'
 FONT = dict(family=FONT_FAMILY, size=13)
@@ -304,7 +304,7 @@ def layer_choices(trace: "Trace") -> list[tuple[int, str]]:
 
 
 # ---- edit and diff, cell updates: B - A on aligned tokens; what each step kept and wrote -----------
-# (from sentiment.counterfactual.TraceDiff and sentiment.updates; colour: diverging, centred on 0)
+# (from sentiment.probe.counterfactual.TraceDiff and sentiment.probe.updates; colour: diverging, centred on 0)
 
 _TEXT.update({
     "diff_title": {"en": "Change in the gates (B − A) · layer {layer} · {direction} · {k} of {h} units (most changed first)",
@@ -482,7 +482,7 @@ def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", 
     """Three panels over the tokens: what each step kept (f_t ⊙ c_{t−1} | z_t ⊙ h_{t−1}), what it
     wrote (i_t ⊙ g_t | (1 − z_t) ⊙ n_t) and the resulting state (their sum), one diverging scale
     centred on 0 for all three. Units: most written first (mean |written|), cut to ``top_k``."""
-    from .updates import cell_updates
+    from sentiment.probe.updates import cell_updates
 
     u = cell_updates(trace, layer, direction)
     T, H = u.state.shape
@@ -508,7 +508,7 @@ def update_unit(trace: "Trace", unit: int, layer: int = 0, direction: str = "for
                 max_ticks: int = 80) -> go.Figure:
     """One unit over the tokens: kept and written as stacked bars (signed: bars below 0 stack
     downwards) and the resulting state (their sum) as a line."""
-    from .updates import cell_updates
+    from sentiment.probe.updates import cell_updates
 
     u = cell_updates(trace, layer, direction)
     T, H = u.state.shape

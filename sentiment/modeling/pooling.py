@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-POOLINGS = ("last", "max", "mean", "attention")
+from sentiment.spec import POOLINGS
+
 
 
 @dataclass

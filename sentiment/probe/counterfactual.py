@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .text import MAX_CHARS
+from sentiment.errors import InputError
+from sentiment.data.text import MAX_CHARS
 
 if TYPE_CHECKING:
-    from .probe import Trace
+    from sentiment.probe.instrument import Trace
 
 EDIT_KINDS = ("negate", "intensify", "contrast")
 
@@ -172,7 +172,7 @@ def _zh_modifiers(text: str, at: int) -> tuple[tuple[int, int] | None, bool]:
 
 
 def _hits_zh(text: str) -> list[_Hit]:
-    from .text import _get_jieba  # jieba, loaded once per process
+    from sentiment.data.text import _get_jieba  # jieba, loaded once per process
 
     hits = []
     for tok, s, e in _get_jieba().tokenize(text):

@@ -18,7 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import InputError
+from sentiment import spec
+from sentiment.errors import InputError
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -60,9 +61,7 @@ _jieba_lock = threading.Lock()
 _jieba = None
 
 
-def cache_dir() -> Path:
-    """Where GateScope may write caches (jieba's dictionary cache): ``GATESCOPE_CACHE`` or ~/.cache/gatescope."""
-    return Path(os.environ.get("GATESCOPE_CACHE") or Path.home() / ".cache" / "gatescope")
+cache_dir = spec.cache_dir  # $GATESCOPE_CACHE or ~/.cache/gatescope (sentiment.spec)
 
 
 def _get_jieba():

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import Checkpoint
-from .data import collate
-from .model import cudnn_disabled, run_rnn
+from sentiment.modeling.checkpoint import Checkpoint
+from sentiment.data.batching import collate
+from sentiment.modeling.model import cudnn_disabled, run_rnn
 
 
 def input_gradient_norms(ckpt: Checkpoint, text: str) -> np.ndarray:

@@ -39,12 +39,13 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint
-from .data import Example, collate
-from .errors import GateScopeError, InputError
-from .pooling import length_mask
-from .probe import DIRECTIONS, GATE_NAMES, SIGMOID_GATES, _eval_mode, recompute
-from .text import PAD_ID, UNK_ID, cache_dir
+from sentiment.modeling.checkpoint import Checkpoint
+from sentiment.data.readers import Example
+from sentiment.data.batching import collate
+from sentiment.errors import GateScopeError, InputError
+from sentiment.modeling.pooling import length_mask
+from sentiment.probe.instrument import DIRECTIONS, GATE_NAMES, SIGMOID_GATES, _eval_mode, recompute
+from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
 
 FORMAT = "gatescope-batch/1"
 DEFAULT_SAMPLE = 2000
@@ -395,7 +396,7 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
             touch(bt.path)
             return bt
         if examples is None:
-            from .evaluate import split_for
+            from sentiment.training.evaluate import split_for
 
             examples = getattr(split_for(ckpt.card), split)
         try:

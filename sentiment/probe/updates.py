@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from sentiment.errors import InputError
 
 if TYPE_CHECKING:
-    from .probe import Trace
+    from sentiment.probe.instrument import Trace
 
 STATE_OF = {"lstm": "c", "gru": "h"}  # the state whose update is split
 

@@ -1,5 +1,5 @@
 """Figures of the Patterns page (units and patterns across a dataset): pure functions, arrays and
-``sentiment.patterns`` results in, plotly Figures (or plain rows) out. No streamlit, no model.
+``sentiment.probe.patterns`` results in, plotly Figures (or plain rows) out. No streamlit, no model.
 
 - ``review_heatmap``: one review's gate values, tokens along x and units along y, drawn for brushing
   a token range (box select, horizontal), with the chosen range and the selected units marked;
@@ -23,9 +23,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import figures
-from .figures import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
-from .patterns import CoClusters, Match
+from sentiment.figures import gates as figures
+from sentiment.figures.gates import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
+from sentiment.probe.patterns import CoClusters, Match
 
 _TEXT: dict[str, dict[str, str]] = {
     "word": {"en": "word", "zh": "词"},

@@ -6,7 +6,7 @@ reviews dropped, as ``<runs root>/uploads/<name>-<sha12>.csv`` (same content, sa
 columns the user picked are thereby baked in, so ``python -m sentiment.train --data FILE`` reads it
 with its defaults. Uploads live under the runs root, never in the repository.
 
-Reading is ``sentiment.data.read_csv`` (UTF-8 with or without BOM, or GB18030/GBK; a header with
+Reading is ``sentiment.data.readers.read_csv`` (UTF-8 with or without BOM, or GB18030/GBK; a header with
 named columns, or headerless ``label,text`` lines); this module adds the size cap, the check for
 binary files, the minimum size and the user's choice of columns.
 """
@@ -22,9 +22,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import data
-from .errors import DataError
-from .text import guess_language
+from sentiment.data import readers, batching
+from sentiment.errors import DataError
+from sentiment.data.text import guess_language
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
 MIN_REVIEWS = 20  # fewer cannot be split 80/10/10 into train, validation and test
@@ -87,7 +87,7 @@ def _check_bytes(content: bytes, filename: str, max_bytes: int) -> None:
 
 def _decode(content: bytes, filename: str) -> str:
     try:
-        return data.decode_bytes(content, filename)
+        return readers.decode_bytes(content, filename)
     except DataError as e:
         raise UploadError(f"{e}; save it as CSV with the UTF-8 encoding") from None
 
@@ -103,13 +103,13 @@ def preview_upload(content: bytes, filename: str = "upload.csv", max_bytes: int 
         header = next(csv.reader(io.StringIO(first), delimiter=delim))
     except (csv.Error, StopIteration) as e:
         raise UploadError(f"{filename}: line 1: not a readable CSV header ({e})") from None
-    headerless = len(header) >= 2 and data.parse_label(header[0]) is not None
+    headerless = len(header) >= 2 and readers.parse_label(header[0]) is not None
     if headerless:
         return UploadPreview(filename, [], True, None, None, delim)
     names = [h.strip() for h in header]
     lower = [n.lower() for n in names]
-    label = next((names[lower.index(c)] for c in data._LABEL_COLUMNS if c in lower), None)
-    text_col = next((names[lower.index(c)] for c in data._TEXT_COLUMNS if c in lower), None)
+    label = next((names[lower.index(c)] for c in readers._LABEL_COLUMNS if c in lower), None)
+    text_col = next((names[lower.index(c)] for c in readers._TEXT_COLUMNS if c in lower), None)
     return UploadPreview(filename, names, False, label, text_col, delim)
 
 
@@ -119,13 +119,13 @@ def column_choices(content: bytes, filename: str = "upload.csv") -> list[str]:
 
 
 def _read(content: bytes, filename: str, label_col: str | int | None, text_col: str | int | None,
-          max_bytes: int) -> data.RawData:
+          max_bytes: int) -> readers.RawData:
     _check_bytes(content, filename, max_bytes)
     _decode(content, filename)  # the encoding message with its advice
     if label_col is not None and text_col is not None and label_col == text_col:
         raise UploadError(f"{filename}: the label and the text column must be two different columns (both are {label_col!r})")
     try:
-        raw = data.read_csv(filename, label_col=label_col, text_col=text_col, data=content)
+        raw = readers.read_csv(filename, label_col=label_col, text_col=text_col, data=content)
     except DataError as e:
         msg = str(e)
         if "is not one of" in msg:
@@ -139,7 +139,7 @@ def _read(content: bytes, filename: str, label_col: str | int | None, text_col: 
     return raw
 
 
-def _normalized(raw: data.RawData) -> bytes:
+def _normalized(raw: readers.RawData) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["label", "review"])
@@ -148,7 +148,7 @@ def _normalized(raw: data.RawData) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _summary(raw: data.RawData, content: bytes, filename: str, label_col, text_col, normalized: bytes) -> UploadSummary:
+def _summary(raw: readers.RawData, content: bytes, filename: str, label_col, text_col, normalized: bytes) -> UploadSummary:
     pos = sum(y for _, y in raw.examples)
     sample = " ".join(t for t, _ in raw.examples[:200])
     lang = guess_language(sample)
@@ -186,7 +186,7 @@ def save_upload(content: bytes, filename: str, label_col: str | int | None = Non
                 max_bytes: int = MAX_UPLOAD_BYTES, root: str | Path | None = None) -> UploadSummary:
     """Validate an upload and store it normalized under ``<runs root>/uploads/``; the summary's
     ``path`` is what a run's config takes as ``data``. The same content is stored once."""
-    from .runs import runs_root, uploads_dir
+    from sentiment.training.runs import runs_root, uploads_dir
 
     raw = _read(content, filename, label_col, text_col, max_bytes)
     normalized = _normalized(raw)

@@ -31,16 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import Checkpoint
-from .data import LABEL_NAMES
-from .errors import InputError
-from .model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
-from .pooling import length_mask
-from .text import UNK_ID
+from sentiment.modeling.checkpoint import Checkpoint
+from sentiment.data.readers import LABEL_NAMES
+from sentiment.errors import InputError
+from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
+from sentiment.modeling.pooling import length_mask
+from sentiment.data.text import UNK_ID
 
-GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
-SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
-DIRECTIONS = ("forward", "backward")
+from sentiment.spec import DIRECTIONS, GATE_NAMES, SIGMOID_GATES  # noqa: E402,F401 (shared names)
 ROWS_PER_CHUNK = 32_768  # variants (prefixes, occlusions) are batched so that batch * T stays under this
 
 
