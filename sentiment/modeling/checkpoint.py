@@ -24,6 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from sentiment import spec
 from sentiment.errors import CheckpointError, InputError
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, tokenize
@@ -141,11 +142,23 @@ def read_card(model_dir: str | Path) -> dict:
     return _read_json(Path(model_dir) / "card.json")
 
 
+def resolve(model: str | Path) -> Path:
+    """A model directory from a path, or from the name of a shipped model (``imdb-lstm-max``) or of a
+    run (its id: ``<runs root>/<id>/model``) when no such path exists. CheckpointError if none is."""
+    d = Path(model)
+    if d.is_dir():
+        return d
+    name = str(model)
+    if name and "/" not in name and "\\" not in name and name not in (".", ".."):
+        for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model"):
+            if candidate.is_dir():
+                return candidate
+    raise CheckpointError(f"{d}: no such model directory (nor a shipped model or run of that name)")
+
+
 def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     """Load a checkpoint directory for inference (eval mode, float32). CheckpointError names the bad file."""
-    d = Path(model_dir)
-    if not d.is_dir():
-        raise CheckpointError(f"{d}: no such model directory")
+    d = resolve(model_dir)
     cfg = _read_json(d / "config.json")
     card = _read_json(d / "card.json")
     try:
