@@ -23,8 +23,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sentiment.figures import gates as figures
-from sentiment.figures.gates import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
+from sentiment.figures import style as figures
+from sentiment.figures.style import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
 from sentiment.probe.patterns import CoClusters, Match
 
 _TEXT: dict[str, dict[str, str]] = {

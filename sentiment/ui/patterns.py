@@ -19,7 +19,7 @@ from sentiment.figures import patterns as pf
 from sentiment.probe import patterns
 from sentiment.data import uploads
 from sentiment.errors import GateScopeError
-from sentiment.figures.gates import gate_kind, gate_title
+from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 from . import common
 from .i18n import core_message, lang, register, t
