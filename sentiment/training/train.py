@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import random
+import re
 import shlex
 import sys
 import time
@@ -35,7 +36,7 @@ from torch import nn
 
 from sentiment.data import batching, readers
 from sentiment.data.text import Vocab, guess_language, tokenize
-from sentiment.errors import GateScopeError
+from sentiment.errors import CheckpointError, DataError, GateScopeError
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.training.config import MODEL_DEFAULTS, MODEL_OPTIONS, TRAIN_COMMAND, TrainConfig, check_threads, parser, to_argv
@@ -75,7 +76,7 @@ def load_init(spec: str) -> InitModel:
     try:
         ckpt = checkpoint.load(path)
     except GateScopeError as e:
-        raise GateScopeError(f"--init {spec}: cannot start from this model: {e}") from None
+        raise CheckpointError(f"--init {spec}: cannot start from this model: {e}") from None
     sha = ckpt.card.get("weights_sha256") or hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
     name = path.name if path.parent == catalog.models_root().resolve() else str(path)
     return InitModel(ckpt, path, name, str(sha))
@@ -546,6 +547,19 @@ def make_card(s: Session, info: dict, spec: dict, test: dict, kept: Kept, histor
     )
 
 
+def public_reason(error: GateScopeError, cfg: TrainConfig) -> str:
+    """The reason a background run shows every visitor of the Train page: the message, except that an
+    error about a file's content (a dataset, an --init model) names the file and says what kind of
+    problem it is, without quoting any of it (the message may quote a line of the file)."""
+    if isinstance(error, DataError):
+        line = re.search(r": (line \d+):", str(error))
+        return (f"{cfg.data}: cannot be read as a dataset of labelled reviews"
+                + (f" ({line.group(1)})" if line else "") + "; the run's log has the details")
+    if isinstance(error, CheckpointError):
+        return f"--init {cfg.init}: the model cannot be loaded; the run's log has the details"
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = vars(parser().parse_args(argv))
     threads = args.pop("threads")
@@ -562,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         fit(cfg)
     except GateScopeError as e:
         print(f"error: {e}", file=sys.stderr)
+        if cfg.metrics:  # what a background run shows as its reason
+            _emit({"type": "error", "kind": type(e).__name__, "reason": public_reason(e, cfg)}, cfg.metrics, None)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no checkpoint written", file=sys.stderr)
