@@ -113,6 +113,8 @@ def test_progress_from_events(finished_run):
     p = runs.progress(events)
     assert p["fraction"] == 1.0 and p["epochs"] == 1 and p["device"] == finished_run.device
     assert p["test_accuracy"] == events[-1]["test_accuracy"]
+    steps = [e for e in events if e["type"] == "step"]  # a short epoch reports every batch: a curve, not a dot
+    assert len(steps) > 1 and [e["batch"] for e in steps] == list(range(1, steps[-1]["batches"] + 1))
     assert runs.progress([])["fraction"] is None
     half = [{"type": "start", "epochs": 4, "device": "cpu"},
             {"type": "step", "epoch": 2, "batch": 5, "batches": 10, "loss": 0.5, "acc": 0.7}]
