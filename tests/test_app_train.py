@@ -5,15 +5,16 @@ becomes a model (Models page, Explore's picker); a run can be cancelled from the
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sentiment.data import text as text_mod
 from sentiment.modeling import catalog
 from sentiment.training import runs
-from sentiment.data import text as text_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +111,7 @@ def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeyp
     at.button(key="tr_open").click().run()
     assert not at.exception
     assert at.session_state["ex_model"] == f"run:{run.id}"
+    assert dict(at.query_params) == {"model": f"run:{run.id}", "pooling": "max"}  # Explore's link names the model
     explore = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k in ("ex_dataset", "ex_cell", "ex_pooling", "ex_model"):
         explore.session_state[k] = at.session_state[k]
@@ -277,3 +279,16 @@ def test_the_estimate_says_how_it_is_computed_and_follows_the_last_run(runs_root
     at.run()
     [cap] = [c.value for c in at.caption if "Estimated time" in c.value]
     assert "about 29 s" in cap and f"the last finished run here ({rid})" in cap, cap  # 130 - 101 s
+
+
+def test_the_default_run_is_the_quick_one(runs_root):
+    """The form opens on the quick run (a GRU of 32 units, 4 epochs of 5,000 reviews of 128 tokens) that makes a
+    useful hotel model in class; its estimate on the reference CPU is under a minute."""
+    at = page()
+    at.selectbox(key="tr_dataset").set_value("hotel").run()
+    assert (at.session_state["tr_cell"], at.session_state["tr_pooling"]) == ("gru", "max")
+    assert (at.select_slider(key="tr_hidden").value, at.slider(key="tr_epochs").value, at.slider(key="tr_limit").value,
+            at.select_slider(key="tr_maxlen").value) == (32, 4, 5000, 128)
+    [cap] = [c.value for c in at.caption if "Estimated time" in c.value]
+    seconds = int(re.search(r"about (\d+) s", cap).group(1))
+    assert 10 < seconds <= 60, cap

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sentiment.modeling import checkpoint
-from sentiment.training import registry, runs, runs_cli
+from sentiment.training import registry, runs
 from sentiment.training.runs import RunConfigError, RunError, RunLimits
 
 ROOT = Path(__file__).resolve().parent.parent

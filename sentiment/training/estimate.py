@@ -33,8 +33,11 @@ class Speed:
     source: str | None = None  # the run id it was measured on; None: the reference machine
 
 
-# Measured on the reference machine: hotel, GRU 32 units, --threads 1, nice 10, the machine otherwise idle.
-REFERENCE = Speed(token_steps_per_second=9_000.0, startup_seconds=10.0)
+# Measured on the reference machine (2-core CPU, torch 2.13, --threads 1) as CPU seconds, which is the wall
+# time of a machine otherwise idle: the Train page's quick run on hotel (GRU 32, 4 epochs of 5,000 reviews,
+# 128 tokens, batches of 128) took 25.5 s in all, about 8 s of it start-up (a 128-review run took 6.2 s);
+# 894,000 token-steps in 17.5 s. A GRU 64 run (3 epochs, batches of 64) is then estimated at 26.7 s: it took 30.5 s.
+REFERENCE = Speed(token_steps_per_second=50_000.0, startup_seconds=8.0)
 
 
 def review_tokens(dataset: str | None, max_len: int) -> float:
@@ -65,6 +68,8 @@ def estimate_seconds(limit: int, epochs: int, max_len: int, hidden: int, dataset
 def measured_speed(run_id: str, config: dict, status: dict, events: Iterable[dict]) -> Speed | None:
     """The speed and start-up a finished run showed (its status's start time, its progress events' times,
     its sizes); None when they are not all there."""
+    if config.get("init"):  # a retraining run's sizes are its model's, not in its config
+        return None
     events = list(events)
     start = next((e for e in events if e.get("type") == "start"), None)
     done = next((e for e in events if e.get("type") == "done"), None)

@@ -43,7 +43,8 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
-POLL = 0.2  # how often the supervisor looks at its training processes and the queue
+POLL = 0.2  # how often the supervisor looks at its training processes
+QUEUE_POLL = 1.0  # how often it reads the queue (every run's status) while no run ends
 TERM_GRACE = 5.0  # after SIGTERM at the hard time limit, SIGKILL this many seconds later
 
 
@@ -238,15 +239,20 @@ def supervise(root: Path) -> int:
         with locked(root):
             write_json_atomic(root / SUPERVISOR_INFO, {"pid": os.getpid(), "identity": process_identity(os.getpid()),
                                                        "spawned": _now()})
+        last_scan, ended = 0.0, True
         while True:
-            with locked(root):
-                waiting = start_queued(root, trainings, noted)
-                if not trainings and not waiting:
-                    holder.close()  # leave under the lock: a launch after this starts a new supervisor
-                    return 0
+            if ended or time.monotonic() - last_scan > QUEUE_POLL:  # the queue: when a run ended, else now and then
+                with locked(root):
+                    waiting = start_queued(root, trainings, noted)
+                    if not trainings and not waiting:
+                        holder.close()  # leave under the lock: a launch after this starts a new supervisor
+                        return 0
+                last_scan = time.monotonic()
+            ended = False
             for rid, t in list(trainings.items()):
                 if watch(root, t):
                     del trainings[rid]
+                    ended = True
             time.sleep(POLL)
     except BaseException as e:  # record why, rather than leave the runs "running" until the next look
         _abandon(root, trainings, e)

@@ -159,6 +159,11 @@ CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "max", "mean", "attention")
 DEVICES = ("auto", "cpu", "cuda")
 HIDDEN = (16, 32, 64, 128)
+# The page's defaults: the quick run a teacher starts in class. Measured on hotel with --threads 1 (the app's
+# policy on 2 cores): 25.5 s of CPU for the whole process (start-up included), test accuracy 85.7%,
+# balanced accuracy 82.3% (always saying "positive" scores 67.5%). Batches of 128 at lr 0.01: a small
+# GRU learns as much per review as with batches of 32, at a third of the CPU time.
+QUICK = dict(cell="gru", pooling="max", hidden=32, epochs=4, limit=5000, max_len=128, batch_size=128, lr=1e-2)
 MAX_LENS = (64, 128, 256, 400)
 GOTO_KEY = f"{K}_goto_explore"
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -381,25 +386,25 @@ def launch_form() -> None:
     if not name_ok:
         st.error(t("train.name.bad"), icon=":material/error:")
     fixed = init is not None  # retraining: the architecture is the model's, shown but not editable
-    _fix(f"{K}_cell", CELLS, "gru", init.cell if fixed else None)
-    _fix(f"{K}_pooling", POOLINGS, "max", init.pooling if fixed else None)
-    cell = common.pick(t("train.cell"), CELLS, f"{K}_cell", default="gru", widget=st.segmented_control, required=True,
+    _fix(f"{K}_cell", CELLS, QUICK["cell"], init.cell if fixed else None)
+    _fix(f"{K}_pooling", POOLINGS, QUICK["pooling"], init.pooling if fixed else None)
+    cell = common.pick(t("train.cell"), CELLS, f"{K}_cell", default=QUICK["cell"], widget=st.segmented_control, required=True,
                        format_func=lambda c: t(f"cell.{c}"), help=t("picker.cell.help"), disabled=fixed)
-    pooling = common.pick(t("train.pooling"), POOLINGS, f"{K}_pooling", default="max", widget=st.segmented_control,
+    pooling = common.pick(t("train.pooling"), POOLINGS, f"{K}_pooling", default=QUICK["pooling"], widget=st.segmented_control,
                           required=True, format_func=lambda p: t(f"pool.{p}"), help=t("picker.pooling.help"),
                           disabled=fixed)
     max_epochs = int(limits.max_epochs or 10)
     max_limit = int(limits.max_limit or 5000)
     c3, c4 = st.columns(2)
-    hidden_opts = _fix(f"{K}_hidden", HIDDEN, 64, init.hidden_size if fixed else None)
+    hidden_opts = _fix(f"{K}_hidden", HIDDEN, QUICK["hidden"], init.hidden_size if fixed else None)
     hidden = c3.select_slider(t("train.hidden"), hidden_opts, key=f"{K}_hidden", help=t("train.hidden.help"),
                               disabled=fixed, persist_state="session")
-    epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(3, max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"),
+    epochs = c4.slider(t("train.epochs"), 1, max_epochs, min(QUICK["epochs"], max_epochs), key=f"{K}_epochs", help=t("train.epochs.help"),
                        persist_state="session")
     c5, c6 = st.columns(2)
-    limit = c5.slider(t("train.limit"), 100, max_limit, min(2000, max_limit), step=100, key=f"{K}_limit",
+    limit = c5.slider(t("train.limit"), 100, max_limit, min(QUICK["limit"], max_limit), step=100, key=f"{K}_limit",
                       help=t("train.limit.help"), persist_state="session")
-    maxlen_opts = _fix(f"{K}_maxlen", MAX_LENS, 256, init.max_len if fixed else None)
+    maxlen_opts = _fix(f"{K}_maxlen", MAX_LENS, QUICK["max_len"], init.max_len if fixed else None)
     max_len = c6.select_slider(t("train.maxlen"), maxlen_opts, key=f"{K}_maxlen", help=t("train.maxlen.help"),
                                disabled=fixed, persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
@@ -414,7 +419,7 @@ def launch_form() -> None:
             config = dict(name=name, init=init.key, epochs=epochs, limit=limit, device=device, batch_size=32)
         else:
             config = dict(name=name, cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, epochs=epochs,
-                          limit=limit, max_len=max_len, device=device, batch_size=32)
+                          limit=limit, max_len=max_len, device=device, batch_size=QUICK["batch_size"], lr=QUICK["lr"])
         try:
             run = launch_run(config, chosen, limits)
         except GateScopeError as e:
