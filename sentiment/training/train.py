@@ -1,5 +1,10 @@
 """Training: a plain loop (Adam, clipping, early stopping on validation accuracy, AMP on CUDA)
-that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``.
+that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``; its
+options are declared once, in ``sentiment.training.config`` (TrainConfig, its checks, the parser).
+
+The steps of ``fit``: ``prepare`` (read, split, tokenize, encode) -> ``build_model`` -> ``start_session``
+(device, DDP, Adam, the ``lr_factor`` schedule, AMP) -> ``run_epochs`` (``train_epoch`` of ``train_step``s,
+validation, ``keep_best`` or ``keep_refit``, ``should_stop``) -> test -> ``make_card`` -> checkpoint.
 
 Multi-GPU (or multi-process CPU): ``torchrun --nproc_per_node N -m sentiment.train ...`` trains with
 DistributedDataParallel, each rank taking its share of the length buckets; only rank 0 writes.
