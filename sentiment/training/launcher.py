@@ -30,7 +30,6 @@ from sentiment.jsonio import read_json, write_json_atomic
 from sentiment.spec import MAX_RUNS_ENV, PROJECT_ROOT, RUN_POLICY_ENV, RUN_SECONDS_ENV
 from sentiment.training import config as schema
 from sentiment.training.registry import (
-    START_GRACE,
     TERMINAL,
     Run,
     RunError,
@@ -50,14 +49,10 @@ from sentiment.training.registry import (
     uploads_dir,
 )
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
-
 POLL = 0.2  # how often cancel() looks whether the run has ended
 SUPERVISOR_LOCK = ".supervisor.lock"  # held (flock) by the runs root's supervisor while it lives
-SUPERVISOR_INFO = ".supervisor.json"  # the pid of the supervisor started last
+SUPERVISOR_INFO = ".supervisor.json"  # the supervisor serving the root (written by it; "left" once it has left)
+SUPERVISOR_SPAWNED = ".supervisor-spawned.json"  # the supervisor launch() started last
 # sentiment.train options a run does not take: the run owns where it writes, and a refit trains an exact
 # number of epochs, which a run's time limit (always passed as --max-seconds) could cut short.
 RUN_OWNED_OPTIONS = ("out", "metrics")
@@ -339,33 +334,21 @@ def train_argv(config: Mapping[str, Any], run: Path) -> "list[str]":
 # ---- launching: the run, and the root's supervisor ---------------------------------------------
 
 
-def supervisor_holds_root(root: Path) -> bool:
-    """Whether a supervisor serves ``root`` now (it holds the flock on <root>/.supervisor.lock)."""
-    if fcntl is None:  # pragma: no cover - not POSIX: trust the recorded pid
-        info = read_json(root / SUPERVISOR_INFO) or {}
-        return pid_alive(info.get("pid"), info.get("identity"))
-    with open(root / SUPERVISOR_LOCK, "a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        return False
-
-
 def _reap_later(proc: subprocess.Popen) -> None:
     """Collect the supervisor's exit status when it ends, so it never lingers as a zombie."""
     threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
 
 
 def ensure_supervisor(root: Path) -> tuple[int | None, str | None]:
-    """The (pid, identity) of the supervisor serving ``root``, started now if none is (caller holds the
-    lock). A supervisor decides to leave under the same lock, so a run queued here is always served."""
-    info = read_json(root / SUPERVISOR_INFO) or {}
-    pid, ident = info.get("pid"), info.get("identity")
-    alive = pid_alive(pid, ident)
-    if alive and (supervisor_holds_root(root) or _now() - float(info.get("spawned") or 0) < START_GRACE):
-        return pid, ident  # serving, or just started and not yet holding the root
+    """The (pid, identity) of the supervisor that will serve ``root``: the one serving it now, else one
+    started and not serving yet, else one started now (caller holds the lock). A supervisor takes the
+    root and leaves it under this same lock, so a run queued here is always served, and never by two."""
+    serving = read_json(root / SUPERVISOR_INFO) or {}
+    if not serving.get("left") and pid_alive(serving.get("pid"), serving.get("identity")):
+        return serving["pid"], serving.get("identity")
+    pending = read_json(root / SUPERVISOR_SPAWNED) or {}
+    if pending.get("pid") != serving.get("pid") and pid_alive(pending.get("pid"), pending.get("identity")):
+        return pending["pid"], pending.get("identity")
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(
         [str(PROJECT_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     with open(root / ".supervisor.log", "ab") as log:
@@ -376,7 +359,7 @@ def ensure_supervisor(root: Path) -> tuple[int | None, str | None]:
         )
     _reap_later(proc)
     ident = process_identity(proc.pid)
-    write_json_atomic(root / SUPERVISOR_INFO, {"pid": proc.pid, "identity": ident, "spawned": _now()})
+    write_json_atomic(root / SUPERVISOR_SPAWNED, {"pid": proc.pid, "identity": ident, "spawned": _now()})
     return proc.pid, ident
 
 

@@ -230,22 +230,23 @@ def watch(root: Path, t: Training) -> bool:
 def supervise(root: Path) -> int:
     """Body of the supervisor process of ``root``: serve the queue until nothing waits or trains."""
     root = Path(root).resolve()
-    holder = hold_root(root)
-    if holder is None:
-        return 0  # another supervisor serves this root
+    me = {"pid": os.getpid(), "identity": process_identity(os.getpid()), "started": _now()}
+    with locked(root):  # take the root under the registry's lock (see launcher.ensure_supervisor)
+        holder = hold_root(root)
+        if holder is None:
+            return 0  # another supervisor serves this root
+        write_json_atomic(root / SUPERVISOR_INFO, me)
     trainings: dict[str, Training] = {}
     noted: set[str] = set()
     try:
-        with locked(root):
-            write_json_atomic(root / SUPERVISOR_INFO, {"pid": os.getpid(), "identity": process_identity(os.getpid()),
-                                                       "spawned": _now()})
         last_scan, ended = 0.0, True
         while True:
             if ended or time.monotonic() - last_scan > QUEUE_POLL:  # the queue: when a run ended, else now and then
                 with locked(root):
                     waiting = start_queued(root, trainings, noted)
-                    if not trainings and not waiting:
-                        holder.close()  # leave under the lock: a launch after this starts a new supervisor
+                    if not trainings and not waiting:  # leave under the lock: a launch after this starts another
+                        write_json_atomic(root / SUPERVISOR_INFO, dict(me, left=_now()))
+                        holder.close()
                         return 0
                 last_scan = time.monotonic()
             ended = False
