@@ -2,7 +2,7 @@
 
 import sys
 
-from sentiment.training.runs import main
+from sentiment.training.runs_cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

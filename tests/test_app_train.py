@@ -5,15 +5,16 @@ becomes a model (Models page, Explore's picker); a run can be cancelled from the
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sentiment.data import text as text_mod
 from sentiment.modeling import catalog
 from sentiment.training import runs
-from sentiment.data import text as text_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +111,7 @@ def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeyp
     at.button(key="tr_open").click().run()
     assert not at.exception
     assert at.session_state["ex_model"] == f"run:{run.id}"
+    assert dict(at.query_params) == {"model": f"run:{run.id}", "pooling": "max"}  # Explore's link names the model
     explore = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k in ("ex_dataset", "ex_cell", "ex_pooling", "ex_model"):
         explore.session_state[k] = at.session_state[k]
@@ -212,3 +214,81 @@ def test_the_form_is_kept_across_page_switches(runs_root):
     assert at.selectbox(key="tr_dataset").value == "hotel" and at.text_input(key="tr_name").value == "kept-run"
     assert (at.slider(key="tr_epochs").value, at.slider(key="tr_limit").value) == (1, 100)
     assert (at.select_slider(key="tr_hidden").value, at.select_slider(key="tr_maxlen").value) == (16, 64)
+
+
+def fake_finished_run(root: Path, confusion: list[list[int]], balanced: float, name: str = "tiny") -> str:
+    """A finished run's folder as the runs registry reads it (no training): status, config, progress
+    events (one epoch of 12 logged batches) and a model card with the test confusion."""
+    rid = "20260101-120000-0000abcd"
+    d = root / rid
+    (d / "model").mkdir(parents=True)
+    n = sum(map(sum, confusion))
+    acc = (confusion[0][0] + confusion[1][1]) / n
+    (d / "config.json").write_text(json.dumps({"name": name, "data": "/x/hotel.csv", "dataset": "hotel", "epochs": 1,
+                                               "limit": 400, "max_len": 64, "hidden": 16}))
+    (d / "status.json").write_text(json.dumps({"id": rid, "state": "finished", "created": 100.0, "started": 101.0,
+                                               "ended": 131.0, "device": "cpu", "reason": None, "return_code": 0}))
+    events = [{"type": "start", "device": "cpu", "sizes": {"train": 400, "val": 200, "test": n}, "epochs": 1, "time": 111.0}]
+    events += [{"type": "step", "epoch": 1, "step": b, "batch": b, "batches": 12, "loss": 0.7 - b / 100, "acc": 0.5 + b / 100,
+                "time": 111.0 + b} for b in range(1, 13)]
+    events += [{"type": "epoch", "epoch": 1, "train_loss": 0.6, "train_acc": 0.6, "val_acc": 0.7, "seconds": 25, "time": 125.0},
+               {"type": "done", "test_accuracy": acc, "test_size": n, "time": 130.0}]
+    (d / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (d / "model" / "card.json").write_text(json.dumps({"test_accuracy": acc, "test_balanced_accuracy": balanced,
+                                                       "test_confusion": confusion}))
+    return rid
+
+
+def test_a_model_no_better_than_the_majority_is_told_so(runs_root):
+    """The hotel test split is 67.5% positive: a model that says "positive" to everything scores 67.53%
+    and must not get a green check."""
+    fake_finished_run(runs_root, [[0, 252], [0, 524]], 0.5)
+    at = page()
+    assert not at.success
+    [warn] = [w.value for w in at.warning]
+    assert warn.startswith("Test accuracy 67.53% on 776 reviews: no better than always saying “positive” (67.53%")
+
+
+def test_a_model_clearly_better_than_the_majority_gets_its_check(runs_root):
+    fake_finished_run(runs_root, [[200, 52], [60, 464]], 0.85)
+    at = page()
+    [ok] = [s.value for s in at.success]
+    assert ok.startswith("Test accuracy 85.57% on 776 reviews: better than always saying “positive” (67.53%)")
+    assert not at.warning
+
+
+def test_a_one_epoch_run_draws_a_curve_of_its_batches(runs_root):
+    fake_finished_run(runs_root, [[200, 52], [60, 464]], 0.85)
+    curves = json.loads(page().get("plotly_chart")[0].proto.spec)
+    loss = next(d for d in curves["data"] if d["name"] == "train loss")
+    assert len(loss["x"]) == 12
+
+
+def test_the_estimate_says_how_it_is_computed_and_follows_the_last_run(runs_root):
+    """Before any run: the reference CPU's speed; after one: that run's, and the estimate for the same
+    settings is the time that run took."""
+    at = page()
+    assert any("Estimated time" in c.value and "2-core reference CPU" in c.value for c in at.caption)
+    rid = fake_finished_run(runs_root, [[200, 52], [60, 464]], 0.85)
+    at = page()
+    at.selectbox(key="tr_dataset").set_value("hotel")
+    at.slider(key="tr_epochs").set_value(1)
+    at.slider(key="tr_limit").set_value(400)
+    at.select_slider(key="tr_hidden").set_value(16)
+    at.select_slider(key="tr_maxlen").set_value(64)
+    at.run()
+    [cap] = [c.value for c in at.caption if "Estimated time" in c.value]
+    assert "about 29 s" in cap and f"the last finished run here ({rid})" in cap, cap  # 130 - 101 s
+
+
+def test_the_default_run_is_the_quick_one(runs_root):
+    """The form opens on the quick run (a GRU of 32 units, 4 epochs of 5,000 reviews of 128 tokens) that makes a
+    useful hotel model in class; its estimate on the reference CPU is under a minute."""
+    at = page()
+    at.selectbox(key="tr_dataset").set_value("hotel").run()
+    assert (at.session_state["tr_cell"], at.session_state["tr_pooling"]) == ("gru", "max")
+    assert (at.select_slider(key="tr_hidden").value, at.slider(key="tr_epochs").value, at.slider(key="tr_limit").value,
+            at.select_slider(key="tr_maxlen").value) == (32, 4, 5000, 128)
+    [cap] = [c.value for c in at.caption if "Estimated time" in c.value]
+    seconds = int(re.search(r"about (\d+) s", cap).group(1))
+    assert 10 < seconds <= 60, cap

@@ -343,7 +343,7 @@ def test_train_tiny_run_then_open_in_explore(page, server, tmp_path_factory):
     expect(page.get_by_text(re.compile(r"^Test accuracy \d+\.\d\d% on [\d,]+ reviews")).first).to_be_visible(timeout=10_000)
     no_exception(page)
     page.screenshot(path=str(out / "train-finished.png"))
-    page.get_by_role("button", name="Open in Explore").click()
+    page.get_by_role("button", name="Use this model").click()
     wait_idle(page)
     expect(page.get_by_role("heading", name="Explore a review")).to_be_visible()
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("hotel · Chinese")

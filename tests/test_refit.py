@@ -128,9 +128,9 @@ def test_bad_average_last_is_refused(tmp_path, hotel_path, capsys, options, mess
 
 
 def test_a_refit_epoch_is_logged_without_a_validation_accuracy():
-    from sentiment.training import runs
+    from sentiment.training import runs_cli
 
-    line = runs._fmt_event({"type": "epoch", "epoch": 2, "train_loss": 0.3, "train_acc": 0.9, "val_acc": None, "seconds": 5})
+    line = runs_cli.fmt_event({"type": "epoch", "epoch": 2, "train_loss": 0.3, "train_acc": 0.9, "val_acc": None, "seconds": 5})
     assert line == "epoch 2: train loss 0.3000 train acc 0.900 no validation (refit) (5 s)"
 
 
@@ -166,3 +166,16 @@ def test_the_models_page_says_a_model_was_refit(refit_card, tmp_path_factory, tm
     assert not at.exception, at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "Refit: trained on the training and validation reviews together for 3 epochs" in captions
+
+
+def test_made_by_shows_a_shipped_models_command_as_a_person_can_rerun_it():
+    """The grid trained each seed in a temporary folder and passed --seed twice: the "made by" line names
+    the model's folder and gives --seed once, with the value that counted."""
+    from sentiment.training.config import made_by
+
+    recorded = ("python -m sentiment.train --data hotel --epochs 25 --seed 1 --split-seed 0 --half --cell gru "
+                "--pooling last --seed 2 --out /tmp/grid/models/.hotel-gru-last-seed2")
+    shown = made_by(recorded, out="hotel-gru-last")
+    assert shown == ("python -m sentiment.train --data hotel --epochs 25 --seed 2 --split-seed 0 --half --cell gru "
+                     "--pooling last --out hotel-gru-last")
+    assert made_by("not a train command") == "not a train command"

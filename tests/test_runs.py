@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sentiment.modeling import checkpoint
-from sentiment.training import runs
+from sentiment.training import registry, runs
 from sentiment.training.runs import RunConfigError, RunError, RunLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,8 @@ def test_progress_from_events(finished_run):
     p = runs.progress(events)
     assert p["fraction"] == 1.0 and p["epochs"] == 1 and p["device"] == finished_run.device
     assert p["test_accuracy"] == events[-1]["test_accuracy"]
+    steps = [e for e in events if e["type"] == "step"]  # a short epoch reports every batch: a curve, not a dot
+    assert len(steps) > 1 and [e["batch"] for e in steps] == list(range(1, steps[-1]["batches"] + 1))
     assert runs.progress([])["fraction"] is None
     half = [{"type": "start", "epochs": 4, "device": "cpu"},
             {"type": "step", "epoch": 2, "batch": 5, "batches": 10, "loss": 0.5, "acc": 0.7}]
@@ -137,7 +139,6 @@ def test_sigkill_of_training_process_ten_times(root, tiny_csv, finished_run):
     shutil.copytree(finished_run.dir, other)  # a finished run beside the victims
     other_before = tree_digest(other)
     ended: dict[str, dict] = {}
-    t0 = time.time()
     for i in range(10):
         run = runs.launch(dict(LONG, data=str(tiny_csv)))
         if i == 0:  # once, wait until it is really training (its "start" event is written)
@@ -161,14 +162,13 @@ def test_sigkill_of_training_process_ten_times(root, tiny_csv, finished_run):
     assert len(ended) == 10
     states = {r.id: r.state for r in runs.list_runs()}
     assert states == {**{rid: "failed" for rid in ended}, other.name: "finished"}
-    assert time.time() - t0 < 60
 
 
 def test_supervisor_and_trainer_both_gone_reads_as_process_died(root, tiny_csv):
     run = runs.launch(dict(LONG, data=str(tiny_csv)))
     run = wait_for(run.id, ("running",))
     os.kill(run.status["supervisor_pid"], signal.SIGKILL)
-    time.sleep(0.2)
+    wait_until(lambda: not runs.pid_alive(run.status["supervisor_pid"]), what="dead")
     assert runs.get(run.id).state == "running"  # training goes on without its supervisor
     os.kill(run.status["pid"], signal.SIGKILL)
     run = wait_for(run.id, ("failed",), timeout=10)
@@ -226,6 +226,20 @@ def test_registry_is_rebuilt_after_a_restart(root):
         runs.get("../etc")
 
 
+def test_a_run_being_launched_has_a_grace_period_then_reads_as_dead(root, monkeypatch):
+    """A queued run whose supervisor is not recorded yet is being launched: it stays queued for
+    START_GRACE seconds of the registry's clock (a fake one here), then reads as failed."""
+    now = [1000.0]
+    monkeypatch.setattr(registry, "clock", lambda: now[0])
+    rid = "20260101-000000-0000000b"
+    _fake_run(root, rid, {"state": "queued", "supervisor_pid": None, "created": now[0]})
+    now[0] += registry.START_GRACE - 1
+    assert runs.get(rid).state == "queued"
+    now[0] += 2
+    run = runs.get(rid)
+    assert (run.state, run.reason, run.ended) == ("failed", runs.PROCESS_DIED, now[0])
+
+
 # ---- queue, cancel, limits -----------------------------------------------------------------------
 
 
@@ -234,7 +248,7 @@ def test_queue_of_three_with_a_limit_of_one_runs_one_after_another(root, tiny_cs
     launched = [runs.launch(dict(TINY, data=str(tiny_csv), seed=i), limits) for i in range(3)]
     ids = [r.id for r in launched]
     most_running = 0
-    end = time.time() + 120
+    end = time.time() + 400  # a deadline, not a timing target: three runs on a busy machine
     while True:
         states = [runs.get(i).state for i in ids]
         most_running = max(most_running, states.count("running"))
@@ -249,13 +263,23 @@ def test_queue_of_three_with_a_limit_of_one_runs_one_after_another(root, tiny_cs
     assert all(r.model_dir is not None for r in done)
 
 
+def wait_until(pred, timeout: float = 20, what: str = "") -> None:
+    end = time.time() + timeout
+    while not pred():
+        if time.time() > end:
+            raise AssertionError(f"still not {what} after {timeout} s")
+        time.sleep(0.05)
+
+
 def test_cancel_a_running_and_a_queued_run(root, tiny_csv):
+    """Cancel a queued run, then the running one ahead of it: the running one's process is stopped; the
+    queued one never starts training, even once the slot is free (its status is never rewritten to
+    running, it has no training pid, and nothing of training is in its folder)."""
     limits = RunLimits(max_concurrent=1)
     a = runs.launch(dict(LONG, data=str(tiny_csv)), limits)
     b = runs.launch(dict(LONG, data=str(tiny_csv)), limits)
     a = wait_for(a.id, ("running",))
-    time.sleep(0.3)
-    assert runs.get(b.id).state == "queued"
+    assert runs.get(b.id).state == "queued"  # one slot, taken by a
     b = runs.cancel(b.id)
     assert (b.state, b.reason) == ("cancelled", "cancelled while queued")
     a = runs.cancel(a.id, grace=3)
@@ -264,8 +288,107 @@ def test_cancel_a_running_and_a_queued_run(root, tiny_csv):
     assert not (a.dir / "model").exists()
     with pytest.raises(RunError, match="already ended"):
         runs.cancel(a.id)
-    time.sleep(0.5)  # b's supervisor saw the cancellation and left without training
-    assert runs.get(b.id).status["pid"] is None and runs.get(b.id).state == "cancelled"
+    sup = b.status["supervisor_pid"]
+    wait_until(lambda: not runs.pid_alive(sup), what="left by the supervisor")  # the queue was served to its end
+    b = runs.get(b.id)
+    assert (b.state, b.pid, b.started) == ("cancelled", None, None)
+    assert not (b.dir / "metrics.jsonl").exists() and "starting:" not in runs.log_tail(b.id)
+
+
+def test_one_supervisor_serves_every_waiting_run(root, tiny_csv):
+    """Six runs queued behind a running one: one supervisor process for the runs root, not one per run."""
+    limits = RunLimits(max_concurrent=1)
+    launched = [runs.launch(dict(LONG, data=str(tiny_csv)), limits) for _ in range(6)]
+    wait_for(launched[0].id, ("running",))
+    assert {runs.get(r.id).state for r in launched[1:]} == {"queued"}
+    supervisors = supervisor_processes(root)
+    assert len(supervisors) == 1, supervisors
+    assert {runs.get(r.id).status["supervisor_pid"] for r in launched} == set(supervisors)
+
+
+def supervisor_processes(root: Path) -> list[int]:
+    """The live processes running ``sentiment.runs _supervise`` for ``root`` (or a run folder in it)."""
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            argv = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"_supervise" in argv and any(a.decode(errors="replace").startswith(str(root)) for a in argv) \
+                and runs.pid_alive(int(p.name)):
+            found.append(int(p.name))
+    return found
+
+
+def test_the_supervisor_leaves_when_nothing_waits_and_a_later_launch_starts_another(root, tiny_csv):
+    first = runs.launch(dict(TINY, data=str(tiny_csv)))
+    first = wait_for(first.id, ("finished", "failed"), timeout=90)
+    assert first.state == "finished", first.reason
+    wait_until(lambda: not supervisor_processes(root), what="gone")
+    second = wait_for(runs.launch(dict(TINY, data=str(tiny_csv))).id, ("finished", "failed"), timeout=90)
+    assert second.state == "finished", second.reason
+    assert second.status["supervisor_pid"] != first.status["supervisor_pid"]
+
+
+def test_the_browser_queue_has_a_limit(root, tiny_csv):
+    limits = RunLimits(max_concurrent=1, max_queued=2)
+    runs.launch(dict(LONG, data=str(tiny_csv)), limits)
+    runs.launch(dict(LONG, data=str(tiny_csv)), limits)
+    with pytest.raises(RunConfigError, match="2 runs are already waiting to train"):
+        runs.launch(dict(LONG, data=str(tiny_csv)), limits)
+    assert len(runs.list_runs()) == 2
+    assert RunLimits.browser().max_queued == 20
+
+
+def niceness(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rfind(")") + 2:].split()[16])  # field 19: nice
+
+
+def test_app_runs_train_at_low_priority_and_leave_a_core(root, tiny_csv, monkeypatch):
+    """The browser's policy on a shared server: nice 10, and the cores less one (at least one thread)."""
+    monkeypatch.delenv("GATESCOPE_RUN_POLICY", raising=False)
+    limits = RunLimits.browser(allow_any_path=True, max_epochs=None)
+    assert (limits.nice, limits.spare_cores) == (10, 1)
+    assert limits.threads(cpus=2) == 1 and limits.threads(cpus=8) == 7
+    run = wait_for(runs.launch(dict(LONG, data=str(tiny_csv)), limits).id, ("running",))
+    assert niceness(run.pid) == 10
+    argv = run.status["argv"]
+    assert argv[argv.index("--threads") + 1] == str(max(1, (os.cpu_count() or 1) - 1))
+    assert niceness(run.status["supervisor_pid"]) == niceness(os.getpid())  # only the training is lowered
+    runs.cancel(run.id, grace=1)
+
+
+def test_a_workstation_gives_app_runs_every_core(monkeypatch):
+    monkeypatch.setenv("GATESCOPE_RUN_POLICY", "workstation")
+    limits = RunLimits.browser()
+    assert (limits.nice, limits.spare_cores, limits.threads(cpus=8)) == (0, 0, 8)
+    monkeypatch.setenv("GATESCOPE_RUN_POLICY", "everything")
+    with pytest.raises(RunConfigError, match="GATESCOPE_RUN_POLICY=everything: must be shared or workstation"):
+        RunLimits.browser()
+
+
+def test_a_failed_runs_reason_never_quotes_the_file_it_read(root, tmp_path):
+    """A file that is no dataset (its header holds a secret): the reason names the file and the kind of
+    problem, and quotes nothing of it."""
+    secret = tmp_path / "notes.csv"
+    secret.write_text("password,hunter2-SECRET\nalpha,beta\ngamma,delta\n", encoding="utf-8")
+    run = wait_for(runs.launch(dict(TINY, data=str(secret))).id, ("failed", "finished"), timeout=60)
+    assert run.state == "failed"
+    assert str(secret) in run.reason and "cannot be read as a dataset of labelled reviews" in run.reason
+    assert "SECRET" not in run.reason and "password" not in run.reason
+    assert run.status["return_code"] == 2
+
+
+def test_a_crash_is_told_by_its_exception_type_only(root):
+    d = root / "20260101-000000-0000000a"
+    d.mkdir(parents=True)
+    (d / "log.txt").write_text("Traceback (most recent call last):\n  ...\nValueError: could not parse 'hunter2'\n")
+    from sentiment.training import supervisor
+
+    assert supervisor.failure_reason(d, 1) == "training exited with code 1 (ValueError; the run's log has the details)"
 
 
 def test_hard_time_limit_stops_a_run(root, tiny_csv):
@@ -333,33 +456,16 @@ def test_check_config_and_browser_limits(root, tiny_csv, tmp_path, monkeypatch):
     cfg2 = runs.check_config(dict(data="tiny.csv"), browser)
     assert cfg2["data"] == str(tiny_csv.resolve()) and cfg2["dataset"] == "tiny.csv"
     # nothing was created by refused configs
-    assert [p.name for p in root.iterdir() if runs._ID_RE.match(p.name)] == []
+    assert [p.name for p in root.iterdir() if registry.ID_RE.match(p.name)] == []
     argv = runs.train_argv(dict(cfg, bidirectional=False, half=True), tmp_path / "r")
     assert argv[1:3] == ["-m", "sentiment.train"] and "--no-bidirectional" in argv and "--half" in argv
     assert argv[-4:] == ["--out", str(tmp_path / "r" / "model"), "--metrics", str(tmp_path / "r" / "metrics.jsonl")]
 
 
-def test_option_table_matches_the_training_cli():
-    from sentiment.training import train
-
-    actions = {a.dest: a for a in train.parser()._actions if a.dest != "help"}
-    assert set(actions) - {"out", "metrics"} - set(runs.SHELL_ONLY_OPTIONS) == set(runs.TRAIN_OPTIONS)
-    assert set(runs.SHELL_ONLY_OPTIONS) <= set(actions)
-    for key, kind in runs.TRAIN_OPTIONS.items():
-        a = actions[key]
-        if isinstance(kind, tuple):
-            assert tuple(a.choices) == kind, key
-        elif kind is bool:
-            assert a.nargs == 0, key
-        else:
-            assert (a.type or str) is kind, key
-    assert train.TrainConfig(data="", out="").epochs == runs.TRAIN_DEFAULT_EPOCHS
-
-
 def test_run_ids_are_never_reused(root):
     root.mkdir()
-    made = {runs._new_run_dir(root).name for _ in range(200)}
-    assert len(made) == 200 and all(runs._ID_RE.match(m) for m in made)
+    made = {registry.new_run_dir(root).name for _ in range(200)}
+    assert len(made) == 200 and all(registry.ID_RE.match(m) for m in made)
 
 
 # ---- command line ----------------------------------------------------------------------------------
@@ -372,13 +478,12 @@ def cli(*args, env_root: Path) -> subprocess.CompletedProcess:
 
 
 def test_cli_launch_list_show_cancel(root, tiny_csv, finished_run):
-    t0 = time.time()
     p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", "200", "--patience", "1000",
             "--min-freq", "1", "--max-len", "20", "--name", "from-cli", env_root=root)
     assert p.returncode == 0, p.stderr
-    assert time.time() - t0 < 10  # returns at once, long before training ends
     rid = p.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", rid)
+    assert runs.get(rid).state in runs.ACTIVE  # it returned at once, long before 200 epochs could end
     run = wait_for(rid, ("running",))
     assert json.loads((run.dir / "status.json").read_text())["pid"] == run.pid
     assert run.config["name"] == "from-cli" and run.config["epochs"] == 200

@@ -18,8 +18,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.modeling.checkpoint import FILES
+from sentiment.modeling.checkpoint import FILES, read_model_json
 from sentiment.errors import CheckpointError
+from sentiment.jsonio import read_json
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
@@ -92,18 +93,6 @@ def format_bytes(n: int) -> str:
 runs_root = runs_root_path  # $GATESCOPE_RUNS or ./runs, not created (sentiment.spec)
 
 
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing (a model directory holds {', '.join(FILES)})")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated JSON ({e})") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return obj
-
-
 def _split_name(name: str) -> tuple[str, str, str]:
     """'imdb-gru-max' -> ('imdb', 'gru', 'max'); anything else -> (name, '', '')."""
     parts = name.rsplit("-", 2)
@@ -120,8 +109,8 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
     try:
         if not d.is_dir():
             raise CheckpointError(f"{d}: no such model directory")
-        cfg = _read_json(d / "config.json")
-        card = _read_json(d / "card.json")
+        cfg = read_model_json(d / "config.json")
+        card = read_model_json(d / "card.json")
         model = cfg.get("model")
         if not isinstance(model, dict) or not isinstance(cfg.get("tokenizer"), dict):
             raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid (no model or tokenizer)")
@@ -170,11 +159,7 @@ def lineage(a: ModelEntry, b: ModelEntry) -> str | None:
 
 
 def _run_name(run: Path) -> str:
-    try:
-        cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
-        name = cfg.get("name") if isinstance(cfg, dict) else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        name = None
+    name = (read_json(run / "config.json") or {}).get("name")
     return f"{name} ({run.name})" if isinstance(name, str) and name and name != run.name else run.name
 
 

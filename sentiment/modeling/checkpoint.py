@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from sentiment import spec
 from sentiment.errors import CheckpointError, InputError
+from sentiment.jsonio import load_json_object
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, tokenize
 
@@ -126,20 +127,13 @@ def save(
     return out
 
 
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing (a model directory holds {', '.join(FILES)})")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated JSON ({e})") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return obj
+def read_model_json(path: Path) -> dict:
+    """A model directory's JSON file (config.json, card.json) as an object; CheckpointError saying what is wrong."""
+    return load_json_object(path, CheckpointError, f"missing (a model directory holds {', '.join(FILES)})")
 
 
 def read_card(model_dir: str | Path) -> dict:
-    return _read_json(Path(model_dir) / "card.json")
+    return read_model_json(Path(model_dir) / "card.json")
 
 
 def resolve(model: str | Path) -> Path:
@@ -159,8 +153,8 @@ def resolve(model: str | Path) -> Path:
 def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     """Load a checkpoint directory for inference (eval mode, float32). CheckpointError names the bad file."""
     d = resolve(model_dir)
-    cfg = _read_json(d / "config.json")
-    card = _read_json(d / "card.json")
+    cfg = read_model_json(d / "config.json")
+    card = read_model_json(d / "card.json")
     try:
         vocab = Vocab.from_json((d / "vocab.json").read_text(encoding="utf-8"))
     except FileNotFoundError:

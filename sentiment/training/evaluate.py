@@ -15,12 +15,12 @@ from typing import Sequence
 
 import torch
 
-from sentiment.modeling import checkpoint
-from sentiment.data import readers, batching
+from sentiment.data import batching, readers
 from sentiment.data.readers import Example
-from sentiment.errors import GateScopeError
-from sentiment.modeling.model import SentimentRNN
 from sentiment.data.text import tokenize
+from sentiment.errors import GateScopeError
+from sentiment.modeling import checkpoint
+from sentiment.modeling.model import SentimentRNN
 
 
 @torch.no_grad()

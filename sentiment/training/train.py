@@ -1,5 +1,10 @@
 """Training: a plain loop (Adam, clipping, early stopping on validation accuracy, AMP on CUDA)
-that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``.
+that writes a checkpoint directory. CLI: ``python -m sentiment.train --data PATH ... --out DIR``; its
+options are declared once, in ``sentiment.training.config`` (TrainConfig, its checks, the parser).
+
+The steps of ``fit``: ``prepare`` (read, split, tokenize, encode) -> ``build_model`` -> ``start_session``
+(device, DDP, Adam, the ``lr_factor`` schedule, AMP) -> ``run_epochs`` (``train_epoch`` of ``train_step``s,
+validation, ``keep_best`` or ``keep_refit``, ``should_stop``) -> test -> ``make_card`` -> checkpoint.
 
 Multi-GPU (or multi-process CPU): ``torchrun --nproc_per_node N -m sentiment.train ...`` trains with
 DistributedDataParallel, each rank taking its share of the length buckets; only rank 0 writes.
@@ -16,7 +21,6 @@ records ``"init": {"model": <name or path>, "sha256": <the init weights' sha256>
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import hashlib
 import json
@@ -24,102 +28,27 @@ import math
 import os
 import platform
 import random
+import re
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
 
-from sentiment.modeling import catalog
-from sentiment.modeling import checkpoint
-from sentiment.data import readers, batching
-from sentiment.errors import GateScopeError
-from sentiment.training.evaluate import encode_examples, metrics, predict_ids
-from sentiment.modeling.model import CELLS, ModelConfig, SentimentRNN
-from sentiment.modeling.pooling import POOLINGS
+from sentiment.data import batching, readers
 from sentiment.data.text import Vocab, guess_language, tokenize
+from sentiment.errors import CheckpointError, DataError, GateScopeError
+from sentiment.modeling import catalog, checkpoint
+from sentiment.modeling.model import ModelConfig, SentimentRNN
+from sentiment.training.config import MODEL_DEFAULTS, MODEL_OPTIONS, TRAIN_COMMAND, TrainConfig, check_threads, parser, to_argv
+from sentiment.training.evaluate import encode_examples, metrics, predict_ids
 
 Event = dict
 Callback = Callable[[Event], None]
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    format: str | None = None
-    # The options that shape the model: None means "not given": the default (MODEL_DEFAULTS), or the
-    # --init model's. fit() works on a resolved copy (resolve()), where none is None.
-    cell: str | None = None
-    pooling: str | None = None
-    layers: int | None = None
-    hidden: int | None = None
-    embed: int | None = None
-    bidirectional: bool | None = None
-    dropout: float | None = None
-    max_len: int | None = None
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    clip: float = 1.0
-    schedule: str = "cosine"  # learning rate over the planned epochs: cosine (to 5%) or constant
-    patience: int = 2
-    vocab_size: int | None = None
-    min_freq: int | None = None
-    tokenizer: str | None = None  # Chinese: word (jieba) or char
-    device: str = "auto"
-    limit: int | None = None
-    seed: int = 0
-    split_seed: int = 0
-    half: bool = False  # store weights as float16
-    init: str | None = None  # start from this model (directory or shipped name): weights, vocab, architecture
-    max_seconds: float | None = None  # stop after the epoch that passes this
-    refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
-    average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
-    metrics: str | None = None
-    command: str = ""
-    extra_card: dict = field(default_factory=dict)
-
-    def validate(self) -> None:
-        """Check a resolved config (see resolve())."""
-        if any(getattr(self, k) is None for k in MODEL_DEFAULTS):
-            raise GateScopeError("internal: validate() needs a resolved TrainConfig (train.resolve)")
-        if self.cell not in CELLS:
-            raise GateScopeError(f"--cell must be one of {', '.join(CELLS)}")
-        if self.pooling not in POOLINGS:
-            raise GateScopeError(f"--pooling must be one of {', '.join(POOLINGS)}")
-        for name, lo in [("layers", 1), ("hidden", 1), ("embed", 1), ("max_len", 1), ("epochs", 1), ("batch_size", 1), ("vocab_size", 3)]:
-            if int(getattr(self, name)) < lo:
-                raise GateScopeError(f"--{name.replace('_', '-')} must be at least {lo}")
-        if self.schedule not in ("cosine", "constant"):
-            raise GateScopeError("--schedule must be cosine or constant")
-        if not self.lr > 0:
-            raise GateScopeError("--lr must be positive")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise GateScopeError("--device must be auto, cpu or cuda")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise GateScopeError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
-        if self.limit is not None and self.limit < 2:
-            raise GateScopeError("--limit must be at least 2")
-        if self.refit and self.max_seconds:
-            raise GateScopeError("--refit trains exactly --epochs epochs: leave out --max-seconds")
-        if not 1 <= self.average_last <= self.epochs:
-            raise GateScopeError("--average-last must be between 1 and --epochs")
-        if self.average_last > 1 and not self.refit:
-            raise GateScopeError("--average-last needs --refit (without it, validation picks the best epoch's weights)")
-
-
-# The options that shape the model (or its vocabulary), with their defaults when training from scratch.
-MODEL_DEFAULTS: dict[str, Any] = dict(cell="lstm", pooling="max", layers=1, hidden=64, embed=64, bidirectional=True,
-                                      dropout=0.3, max_len=256, vocab_size=20_000, min_freq=2, tokenizer="word")
-# Those fixed by an --init model: given with another value, they are refused.
-MODEL_OPTIONS = ("cell", "pooling", "layers", "hidden", "embed", "bidirectional", "max_len", "tokenizer",
-                 "vocab_size", "min_freq")
 
 
 @dataclass
@@ -152,7 +81,7 @@ def load_init(spec: str) -> InitModel:
     try:
         ckpt = checkpoint.load(path)
     except GateScopeError as e:
-        raise GateScopeError(f"--init {spec}: cannot start from this model: {e}") from None
+        raise CheckpointError(f"--init {spec}: cannot start from this model: {e}") from None
     sha = ckpt.card.get("weights_sha256") or hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
     name = path.name if path.parent == catalog.models_root().resolve() else str(path)
     return InitModel(ckpt, path, name, str(sha))
@@ -337,16 +266,57 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
             torch.distributed.destroy_process_group()
 
 
-def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, local: int, out: Path, t_start: float,
-         init: InitModel | None = None) -> dict:
-    lead = rank == 0  # only rank 0 reports and writes
-    metrics_path, callback = (cfg.metrics, callback) if lead else (None, None)
-    seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", local)
-    splits, spec, vocab, enc = prepare(cfg, init)
-    if init is not None:  # the init model's architecture (attention size included), with this run's dropout
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate after ``step`` optimizer steps, as a fraction of --lr. cosine: from 1 down to 0.05
+    over the planned ``total_steps`` (then flat); constant: always 1."""
+    if schedule != "cosine":
+        return 1.0
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+@dataclass
+class Session:
+    """What one training process works with: the model (``net`` is its DDP wrapper, or the model), the
+    optimizer and its schedule, the device, and where progress goes (only rank 0 reports)."""
+
+    cfg: TrainConfig
+    device: torch.device
+    model: SentimentRNN
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    rank: int
+    world: int
+    metrics_path: str | None
+    callback: Callback | None
+    step: int = 0  # optimizer steps so far, over all epochs
+
+    @property
+    def lead(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def use_amp(self) -> bool:
+        return self.device.type == "cuda"
+
+    def emit(self, event: Event) -> None:
+        _emit(event, self.metrics_path, self.callback)
+
+
+@dataclass
+class Kept:
+    """The weights a run keeps: the best epoch's by validation accuracy, or (refit) the last epochs' mean."""
+
+    state: dict | None = None
+    acc: float | None = -1.0
+    epoch: int = 0
+    bad_epochs: int = 0  # epochs since validation accuracy last improved
+
+
+def build_model(cfg: TrainConfig, init: InitModel | None, vocab: Vocab) -> SentimentRNN:
+    """A new model (seeded by --seed), or the --init model's architecture and weights with this run's dropout."""
+    if init is not None:  # the init model's architecture (attention size included)
         mcfg = replace(init.checkpoint.config, dropout=cfg.dropout)
     else:
         mcfg = ModelConfig(
@@ -357,108 +327,194 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
     model = SentimentRNN(mcfg)
     if init is not None:
         model.load_state_dict(init.checkpoint.model.state_dict())  # float32 (checkpoint.load upcasts float16)
+    return model
+
+
+def start_session(cfg: TrainConfig, model: SentimentRNN, device: torch.device, steps_per_epoch: int, rank: int,
+                  world: int, local: int, callback: Callback | None) -> Session:
+    """Move the model to the device (wrapped in DistributedDataParallel under torchrun: same initial weights
+    on every rank, gradients averaged) and set up Adam, the learning-rate schedule and AMP."""
     model = model.to(device)
     net: nn.Module = model
-    if world > 1:  # DistributedDataParallel: same initial weights on every rank, gradients averaged
+    if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     if device.type == "cuda":
         torch.backends.cudnn.enabled = True  # cudnn.benchmark stays off: bucketed batches vary in length
-    loss_fn = nn.CrossEntropyLoss()
-    train_x, train_y = enc["train"]
-    lengths = [len(s) for s in train_x]
-    total_steps = max(1, cfg.epochs * (math.ceil(len(train_x) / cfg.batch_size) // world))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, total_steps) / total_steps)) if cfg.schedule == "cosine" else 1.0
-    )
-    labels_t = torch.tensor(train_y)
-    _emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
-           "vocab": len(vocab), "epochs": cfg.epochs, "world_size": world,
-           "init": init.card() if init is not None else None}, metrics_path, callback)
+    total_steps = max(1, cfg.epochs * (steps_per_epoch // world))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(cfg.schedule, k, total_steps))
+    lead = rank == 0
+    return Session(cfg, device, model, net, opt, sched, scaler, rank, world,
+                   cfg.metrics if lead else None, callback if lead else None)
 
-    best_acc, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
-    history = []
-    step = 0
-    epochs_run = 0
+
+def epoch_batches(s: Session, lengths: list[int], epoch: int) -> list[list[int]]:
+    """This epoch's length-bucketed batches (shuffled by --seed and the epoch); under torchrun this rank's
+    share (a distributed sampler over the buckets, equal counts on every rank)."""
+    batches = batching.bucket_batches(lengths, s.cfg.batch_size, shuffle=True, seed=s.cfg.seed * 1000 + epoch)
+    if s.world > 1:
+        batches = batches[: max(s.world, len(batches) // s.world * s.world)][s.rank::s.world]
+    return batches
+
+
+def train_step(s: Session, ids: torch.Tensor, lens: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch (ids [B, T], lens [B], y [B]): forward (AMP on CUDA), backward, clip,
+    step, schedule. ``y`` is on the model's device. Returns (loss, logits [B, 2]), still on the device."""
+    with torch.autocast(s.device.type, dtype=torch.float16, enabled=s.use_amp):
+        logits = s.net(ids, lens)
+        loss = LOSS(logits.float(), y)
+    s.opt.zero_grad(set_to_none=True)
+    s.scaler.scale(loss).backward()
+    s.scaler.unscale_(s.opt)
+    nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.clip)
+    s.scaler.step(s.opt)
+    s.scaler.update()
+    s.sched.step()
+    s.step += 1
+    return loss, logits
+
+
+LOSS = nn.CrossEntropyLoss()
+
+
+def report_every(batches: int) -> int:
+    """How often (in batches) an epoch reports a step: every batch of a short epoch, so even a one-epoch
+    run draws a curve, and about 50 points of a long one."""
+    return max(1, batches // 50)
+
+
+def train_epoch(s: Session, batches: list[list[int]], train: tuple[list[list[int]], torch.Tensor], epoch: int,
+                bar: Progress) -> tuple[float, float]:
+    """One pass over this epoch's batches; returns the epoch's mean (loss, accuracy) on the training reviews."""
+    s.model.train()
+    train_x, labels = train
+    tot_loss = torch.zeros((), device=s.device)  # summed on the device: no sync per step
+    tot_correct = torch.zeros((), device=s.device)
+    tot_n = 0
+    every = report_every(len(batches))
+    for bi, batch in enumerate(batches, 1):
+        ids, lens = batching.collate([train_x[i] for i in batch])
+        y = labels[batch]
+        if s.device.type == "cuda":
+            ids, y = ids.pin_memory().to(s.device, non_blocking=True), y.pin_memory().to(s.device, non_blocking=True)
+        loss, logits = train_step(s, ids, lens, y)
+        tot_loss += loss.detach().float() * len(batch)
+        tot_correct += (logits.argmax(1) == y).sum()
+        tot_n += len(batch)
+        if bi % every == 0 or bi == len(batches):
+            avg_loss, avg_acc = tot_loss.item() / tot_n, tot_correct.item() / tot_n
+            bar.update(bi, avg_loss, avg_acc)
+            s.emit({"type": "step", "epoch": epoch, "step": s.step, "batch": bi, "batches": len(batches),
+                    "loss": avg_loss, "acc": avg_acc})
+    return avg_loss, avg_acc
+
+
+def keep_best(s: Session, kept: Kept, epoch: int, val_acc: float) -> None:
+    """Keep the weights of the epoch with the best validation accuracy; count the epochs without progress."""
+    if val_acc > kept.acc:
+        kept.acc, kept.epoch, kept.bad_epochs = val_acc, epoch, 0
+        kept.state = {k: v.detach().clone() for k, v in s.model.state_dict().items()}
+    else:
+        kept.bad_epochs += 1
+
+
+def keep_refit(s: Session, kept: Kept, epoch: int) -> None:
+    """A refit keeps the last epoch's weights, or the running mean over the last --average-last epochs."""
+    cfg = s.cfg
+    kept.epoch, kept.acc = epoch, None
+    k = epoch - (cfg.epochs - cfg.average_last)  # 1..average_last over the last epochs
+    if k >= 1:
+        now = {n: v.detach().clone() for n, v in s.model.state_dict().items()}
+        kept.state = now if k == 1 else {
+            n: kept.state[n] + (v - kept.state[n]) / k if v.is_floating_point() else v for n, v in now.items()}
+
+
+def should_stop(s: Session, kept: Kept, epoch: int, t_start: float, bar: Progress) -> bool:
+    """Early stopping (--patience) and the time limit (--max-seconds), agreed by every rank."""
+    cfg = s.cfg
+    if _agree(kept.bad_epochs >= cfg.patience, s.world, s.device):
+        bar.say(f"early stop: validation accuracy has not improved for {cfg.patience} epochs")
+        return True
+    if _agree(bool(cfg.max_seconds) and time.time() - t_start > cfg.max_seconds, s.world, s.device):
+        bar.say(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}")
+        return True
+    return False
+
+
+def run_epochs(s: Session, enc: dict, t_start: float) -> tuple[Kept, list[dict]]:
+    """The epochs: train, measure on the validation reviews, keep the best (or refit) weights, stop early
+    when told to. Returns the kept weights and one record per epoch."""
+    cfg = s.cfg
+    train_x, train_y = enc["train"]
+    lengths, labels = [len(x) for x in train_x], torch.tensor(train_y)
+    kept, history = Kept(), []
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        batches = batching.bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch)
-        if world > 1:  # a distributed sampler over length buckets: each rank its share, equal counts
-            batches = batches[: max(world, len(batches) // world * world)][rank::world]
-        bar = Progress(len(batches), epoch, cfg.epochs, quiet=not lead)
-        tot_loss = torch.zeros((), device=device)  # summed on the device: no sync per step
-        tot_correct = torch.zeros((), device=device)
-        tot_n = 0
-        for bi, batch in enumerate(batches, 1):
-            ids, lens = batching.collate([train_x[i] for i in batch])
-            y = labels_t[batch]
-            if device.type == "cuda":
-                ids, y = ids.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                logits = net(ids, lens)
-                loss = loss_fn(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            step += 1
-            n = len(batch)
-            tot_loss += loss.detach().float() * n
-            tot_correct += (logits.argmax(1) == y).sum()
-            tot_n += n
-            if bi % 20 == 0 or bi == len(batches):
-                avg_loss, avg_acc = tot_loss.item() / tot_n, tot_correct.item() / tot_n
-                bar.update(bi, avg_loss, avg_acc)
-                _emit({"type": "step", "epoch": epoch, "step": step, "batch": bi, "batches": len(batches),
-                       "loss": avg_loss, "acc": avg_acc}, metrics_path, callback)
-        epochs_run = epoch
-        val_acc = None  # a refit has no held-out reviews
-        if not cfg.refit:
-            val_x, val_y = enc["val"]
-            val_acc = metrics(predict_ids(model, val_x, device=device).argmax(1).tolist(), val_y)["accuracy"]
-        rec = {"type": "epoch", "epoch": epoch, "train_loss": avg_loss, "train_acc": avg_acc,
-               "val_acc": val_acc, "seconds": time.time() - t_start}
+        batches = epoch_batches(s, lengths, epoch)
+        bar = Progress(len(batches), epoch, cfg.epochs, quiet=not s.lead)
+        loss, acc = train_epoch(s, batches, (train_x, labels), epoch, bar)
+        val_acc = None if cfg.refit else accuracy(s, enc["val"])  # a refit has no held-out reviews
+        rec = {"type": "epoch", "epoch": epoch, "train_loss": loss, "train_acc": acc, "val_acc": val_acc,
+               "seconds": time.time() - t_start}
         history.append(rec)
-        _emit(rec, metrics_path, callback)
-        bar.close(f"epoch {epoch}/{cfg.epochs}: loss {avg_loss:.4f} train acc {avg_acc:.4f} "
+        s.emit(rec)
+        bar.close(f"epoch {epoch}/{cfg.epochs}: loss {loss:.4f} train acc {acc:.4f} "
                   + ("(refit on train + validation)" if cfg.refit else f"val acc {val_acc:.4f}")
                   + f" ({time.time() - bar.t0:.0f}s)")
-        if cfg.refit:  # keep the last epoch's weights, or the mean over the last average_last epochs
-            best_epoch, best_acc = epoch, None
-            k = epoch - (cfg.epochs - cfg.average_last)  # 1..average_last over the last epochs
-            if k >= 1:
-                now = {n: v.detach().clone() for n, v in model.state_dict().items()}
-                best_state = now if k == 1 else {
-                    n: best_state[n] + (v - best_state[n]) / k if v.is_floating_point() else v for n, v in now.items()}
+        if cfg.refit:
+            keep_refit(s, kept, epoch)
             continue
-        if val_acc > best_acc:
-            best_acc, best_epoch, bad_epochs = val_acc, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
-        if _agree(bad_epochs >= cfg.patience, world, device):
-            bar.say(f"early stop: validation accuracy has not improved for {cfg.patience} epochs")
+        keep_best(s, kept, epoch, val_acc)
+        if should_stop(s, kept, epoch, t_start, bar):
             break
-        if _agree(bool(cfg.max_seconds) and time.time() - t_start > cfg.max_seconds, world, device):
-            bar.say(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}")
-            break
+    return kept, history
 
+
+def accuracy(s: Session, split: tuple[list[list[int]], list[int]]) -> float:
+    x, y = split
+    return metrics(predict_ids(s.model, x, device=s.device).argmax(1).tolist(), y)["accuracy"]
+
+
+def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, local: int, out: Path, t_start: float,
+         init: InitModel | None = None) -> dict:
+    """Build, train epoch by epoch, keep the best weights, test them and write the checkpoint (rank 0)."""
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", local)
+    splits, spec, vocab, enc = prepare(cfg, init)
+    model = build_model(cfg, init, vocab)
+    s = start_session(cfg, model, device, math.ceil(len(enc["train"][0]) / cfg.batch_size), rank, world, local, callback)
+    s.emit({"type": "start", "device": str(device), "sizes": splits.info["sizes"], "params": model.num_parameters(),
+            "vocab": len(vocab), "epochs": cfg.epochs, "world_size": world,
+            "init": init.card() if init is not None else None})
+    kept, history = run_epochs(s, enc, t_start)
+    state = kept.state
     if cfg.half:  # test the weights exactly as they will be stored
-        best_state = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in best_state.items()}
-    model.load_state_dict(best_state)
+        state = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in state.items()}
+    s.model.load_state_dict(state)
     train_seconds = time.time() - t_start
-    if not lead:
+    if not s.lead:
         torch.distributed.barrier()  # rank 0 tests and writes the checkpoint
         return {}
     test_x, test_y = enc["test"]
-    test = metrics(predict_ids(model, test_x, device=device).argmax(1).tolist(), test_y)
-    card = dict(
-        splits.info,
+    test = metrics(predict_ids(s.model, test_x, device=device).argmax(1).tolist(), test_y)
+    card = make_card(s, splits.info, spec, test, kept, history, train_seconds, out, init, len(enc["train"][0]))
+    checkpoint.save(out, s.model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
+    s.emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)})
+    print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
+    if world > 1:
+        torch.distributed.barrier()
+    return card
+
+
+def make_card(s: Session, info: dict, spec: dict, test: dict, kept: Kept, history: list[dict], train_seconds: float,
+              out: Path, init: InitModel | None, train_reviews: int) -> dict:
+    """The model card: data and splits, test metrics, the kept epoch, the history, where and how it was trained."""
+    cfg, device = s.cfg, s.device
+    epochs_run = len(history)
+    return dict(
+        info,
         name=out.name,
         language=spec["language"],
         test_accuracy=test["accuracy"],
@@ -466,8 +522,8 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         test_balanced_accuracy=test["balanced_accuracy"],
         test_f1=test["f1"],
         test_confusion=test["confusion"],
-        val_accuracy=best_acc,
-        best_epoch=best_epoch,
+        val_accuracy=kept.acc,
+        best_epoch=kept.epoch,
         epochs=epochs_run,
         history=history,
         train_seconds=round(train_seconds, 1),
@@ -475,99 +531,49 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         torch=torch.__version__,
         python=platform.python_version(),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        command=cfg.command or "python -m sentiment.train " + " ".join(shlex.quote(a) for a in to_argv(cfg)),
+        command=cfg.command or TRAIN_COMMAND + " " + " ".join(shlex.quote(a) for a in to_argv(cfg)),
         train_config={k: v for k, v in asdict(cfg).items() if k not in ("extra_card", "command", "metrics")},
-        world_size=world,
+        world_size=s.world,
         **({"init": init.card()} if init is not None else {}),
-        **({"refit": f"trained on train + validation ({len(enc['train'][0])} reviews) for {epochs_run} epochs; "
+        **({"refit": f"trained on train + validation ({train_reviews} reviews) for {epochs_run} epochs; "
                      + ("last weights kept" if cfg.average_last == 1 else
                         f"the mean of the weights after each of the last {cfg.average_last} epochs kept")
                      + ", no validation accuracy"} if cfg.refit else {}),
         **cfg.extra_card,
     )
-    checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
-    _emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)}, metrics_path, callback)
-    print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
-    if world > 1:
-        torch.distributed.barrier()
-    return card
 
 
-def to_argv(cfg: TrainConfig) -> list[str]:
-    """The command-line arguments that reproduce a TrainConfig."""
-    argv = ["--data", cfg.data, "--out", cfg.out]
-    defaults = TrainConfig(data="", out="")
-    for k, v in asdict(cfg).items():
-        if k in ("data", "out", "command", "extra_card", "metrics") or v == getattr(defaults, k):
-            continue
-        if cfg.init and k in MODEL_OPTIONS:  # the --init model's (a given value could only have agreed)
-            continue
-        flag = "--" + k.replace("_", "-")
-        if isinstance(v, bool):
-            argv.append(flag if v else "--no-" + k.replace("_", "-"))
-        else:
-            argv += [flag, str(v)]
-    return argv
-
-
-def parser() -> argparse.ArgumentParser:
-    d = TrainConfig(data="", out="")
-    ap = argparse.ArgumentParser(prog="python -m sentiment.train", description="Train a GateScope sentiment model.")
-    ap.add_argument("--data", required=True, help="dataset path (aclImdb folder or .tar.gz, or a label/text CSV), or imdb / hotel")
-    ap.add_argument("--out", required=True, help="checkpoint directory to create (must not exist)")
-    ap.add_argument("--format", choices=["imdb", "csv"], default=None)
-    m = MODEL_DEFAULTS
-    own = "; with --init, the model's"
-    ap.add_argument("--cell", choices=CELLS, default=None, help=f"default {m['cell']}{own}")
-    ap.add_argument("--pooling", choices=POOLINGS, default=None, help=f"default {m['pooling']}{own}")
-    ap.add_argument("--layers", type=int, default=None, help=f"default {m['layers']}{own}")
-    ap.add_argument("--hidden", type=int, default=None, help=f"units per direction; default {m['hidden']}{own}")
-    ap.add_argument("--embed", type=int, default=None, help=f"default {m['embed']}{own}")
-    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
-                    help=f"default bidirectional{own}")
-    ap.add_argument("--dropout", type=float, default=None, help=f"default {m['dropout']}{own} (may be changed)")
-    ap.add_argument("--max-len", type=int, default=None, help=f"tokens read per review; default {m['max_len']}{own}")
-    ap.add_argument("--epochs", type=int, default=d.epochs)
-    ap.add_argument("--batch-size", type=int, default=d.batch_size)
-    ap.add_argument("--lr", type=float, default=d.lr)
-    ap.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    ap.add_argument("--clip", type=float, default=d.clip)
-    ap.add_argument("--schedule", choices=["cosine", "constant"], default=d.schedule)
-    ap.add_argument("--patience", type=int, default=d.patience)
-    ap.add_argument("--vocab-size", type=int, default=None, help=f"default {m['vocab_size']}; with --init, the model's vocabulary")
-    ap.add_argument("--min-freq", type=int, default=None, help=f"default {m['min_freq']}; not with --init")
-    ap.add_argument("--tokenizer", choices=["word", "char"], default=None,
-                    help=f"Chinese: jieba words or characters; default {m['tokenizer']}{own}")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
-    ap.add_argument("--limit", type=int, default=None, help="train on N reviews drawn by the seed")
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ap.add_argument("--split-seed", type=int, default=d.split_seed)
-    ap.add_argument("--half", action=argparse.BooleanOptionalAction, default=d.half, help="store weights as float16")
-    ap.add_argument("--init", default=None, metavar="MODEL",
-                    help="retrain: start from this model (a model directory or a shipped model's name): its weights, "
-                         "vocabulary, tokenizer and architecture")
-    ap.add_argument("--max-seconds", type=float, default=None)
-    ap.add_argument("--refit", action="store_true",
-                    help="train on the training and validation reviews for exactly --epochs epochs (no early "
-                         "stopping; pick --epochs from an earlier run's best epoch) and keep the last weights")
-    ap.add_argument("--average-last", type=int, default=d.average_last, metavar="N",
-                    help="with --refit: keep the mean of the weights after each of the last N epochs (default 1: the last)")
-    ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
-    ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    return ap
+def public_reason(error: GateScopeError, cfg: TrainConfig) -> str:
+    """The reason a background run shows every visitor of the Train page: the message, except that an
+    error about a file's content (a dataset, an --init model) names the file and says what kind of
+    problem it is, without quoting any of it (the message may quote a line of the file)."""
+    if isinstance(error, DataError):
+        line = re.search(r": (line \d+):", str(error))
+        return (f"{cfg.data}: cannot be read as a dataset of labelled reviews"
+                + (f" ({line.group(1)})" if line else "") + "; the run's log has the details")
+    if isinstance(error, CheckpointError):
+        return f"--init {cfg.init}: the model cannot be loaded; the run's log has the details"
+    return str(error)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = vars(parser().parse_args(argv))
     threads = args.pop("threads")
+    try:
+        check_threads(threads)
+    except GateScopeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if threads:
         torch.set_num_threads(threads)
     cfg = TrainConfig(**args)
-    cfg.command = "python -m sentiment.train " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    cfg.command = TRAIN_COMMAND + " " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     try:
         fit(cfg)
     except GateScopeError as e:
         print(f"error: {e}", file=sys.stderr)
+        if cfg.metrics:  # what a background run shows as its reason
+            _emit({"type": "error", "kind": type(e).__name__, "reason": public_reason(e, cfg)}, cfg.metrics, None)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no checkpoint written", file=sys.stderr)

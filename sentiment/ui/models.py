@@ -13,6 +13,7 @@ import streamlit as st
 
 from sentiment.data import readers
 from sentiment.training import evaluate
+from sentiment.training.config import made_by
 from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
@@ -189,7 +190,8 @@ def card_view(entry: ModelEntry) -> None:
             st.info(t("models.confusion.none"), icon=":material/info:")
     with right:
         st.markdown(f"**{t('models.command')}**")
-        st.code(card.get("command", "") or "—", language="bash", wrap_lines=True)
+        command = made_by(str(card.get("command") or ""), out=entry.name if entry.source == "shipped" else None)
+        st.code(command or "—", language="bash", wrap_lines=True)
         with st.expander(t("models.card"), icon=":material/description:"):
             st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
 
