@@ -38,6 +38,8 @@ RUN_SECONDS_ENV = "GATESCOPE_RUN_SECONDS"  # per-run time limit in seconds (defa
 RUN_POLICY_ENV = "GATESCOPE_RUN_POLICY"  # app-started runs: shared (nice 10, a core left to the pages) or workstation
 PATTERNS_CACHE_ENV = "GATESCOPE_PATTERNS_CACHE_MB"  # the most pattern traces may take on disk
 
+UPLOADS_DIRNAME = "uploads"  # accepted uploads: <runs root>/uploads
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 

@@ -22,7 +22,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.data import readers, batching
+from sentiment.data import readers
+from sentiment import spec
 from sentiment.errors import DataError
 from sentiment.data.text import guess_language
 
@@ -186,12 +187,11 @@ def save_upload(content: bytes, filename: str, label_col: str | int | None = Non
                 max_bytes: int = MAX_UPLOAD_BYTES, root: str | Path | None = None) -> UploadSummary:
     """Validate an upload and store it normalized under ``<runs root>/uploads/``; the summary's
     ``path`` is what a run's config takes as ``data``. The same content is stored once."""
-    from sentiment.training.runs import runs_root, uploads_dir
 
     raw = _read(content, filename, label_col, text_col, max_bytes)
     normalized = _normalized(raw)
     summary = _summary(raw, content, filename, label_col, text_col, normalized)
-    folder = uploads_dir(Path(root).resolve() if root else runs_root())
+    folder = (Path(root).resolve() if root else spec.runs_root_path()) / spec.UPLOADS_DIRNAME
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{_safe_stem(filename)}-{summary.sha256[:12]}.csv"
     if not out.exists():

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json, write_json_atomic
+from sentiment import spec
 from sentiment.spec import RUNS_ENV
 
 try:
@@ -135,7 +136,7 @@ def runs_root() -> Path:
 
 def uploads_dir(root: Path | None = None) -> Path:
     """Where accepted uploads are kept (see sentiment.data.uploads)."""
-    return (root or runs_root()) / "uploads"
+    return (root or runs_root()) / spec.UPLOADS_DIRNAME
 
 @dataclass
 class Run:
