@@ -20,3 +20,13 @@ The command-line tools are modules of this package: ``python -m sentiment.predic
 """
 
 __version__ = "0.1.0"
+
+
+def open_model(source, vocab=None, recipe=None, device="cpu", **settings):
+    """A model to use from Python (a notebook): a shipped model's name, a run's id, a checkpoint
+    directory, or a PyTorch / Keras / PaddlePaddle file with its vocabulary. Returns an
+    ``OpenModel`` with ``.predict(text)``, ``.trace(text)`` and ``.figures(text)``; see
+    ``sentiment.interop.api``. (Imported lazily: ``import sentiment`` stays light.)"""
+    from sentiment.interop.api import open_model as _open
+
+    return _open(source, vocab, recipe, device, **settings)
