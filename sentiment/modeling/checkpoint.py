@@ -177,14 +177,16 @@ def read_card(model_dir: str | Path) -> dict:
 
 
 def resolve(model: str | Path) -> Path:
-    """A model directory from a path, or from the name of a shipped model (``imdb-lstm-max``) or of a
-    run (its id: ``<runs root>/<id>/model``) when no such path exists. CheckpointError if none is."""
+    """A model directory from a path, or from the name of a shipped model (``imdb-lstm-max``), of a
+    run (its id: ``<runs root>/<id>/model``) or of an imported model (``<runs root>/imported/<name>``)
+    when no such path exists. CheckpointError if none is."""
     d = Path(model)
     if d.is_dir():
         return d
     name = str(model)
     if name and "/" not in name and "\\" not in name and name not in (".", ".."):
-        for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model"):
+        for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model",
+                          spec.runs_root_path() / "imported" / name):  # imported: sentiment.interop
             if candidate.is_dir():
                 return candidate
     raise CheckpointError(f"{d}: no such model directory (nor a shipped model or run of that name)")

@@ -19,7 +19,9 @@ from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
 from . import present
-from .i18n import core_message, t
+from .i18n import core_message, register, t
+
+register({"source.imported": {"en": "imported", "zh": "导入"}})  # models converted by sentiment.interop
 
 log = logging.getLogger("gatescope.ui")
 

@@ -16,7 +16,7 @@ from sentiment.training import evaluate
 from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
-from . import common
+from . import common, openmodel
 from .i18n import core_message, lang, register, t
 
 register({
@@ -107,6 +107,7 @@ def dataset_here(card: dict) -> bool:
 def render() -> None:
     st.title(t("models.title"))
     st.caption(t("models.intro"))
+    openmodel.render()
     ok, bad = common.available_models()
     if not ok:
         st.warning(t("picker.none"), icon=":material/warning:")
@@ -122,6 +123,7 @@ def render() -> None:
 
 def grids(ok: list[ModelEntry]) -> None:
     st.subheader(t("models.grid"), help=t("models.grid.help"))
+    ok = [e for e in ok if e.source != "imported"]  # an imported model has no dataset or grid cell
     datasets = common.datasets_of(ok)
     per_row = 2
     for start in range(0, len(datasets), per_row):
