@@ -4,14 +4,15 @@ no file a pickle asked for)."""
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is imported: no TensorFlow
+
 import pickle
 
+import keras  # noqa: E402
 import numpy as np
 import pytest
 import torch
-
-import tests._interop  # noqa: F401  (KERAS_BACKEND=torch)
-import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from sentiment.errors import InputError  # noqa: E402

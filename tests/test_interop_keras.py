@@ -3,21 +3,22 @@ equal Keras' own within 1e-5, padding steps included where the model reads them.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is imported: no TensorFlow
+
 import json
 
+import keras  # noqa: E402
 import numpy as np
 import pytest
-import torch
-
-from tests._interop import imdb_slice, keras_ids, word_index
-
-import keras  # noqa: E402  (KERAS_BACKEND=torch set by tests._interop)
 from keras import layers  # noqa: E402
 
 from sentiment.interop.convert import convert  # noqa: E402
 from sentiment.modeling import checkpoint  # noqa: E402
 from sentiment.probe.instrument import trace  # noqa: E402
 from sentiment.training.evaluate import predict_ids  # noqa: E402
+from tests._interop import imdb_slice, keras_ids, word_index
 
 NUM_WORDS, MAXLEN = 10_000, 500
 

@@ -4,13 +4,15 @@ model, and a Masking layer that masks the pad row."""
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is imported: no TensorFlow
+
 import json
 
+import keras  # noqa: E402
 import numpy as np
 import pytest
-
-import tests._interop  # noqa: F401  (KERAS_BACKEND=torch)
-import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from sentiment.interop.convert import convert  # noqa: E402

@@ -10,12 +10,11 @@ import numpy as np
 import paddle
 import pytest
 
-from tests._interop import imdb_slice, word_index, words
-
 from sentiment.interop.convert import convert
 from sentiment.modeling import checkpoint
 from sentiment.probe.instrument import trace
 from sentiment.training.evaluate import predict_ids
+from tests._interop import imdb_slice, word_index, words
 
 SEQ_LEN = 200
 

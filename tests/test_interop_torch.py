@@ -12,16 +12,14 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-
-from tests._interop import hotel_lines
 
 from sentiment.data.text import tokenize_zh
 from sentiment.interop.convert import convert
 from sentiment.modeling import checkpoint
 from sentiment.probe.instrument import trace
+from tests._interop import hotel_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 MAXLEN = 200

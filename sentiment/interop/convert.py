@@ -20,7 +20,8 @@ import torch
 
 from sentiment.data import vocabs
 from sentiment.errors import GateScopeError, InputError
-from sentiment.interop import keras_reader, paddle_reader, recipe as recipes, torch_reader
+from sentiment.interop import keras_reader, paddle_reader, torch_reader
+from sentiment.interop import recipe as recipes
 from sentiment.interop.structure import Structure, detect
 from sentiment.modeling import checkpoint
 from sentiment.modeling.model import SentimentRNN

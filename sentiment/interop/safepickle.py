@@ -17,7 +17,6 @@ import io
 import pickle
 import zipfile
 
-import numpy as np
 import torch
 
 from sentiment.errors import InputError

@@ -18,6 +18,7 @@ from sentiment.errors import GateScopeError, InputError
 from sentiment.interop import convert as conv
 from sentiment.interop import recipe as recipes
 from sentiment.modeling.catalog import imported_root
+
 from . import common
 from .i18n import register, t
 
