@@ -44,3 +44,26 @@ def test_the_models_page_shows_an_imported_model_and_the_open_your_own_model_sec
     assert not at.exception, at.exception
     assert "Open your own model" in [e.label for e in at.expander]
     assert "tiny-gru" in list(at.dataframe[0].value["model"])
+
+
+def test_explore_traces_an_imported_model_with_its_padding_steps(tmp_path, monkeypatch):
+    """The only model offered is an imported one that reads padding: Explore's heatmap has the pad
+    steps on its token axis."""
+    runs, models = tmp_path / "runs", tmp_path / "models"
+    runs.mkdir()
+    models.mkdir()
+    monkeypatch.setenv("GATESCOPE_RUNS", str(runs))
+    monkeypatch.setenv("GATESCOPE_MODELS", str(models))
+    imported_model(runs)
+    at = AppTest.from_file(str(ROOT / "tests" / "_explore_page.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_area(key="ex_text").input("the film was not good at all")
+    at.button(key="ex_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    import json
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    heat = [s for s in specs if any(d["type"] == "heatmap" for d in s["data"])]
+    assert heat, "no heatmap drawn"
+    ticks = [v for k, ax in heat[0]["layout"].items() if k.startswith("xaxis") for v in (ax.get("ticktext") or [])]
+    assert "<pad>" in ticks or "&lt;pad&gt;" in ticks
