@@ -5,7 +5,8 @@
      "tokenizer": "char", "language": "zh",
      "vocab": {"index_from": 3, "pad_id": 0, "unk_id": 2, "start_id": 1},
      "embedding": NAME, "rnn": NAME, "hidden_layer": NAME, "head_layer": NAME,
-     "head": "sigmoid" | "softmax", "hidden_activation": "relu", "marks": false,
+     "head": "sigmoid" | "softmax", "hidden_activation": "relu",
+     "marks": true,                                    keep ! and ? as tokens (default: dropped)
      "framework": "pytorch" | "keras" | "paddle"}
 
 Every key is optional; unknown keys and values are refused with a message. The command line's
@@ -92,7 +93,7 @@ def tokenizer_spec(recipe: dict, framework: str) -> dict:
     spec = {"language": lang, "mode": mode}
     if lang == "en" and mode == "char":
         raise InputError("a character tokenizer is for Chinese; English models read words")
-    marks = recipe.get("marks", framework != "keras")  # Keras' IMDB index has no punctuation
+    marks = recipe.get("marks", False)  # the seeds' tokenizers (Keras' IMDB index, Paddle's, seed 3's) drop punctuation
     if not marks:
         spec["marks"] = False
     return spec
