@@ -67,3 +67,13 @@ def test_explore_traces_an_imported_model_with_its_padding_steps(tmp_path, monke
     assert heat, "no heatmap drawn"
     ticks = [v for k, ax in heat[0]["layout"].items() if k.startswith("xaxis") for v in (ax.get("ticktext") or [])]
     assert "<pad>" in ticks or "&lt;pad&gt;" in ticks
+
+
+def test_open_model_figures_shade_the_pad_steps_the_model_reads(tmp_path):
+    import sentiment
+
+    m = sentiment.open_model(imported_model(tmp_path))
+    figs = m.figures("the film was not good")  # 5 words, 7 pad steps after them
+    assert figs["gates"].layout.meta["padding_steps"] == 7
+    rects = [s for s in figs["gates"].layout.shapes if s.type == "rect" and s.fillcolor == "grey"]
+    assert rects and all((s.x0, s.x1) == (4.5, 11.5) for s in rects)

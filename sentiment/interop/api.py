@@ -69,8 +69,8 @@ def mark_padding(fig, tr: Trace):
     axes = sorted({k.replace("axis", "") for k in fig.layout.to_plotly_json() if k.startswith("xaxis")}) or ["x"]
     for xref in axes:
         for a, b in runs:
-            fig.add_vrect(x0=a - 0.5, x1=b + 0.5, fillcolor="grey", opacity=0.25, line_width=0, layer="above",
-                          xref=xref if xref != "x" else "x", yref="paper")
+            fig.add_shape(type="rect", x0=a - 0.5, x1=b + 0.5, y0=0, y1=1, xref=xref, yref="paper",
+                          fillcolor="grey", opacity=0.25, line_width=0, layer="above")
     fig.update_layout(meta={**(fig.layout.meta or {}), "padding_steps": int(sum(tr.padding))})
     return fig
 
