@@ -210,12 +210,13 @@ def _walk(kf: KerasFile) -> _Walk:
     for layer in _layer_list(kf.config):
         cls, c = layer["class_name"], layer.get("config", {})
         name = c.get("name", cls)
-        w.max_len = w.max_len or _input_len(c)
+        if w.vectorize is None:
+            w.max_len = w.max_len or _input_len(c)
         if cls in _SKIP:
             continue
         if cls == "TextVectorization":
             w.vectorize = c
-            w.max_len = c.get("output_sequence_length") or w.max_len
+            w.max_len = c.get("output_sequence_length")  # None: each batch padded to its longest review
             continue
         if w.denses and cls != "Dense":
             raise InputError(f"layer {name} ({cls}) after a Dense layer is not supported")
@@ -302,16 +303,23 @@ def structure(kf: KerasFile) -> Structure:
         for d, ws in enumerate(r["dirs"]):
             for k, v in ws.items():
                 state[f"rnn.{k}_l{l}{'_reverse' * d}"] = v
+    side = "post" if w.vectorize is not None else "pre"  # TextVectorization pads and cuts at the back
+    free = w.vectorize is not None and not w.max_len  # no fixed length: a review alone is read unpadded
     s = Structure("keras", first["cell"], w.emb.shape[0], w.emb.shape[1], H, len(w.rnns), dirs == 2, state,
-                  pooling=w.pooling or "last", padding="none" if w.mask else "pre", truncating="pre",
+                  pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
                   max_len=w.max_len or 500)
     s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
     if w.max_len is None:
         s.found.append("the model's input length is not in the file: 500 assumed (--max-len to change)")
     _keras_head(s, w.denses, H * dirs)
-    if kf.vocabulary is not None:
+    words = kf.vocabulary
+    if w.vectorize is not None and isinstance(w.vectorize.get("vocabulary"), list):
+        words = ["", "[UNK]"] + [str(v) for v in w.vectorize["vocabulary"]]  # get_vocabulary() order
+    if words is not None:
         from sentiment.data.vocabs import from_token_list
-        s.vocab = from_token_list(kf.vocabulary, s.vocab_size)
+        s.vocab = from_token_list(words, s.vocab_size)  # id 0 "" (mask), 1 "[UNK]"
+        s.found.append(f"vocabulary of {len(words)} tokens from the TextVectorization layer (its standardize is "
+                       "approximated by GateScope's tokenizer: lower case, punctuation dropped)")
     return s
 
 
