@@ -119,6 +119,7 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
     card = {
         "imported": {"framework": s.framework, "file": fname, "sha256": hashlib.sha256(data).hexdigest(),
                      "recipe": recipe, "head": s.head, "structure": s.describe().splitlines()},
+        "dataset": "imported",  # the model pickers group imported models under this name
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
     }
