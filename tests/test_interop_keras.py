@@ -89,6 +89,7 @@ def test_seed4_trace_reads_the_front_padding_and_its_h_equals_keras_lstm_outputs
         n_pad = sum(tr.padding)
         assert tr.length == 500 and tr.padding == [True] * n_pad + [False] * (500 - n_pad) and n_pad > 300
         assert tr.tokens[n_pad] == "<start>" and tr.tokens[0] == "<pad>"
+        print(f"keras seed4 h_t ({n_pad} pad steps): max |h - keras| = {np.abs(tr.gate('h') - kh).max():.3g}")
         assert np.abs(tr.gate("h") - kh).max() < 1e-5
     full = trace(ckpt, texts[0])  # prefix and occlusion run over the padded frame too
     assert full.prefix_probs.shape == (500,)
@@ -124,6 +125,7 @@ def test_a_bidirectional_gru_with_max_pooling_reads_padding_in_both_directions_a
     for b in range(2):
         tr = trace(ckpt, texts[b], prefix=False, occlusion=False)
         h = np.concatenate([tr.gate("h", 0, "forward"), tr.gate("h", 0, "backward")], -1)
+        print(f"keras bigru h_t: max |h - keras| = {np.abs(h - kh[b]).max():.3g}")
         assert np.abs(h - kh[b]).max() < 1e-5
 
 
@@ -148,4 +150,5 @@ def test_a_mask_zero_model_reads_no_padding_and_matches_keras(files, imdb, tmp_p
     kh = sub.predict(x[:1], verbose=0)[0]  # [500, 10]
     tr = trace(ckpt, texts[0], prefix=False, occlusion=False)
     assert tr.padding is None and tr.length == int((x[0] != 0).sum())
+    print(f"keras mask_zero h_t: max |h - keras| = {np.abs(tr.gate('h') - kh[MAXLEN - tr.length:]).max():.3g}")
     assert np.abs(tr.gate("h") - kh[MAXLEN - tr.length:]).max() < 1e-5  # the real steps, at the end

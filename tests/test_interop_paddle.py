@@ -84,4 +84,5 @@ def test_seeds_1_2_predict_what_paddle_predicts(imdb_dict, tmp_path, cell):
     assert tr.length == SEQ_LEN and tr.padding[-1] and tr.tokens[-1] == "<pad>"  # the padding is traced
     out, _ = model.rnn(model.embedding(paddle.to_tensor(x[:1])))  # [1, 200, 2H]: Paddle's top layer
     h = np.concatenate([tr.gate("h", 1, "forward"), tr.gate("h", 1, "backward")], -1)
+    print(f"paddle {cell} h_t (top layer): max |h - paddle| = {np.abs(h - out.numpy()[0]).max():.3g}")
     assert np.abs(h - out.numpy()[0]).max() < 1e-5

@@ -129,6 +129,7 @@ def test_seed3_trace_shows_the_last_step_reading_padding(seed3, tmp_path):
         ref = torch.softmax(model(ids), -1)[0, 1].item()
         h = model.lstm(model.embedding(ids))[0][0].numpy()  # [200, H]: PyTorch's own outputs, pad steps included
     assert abs(tr.probs[1] - ref) < 1e-5
+    print(f"pytorch seed3 h_t: max |h - torch| = {abs(tr.gate('h') - h).max():.3g}")
     assert abs(tr.gate("h") - h).max() < 1e-5
 
 
