@@ -59,13 +59,18 @@ class Structure:
             output_activation=self.output_activation, hidden_dense=self.hidden_dense,
             hidden_activation=self.hidden_activation)
 
+    def _reduction_words(self) -> str:
+        if self.pooling in ("last", "last_step") and not self.bidirectional:
+            return "final state (the last time step)"
+        return REDUCTION_WORDS[self.pooling]
+
     def describe(self) -> str:
         dirs = "bidirectional " if self.bidirectional else ""
         lines = [
             f"framework: {self.framework}",
             f"embedding: {self.vocab_size} x {self.embed_dim}",
             f"recurrent: {self.num_layers} layer(s) {dirs}{self.cell.upper()} {self.hidden_size}",
-            f"reduction: {REDUCTION_WORDS[self.pooling]}" + (" after tanh" if self.output_activation == "tanh" else ""),
+            f"reduction: {self._reduction_words()}" + (" after tanh" if self.output_activation == "tanh" else ""),
         ]
         if self.hidden_dense:
             lines.append(f"hidden dense: {self.hidden_dense} units, {self.hidden_activation}")
