@@ -24,15 +24,16 @@ from sentiment.jsonio import read_json
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
+IMPORTED_DIR = "imported"  # <runs root>/imported/<name>/: models converted by sentiment.interop
 
 
 @dataclass
 class ModelEntry:
     """One model as the catalog sees it (no weights loaded)."""
 
-    key: str  # unique: "shipped:<name>" or "run:<run id>"
-    name: str  # directory name (shipped) or the run's name
-    source: str  # "shipped" | "run"
+    key: str  # unique: "shipped:<name>", "run:<run id>" or "imported:<name>"
+    name: str  # directory name (shipped, imported) or the run's name
+    source: str  # "shipped" | "run" | "imported" (converted from another framework: <runs root>/imported/<name>)
     path: str  # the checkpoint directory
     available: bool = True
     error: str = ""  # why it is unavailable (a CheckpointError message)
@@ -164,7 +165,7 @@ def _run_name(run: Path) -> str:
 
 
 def list_models(models: str | Path | None = None, runs: str | Path | None = None) -> list[ModelEntry]:
-    """Shipped models (sorted by name), then models made by runs (oldest run first).
+    """Shipped models (sorted by name), then models made by runs (oldest run first), then imported ones.
 
     ``models`` / ``runs`` default to :func:`models_root` / :func:`runs_root`; a missing root is empty.
     Hidden directories (a checkpoint being written is ``.<name>.tmp-*``) are skipped.
@@ -178,9 +179,24 @@ def list_models(models: str | Path | None = None, runs: str | Path | None = None
     rroot = Path(runs) if runs is not None else runs_root()
     if rroot.is_dir():
         for run in sorted(rroot.iterdir(), key=lambda p: p.name):
-            if run.is_dir() and not run.name.startswith((".", "_")) and (run / "model").exists():
+            if run.is_dir() and not run.name.startswith((".", "_")) and run.name != IMPORTED_DIR and (run / "model").exists():
                 out.append(describe(run / "model", "run", name=_run_name(run), key=f"run:{run.name}"))
+        out += list_imported(rroot)
     return out
+
+
+def imported_root(runs: str | Path | None = None) -> Path:
+    """Where models converted from PyTorch, Keras or Paddle are kept: ``<runs root>/imported``."""
+    return (Path(runs) if runs is not None else runs_root()) / IMPORTED_DIR
+
+
+def list_imported(runs: str | Path | None = None) -> list[ModelEntry]:
+    """Imported models (sentiment.interop), sorted by name; hidden (being written) folders skipped."""
+    root = imported_root(runs)
+    if not root.is_dir():
+        return []
+    return [describe(d, "imported") for d in sorted(root.iterdir(), key=lambda p: p.name)
+            if d.is_dir() and not d.name.startswith((".", "_"))]
 
 
 def main(argv: list[str] | None = None) -> int:

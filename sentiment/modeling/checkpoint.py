@@ -29,6 +29,7 @@ from sentiment.errors import CheckpointError, InputError
 from sentiment.jsonio import load_json_object
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, tokenize
+from sentiment.data import vocabs
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
 FORMAT = 1
@@ -40,6 +41,7 @@ class Encoded:
     ids: list[int]  # their vocabulary ids
     truncated: int = 0  # tokens dropped past max_len
     note: str = ""  # anything the user should be told (truncation, other language, unknown words)
+    padding: list[bool] | None = None  # imported models that read padding: True at pad steps (ids include them)
 
 
 @dataclass
@@ -59,10 +61,42 @@ class Checkpoint:
     def language(self) -> str:
         return self.tokenizer.get("language", "en")
 
+    @property
+    def imported(self) -> bool:
+        """A model converted from another framework (sentiment.interop): framed as that framework did."""
+        return bool(self.card.get("imported")) or isinstance(self.vocab, vocabs.IdVocab)
+
+    def encode_ids(self, text: str) -> list[int]:
+        """The ids the model reads for a dataset review (never raises; no tokens: one unknown id)."""
+        tokens = vocabs.read_tokens(text, self.tokenizer) if self.imported else tokenize(text, self.tokenizer)
+        if not self.imported:
+            return self.vocab.encode(tokens[: self.max_len]) or [1]
+        c = self.config
+        ids = vocabs.frame(tokens, self.vocab, self.max_len, c.padding, c.truncating).ids
+        return ids or [getattr(self.vocab, "unk_id", 1)]
+
+    def _encode_imported(self, text: str, chars: int) -> Encoded:
+        """encode() for an imported model: its framework's start id, cutting side and padding."""
+        tokens = vocabs.read_tokens(text, self.tokenizer)
+        if not tokens:
+            raise InputError("No words found in the review (only symbols, emoji or punctuation).")
+        c = self.config
+        f = vocabs.frame(tokens, self.vocab, self.max_len, c.padding, c.truncating)
+        notes = []
+        if f.truncated or chars > len(text):
+            side = "last" if c.truncating == "pre" else "first"
+            notes.append(f"The review was cut to the model's {side} {self.max_len} tokens ({f.truncated} more not read).")
+        if any(f.padding):
+            notes.append(f"This model reads {sum(f.padding)} padding steps ({'before' if c.padding == 'pre' else 'after'} "
+                         "the review), as its framework ran it.")
+        return Encoded(f.tokens, f.ids, f.truncated, " ".join(notes), f.padding if c.reads_padding else None)
+
     def encode(self, text: str) -> Encoded:
         """Tokenize and map to ids as training did; raises InputError when nothing is left to read."""
         chars = len(text) if isinstance(text, str) else 0
         text = check_review(text)
+        if self.imported:
+            return self._encode_imported(text, chars)
         tokens = tokenize(text, self.tokenizer)
         if not tokens:
             raise InputError("No words found in the review (only symbols, emoji or punctuation).")
@@ -97,7 +131,7 @@ def _write_json(path: Path, obj: dict) -> None:
 def save(
     out_dir: str | Path,
     model: SentimentRNN,
-    vocab: Vocab,
+    vocab: Vocab | vocabs.IdVocab,
     tokenizer: dict,
     max_len: int,
     card: dict,
@@ -137,14 +171,16 @@ def read_card(model_dir: str | Path) -> dict:
 
 
 def resolve(model: str | Path) -> Path:
-    """A model directory from a path, or from the name of a shipped model (``imdb-lstm-max``) or of a
-    run (its id: ``<runs root>/<id>/model``) when no such path exists. CheckpointError if none is."""
+    """A model directory from a path, or from the name of a shipped model (``imdb-lstm-max``), of a
+    run (its id: ``<runs root>/<id>/model``) or of an imported model (``<runs root>/imported/<name>``)
+    when no such path exists. CheckpointError if none is."""
     d = Path(model)
     if d.is_dir():
         return d
     name = str(model)
     if name and "/" not in name and "\\" not in name and name not in (".", ".."):
-        for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model"):
+        for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model",
+                          spec.runs_root_path() / "imported" / name):  # imported: sentiment.interop
             if candidate.is_dir():
                 return candidate
     raise CheckpointError(f"{d}: no such model directory (nor a shipped model or run of that name)")
@@ -156,7 +192,8 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     cfg = read_model_json(d / "config.json")
     card = read_model_json(d / "card.json")
     try:
-        vocab = Vocab.from_json((d / "vocab.json").read_text(encoding="utf-8"))
+        vtext = (d / "vocab.json").read_text(encoding="utf-8")
+        vocab = vocabs.IdVocab.from_json(vtext) if vocabs.is_id_vocab_json(vtext) else Vocab.from_json(vtext)
     except FileNotFoundError:
         raise CheckpointError(f"{d / 'vocab.json'}: missing (a model directory holds {', '.join(FILES)})") from None
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:

@@ -24,9 +24,11 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sentiment.spec import CELLS
-from sentiment.modeling.pooling import POOLINGS, Pooling, PoolResult, length_mask
+from sentiment.modeling.pooling import IMPORT_POOLINGS, POOLINGS, Pooling, PoolResult, length_mask
 
 _RNN = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+PADDINGS = ("none", "pre", "post")
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda v: v}
 
 
 def cell_of(rnn: nn.Module) -> str:
@@ -150,17 +152,34 @@ class ModelConfig:
     dropout: float = 0.3
     num_classes: int = 2
     attn_dim: int = 64
+    # How an imported model (sentiment.interop) ran in its framework; the defaults are GateScope's own.
+    padding: str = "none"  # "none": true lengths, pads masked; "pre" / "post": padded to max_len, pads read
+    truncating: str = "post"  # "post": keep the first max_len tokens; "pre": keep the last (Keras' default)
+    output_activation: str = "none"  # "tanh": on the top layer's outputs before pooling (seed 3)
+    hidden_dense: int = 0  # units of a Dense layer between pooling and head; 0: none
+    hidden_activation: str = "relu"  # of that layer: relu | tanh | sigmoid | linear
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        if self.pooling not in POOLINGS:
+        if self.pooling not in POOLINGS + IMPORT_POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers", "num_classes"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+        for name, allowed in (("padding", PADDINGS), ("truncating", ("pre", "post")),
+                              ("output_activation", ("none", "tanh")), ("hidden_activation", tuple(ACTIVATIONS))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+        if int(self.hidden_dense) < 0:
+            raise ValueError("hidden_dense must be at least 0")
+
+    @property
+    def reads_padding(self) -> bool:
+        """True when the model reads pad steps (an imported model padded to a fixed length)."""
+        return self.padding != "none"
 
     @property
     def directions(self) -> int:
@@ -194,7 +213,8 @@ class SentimentRNN(nn.Module):
         D = c.hidden_size * c.directions
         self.pool = Pooling(c.pooling, D, c.bidirectional, c.attn_dim)
         self.drop = nn.Dropout(c.dropout)
-        self.fc = nn.Linear(D, c.num_classes)
+        self.hidden = nn.Linear(D, c.hidden_dense) if c.hidden_dense else None  # imported models only
+        self.fc = nn.Linear(c.hidden_dense or D, c.num_classes)
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """ids [B, T], lengths [B] -> top-layer outputs [B, T, D] (zeros at pad steps)."""
@@ -203,8 +223,12 @@ class SentimentRNN(nn.Module):
 
     def head(self, out: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
         """Pool top-layer outputs [B, T, D] and classify."""
-        pool = self.pool(out, lengths)
-        logits = self.fc(self.drop(pool.pooled))  # [B, C]
+        c = self.config
+        pool = self.pool(torch.tanh(out) if c.output_activation == "tanh" else out, lengths)
+        z = self.drop(pool.pooled)  # [B, D]
+        if self.hidden is not None:
+            z = ACTIVATIONS[c.hidden_activation](self.hidden(z))  # [B, hidden_dense]
+        logits = self.fc(z)  # [B, C]
         return ModelOutput(logits, out, pool)
 
     def forward_full(self, ids: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:

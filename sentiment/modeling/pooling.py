@@ -14,6 +14,9 @@ from torch import nn
 
 from sentiment.spec import POOLINGS
 
+# Poolings only imported models use: "last_step" reads every unit at the last step (PyTorch's
+# out[:, -1]; for a bidirectional layer that is the backward direction's first step).
+IMPORT_POOLINGS = ("last_step",)
 
 
 @dataclass
@@ -78,8 +81,10 @@ class Pooling(nn.Module):
 
     def __init__(self, kind: str, dim: int, bidirectional: bool, attn_dim: int = 64):
         super().__init__()
-        if kind not in POOLINGS:
+        if kind not in POOLINGS + IMPORT_POOLINGS:
             raise ValueError(f"unknown pooling {kind!r}; choose one of {', '.join(POOLINGS)}")
+        if kind == "last_step":  # every unit at the last step: "last" as for one direction
+            kind, bidirectional = "last", False
         self.kind, self.bidirectional = kind, bidirectional
         self.attention = AdditiveAttention(dim, attn_dim) if kind == "attention" else None
 

@@ -224,7 +224,7 @@ def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndar
     return torch.cat(out).cpu().numpy()
 
 
-def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndarray:
+def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, unk_id: int = UNK_ID) -> np.ndarray:
     """[T] P(positive) with token t's embedding replaced by <unk>'s. x [1, T, E].
 
     Variants a..b-1 of a batch share the review's states before token a (forward directions) and
@@ -233,7 +233,7 @@ def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.n
     exchange every row of the batch runs the same steps and nothing is gathered or shifted."""
     cell, dirs, H = cell_of(model.rnn), model.config.directions, model.config.hidden_size
     T = x.shape[1]
-    unk = model.embedding.weight[UNK_ID]  # [E]
+    unk = model.embedding.weight[unk_id]  # [E]
     out = []
     for sl in _chunks(T, T):
         a, b = sl.start, sl.stop
@@ -336,6 +336,7 @@ class Trace:
     note: str  # user-facing note ("" if none)
     ig_delta: float | None = None  # completeness gap of the integrated gradients
     occlusion_method: str = "unk"  # each token replaced by <unk> (not dropped)
+    padding: list[bool] | None = None  # imported models that read padding: True at pad steps (traced too)
 
     def gate(self, name: str, layer: int = 0, direction: str = "forward") -> np.ndarray:
         """[T, H] values of one gate (or c, h) of one layer and direction."""
@@ -402,6 +403,26 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
+def framed_prefix_probs(ckpt: Checkpoint, ids: list[int], padding: list[bool]) -> np.ndarray:
+    """[T] P(positive) had the review ended after step t, for a model that reads padding: the
+    review's ids up to t (pads left out) framed again to the fixed length, as its framework would
+    have padded the shorter review. ids, padding [T]."""
+    model, c = ckpt.model, ckpt.config
+    dev = next(model.parameters()).device
+    T, pad_id = len(ids), getattr(ckpt.vocab, "pad_id", 0)
+    rows = []
+    for t in range(T):
+        real = [i for i, p in zip(ids[: t + 1], padding[: t + 1]) if not p]
+        pads = [pad_id] * (T - len(real))
+        rows.append(pads + real if c.padding == "pre" else real + pads)
+    out = []
+    for sl in _chunks(T, T):
+        batch = torch.tensor(rows[sl], device=dev)  # [n, T]
+        logits = model(batch, torch.full((len(batch),), T, device=dev))
+        out.append(torch.softmax(logits.float(), -1)[:, 1])
+    return torch.cat(out).cpu().numpy()
+
+
 def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = True,
           integrated_gradients: bool = False, ig_steps: int = 32) -> Trace:
     """Everything the views draw for one review. InputError for empty text or text with no words;
@@ -418,14 +439,18 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
         top = torch.cat([r["gates"]["h"] for r in records[-c.directions:]], -1)  # [1, T, D]
         out = model.head(top, lengths)
         probs = torch.softmax(out.logits.float(), -1)[0]  # [C]
-        pp = prefix_probs(model, records, x) if prefix else None
-        occ = float(probs[1]) - occlusion_probs(model, records, x) if occlusion else None
+        unk_id = getattr(ckpt.vocab, "unk_id", UNK_ID)
+        if prefix and enc.padding is not None:  # a model that reads padding: each prefix framed again
+            pp = framed_prefix_probs(ckpt, enc.ids, enc.padding)
+        else:
+            pp = prefix_probs(model, records, x) if prefix else None
+        occ = float(probs[1]) - occlusion_probs(model, records, x, unk_id) if occlusion else None
         ig = ig_delta = None
         if integrated_gradients:
             ig, ig_delta = ig_attributions(model, x, ig_steps)
     layers = [LayerTrace(r["layer"], r["direction"], {k: _np(v[0]) for k, v in r["gates"].items()}) for r in records]
     return Trace(
-        text=text, tokens=enc.tokens, ids=list(enc.ids), unk=[i == UNK_ID for i in enc.ids], length=T,
+        text=text, tokens=enc.tokens, ids=list(enc.ids), unk=[i == unk_id for i in enc.ids], length=T,
         language=ckpt.language, cell=c.cell, pooling=c.pooling, hidden_size=c.hidden_size,
         num_layers=c.num_layers, bidirectional=c.bidirectional,
         model_name=Path(ckpt.path).name if ckpt.path else "", layers=layers,
@@ -435,7 +460,7 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
         prefix_probs=None if pp is None else pp.astype(np.float32),
         occlusion=None if occ is None else occ.astype(np.float32),
         integrated_gradients=None if ig is None else ig.astype(np.float32),
-        truncated=enc.truncated, note=enc.note, ig_delta=ig_delta,
+        truncated=enc.truncated, note=enc.note, ig_delta=ig_delta, padding=enc.padding,
     )
 
 

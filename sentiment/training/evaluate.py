@@ -60,8 +60,15 @@ def encode_examples(examples: Sequence[Example], vocab, tokenizer: dict, max_len
     return seqs, labels
 
 
+def encode_for(ckpt: checkpoint.Checkpoint, examples: Sequence[Example]) -> tuple[list[list[int]], list[int]]:
+    """encode_examples with the model's own framing (an imported model: its start id, cut and padding)."""
+    if not ckpt.imported:
+        return encode_examples(examples, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    return [ckpt.encode_ids(text) for text, _ in examples], [y for _, y in examples]
+
+
 def evaluate_examples(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], device: str = "cpu") -> dict:
-    seqs, labels = encode_examples(examples, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    seqs, labels = encode_for(ckpt, examples)
     probs = predict_ids(ckpt.model, seqs, device=device)
     return metrics(probs.argmax(1).tolist(), labels)
 
@@ -70,7 +77,7 @@ def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limi
     """The reviews among the first `limit` examples that the model gets wrong, most confident first:
     [{"text", "label", "p_positive"}]."""
     sample = list(examples[:limit])
-    seqs, labels = encode_examples(sample, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    seqs, labels = encode_for(ckpt, sample)
     p_pos = predict_ids(ckpt.model, seqs)[:, 1].tolist()
     wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
     return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))

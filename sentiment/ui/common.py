@@ -19,13 +19,21 @@ from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
 from . import present
-from .i18n import core_message, t
+from .i18n import core_message, register, t
+
+register({  # models converted by sentiment.interop
+    "source.imported": {"en": "imported", "zh": "导入"},
+    "pool.last_step": {"en": "last step", "zh": "最后时间步"},
+    "pooling.help.last_step": {"en": "Last step (an imported model): every unit is read at the last time step, "
+                                      "out[:, -1], which is a padding step when the review is shorter than the fixed length.",
+                               "zh": "最后时间步（导入的模型）：所有单元都取最后一个时间步 out[:, -1]；评论短于固定长度时，那是一个填充步。"},
+})
 
 log = logging.getLogger("gatescope.ui")
 
 EXAMPLES_DIR = spec.EXAMPLES_DIR
 CELL_ORDER = ("lstm", "gru", "rnn")
-POOL_ORDER = ("last", "max", "mean", "attention")
+POOL_ORDER = ("last", "max", "mean", "attention")  # imported models may add "last_step" (labelled as pool.last_step)
 FAILED_KEY = "_gatescope_failed_models"  # session: model key -> load error
 
 

@@ -17,7 +17,7 @@ from sentiment.training.config import made_by
 from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
-from . import common
+from . import common, openmodel
 from .i18n import core_message, lang, register, t
 
 register({
@@ -108,6 +108,7 @@ def dataset_here(card: dict) -> bool:
 def render() -> None:
     st.title(t("models.title"))
     st.caption(t("models.intro"))
+    openmodel.render()
     ok, bad = common.available_models()
     if not ok:
         st.warning(t("picker.none"), icon=":material/warning:")
@@ -123,6 +124,7 @@ def render() -> None:
 
 def grids(ok: list[ModelEntry]) -> None:
     st.subheader(t("models.grid"), help=t("models.grid.help"))
+    ok = [e for e in ok if e.source != "imported"]  # an imported model has no dataset or grid cell
     datasets = common.datasets_of(ok)
     per_row = 2
     for start in range(0, len(datasets), per_row):

@@ -1,0 +1,155 @@
+"""Conversion: a PyTorch, Keras or PaddlePaddle file -> a GateScope checkpoint directory.
+
+CLI: ``python -m sentiment.convert SOURCE --out DIR [--vocab FILE] [--recipe FILE]
+[--tokenizer word|char] [--max-len N] [--padding pre|post] [--truncating pre|post] [--index-from K]``.
+The framework is told from the file; the detected structure is printed; the checkpoint's card
+records ``"imported": {"framework", "file", "sha256", "recipe"}``. Every check runs before anything
+is written, and the directory appears only when complete (checkpoint.save).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from sentiment.data import vocabs
+from sentiment.errors import GateScopeError, InputError
+from sentiment.interop import keras_reader, paddle_reader, torch_reader
+from sentiment.interop import recipe as recipes
+from sentiment.interop.structure import Structure, detect
+from sentiment.modeling import checkpoint
+from sentiment.modeling.model import SentimentRNN
+
+MAX_BYTES = 1 << 30  # 1 GiB: a larger upload is refused before it is read
+_EXT = {".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pdparams": "paddle", ".pt": "pytorch",
+        ".pth": "pytorch", ".bin": "pytorch", ".safetensors": "pytorch", ".ckpt": "pytorch"}
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A model file's bytes; InputError for a missing, empty or too large file (checked before reading)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    size = p.stat().st_size
+    if size > MAX_BYTES:
+        raise InputError(f"{p.name}: {size / 2**30:.1f} GiB; GateScope opens model files up to "
+                         f"{MAX_BYTES / 2**30:.0f} GiB (an LSTM/GRU sentiment model is rarely over 100 MB)")
+    if size == 0:
+        raise InputError(f"{p.name}: the file is empty")
+    return p.read_bytes()
+
+
+def framework_of(name: str, data: bytes, hint: str | None = None) -> str:
+    """"keras" | "pytorch" | "paddle", from the recipe, the extension, or the file's first bytes."""
+    if hint:
+        return hint
+    ext = Path(name).suffix.lower()
+    if ext in _EXT:
+        return _EXT[ext]
+    if data[:8] == b"\x89HDF\r\n\x1a\n":
+        return "keras"
+    if data[:2] == b"PK":
+        try:
+            names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            names = []
+        return "keras" if "config.json" in names else "pytorch"
+    if data[:1] == b"\x80":
+        return "paddle"
+    raise InputError(f"{name}: cannot tell the framework (expected .keras, .h5, .pt, .pth, .bin, "
+                     ".safetensors or .pdparams)")
+
+
+def read_structure(data: bytes, name: str, recipe: dict) -> Structure:
+    """The structure of a model file's bytes, with the recipe applied."""
+    fw = framework_of(name, data, recipe.get("framework"))
+    if fw == "keras":
+        kf = keras_reader.read_keras3(data) if data[:2] == b"PK" else keras_reader.read_legacy_h5(data)
+        s = keras_reader.structure(kf)
+    else:
+        reader = torch_reader if fw == "pytorch" else paddle_reader
+        named, notes = reader.read(data, name)
+        s = detect(named, fw, recipe)
+        s.found[:0] = notes
+        if fw == "pytorch":
+            s.pooling = "last_step"  # out[:, -1], unless the recipe says otherwise
+    s.found += [f"assumed: {a}" for a in recipes.apply(s, recipe)]
+    return s
+
+
+def build_vocab(s: Structure, vocab_path: str | Path | None, recipe: dict):
+    v = recipe.get("vocab", {})
+    if vocab_path is not None:
+        return vocabs.read_vocab_file(vocab_path, s.vocab_size, v.get("index_from"),
+                                      {k: x for k, x in v.items() if k != "index_from"})
+    if s.vocab is not None:
+        return s.vocab
+    raise InputError("this model needs its vocabulary: --vocab FILE (a Keras word index JSON such as "
+                     "imdb_word_index.json, a JSON word -> id object, or one token per line)")
+
+
+def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None, recipe: dict | None = None,
+            name: str | None = None) -> tuple[Path, Structure]:
+    """Write a checkpoint directory from a model file. InputError / CheckpointError, nothing written."""
+    recipe = recipes.check(dict(recipe or {}))
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: already exists; a checkpoint is never overwritten")
+    data = read_bytes(source)
+    fname = name or Path(source).name
+    s = read_structure(data, fname, recipe)
+    v = build_vocab(s, vocab, recipe)
+    model = SentimentRNN(s.model_config())
+    try:
+        model.load_state_dict(s.state)
+    except RuntimeError as e:
+        raise InputError(f"shapes fit no recipe ({str(e).splitlines()[0]})") from None
+    model.eval()
+    T = s.max_len if s.padding != "none" else 1
+    with torch.no_grad():
+        logits = model(torch.full((1, T), v.pad_id, dtype=torch.long), torch.tensor([T]))  # [1, 2]
+    if not torch.isfinite(logits).all():
+        raise InputError("the weights give NaN or infinite outputs")
+    card = {
+        "imported": {"framework": s.framework, "file": fname, "sha256": hashlib.sha256(data).hexdigest(),
+                     "recipe": recipe, "head": s.head, "structure": s.describe().splitlines()},
+        "dataset": "imported",  # the model pickers group imported models under this name
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+    }
+    path = checkpoint.save(out, model, v, recipes.tokenizer_spec(recipe, s.framework), s.max_len, card)
+    return path, s
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sentiment.convert", description=__doc__.splitlines()[0])
+    ap.add_argument("source", help="model file: .keras, .h5, .pt, .pth, .bin, .safetensors, .pdparams")
+    ap.add_argument("--out", required=True, help="checkpoint directory to write (must not exist)")
+    ap.add_argument("--vocab", help="vocabulary: Keras word index JSON, JSON word -> id, or one token per line")
+    ap.add_argument("--recipe", help="JSON recipe for what detection cannot know (see sentiment.interop.recipe)")
+    ap.add_argument("--tokenizer", choices=["word", "char"])
+    ap.add_argument("--max-len", type=int)
+    ap.add_argument("--padding", choices=["pre", "post", "masked"])
+    ap.add_argument("--truncating", choices=["pre", "post"])
+    ap.add_argument("--index-from", type=int, help="a Keras word index's offset (imdb.load_data's index_from, 3)")
+    args = ap.parse_args(argv)
+    try:
+        recipe = recipes.read(args.recipe)
+        for key in ("tokenizer", "max_len", "padding", "truncating"):
+            if getattr(args, key) is not None:
+                recipe[key] = getattr(args, key)
+        if args.index_from is not None:
+            recipe["vocab"] = {**recipe.get("vocab", {}), "index_from": args.index_from}
+        path, s = convert(args.source, args.out, args.vocab, recipe)
+    except GateScopeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(s.describe())
+    print(f"wrote {path}")
+    return 0

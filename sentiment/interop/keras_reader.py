@@ -1,0 +1,348 @@
+"""Keras models: ``.keras`` (Keras 3: a zip of config.json + model.weights.h5) and legacy ``.h5``.
+
+Read with zipfile and h5py; Keras itself is never imported, nothing in the file is run. The model
+must be a chain: [Input] Embedding [Masking] (LSTM | GRU | SimpleRNN | Bidirectional(...))+
+[GlobalMaxPooling1D | GlobalAveragePooling1D] [Dense] Dense, with Dropout / SpatialDropout1D
+anywhere (inactive at inference). Keras' gate orders become PyTorch's: LSTM i, f, c, o is PyTorch's
+i, f, g, o (its one bias becomes bias_ih, bias_hh = 0); GRU z, r, h becomes r, z, n, with
+``reset_after=True``'s two biases as bias_ih and bias_hh (Keras' h = z h_prev + (1 - z) h~ is
+PyTorch's). Anything else is refused with a message naming the layer and setting.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from sentiment.errors import InputError
+from sentiment.interop.structure import Structure, head_state
+
+_SKIP = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
+_RNNS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn", "CuDNNLSTM": "lstm", "CuDNNGRU": "gru"}
+_POOLS = {"GlobalMaxPooling1D": "max", "GlobalMaxPool1D": "max", "GlobalAveragePooling1D": "mean",
+          "GlobalAvgPool1D": "mean"}
+_DENSE_ACTS = {"relu", "tanh", "sigmoid", "linear"}
+
+
+def _snake(name: str) -> str:
+    """Keras 3's naming.to_snake_case: the weights file's group of a layer is named after its class."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _h5():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a runtime dependency
+        raise InputError("reading Keras files needs h5py (pip install h5py)") from None
+    return h5py
+
+
+# ---- the file -------------------------------------------------------------------------------------
+
+
+@dataclass
+class KerasFile:
+    config: dict  # the model's config (class_name, config)
+    weights: dict[str, list[np.ndarray]]  # layer name -> its variables in Keras' order
+    vocabulary: list[str] | None = None  # a TextVectorization layer's, if the file has one
+    notes: list[str] = field(default_factory=list)
+
+
+def _vars(group) -> list[np.ndarray]:
+    """A Keras 3 layer group's variables: vars/0, vars/1, ... (a recurrent layer's are under cell/)."""
+    if "vars" in group and len(group["vars"]):
+        return [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
+    if "cell" in group:
+        return _vars(group["cell"])
+    return []
+
+
+def read_keras3(data: bytes) -> KerasFile:
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        config = json.loads(z.read("config.json"))
+        wbytes = z.read("model.weights.h5")
+        assets = {n: z.read(n) for n in z.namelist() if n.startswith("assets/") and n.endswith(".txt")}
+    except (zipfile.BadZipFile, KeyError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"truncated or not a .keras file ({type(e).__name__}: {e})") from None
+    layers = _layer_list(config)
+    weights: dict[str, list[np.ndarray]] = {}
+    used: dict[str, int] = {}
+    try:
+        with _h5().File(io.BytesIO(wbytes), "r") as f:
+            root = f["layers"] if "layers" in f else f
+            for layer in layers:
+                if layer["class_name"] == "InputLayer":
+                    continue
+                key = _snake(layer["class_name"])
+                used[key] = used.get(key, -1) + 1
+                key = key if used[key] == 0 else f"{key}_{used[key]}"
+                name = layer["config"].get("name", "")
+                g = root[key] if key in root else root[name] if name in root else None
+                if g is None:
+                    continue
+                if layer["class_name"] == "Bidirectional":
+                    weights[name] = _vars(g["forward_layer"]) + _vars(g["backward_layer"])
+                else:
+                    weights[name] = _vars(g)
+    except (OSError, KeyError, ValueError) as e:
+        raise InputError(f"model.weights.h5: truncated or unreadable ({e})") from None
+    vocab = None
+    for n, raw in assets.items():
+        if "vocabulary" in n:
+            vocab = raw.decode("utf-8").split("\n")
+    return KerasFile(config, weights, vocab)
+
+
+def read_legacy_h5(data: bytes) -> KerasFile:
+    try:
+        with _h5().File(io.BytesIO(data), "r") as f:
+            raw = f.attrs.get("model_config")
+            if raw is None:
+                raise InputError("this .h5 holds weights only (model.save_weights); save the whole model "
+                                 "with model.save(PATH) so its layers are known")
+            config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+            mw = f["model_weights"] if "model_weights" in f else f
+            weights = {}
+            for name in mw:
+                g = mw[name]
+                wn = [w.decode() if isinstance(w, bytes) else str(w) for w in g.attrs.get("weight_names", [])]
+                weights[name] = [np.asarray(g[w]) for w in wn]
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
+        raise InputError(f"truncated or not a Keras .h5 model ({type(e).__name__}: {e})") from None
+    return KerasFile(config, weights)
+
+
+def _layer_list(config: dict) -> list[dict]:
+    cfg = config.get("config", {})
+    layers = cfg.get("layers") if isinstance(cfg, dict) else cfg
+    if not isinstance(layers, list):
+        raise InputError("the model config lists no layers")
+    for layer in layers:
+        nodes = layer.get("inbound_nodes") or []
+        if len(nodes) > 1 or (nodes and len(_args_of(nodes[0])) > 1):
+            raise InputError(f"layer {layer['config'].get('name')}: more than one input; GateScope reads "
+                             "a chain of layers (Sequential or a straight Functional model)")
+    return layers
+
+
+def _args_of(node) -> list:
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        args = node.get("args", [])
+        return args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    return node  # Keras 2: [[name, i, j, kwargs], ...]
+
+
+# ---- the structure ----------------------------------------------------------------------------------
+
+
+def _check_rnn(layer: dict, where: str, backward: bool = False) -> dict:
+    c = layer["config"]
+    name = c.get("name", layer["class_name"])
+    kind = _RNNS[layer["class_name"]]
+    if layer["class_name"].startswith("CuDNN"):
+        raise InputError(f"{where}{name}: {layer['class_name']} (cuDNN-only Keras 2 layer) is not supported")
+    if c.get("activation", "tanh") != "tanh":
+        raise InputError(f"{where}{name}: activation {c.get('activation')!r} is not supported (tanh only)")
+    if kind != "rnn" and c.get("recurrent_activation", "sigmoid") != "sigmoid":
+        raise InputError(f"{where}{name}: recurrent_activation {c.get('recurrent_activation')!r} is not supported "
+                         "(sigmoid only; hard_sigmoid was Keras 2's default: retrain or set recurrent_activation='sigmoid')")
+    if kind == "gru" and not c.get("reset_after", False):
+        raise InputError(f"{where}{name}: GRU with reset_after=False is not supported (GateScope runs "
+                         "reset_after=True, the cuDNN and PyTorch variant)")
+    for flag in ("go_backwards", "stateful", "return_state"):
+        if c.get(flag) and not (flag == "go_backwards" and backward):
+            raise InputError(f"{where}{name}: {flag}=True is not supported")
+    return {"cell": kind, "units": int(c["units"]), "use_bias": c.get("use_bias", True),
+            "return_sequences": bool(c.get("return_sequences", False)), "name": name}
+
+
+def _rnn_weights(cell: str, H: int, ws: list[np.ndarray], use_bias: bool, name: str) -> dict[str, torch.Tensor]:
+    """Keras kernel [In, G*H], recurrent_kernel [H, G*H], bias -> PyTorch's weight_ih, weight_hh, bias_ih, bias_hh."""
+    if len(ws) < 2:
+        raise InputError(f"{name}: weights missing from the file")
+    k, rk = ws[0], ws[1]
+    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    bias = ws[2] if use_bias and len(ws) > 2 else np.zeros((2, G * H) if cell == "gru" else (G * H,), np.float32)
+    if k.shape[1] != G * H or rk.shape != (H, G * H):
+        raise InputError(f"{name}: kernel {k.shape}, recurrent kernel {rk.shape} do not fit a {cell.upper()} of {H} units")
+    if cell == "gru":
+        if bias.ndim != 2:
+            raise InputError(f"{name}: GRU bias {bias.shape}; reset_after=True keeps two (input, recurrent)")
+        order = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])  # z,r,h -> r,z,n
+        k, rk, b_ih, b_hh = k[:, order], rk[:, order], bias[0][order], bias[1][order]
+    else:
+        b_ih, b_hh = bias, np.zeros_like(bias)
+    t = lambda a: torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    return {"weight_ih": t(k.T), "weight_hh": t(rk.T), "bias_ih": t(b_ih), "bias_hh": t(b_hh)}
+
+
+@dataclass
+class _Walk:
+    max_len: int | None = None
+    emb: np.ndarray | None = None
+    mask: bool = False
+    rnns: list[dict] = field(default_factory=list)
+    pooling: str | None = None
+    denses: list[tuple[dict, list[np.ndarray]]] = field(default_factory=list)
+    vectorize: dict | None = None
+
+
+def _input_len(c: dict) -> int | None:
+    shape = c.get("batch_shape") or c.get("batch_input_shape")
+    if shape and len(shape) >= 2 and shape[1]:
+        return int(shape[1])
+    return int(c["input_length"]) if c.get("input_length") else None
+
+
+def _walk(kf: KerasFile) -> _Walk:
+    w = _Walk()
+    for layer in _layer_list(kf.config):
+        cls, c = layer["class_name"], layer.get("config", {})
+        name = c.get("name", cls)
+        if w.vectorize is None:
+            w.max_len = w.max_len or _input_len(c)
+        if cls in _SKIP:
+            continue
+        if cls == "TextVectorization":
+            w.vectorize = c
+            w.max_len = c.get("output_sequence_length")  # None: each batch padded to its longest review
+            continue
+        if w.denses and cls != "Dense":
+            raise InputError(f"layer {name} ({cls}) after a Dense layer is not supported")
+        if cls == "Embedding":
+            ws = kf.weights.get(name) or []
+            if w.emb is not None or not ws:
+                raise InputError(f"layer {name}: a second embedding, or its weights are missing")
+            w.emb, w.mask = ws[0], bool(c.get("mask_zero"))
+        elif cls == "Masking":
+            w.mask = _masking_is_mask_zero(w.emb, c, name)
+        elif cls in _RNNS or cls == "Bidirectional":
+            _add_rnn(w, layer, kf.weights.get(name) or [])
+        elif cls in _POOLS:
+            if c.get("keepdims") or c.get("data_format", "channels_last") != "channels_last":
+                raise InputError(f"layer {name}: {cls} with keepdims or channels_first is not supported")
+            w.pooling = _POOLS[cls]
+        elif cls == "Dense":
+            w.denses.append((c, kf.weights.get(name) or []))
+        else:
+            raise InputError(f"layer {name}: {cls} is not supported (GateScope reads Embedding, Masking, LSTM, "
+                             "GRU, SimpleRNN, Bidirectional, GlobalMax/AveragePooling1D, Dropout, Dense)")
+    return w
+
+
+def _masking_is_mask_zero(emb: np.ndarray | None, c: dict, name: str) -> bool:
+    """A Masking layer right after the embedding masks the steps whose vector equals mask_value:
+    the same as mask_zero when exactly the pad row (id 0) does."""
+    v = float(c.get("mask_value", 0.0))
+    if emb is None:
+        raise InputError(f"layer {name}: Masking before an Embedding is not supported")
+    hits = np.flatnonzero((emb == v).all(1))
+    if list(hits) != [0]:
+        raise InputError(f"layer {name}: Masking with mask_value={v} masks embedding rows {list(hits[:5])}; "
+                         "GateScope supports it only when it masks exactly the pad row 0 (as mask_zero)")
+    return True
+
+
+def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
+    c = layer["config"]
+    if w.pooling is not None:
+        raise InputError(f"layer {c.get('name')}: a recurrent layer after pooling is not supported")
+    if layer["class_name"] == "Bidirectional":
+        mode = c.get("merge_mode", "concat")
+        if mode != "concat":
+            raise InputError(f"layer {c.get('name')}: Bidirectional merge_mode={mode!r} is not supported (concat only)")
+        inner = _check_rnn(c["layer"], f"{c.get('name')}/")
+        if c.get("backward_layer"):
+            back = _check_rnn(c["backward_layer"], f"{c.get('name')}/", backward=True)
+            if (back["cell"], back["units"]) != (inner["cell"], inner["units"]):
+                raise InputError(f"layer {c.get('name')}: forward and backward layers differ")
+        half = len(ws) // 2
+        dirs = [_rnn_weights(inner["cell"], inner["units"], ws[:half], inner["use_bias"], c.get("name")),
+                _rnn_weights(inner["cell"], inner["units"], ws[half:], inner["use_bias"], c.get("name"))]
+        w.rnns.append({**inner, "name": c.get("name"), "dirs": dirs})
+    else:
+        inner = _check_rnn(layer, "")
+        w.rnns.append({**inner, "dirs": [_rnn_weights(inner["cell"], inner["units"], ws, inner["use_bias"], inner["name"])]})
+
+
+def structure(kf: KerasFile) -> Structure:
+    """The Structure of a Keras model file."""
+    w = _walk(kf)
+    if w.emb is None:
+        raise InputError("no Embedding layer found; GateScope reads models that start from token ids")
+    if not w.rnns:
+        raise InputError("no recurrent layer (LSTM, GRU, SimpleRNN) found")
+    first = w.rnns[0]
+    for r in w.rnns[1:]:
+        if (r["cell"], r["units"], len(r["dirs"])) != (first["cell"], first["units"], len(first["dirs"])):
+            raise InputError(f"layer {r['name']}: stacked recurrent layers must share cell, units and directions")
+    for r in w.rnns[:-1]:
+        if not r["return_sequences"]:
+            raise InputError(f"layer {r['name']}: return_sequences=False below another recurrent layer")
+    last = w.rnns[-1]
+    if last["return_sequences"] and w.pooling is None:
+        raise InputError(f"layer {last['name']}: return_sequences=True with no pooling after it is not supported")
+    if not last["return_sequences"] and w.pooling is not None:
+        raise InputError("pooling after a recurrent layer with return_sequences=False is not supported")
+    if w.mask and w.pooling == "max":
+        raise InputError("mask_zero with GlobalMaxPooling1D is not supported (Keras' max pooling ignores the mask)")
+    H, dirs = first["units"], len(first["dirs"])
+    state = {"embedding.weight": torch.as_tensor(np.ascontiguousarray(w.emb, dtype=np.float32))}
+    for l, r in enumerate(w.rnns):
+        for d, ws in enumerate(r["dirs"]):
+            for k, v in ws.items():
+                state[f"rnn.{k}_l{l}{'_reverse' * d}"] = v
+    side = "post" if w.vectorize is not None else "pre"  # TextVectorization pads and cuts at the back
+    free = w.vectorize is not None and not w.max_len  # no fixed length: a review alone is read unpadded
+    s = Structure("keras", first["cell"], w.emb.shape[0], w.emb.shape[1], H, len(w.rnns), dirs == 2, state,
+                  pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
+                  max_len=w.max_len or 500)
+    s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
+    if w.max_len is None:
+        s.found.append("the model's input length is not in the file: 500 assumed (--max-len to change)")
+    _keras_head(s, w.denses, H * dirs)
+    words = kf.vocabulary
+    if w.vectorize is not None and isinstance(w.vectorize.get("vocabulary"), list):
+        words = ["", "[UNK]"] + [str(v) for v in w.vectorize["vocabulary"]]  # get_vocabulary() order
+    if words is not None:
+        from sentiment.data.vocabs import from_token_list
+        s.vocab = from_token_list(words, s.vocab_size)  # id 0 "" (mask), 1 "[UNK]"
+        s.found.append(f"vocabulary of {len(words)} tokens from the TextVectorization layer (its standardize is "
+                       "approximated by GateScope's tokenizer: lower case, punctuation dropped)")
+    return s
+
+
+def _keras_head(s: Structure, denses: list, D: int) -> None:
+    if not denses or len(denses) > 2:
+        raise InputError(f"expected one or two Dense layers at the end, found {len(denses)}")
+    *hidden, (hc, hws) = denses
+    if hidden:
+        c, ws = hidden[0]
+        if c.get("activation", "linear") not in _DENSE_ACTS:
+            raise InputError(f"layer {c.get('name')}: activation {c.get('activation')!r} is not supported")
+        if not ws or ws[0].shape[0] != D:
+            raise InputError(f"layer {c.get('name')}: kernel {ws[0].shape if ws else None} does not read {D} features")
+        s.hidden_dense, s.hidden_activation = ws[0].shape[1], c.get("activation", "linear")
+        s.state["hidden.weight"] = torch.as_tensor(np.ascontiguousarray(ws[0].T, dtype=np.float32))
+        s.state["hidden.bias"] = torch.as_tensor(np.asarray(ws[1] if len(ws) > 1 else np.zeros(ws[0].shape[1]), dtype=np.float32))
+        D = ws[0].shape[1]
+    act = hc.get("activation", "linear")
+    if not hws or hws[0].shape[0] != D:
+        raise InputError(f"layer {hc.get('name')}: kernel {hws[0].shape if hws else None} does not read {D} features")
+    units = hws[0].shape[1]
+    if (units, act) not in ((1, "sigmoid"), (2, "softmax")):
+        raise InputError(f"layer {hc.get('name')}: a head of {units} units with activation {act!r} is not supported "
+                         "(1 unit sigmoid, or 2 units softmax)")
+    s.head = "sigmoid" if units == 1 else "softmax"
+    s.state.update(head_state(hws[0].T, hws[1] if len(hws) > 1 else None, s.head))

@@ -1,0 +1,31 @@
+"""PaddlePaddle ``.pdparams`` (``paddle.save(model.state_dict(), PATH)``): a pickle of numpy arrays,
+read by ``safepickle.load_arrays``, which admits only arrays and plain containers. Paddle's
+recurrent layers keep PyTorch's names and gate orders (LSTM i, f, g, o; GRU r, z, c with
+h = z h_prev + (1 - z) c~, PyTorch's n), checked against real Paddle in the tests; its Linear keeps
+[in, out] (transposed on reading, see structure._linears).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sentiment.errors import InputError
+from sentiment.interop import safepickle
+
+
+def read(data: bytes, name: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    obj = safepickle.load_arrays(data)
+    if not isinstance(obj, dict):
+        raise InputError("expected a dictionary of arrays (paddle.save(model.state_dict(), PATH))")
+    out = {}
+    for k, v in obj.items():
+        if k == "StructuredToParameterName@@":
+            continue
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], np.ndarray):  # (name, array) of old Paddle
+            v = v[1]
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
+            raise InputError(f"{k}: not a numeric array ({type(v).__name__})")
+        out[str(k)] = v.astype(np.float32)
+    if not out:
+        raise InputError("no arrays found in the file")
+    return out, ["paddle state dict (arrays only)"]

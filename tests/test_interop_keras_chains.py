@@ -1,0 +1,72 @@
+"""Other Keras chains GateScope reads, each exact to Keras within 1e-5 (random weights, short input):
+SimpleRNN with mean pooling, stacked bidirectional LSTMs with a hidden Dense layer, a Functional
+model, and a Masking layer that masks the pad row."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is imported: no TensorFlow
+
+import json
+
+import keras  # noqa: E402
+import numpy as np
+import pytest
+from keras import layers  # noqa: E402
+
+from sentiment.interop.convert import convert  # noqa: E402
+from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment.training.evaluate import predict_ids  # noqa: E402
+
+V, T = 60, 24
+
+
+def _sequential(*body):
+    return keras.Sequential([keras.Input((T,), dtype="int32"), layers.Embedding(V, 6), *body])
+
+
+def _functional():
+    inp = keras.Input((T,), dtype="int32")
+    x = layers.Embedding(V, 6)(inp)
+    x = layers.SpatialDropout1D(0.2)(x)
+    x = layers.GRU(5, reset_after=True)(x)
+    return keras.Model(inp, layers.Dense(2, activation="softmax")(x))
+
+
+def _masking():
+    m = _sequential(layers.Masking(0.0), layers.LSTM(4), layers.Dense(1, activation="sigmoid"))
+    return m
+
+
+CHAINS = {
+    "simplernn-mean": lambda: _sequential(layers.SimpleRNN(5, return_sequences=True), layers.GlobalAveragePooling1D(),
+                                          layers.Dense(1, activation="sigmoid")),
+    "stacked-bilstm": lambda: _sequential(layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                                          layers.Bidirectional(layers.LSTM(4)), layers.Dropout(0.3),
+                                          layers.Dense(3, activation="tanh"), layers.Dense(1, activation="sigmoid")),
+    "functional-gru": _functional,
+    "masking": _masking,
+}
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_keras_chain_predicts_as_keras(tmp_path, name):
+    keras.utils.set_random_seed(1)
+    m = CHAINS[name]()
+    rng = np.random.default_rng(0)
+    ws = [w + rng.normal(0, 0.4, w.shape).astype("float32") for w in m.get_weights()]
+    if name == "masking":
+        ws[0][0] = 0.0  # the pad row is all mask_value: Masking then masks exactly the padding
+    m.set_weights(ws)
+    m.save(tmp_path / "m.keras")
+    (tmp_path / "index.json").write_text(json.dumps({f"w{i}": i for i in range(1, 100)}))
+    ckpt = checkpoint.load(convert(tmp_path / "m.keras", tmp_path / "ck", tmp_path / "index.json")[0])
+    texts = [" ".join(f"w{j}" for j in rng.integers(1, 80, rng.integers(1, 35))) for _ in range(40)]
+    seqs = [[1] + [int(w[1:]) + 3 if int(w[1:]) + 3 < V else 2 for w in t.split()] for t in texts]
+    x = keras.utils.pad_sequences(seqs, maxlen=T)
+    assert [ckpt.encode_ids(t) for t in texts] == x.tolist() or ckpt.config.padding == "none"
+    ref = m.predict(x, verbose=0)
+    ref = ref[:, 0] if ref.shape[1] == 1 else ref[:, 1]
+    ours = predict_ids(ckpt.model, [ckpt.encode_ids(t) for t in texts])[:, 1].numpy()
+    assert np.abs(ours - ref).max() < 1e-5
