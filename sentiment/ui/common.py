@@ -13,12 +13,12 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from sentiment import spec
+from sentiment import serving, spec
 from sentiment.modeling import catalog
 from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
-from . import present
+from . import present, waiting
 from .i18n import core_message, t
 
 log = logging.getLogger("gatescope.ui")
@@ -48,11 +48,25 @@ def load_model(path: str) -> checkpoint.Checkpoint:
     return ckpt
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
-def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
-    from sentiment.probe.instrument import trace
+TRACES = serving.SharedCache(max_entries=48)  # every session's traces, one process: a review traced once for all
 
-    return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
+
+def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
+    """A Trace shared by every session (``TRACES``); computed through the server's queue (the wait is shown)."""
+    key = (path, text, prefix, occlusion, integrated_gradients)
+    hit, value = TRACES.peek(key)
+    if hit:
+        return value
+
+    def compute():
+        from sentiment.probe.instrument import trace
+
+        return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
+
+    heavy = prefix or occlusion or integrated_gradients
+    chars = len(text[: text_mod.MAX_CHARS]) if isinstance(text, str) else 1
+    return waiting.run_heavy(lambda: TRACES.get(key, compute), task="trace" if heavy else "pass", units=max(1, chars),
+                             label=t("wait.trace"))
 
 
 @st.cache_data(ttl=10, show_spinner=False)
