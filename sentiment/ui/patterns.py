@@ -21,7 +21,7 @@ from sentiment.data import uploads
 from sentiment.errors import GateScopeError
 from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
-from . import common
+from . import common, waiting
 from .i18n import core_message, lang, register, t
 from .models import dataset_here
 
@@ -258,23 +258,23 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
             return None
         note.empty()
         button.empty()
-        bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=n))
+        done: dict[str, tuple[int, int]] = {}  # the worker's progress, read by the page's thread
 
-        def progress(done: int, all_: int) -> None:
-            bar.progress(min(1.0, done / max(1, all_)), text=t("patterns.tracing", done=done, total=all_))
+        def progress(k: int, all_: int) -> None:
+            done["now"] = (k, all_)
 
-        try:
-            made = patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
+        try:  # through the server's queue; the page shows the wait, then reviews done and the time left
+            made = waiting.run_heavy(
+                lambda: patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress),
+                task="patterns", units=n, label=lambda: t("patterns.tracing", done=done.get("now", (0, n))[0], total=n),
+                progress=lambda: done.get("now"))
         except GateScopeError as e:
-            bar.empty()
             st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
             return None
         except Exception as e:  # never a traceback in front of a person
             log.exception("batch trace of %s", entry.path)
-            bar.empty()
             st.error(t("patterns.failed", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
             return None
-        bar.empty()
         bt = batch_for(ckpt, n, split)
         if bt is None:  # traced, but the cache folder could not keep it: use it for this run only
             st.warning(t("patterns.nocache", root=patterns.cache_root()), icon=":material/warning:")

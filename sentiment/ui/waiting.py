@@ -61,11 +61,12 @@ def _queue_turn(queue: serving.HeavyQueue, box) -> int:
     return ticket
 
 
-def run_heavy(fn: Callable[[], T], task: str = "trace", units: float = 1.0, label: str | None = None,
+def run_heavy(fn: Callable[[], T], task: str = "trace", units: float = 1.0, label: str | Callable[[], str] | None = None,
               progress: Callable[[], tuple[int, int] | None] | None = None) -> T:
     """``fn()`` through the server's queue, with the wait shown in place; returns its value or raises its
     exception. ``task`` and ``units`` give the expected time (``serving.DURATIONS``); ``progress``, when
-    given, returns (done, total) of the work so far and then drives the bar instead."""
+    given, returns (done, total) of the work so far and then drives the bar instead; ``label`` may be a
+    function (read at each update: "Tracing: 120 of 2,000 reviews")."""
     queue = serving.heavy_queue()
     box = st.empty()
     ticket = _queue_turn(queue, box)
@@ -92,7 +93,7 @@ def run_heavy(fn: Callable[[], T], task: str = "trace", units: float = 1.0, labe
     return out["value"]
 
 
-def _show_while(worker: threading.Thread, box, label: str, expected: float | None,
+def _show_while(worker: threading.Thread, box, label: str | Callable[[], str], expected: float | None,
                 progress: Callable[[], tuple[int, int] | None] | None) -> None:
     """Wait for the worker; past ``serving.SHOW_AFTER_S``, a bar with the elapsed and expected time."""
     t0 = time.monotonic()
@@ -107,7 +108,7 @@ def _show_while(worker: threading.Thread, box, label: str, expected: float | Non
         if done and done[1] > 0 and done[0] > 0:
             share = min(0.99, done[0] / done[1])
             guess = elapsed / share  # the work's own pace
-        text = wait_line(label, elapsed, guess)
+        text = wait_line(label() if callable(label) else label, elapsed, guess)
         if bar is None:
             bar = box.progress(share or 0.0, text=text)
         else:
