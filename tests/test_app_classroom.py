@@ -44,3 +44,29 @@ def test_a_second_session_asking_the_same_review_computes_nothing_again(one_mode
     assert common.TRACES.computed == computed
     _session(review + " !")  # another review is traced
     assert common.TRACES.computed > computed
+
+
+def test_a_paste_at_the_text_box_limit_says_it_was_cut(one_model):
+    from sentiment.data import text as text_mod
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_area(key="ex_text").input(("a fine film " * 10_000)[: text_mod.MAX_PASTE]).run()  # what the browser sends
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("was cut to its first" in w.value for w in at.warning)
+
+
+def test_a_24_mb_value_is_never_read_whole(one_model, monkeypatch):
+    """A client that sends more than the text box allows (no browser cut): the page stays up, and
+    nothing reads more than MAX_CHARS of it (the language guess once read all 24 MB)."""
+    from sentiment.data import text as text_mod
+
+    seen: list[int] = []
+    guess = text_mod.guess_language
+    monkeypatch.setattr(text_mod, "guess_language", lambda s: seen.append(len(s)) or guess(s))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_area(key="ex_text").input("a fine film " * 2_000_000).run()  # 24 MB
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.text_area(key="ex_text").value) <= text_mod.MAX_PASTE
+    assert max(seen, default=0) <= text_mod.MAX_CHARS

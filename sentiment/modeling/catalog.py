@@ -18,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.modeling.checkpoint import FILES
+from sentiment.modeling.checkpoint import FILES, MAX_JSON_BYTES, check_config, read_json_file
 from sentiment.errors import CheckpointError
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
@@ -93,15 +93,7 @@ runs_root = runs_root_path  # $GATESCOPE_RUNS or ./runs, not created (sentiment.
 
 
 def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing (a model directory holds {', '.join(FILES)})")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated JSON ({e})") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return obj
+    return read_json_file(path, MAX_JSON_BYTES.get(path.name, 4 << 20))  # size, depth and kind checked
 
 
 def _split_name(name: str) -> tuple[str, str, str]:
@@ -122,9 +114,8 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
             raise CheckpointError(f"{d}: no such model directory")
         cfg = _read_json(d / "config.json")
         card = _read_json(d / "card.json")
-        model = cfg.get("model")
-        if not isinstance(model, dict) or not isinstance(cfg.get("tokenizer"), dict):
-            raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid (no model or tokenizer)")
+        check_config(cfg, d / "config.json")
+        model = cfg["model"]
         for f in ("vocab.json", "model.safetensors"):
             if not (d / f).is_file():
                 raise CheckpointError(f"{d / f}: missing (a model directory holds {', '.join(FILES)})")
@@ -146,8 +137,8 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
         entry.size_bytes = (d / "model.safetensors").stat().st_size
     except CheckpointError as e:
         entry.available, entry.error = False, str(e)
-    except (OSError, TypeError, ValueError, AttributeError) as e:
-        entry.available, entry.error = False, f"{d}: unreadable ({e})"
+    except (OSError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        entry.available, entry.error = False, f"{d}: unreadable ({type(e).__name__})"
     return entry
 
 
@@ -173,7 +164,7 @@ def _run_name(run: Path) -> str:
     try:
         cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
         name = cfg.get("name") if isinstance(cfg, dict) else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         name = None
     return f"{name} ({run.name})" if isinstance(name, str) and name and name != run.name else run.name
 
