@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from sentiment import spec
 from sentiment.modeling import catalog
 from sentiment.figures import patterns as pf
 from sentiment.probe import patterns
@@ -70,6 +71,12 @@ register({
                          "zh": "已追踪 {n:,} 条测试评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
     "patterns.summary.upload": {"en": "{n:,} of your reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
                                 "zh": "已追踪你的 {n:,} 条评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
+    "patterns.cache": {"en": "The Patterns cache on this server: {used} of its {limit} limit ({env}); the traces used "
+                             "longest ago make room for new ones.",
+                       "zh": "本服务器的模式缓存：已用 {used}，上限 {limit}（{env}）；最久未用的追踪会为新的腾出空间。"},
+    "patterns.states_only": {"en": "Every gate of this sample would not fit in the cache's limit, so only {gates} were kept "
+                                   "(the saturation view still counts every gate).",
+                             "zh": "这个样本的全部门控放不进缓存上限，因此只保留了 {gates}（饱和度视图仍统计每个门）。"},
     "patterns.skipped": {"en": " · {k} reviews without readable words skipped", "zh": " · 跳过了 {k} 条没有可读词语的评论"},
     "patterns.nodata": {"en": "The dataset “{dataset}” is not on this machine, so its test reviews cannot be traced. "
                               "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
@@ -194,7 +201,7 @@ def render() -> None:
     bt = sample_controls(entry, ckpt, *data)
     if bt is None:
         return
-    gates = [g for g in GATE_NAMES[bt.cell]]
+    gates = bt.gates()  # every gate, or only the states when the cache limit is small
     c1, c2 = st.columns(2)
     with c1:
         gate = common.pick(t("patterns.gate"), gates, f"{K}_gate", "h" if "h" in gates else gates[0],
@@ -282,7 +289,16 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
     skipped = int(bt.info.get("skipped", 0))
     st.caption(t("patterns.summary" if split == "test" else "patterns.summary.upload", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
                  size=catalog.format_bytes(bt.disk_bytes()), skipped=t("patterns.skipped", k=skipped) if skipped else ""))
+    cache_line(bt)
     return bt
+
+
+def cache_line(bt: patterns.BatchTrace) -> None:
+    """The cache's use of its disk limit, and a note when the limit left room for the states only."""
+    st.caption(t("patterns.cache", used=catalog.format_bytes(patterns.cache_bytes()),
+                 limit=catalog.format_bytes(patterns.cache_limit_bytes()), env=spec.PATTERNS_CACHE_ENV))
+    if len(bt.gates()) < len(GATE_NAMES[bt.cell]):
+        st.info(t("patterns.states_only", gates=", ".join(bt.gates())), icon=":material/compress:")
 
 
 # ---- select & match ---------------------------------------------------------------------------------
