@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_browser import ARGS, CHROMIUM, _free_port, _need_browser, no_exception, wait_idle
 
 ROOT = Path(__file__).resolve().parent.parent
