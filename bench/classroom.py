@@ -175,10 +175,15 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def median_answer(ckpt, n_words: int, salt: int, reps: int = 2) -> float:
+REPS = 1  # fresh answers per measurement (--reps)
+
+
+def median_answer(ckpt, n_words: int, salt: int, reps: int | None = None) -> float:
     from sentiment import serving
 
-    return statistics.median(explore_answer(ckpt, fresh_review(n_words, salt + r), serving.SharedCache()) for r in range(reps))
+    times = [explore_answer(ckpt, fresh_review(n_words, salt + r), serving.SharedCache()) for r in range(reps or REPS)]
+    print(f"  ({n_words} words: {', '.join(f'{x:.2f} s' for x in times)})")
+    return statistics.median(times)
 
 
 def bench_threads(ckpt, busy: int) -> None:
@@ -191,16 +196,18 @@ def bench_threads(ckpt, busy: int) -> None:
     rows = []
     for threads in dict.fromkeys((policy, default)):
         torch.set_num_threads(threads)
-        idle = median_answer(ckpt, 500, 100 * threads)
+        print(f"  {threads} torch thread(s), idle:")
+        idle = median_answer(ckpt, TOKENS, 100 * threads)
         procs = [busy_process() for _ in range(busy)]
         try:
             time.sleep(1.0)
-            loaded = median_answer(ckpt, 500, 1000 + 100 * threads)
+            print(f"  {threads} torch thread(s), {busy} busy processes:")
+            loaded = median_answer(ckpt, TOKENS, 1000 + 100 * threads)
         finally:
             stop(procs)
         rows.append((threads, idle, loaded))
     torch.set_num_threads(policy)
-    print(f"\n1. A fresh 500-token Explore answer (pass, full trace, figures), {busy} busy torch processes")
+    print(f"\n1. A fresh {TOKENS}-token Explore answer (pass, full trace, figures), {busy} busy torch processes")
     print("| torch threads | idle s | busy s | busy / idle |\n|---|---|---|---|")
     for threads, idle, loaded in rows:
         tag = " (policy)" if threads == policy else " (torch default)"
@@ -266,7 +273,7 @@ def bench_sessions(ckpt, n: int, train: bool) -> None:
     """Step 2: n sessions at once, without and with a training run."""
     import tempfile
 
-    alone = median_answer(ckpt, 100, 5000, reps=3)
+    alone = median_answer(ckpt, 100, 5000, reps=max(3, REPS))
     rows = [("1 session alone (baseline)", [alone], "")]
     rows.append((f"{n} at once", sessions_at_once(ckpt, n, 6000), ""))
     if train:
@@ -293,9 +300,19 @@ def bench_sessions(ckpt, n: int, train: bool) -> None:
               + (f" {note}" if note else ""))
 
 
+TOKENS = 500  # words of step 1's review (--tokens)
+
+
 def busy_main(args: argparse.Namespace) -> None:
+    import signal
+
     from sentiment import serving
     from sentiment.modeling import checkpoint
+
+    global REPS, TOKENS
+    REPS, TOKENS = max(1, args.reps), max(10, args.tokens)
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it is measured, also into a file
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the busy processes and the run are stopped on the way out
 
     threads = serving.apply_thread_policy()
     print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
@@ -321,6 +338,8 @@ def main() -> None:
     ap.add_argument("--busy-procs", type=int, default=3, help="busy mode: busy torch processes for step 1")
     ap.add_argument("--no-train", action="store_true", help="busy mode: no training run in step 2")
     ap.add_argument("--skip-threads", action="store_true", help="busy mode: only step 2")
+    ap.add_argument("--reps", type=int, default=1, help="busy mode: fresh answers per measurement (median)")
+    ap.add_argument("--tokens", type=int, default=500, help="busy mode: words of step 1's review")
     args = ap.parse_args()
     if args.busy:
         busy_main(args)
