@@ -136,9 +136,14 @@ def fresh_review(n_words: int, salt: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n_words))
 
 
+FIRST_VIEWS: list[float] = []  # seconds until the prediction and the heatmaps were ready, per answer
+
+
 def explore_answer(ckpt, text: str, cache) -> float:
     """Seconds for what the Explore page computes for a fresh review: one pass (queued), the full trace
-    (queued), the gate heatmaps with the selection marks, the other tabs' figures, all as JSON."""
+    (queued), the gate heatmaps with the selection marks, the other tabs' figures, all as JSON. The
+    time until the first view (prediction and heatmaps, drawn before the Reading tab waits for the
+    full trace) is appended to FIRST_VIEWS."""
     from sentiment import figures, serving
     from sentiment.figures import marks
     from sentiment.probe.instrument import trace
@@ -152,6 +157,7 @@ def explore_answer(ckpt, text: str, cache) -> float:
     marks.mark_selection(heat, 0, 0).to_json()
     figures.pooling_bar(base, lang="en").to_json()
     figures.saturation_histogram(base, 0, "forward", lang="en").to_json()
+    FIRST_VIEWS.append(time.perf_counter() - t0)
     with queue.slot():
         full = cache.get((text, "full"), lambda: trace(ckpt, text))
     figures.prefix_curve(full, lang="en").to_json()
@@ -221,6 +227,7 @@ def sessions_at_once(ckpt, n: int, salt: int) -> list[float]:
     from sentiment import serving
 
     cache, times, go = serving.SharedCache(), [], threading.Event()
+    FIRST_VIEWS.clear()
 
     def session(i: int) -> None:
         go.wait()
@@ -233,6 +240,11 @@ def sessions_at_once(ckpt, n: int, salt: int) -> list[float]:
     for th in threads:
         th.join()
     return sorted(times)
+
+
+def first_views() -> str:
+    views = sorted(FIRST_VIEWS)
+    return f"first view (prediction and heatmaps): median {statistics.median(views):.2f} s, p95 {p95(views):.2f} s"
 
 
 def p95(times: list[float]) -> float:
@@ -275,7 +287,7 @@ def bench_sessions(ckpt, n: int, train: bool) -> None:
 
     alone = median_answer(ckpt, 100, 5000, reps=max(3, REPS))
     rows = [("1 session alone (baseline)", [alone], "")]
-    rows.append((f"{n} at once", sessions_at_once(ckpt, n, 6000), ""))
+    rows.append((f"{n} at once", sessions_at_once(ckpt, n, 6000), first_views()))
     if train:
         runs_root = Path(tempfile.mkdtemp(prefix="gatescope-bench-runs-"))
         run_id = launch_training(runs_root)
@@ -289,8 +301,8 @@ def bench_sessions(ckpt, n: int, train: bool) -> None:
             times = sessions_at_once(ckpt, n, 7000)
             after, wall = run_progress(runs_root, run_id), time.perf_counter() - t0
             rows.append((f"{n} at once + a training run", times,
-                         f"(the run used {after[1] - before[1]:.1f} CPU s in those {wall:.1f} s and logged "
-                         f"{after[0] - before[0]} metrics lines)"))
+                         first_views() + f"; the run used {after[1] - before[1]:.1f} CPU s in those {wall:.1f} s "
+                         f"and logged {after[0] - before[0]} metrics lines"))
         finally:
             cancel_training(runs_root, run_id)
     print(f"\n2. Sessions answering a fresh 100-word review each (one server process, {os.cpu_count()} cores)")
