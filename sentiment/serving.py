@@ -10,8 +10,8 @@ computes anything):
   1 thread (about the fair share of the CPU): threads that wait for each other on a busy CPU lose
   far more than a second core gains. A single-user workstation may set ``GATESCOPE_THREADS=0``
   (torch's default: one thread per core) or any count.
-- training runs started by the app run at a lower priority with a thread count that leaves the
-  interactive work a core (``sentiment.training.runs``; not set here).
+- training runs started by the app: their priority and threads are the runs launcher's
+  (``sentiment.training.runs``), meant to leave the interactive work a core.
 
 Heavy work (full traces with prefix predictions and attributions, Patterns tracing, evaluations)
 goes through one first-come-first-served queue per process, ``heavy_queue()``: at most
