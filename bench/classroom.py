@@ -8,6 +8,18 @@ browsers run on the same machine as the server, so on a small machine their own 
 the figure: read it as an upper bound of what thirty student laptops would see.
 
     GATESCOPE_DATA=../shared/data python bench/classroom.py [--pages 30] [--distinct] [--model imdb-lstm-max]
+
+Busy mode (``--busy``, no browsers): the server's side of a class on a busy machine, in one process
+as Streamlit runs its sessions (threads), through the same path as the Explore page (the serving
+queue, the shared trace cache, the figures and their JSON):
+1. a fresh 500-token Explore answer (one pass, the full trace for the Reading tab, every figure)
+   idle and under ``--busy-procs`` busy torch processes, at the policy's threads and at torch's
+   default (one per core): the ratios to idle are the point (target: within 6x at the policy);
+2. ``--sessions`` sessions answering a fresh 100-word review each at once, alone and while a
+   training run started through the runs launcher trains (target: p95 <= 3 s); the run's epochs
+   or steps before and after show that it still progresses.
+
+    GATESCOPE_DATA=../shared/data python -m bench.classroom --busy [--sessions 20] [--busy-procs 3] [--no-train]
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # sentiment, for busy mode
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run", "--no-sandbox"]
 # Written for this benchmark (no dataset text).
@@ -108,6 +122,221 @@ async def run(args: argparse.Namespace, url: str, server_pid: int) -> None:
           f"for the {args.pages} ({c2 - c1:.1f} s in all); the rest of the wall time is the browsers' and the network's")
 
 
+# ---- busy mode -----------------------------------------------------------------------------------------
+
+WORDS = ("the acting was wonderful but the plot dragged and i was bored by the middle hour though the music "
+         "was lovely and the ending made up for most of it").split()
+
+
+def fresh_review(n_words: int, salt: int) -> str:
+    """A review of n_words no session has asked before (the order of words differs per salt)."""
+    import random
+
+    rng = random.Random(salt)
+    return " ".join(rng.choice(WORDS) for _ in range(n_words))
+
+
+FIRST_VIEWS: list[float] = []  # seconds until the prediction and the heatmaps were ready, per answer
+
+
+def explore_answer(ckpt, text: str, cache) -> float:
+    """Seconds for what the Explore page computes for a fresh review: one pass (queued), the full trace
+    (queued), the gate heatmaps with the selection marks, the other tabs' figures, all as JSON. The
+    time until the first view (prediction and heatmaps, drawn before the Reading tab waits for the
+    full trace) is appended to FIRST_VIEWS."""
+    from sentiment import figures, serving
+    from sentiment.figures import marks
+    from sentiment.probe.instrument import trace
+
+    t0 = time.perf_counter()
+    queue = serving.heavy_queue()
+    with queue.slot():
+        base = cache.get((text, "pass"), lambda: trace(ckpt, text, prefix=False, occlusion=False))
+    gates = list(base.layers[0].gates)
+    heat = figures.gate_heatmaps(base, 0, "forward", gates=gates, sort="none", top_k=min(32, base.hidden_size), lang="en")
+    marks.mark_selection(heat, 0, 0).to_json()
+    figures.pooling_bar(base, lang="en").to_json()
+    figures.saturation_histogram(base, 0, "forward", lang="en").to_json()
+    FIRST_VIEWS.append(time.perf_counter() - t0)
+    with queue.slot():
+        full = cache.get((text, "full"), lambda: trace(ckpt, text))
+    figures.prefix_curve(full, lang="en").to_json()
+    figures.attribution_bar(full, "occlusion", lang="en").to_json()
+    return time.perf_counter() - t0
+
+
+def busy_process() -> subprocess.Popen:
+    """A torch process keeping the CPU busy at torch's default threads (as a training run or another app)."""
+    code = "import torch\na = torch.randn(384, 384)\nwhile True:\n    a = torch.tanh(a @ a)"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+REPS = 1  # fresh answers per measurement (--reps)
+
+
+def median_answer(ckpt, n_words: int, salt: int, reps: int | None = None) -> float:
+    from sentiment import serving
+
+    times = [explore_answer(ckpt, fresh_review(n_words, salt + r), serving.SharedCache()) for r in range(reps or REPS)]
+    print(f"  ({n_words} words: {', '.join(f'{x:.2f} s' for x in times)})")
+    return statistics.median(times)
+
+
+def bench_threads(ckpt, busy: int) -> None:
+    """Step 1: a fresh 500-token answer idle and under `busy` torch processes, policy vs default threads."""
+    import torch
+
+    from sentiment import serving
+
+    policy, default = serving.interactive_threads(), os.cpu_count() or 1
+    rows = []
+    for threads in dict.fromkeys((policy, default)):
+        torch.set_num_threads(threads)
+        print(f"  {threads} torch thread(s), idle:")
+        idle = median_answer(ckpt, TOKENS, 100 * threads)
+        procs = [busy_process() for _ in range(busy)]
+        try:
+            time.sleep(1.0)
+            print(f"  {threads} torch thread(s), {busy} busy processes:")
+            loaded = median_answer(ckpt, TOKENS, 1000 + 100 * threads)
+        finally:
+            stop(procs)
+        rows.append((threads, idle, loaded))
+    torch.set_num_threads(policy)
+    print(f"\n1. A fresh {TOKENS}-token Explore answer (pass, full trace, figures), {busy} busy torch processes")
+    print("| torch threads | idle s | busy s | busy / idle |\n|---|---|---|---|")
+    for threads, idle, loaded in rows:
+        tag = " (policy)" if threads == policy else " (torch default)"
+        print(f"| {threads}{tag} | {idle:.2f} | {loaded:.2f} | {loaded / idle:.1f}x |")
+
+
+def sessions_at_once(ckpt, n: int, salt: int) -> list[float]:
+    """n sessions (threads of one server process) answering a fresh 100-word review each at once."""
+    import threading
+
+    from sentiment import serving
+
+    cache, times, go = serving.SharedCache(), [], threading.Event()
+    FIRST_VIEWS.clear()
+
+    def session(i: int) -> None:
+        go.wait()
+        times.append(explore_answer(ckpt, fresh_review(100, salt + i), cache))
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    go.set()
+    for th in threads:
+        th.join()
+    return sorted(times)
+
+
+def first_views() -> str:
+    views = sorted(FIRST_VIEWS)
+    return f"first view (prediction and heatmaps): median {statistics.median(views):.2f} s, p95 {p95(views):.2f} s"
+
+
+def p95(times: list[float]) -> float:
+    return times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+
+
+def launch_training(runs_root: Path) -> str:
+    """A training run through the runs launcher (as the Train page starts one); returns its id."""
+    env = dict(os.environ, GATESCOPE_RUNS=str(runs_root))
+    out = subprocess.run([sys.executable, "-m", "sentiment.runs", "launch", "--data", "hotel", "--epochs", "30",
+                          "--limit", "3000", "--max-seconds", "600", "--name", "bench-busy"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        sys.exit(f"the training run did not start: {out.stderr.strip()[-400:]}")
+    return out.stdout.strip().splitlines()[-1].split()[-1]
+
+
+def run_progress(runs_root: Path, run_id: str) -> tuple[int, float]:
+    """(lines of the run's metrics so far, CPU seconds its training process has used)."""
+    import json
+
+    f = runs_root / run_id / "metrics.jsonl"
+    lines = len(f.read_text(encoding="utf-8").splitlines()) if f.is_file() else 0
+    try:
+        pid = int(json.loads((runs_root / run_id / "status.json").read_text(encoding="utf-8")).get("pid") or 0)
+        cpu = cpu_seconds(pid)
+    except (OSError, ValueError, TypeError):
+        cpu = 0.0
+    return lines, cpu
+
+
+def cancel_training(runs_root: Path, run_id: str) -> None:
+    env = dict(os.environ, GATESCOPE_RUNS=str(runs_root))
+    subprocess.run([sys.executable, "-m", "sentiment.runs", "cancel", run_id], cwd=ROOT, env=env, capture_output=True, timeout=120)
+
+
+def bench_sessions(ckpt, n: int, train: bool) -> None:
+    """Step 2: n sessions at once, without and with a training run."""
+    import tempfile
+
+    alone = median_answer(ckpt, 100, 5000, reps=max(3, REPS))
+    rows = [("1 session alone (baseline)", [alone], "")]
+    rows.append((f"{n} at once", sessions_at_once(ckpt, n, 6000), first_views()))
+    if train:
+        runs_root = Path(tempfile.mkdtemp(prefix="gatescope-bench-runs-"))
+        run_id = launch_training(runs_root)
+        try:
+            for _ in range(120):  # until its training process runs
+                if run_progress(runs_root, run_id)[1] > 0:
+                    break
+                time.sleep(1)
+            time.sleep(3)
+            before, t0 = run_progress(runs_root, run_id), time.perf_counter()
+            times = sessions_at_once(ckpt, n, 7000)
+            after, wall = run_progress(runs_root, run_id), time.perf_counter() - t0
+            rows.append((f"{n} at once + a training run", times,
+                         first_views() + f"; the run used {after[1] - before[1]:.1f} CPU s in those {wall:.1f} s "
+                         f"and logged {after[0] - before[0]} metrics lines"))
+        finally:
+            cancel_training(runs_root, run_id)
+    print(f"\n2. Sessions answering a fresh 100-word review each (one server process, {os.cpu_count()} cores)")
+    print("| sessions | median s | p95 s | slowest s | p95 / alone |\n|---|---|---|---|---|")
+    for name, times, note in rows:
+        print(f"| {name} | {statistics.median(times):.2f} | {p95(times):.2f} | {times[-1]:.2f} | {p95(times) / alone:.1f}x |"
+              + (f" {note}" if note else ""))
+
+
+TOKENS = 500  # words of step 1's review (--tokens)
+
+
+def busy_main(args: argparse.Namespace) -> None:
+    import signal
+
+    from sentiment import serving
+    from sentiment.modeling import checkpoint
+
+    global REPS, TOKENS
+    REPS, TOKENS = max(1, args.reps), max(10, args.tokens)
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it is measured, also into a file
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the busy processes and the run are stopped on the way out
+
+    threads = serving.apply_thread_policy()
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+          f"policy: {threads} torch thread(s), {serving.heavy_slots()} heavy slot(s); model {args.model}")
+    ckpt = checkpoint.load(args.model)
+    explore_answer(ckpt, fresh_review(50, 1), serving.SharedCache())  # warm up
+    if not args.skip_threads:
+        bench_threads(ckpt, args.busy_procs)
+    bench_sessions(ckpt, args.sessions, train=not args.no_train)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=30)
@@ -116,7 +345,17 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds a page may take")
     ap.add_argument("--url", help="a server already running (with --pid, its process id for the CPU figures)")
     ap.add_argument("--pid", type=int, help="the --url server's process id")
+    ap.add_argument("--busy", action="store_true", help="busy mode: server-side answers under load (no browsers)")
+    ap.add_argument("--sessions", type=int, default=20, help="busy mode: sessions answering at once")
+    ap.add_argument("--busy-procs", type=int, default=3, help="busy mode: busy torch processes for step 1")
+    ap.add_argument("--no-train", action="store_true", help="busy mode: no training run in step 2")
+    ap.add_argument("--skip-threads", action="store_true", help="busy mode: only step 2")
+    ap.add_argument("--reps", type=int, default=1, help="busy mode: fresh answers per measurement (median)")
+    ap.add_argument("--tokens", type=int, default=500, help="busy mode: words of step 1's review")
     args = ap.parse_args()
+    if args.busy:
+        busy_main(args)
+        return
     if args.url:
         asyncio.run(run(args, args.url.rstrip("/"), args.pid or 0))
         return

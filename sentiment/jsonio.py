@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 
-def _problem(path: Path) -> tuple[dict | None, str | None]:
-    """(the object, None), or (None, what is wrong with the file)."""
+def _problem(path: Path, max_bytes: int | None = None) -> tuple[dict | None, str | None]:
+    """(the object, None), or (None, what is wrong with the file); a file over ``max_bytes`` is not read."""
     if not path.is_file():
         return None, "missing"
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            return None, f"{size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB such a file may take"
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         return None, f"corrupt or truncated JSON ({e})"
@@ -31,10 +34,10 @@ def read_json(path: Path) -> dict | None:
     return _problem(Path(path))[0]
 
 
-def load_json_object(path: Path, error: type[Exception], missing: str = "missing") -> dict:
+def load_json_object(path: Path, error: type[Exception], missing: str = "missing", max_bytes: int | None = None) -> dict:
     """The JSON object in ``path``, else ``error("<path>: <what is wrong>")``; ``missing`` says what a
-    missing file means."""
-    obj, problem = _problem(Path(path))
+    missing file means; a file over ``max_bytes`` is refused unread."""
+    obj, problem = _problem(Path(path), max_bytes)
     if obj is None:
         raise error(f"{path}: {missing if problem == 'missing' else problem}")
     return obj

@@ -395,12 +395,43 @@ def test_cache_keeps_within_its_size_limit_dropping_the_least_recently_used(tmp_
     assert P.cached(cks[0], 3, root=root) is not None and P.cached(cks[2], 3, root=root) is not None
 
 
-def test_a_limit_below_one_trace_still_keeps_the_newest(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", "0")
+def test_a_limit_below_one_trace_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", "0.001")
     texts = [("the movie was good", 1), ("bad plot", 0)]
     ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
-    bt = P.load_or_trace(ck, n=2, examples=texts, root=tmp_path / "cache")
-    assert Path(bt.path).exists() and P.cached(ck, 2, root=tmp_path / "cache") is not None
+    with pytest.raises(InputError, match="trace at most about"):
+        P.load_or_trace(ck, n=2, examples=texts, root=tmp_path / "cache")
+    assert P.cache_bytes(tmp_path / "cache") == 0
+
+
+def _upload(n: int) -> list[tuple[str, int]]:
+    """An uploaded CSV's reviews (their own source, not a test split)."""
+    words = "the a movie film was good bad great awful not at all plot acting i loved hated it".split()
+    return [(" ".join(words[(i + k) % len(words)] for k in range(40)), i % 2) for i in range(n)]
+
+
+def test_uploads_are_held_to_the_cache_limit_keeping_the_states_when_every_gate_would_not_fit(tmp_path, monkeypatch):
+    """Issue 16: a 0.29 MB upload wrote 189.5 MB with a 20 MB limit. Here several uploads are traced past
+    the limit: the cache never holds more than it, and a sample too big for every gate keeps c and h."""
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m", hidden=16))
+    root = tmp_path / "cache"
+    reviews = _upload(200)  # 8,000 tokens
+    every = P.sample_bytes(ck, 8000, 200, 8000 * 6, P.GATE_NAMES["lstm"])
+    states = P.sample_bytes(ck, 8000, 200, 8000 * 6, ["c", "h"])
+    limit = (every + states) // 2  # every gate does not fit, the states do
+    monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", str(limit / 1e6))
+    for k in range(3):
+        bt = P.load_or_trace(ck, n=200 - k, split=f"upload-{k}", examples=reviews, root=root)
+        assert bt.gates() == ["c", "h"]
+        assert P.cache_bytes(root) <= limit
+    sat = P.saturation(bt)  # every sigmoid gate still counted while tracing
+    assert {k[2] for k in sat} == {"i", "f", "o"}
+
+
+def test_a_trace_that_fits_keeps_every_gate(tmp_path):
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m"))
+    bt = P.load_or_trace(ck, n=20, split="upload-x", examples=_upload(20), root=tmp_path / "cache")
+    assert bt.gates() == P.GATE_NAMES["lstm"]
 
 
 def test_sessions_asking_at_once_trace_the_sample_once(tmp_path):

@@ -180,10 +180,36 @@ def decode_bytes(data: bytes, where: str) -> str:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030")
+        text = data.decode("gb18030")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise DataError(f"{where}: line {line}: the file is neither UTF-8 nor GB18030/GBK text") from None
+    _check_gbk_plausible(text, where)
+    return text
+
+
+def _check_gbk_plausible(text: str, where: str, sample: int = 200_000) -> None:
+    """GB18030 decodes almost any bytes: Latin-1 "crème brûlée" reads as "cr鑝e br鹟閑", Shift-JIS as
+    rare characters. Chinese text in GBK is nearly all common (GB2312) characters; when fewer than 90%
+    of the non-ASCII characters are, the file is in another encoding: DataError asking for UTF-8."""
+    odd = [ch for ch in text[:sample] if ord(ch) > 127]
+    if not odd:
+        return
+    common = sum(1 for ch in odd if _in_gb2312(ch))
+    if common / len(odd) < 0.9:
+        rare = next(i for i, ch in enumerate(text[:sample]) if ord(ch) > 127 and not _in_gb2312(ch))
+        line = text[:rare].count("\n") + 1
+        raise DataError(f"{where}: line {line}: the file is not UTF-8, and read as Chinese GBK it gives unlikely "
+                        f"characters ({text[max(0, rare - 8): rare + 8].strip()!r}): it is probably in another encoding "
+                        "(Latin-1, Windows-1252, Shift-JIS ...); save it as UTF-8")
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def parse_label(value: str) -> int | None:

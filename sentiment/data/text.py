@@ -25,6 +25,9 @@ PAD_ID, UNK_ID = 0, 1
 # Raw text beyond this many characters is cut before tokenizing (a 1 MB paste stays fast);
 # the model reads at most max_len tokens anyway.
 MAX_CHARS = 20_000
+# A paste longer than this is cut where it arrives (the page's text box, the server) with a message:
+# nothing reads the rest (a 24 MB paste cost a server 802 MB and up to 47 CPU seconds before).
+MAX_PASTE = 100_000
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
@@ -124,6 +127,29 @@ def guess_language(text: str) -> str:
     if cjk + latin == 0:
         return "unknown"
     return "zh" if 3 * cjk >= latin else "en"
+
+
+def cut_paste(text: str) -> tuple[str, int]:
+    """(the text cut to MAX_PASTE characters, how many characters were dropped)."""
+    return (text, 0) if len(text) <= MAX_PASTE else (text[:MAX_PASTE], len(text) - MAX_PASTE)
+
+
+_SCRIPTS = ("CYRILLIC", "ARABIC", "HEBREW", "GREEK", "DEVANAGARI", "THAI", "HANGUL", "HIRAGANA", "KATAKANA",
+            "ARMENIAN", "GEORGIAN", "BENGALI", "TAMIL", "ETHIOPIC")
+
+
+def other_script(text: str, sample: int = 2000) -> str | None:
+    """The writing system of a text's letters when it is none the tokenizers read ("Cyrillic",
+    "Arabic", ...; "another script" when unnamed), else None. Reads at most ``sample`` characters."""
+    counts: Counter[str] = Counter()
+    for ch in text[:sample]:
+        if ch.isalpha() and not _LATIN.match(ch) and not _CJK.match(ch):
+            name = unicodedata.name(ch, "")
+            counts[next((s for s in _SCRIPTS if name.startswith(s)), "")] += 1
+    if not counts:
+        return None
+    script = counts.most_common(1)[0][0]
+    return script.title() if script else "another script"
 
 
 def check_review(text: object) -> str:

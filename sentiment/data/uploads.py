@@ -98,7 +98,8 @@ def preview_upload(content: bytes, filename: str = "upload.csv", max_bytes: int 
     big, empty, binary or in an unknown encoding."""
     _check_bytes(content, filename, max_bytes)
     text = _decode(content, filename)
-    first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    lines = text.lstrip("\r\n").splitlines()  # LF, CRLF and CR-only line ends, as the readers take them
+    first = lines[0] if lines else ""
     delim = "\t" if "\t" in first else ","
     try:
         header = next(csv.reader(io.StringIO(first), delimiter=delim))

@@ -18,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.modeling.checkpoint import FILES, read_model_json
+from sentiment.modeling.checkpoint import FILES, check_config, read_model_json
 from sentiment.errors import CheckpointError
 from sentiment.jsonio import read_json
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
@@ -112,9 +112,8 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
             raise CheckpointError(f"{d}: no such model directory")
         cfg = read_model_json(d / "config.json")
         card = read_model_json(d / "card.json")
-        model = cfg.get("model")
-        if not isinstance(model, dict) or not isinstance(cfg.get("tokenizer"), dict):
-            raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid (no model or tokenizer)")
+        check_config(cfg, d / "config.json")
+        model = cfg["model"]
         for f in ("vocab.json", "model.safetensors"):
             if not (d / f).is_file():
                 raise CheckpointError(f"{d / f}: missing (a model directory holds {', '.join(FILES)})")
@@ -136,8 +135,8 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
         entry.size_bytes = (d / "model.safetensors").stat().st_size
     except CheckpointError as e:
         entry.available, entry.error = False, str(e)
-    except (OSError, TypeError, ValueError, AttributeError) as e:
-        entry.available, entry.error = False, f"{d}: unreadable ({e})"
+    except (OSError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        entry.available, entry.error = False, f"{d}: unreadable ({type(e).__name__})"
     return entry
 
 

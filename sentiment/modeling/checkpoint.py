@@ -28,7 +28,7 @@ from sentiment import spec
 from sentiment.errors import CheckpointError, InputError
 from sentiment.jsonio import load_json_object
 from sentiment.modeling.model import ModelConfig, SentimentRNN
-from sentiment.data.text import Vocab, check_review, guess_language, tokenize
+from sentiment.data.text import Vocab, check_review, guess_language, other_script, tokenize
 from sentiment.data import vocabs
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
@@ -99,6 +99,10 @@ class Checkpoint:
             return self._encode_imported(text, chars)
         tokens = tokenize(text, self.tokenizer)
         if not tokens:
+            script = other_script(text)
+            if script:
+                raise InputError(f"This review is written in {script}; the models here read English and Chinese "
+                                 "(each model one of them). Try a review in one of those.")
             raise InputError("No words found in the review (only symbols, emoji or punctuation).")
         notes = []
         lang = guess_language(text)
@@ -161,9 +165,52 @@ def save(
     return out
 
 
+# What a model directory may hold before anything is built from it (a shared server reads folders
+# it did not write): sizes checked against the files and the config first, values after loading.
+LIMITS = {"vocab_size": 2_000_000, "embed_dim": 4096, "hidden_size": 4096, "num_layers": 8, "attn_dim": 4096,
+          "num_classes": 16}
+MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights
+MAX_JSON_BYTES = {"config.json": 1 << 20, "card.json": 4 << 20, "vocab.json": 64 << 20}
+MAX_LEN = 100_000  # tokens a model may read
+
+
+def check_config(cfg: dict, where: Path) -> None:
+    """Sizes and kinds in config.json within what a model can be, before anything is allocated:
+    CheckpointError naming the field otherwise."""
+    model, tokenizer = cfg.get("model"), cfg.get("tokenizer")
+    if not isinstance(model, dict) or not isinstance(tokenizer, dict):
+        raise CheckpointError(f"{where}: incomplete or invalid (no model or tokenizer object)")
+    for name, most in LIMITS.items():
+        v = model.get(name)
+        if v is None and name != "vocab_size":
+            continue
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= most:
+            raise CheckpointError(f"{where}: model.{name} is {str(v)[:40]!r}; it must be a whole number from 1 to {most:,}")
+    max_len = cfg.get("max_len")
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or not 1 <= max_len <= MAX_LEN:
+        raise CheckpointError(f"{where}: max_len is {str(max_len)[:40]!r}; it must be a whole number from 1 to {MAX_LEN:,}")
+    language, mode = tokenizer.get("language", "en"), tokenizer.get("mode", "word")
+    if language not in spec.LANGUAGES or mode not in ("word", "char") or tokenizer.get("letters", "ascii") not in ("ascii", "latin"):
+        raise CheckpointError(f"{where}: tokenizer {str(tokenizer)[:80]} is not one GateScope has "
+                              f"(language {' or '.join(spec.LANGUAGES)}, mode word or char)")
+    if _parameters(model) > MAX_PARAMETERS:
+        raise CheckpointError(f"{where}: about {_parameters(model):,} parameters, more than the {MAX_PARAMETERS:,} "
+                              "a model here may have")
+
+
+def _parameters(model: dict) -> int:
+    """About how many parameters the config describes (embedding and recurrent layers)."""
+    v, e, h = model.get("vocab_size", 1), model.get("embed_dim", 64), model.get("hidden_size", 64)
+    layers, d = model.get("num_layers", 1), 2 if model.get("bidirectional", True) else 1
+    per_gate = {"lstm": 4, "gru": 3}.get(model.get("cell"), 1)
+    return v * e + d * per_gate * h * (e + h + 2) + (layers - 1) * d * per_gate * h * (d * h + h + 2)
+
+
 def read_model_json(path: Path) -> dict:
-    """A model directory's JSON file (config.json, card.json) as an object; CheckpointError saying what is wrong."""
-    return load_json_object(path, CheckpointError, f"missing (a model directory holds {', '.join(FILES)})")
+    """A model directory's JSON file (config.json, card.json) as an object, within its size limit;
+    CheckpointError saying what is wrong."""
+    return load_json_object(path, CheckpointError, f"missing (a model directory holds {', '.join(FILES)})",
+                            MAX_JSON_BYTES.get(path.name, 4 << 20))
 
 
 def read_card(model_dir: str | Path) -> dict:
@@ -191,24 +238,30 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     d = resolve(model_dir)
     cfg = read_model_json(d / "config.json")
     card = read_model_json(d / "card.json")
+    check_config(cfg, d / "config.json")  # sizes before anything is read or built from them
+    wpath = d / "model.safetensors"
+    if not wpath.is_file():
+        raise CheckpointError(f"{wpath}: missing (a model directory holds {', '.join(FILES)})")
+    if wpath.stat().st_size > 4 * _parameters(cfg["model"]) + (16 << 20):
+        raise CheckpointError(f"{wpath}: {wpath.stat().st_size / 1e6:.0f} MB, far more than config.json's model needs")
     try:
-        vtext = (d / "vocab.json").read_text(encoding="utf-8")
+        vpath = d / "vocab.json"
+        if vpath.is_file() and vpath.stat().st_size > MAX_JSON_BYTES["vocab.json"]:
+            raise CheckpointError(f"{vpath}: {vpath.stat().st_size / 1e6:.0f} MB, more than a vocabulary here may take")
+        vtext = vpath.read_text(encoding="utf-8")
         vocab = vocabs.IdVocab.from_json(vtext) if vocabs.is_id_vocab_json(vtext) else Vocab.from_json(vtext)
     except FileNotFoundError:
         raise CheckpointError(f"{d / 'vocab.json'}: missing (a model directory holds {', '.join(FILES)})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{d / 'vocab.json'}: corrupt or truncated ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        raise CheckpointError(f"{d / 'vocab.json'}: corrupt or truncated ({type(e).__name__}: {str(e)[:120]})") from None
     try:
         config = ModelConfig.from_dict(cfg["model"])
         tokenizer = dict(cfg["tokenizer"])
         max_len = int(cfg["max_len"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid ({e})") from None
     if config.vocab_size != len(vocab):
         raise CheckpointError(f"{d / 'vocab.json'}: {len(vocab)} tokens, but config.json says {config.vocab_size}")
-    wpath = d / "model.safetensors"
-    if not wpath.is_file():
-        raise CheckpointError(f"{wpath}: missing (a model directory holds {', '.join(FILES)})")
     if card.get("weights_sha256") and card["weights_sha256"] != _sha256(wpath):
         raise CheckpointError(f"{wpath}: corrupt or truncated (its checksum differs from the one in card.json)")
     try:
@@ -220,5 +273,7 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
         model.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
         raise CheckpointError(f"{wpath}: weights do not match config.json ({str(e).splitlines()[0]})") from None
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise CheckpointError(f"{wpath}: some weights are NaN or infinite; this model cannot give a prediction")
     model.to(device).eval()
     return Checkpoint(model, vocab, tokenizer, max_len, card, str(d))

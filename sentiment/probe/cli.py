@@ -1,12 +1,14 @@
 """Print a review's Trace: ``python -m sentiment.trace --model DIR [--json] [--ig] TEXT``.
 
 Without --json: the prediction, any note, a per-token table (pooling credit, prefix P(positive),
-occlusion, integrated gradients) and each gate's saturation. With --json: ``Trace.to_json()``.
+occlusion, integrated gradients) and each gate's saturation. With --json: ``Trace.to_json()`` in
+ASCII (other characters as JSON escapes), so any terminal encoding can print it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import numpy as np
@@ -61,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     except GateScopeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(tr.to_json() if args.json else render(tr))
+    if args.json:  # ASCII with \u escapes: valid JSON on any terminal encoding, lone surrogates included
+        print(json.dumps(json.loads(tr.to_json()), ensure_ascii=True))
+    else:
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")  # 
+        print(render(tr))
     return 0
 
 

@@ -46,6 +46,7 @@ from sentiment.errors import GateScopeError, InputError
 from sentiment.modeling.pooling import length_mask
 from sentiment.probe.instrument import DIRECTIONS, GATE_NAMES, SIGMOID_GATES, _eval_mode, recompute
 from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
+from sentiment.spec import PATTERNS_CACHE_ENV
 
 FORMAT = "gatescope-batch/1"
 DEFAULT_SAMPLE = 2000
@@ -96,6 +97,11 @@ class BatchTrace:
 
     def keys(self) -> list[Key]:
         return list(self.arrays)
+
+    def gates(self) -> list[str]:
+        """The gates and states kept (all of the cell's, or only the states when the cache was small)."""
+        kept = {k[2] for k in self.arrays}
+        return [g for g in GATE_NAMES[self.cell] if g in kept]
 
     def layers(self) -> list[tuple[int, str]]:
         """(layer, direction) pairs, layer 0 forward first."""
@@ -167,25 +173,32 @@ def weights_sha256(ckpt: Checkpoint) -> str:
 
 def trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int = DEFAULT_SAMPLE,
                  seed: int = 0, progress: Progress | None = None, info: dict | None = None,
-                 max_batch: int = MAX_BATCH, tokens_per_batch: int = TOKENS_PER_BATCH, threads: int | None = None) -> BatchTrace:
+                 max_batch: int = MAX_BATCH, tokens_per_batch: int = TOKENS_PER_BATCH, threads: int | None = None,
+                 max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
     """Trace a seeded sample of n examples (all when n >= len) into the empty or new directory out_dir.
 
     Reviews the model cannot read (no words) are skipped and counted in info["skipped"]. Progress is
     called with (reviews done, reviews in all) after each batch. InputError when none is readable.
     ``threads``: torch's intra-op threads while tracing (restored after); None keeps the current setting
-    (on a busy shared CPU one thread was measured several times faster than two: bench/batch_trace.py)."""
+    (on a busy shared CPU one thread was measured several times faster than two: bench/batch_trace.py).
+    ``max_bytes``: the most the directory may take; when every gate would not fit, only the states
+    (LSTM c and h, else h) are kept (saturation counts are still made for every sigmoid gate), and
+    InputError (before anything is written) when even those would not fit. ``reserve(bytes)`` is
+    called with the size before the arrays are written (the cache makes room)."""
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
-        return _trace_sample(ckpt, examples, out_dir, n, seed, progress, info, max_batch, tokens_per_batch)
+        return _trace_sample(ckpt, examples, out_dir, n, seed, progress, info, max_batch, tokens_per_batch, max_bytes,
+                             reserve)
     finally:
         if threads:
             torch.set_num_threads(before)
 
 
 def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int, seed: int,
-                  progress: Progress | None, info: dict | None, max_batch: int, tokens_per_batch: int) -> BatchTrace:
+                  progress: Progress | None, info: dict | None, max_batch: int, tokens_per_batch: int,
+                  max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
     t0 = time.perf_counter()
     if n < 1:
         raise InputError("The sample needs at least one review.")
@@ -217,13 +230,18 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
     n_tok = int(offsets[-1])
     model, c = ckpt.model, ckpt.config
     H = c.hidden_size
-    keys = [(l, DIRECTIONS[d], g) for l in range(c.num_layers) for d in range(c.directions) for g in GATE_NAMES[c.cell]]
+    text_bytes = sum(len(tok.encode("utf-8")) + 1 for review in tokens for tok in review)
+    stored = choose_gates(ckpt, n_tok, len(seqs), text_bytes, max_bytes)
+    if reserve is not None:
+        reserve(sample_bytes(ckpt, n_tok, len(seqs), text_bytes, stored))
+    keys = [(l, DIRECTIONS[d], g) for l in range(c.num_layers) for d in range(c.directions) for g in stored]
+    every = [(l, DIRECTIONS[d], g) for l in range(c.num_layers) for d in range(c.directions) for g in GATE_NAMES[c.cell]]
     files = {k: open(out / _file(k), "wb") for k in keys}  # written in order, batch after batch (no page faults of a memmap)
     for f in files.values():
         np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
                                                  "fortran_order": False, "shape": (n_tok, H)})
     lo, hi = SATURATION
-    sat = {k: [np.zeros(H, np.int64), np.zeros(H, np.int64)] for k in keys if k[2] in SIGMOID_GATES[c.cell]}
+    sat = {k: [np.zeros(H, np.int64), np.zeros(H, np.int64)] for k in every if k[2] in SIGMOID_GATES[c.cell]}
     dev = next(model.parameters()).device
     try:
         with _eval_mode(model), torch.no_grad():
@@ -235,7 +253,8 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
                     for g, v in r["gates"].items():  # v [B, T, H]
                         rows = v[mask]  # [sum of lengths, H]: review by review, token by token
                         key = (r["layer"], r["direction"], g)
-                        files[key].write(rows.to(torch.float16).cpu().numpy().tobytes())
+                        if key in files:
+                            files[key].write(rows.to(torch.float16).cpu().numpy().tobytes())
                         if key in sat:
                             sat[key][0] += (rows < lo).sum(0).cpu().numpy()
                             sat[key][1] += (rows > hi).sum(0).cpu().numpy()
@@ -262,6 +281,41 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
     })
     (out / "index.json").write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
     return load_dir(out)
+
+
+INDEX_BYTES = 1024  # index.json without its saturation counts, at most
+
+
+def sample_bytes(ckpt: Checkpoint, n_tokens: int, n_reviews: int, text_bytes: int, gates: Sequence[str]) -> int:
+    """Bytes a batch trace directory takes: float16 arrays of the gates kept, ids, offsets, labels,
+    positions, the tokens' text (``text_bytes``, one newline each included) and the index."""
+    c = ckpt.config
+    n_arrays = c.num_layers * c.directions * len(gates)
+    counts = c.num_layers * c.directions * len(SIGMOID_GATES[c.cell]) * 2 * c.hidden_size * 10  # left, right per unit
+    index = INDEX_BYTES + counts + (n_arrays + 4) * 160  # + a .npy header per file and its name in the index
+    return n_arrays * n_tokens * c.hidden_size * 2 + 4 * n_tokens + 17 * n_reviews + 8 + text_bytes + index
+
+
+def state_gates(cell: str) -> list[str]:
+    """The states a cell has (LSTM c and h, else h): what is kept when every gate would not fit."""
+    return [g for g in GATE_NAMES[cell] if g in ("c", "h")]
+
+
+def choose_gates(ckpt: Checkpoint, n_tokens: int, n_reviews: int, text_bytes: int, max_bytes: int | None) -> list[str]:
+    """Every gate when the sample fits in ``max_bytes``, else the states, else only h; InputError
+    with the sample size that would fit when even h does not."""
+    cell = ckpt.config.cell
+    options = [GATE_NAMES[cell], state_gates(cell), ["h"]]
+    if max_bytes is None:
+        return options[0]
+    for gates in options:
+        if sample_bytes(ckpt, n_tokens, n_reviews, text_bytes, gates) <= max_bytes:
+            return gates
+    need = sample_bytes(ckpt, n_tokens, n_reviews, text_bytes, ["h"])
+    fits = max(0, int(n_reviews * (max_bytes - INDEX_BYTES) / max(1, need - INDEX_BYTES)))
+    raise InputError(f"This sample would take {need / 1e6:.1f} MB on disk even with the hidden states alone, more than "
+                     f"the Patterns cache may hold ({max_bytes / 1e6:.1f} MB, {PATTERNS_CACHE_ENV}): trace at most about "
+                     f"{fits:,} of these reviews.")
 
 
 def load_dir(path: str | Path, expect_sha: str | None = None) -> BatchTrace:
@@ -410,7 +464,9 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
         info = {"model_name": Path(ckpt.path).name if ckpt.path else "", "model_path": str(ckpt.path),
                 "weights_sha256": sha, "dataset": ckpt.card.get("dataset", ""), "split": split}
         try:
-            trace_sample(ckpt, examples, tmp, n=n, seed=seed, progress=progress, info=info, threads=threads)
+            limit = cache_limit_bytes() if cache_it else None  # held for every source, uploads included
+            trace_sample(ckpt, examples, tmp, n=n, seed=seed, progress=progress, info=info, threads=threads, max_bytes=limit,
+                         reserve=None if limit is None else lambda need: prune_to_size(root, limit=limit - need))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -435,6 +491,12 @@ def cache_limit_bytes() -> int:
     except ValueError:
         mb = 4096.0
     return int(max(mb, 0) * 1e6)
+
+
+def cache_bytes(root: str | Path | None = None) -> int:
+    """What the cached traces take on disk now (unfinished temporary folders included)."""
+    root = Path(root or cache_root())
+    return sum(_size(d) for d in root.iterdir() if d.is_dir()) if root.is_dir() else 0
 
 
 def _size(d: Path) -> int:
@@ -749,11 +811,14 @@ def saturation(bt: BatchTrace, low: float = SATURATION[0], high: float = SATURAT
     "steps", "reviews"}} (the keys and definitions of probe.dataset_saturation). At the default
     thresholds the counts made from float32 values while tracing are used; otherwise the stored float16."""
     stored = bt.info.get("saturation", {})
+    counted = [(int(k.split("|")[0]), k.split("|")[1], k.split("|")[2]) for k in stored.get("counts", {})]
     out = {}
-    for key in bt.keys():
+    for key in bt.keys() + [k for k in counted if k not in bt.arrays]:  # a trace that kept only the states
         if key[2] not in SIGMOID_GATES[bt.cell]:
             continue
         counts = stored.get("counts", {}).get("|".join(map(str, key)))
+        if key not in bt.arrays and (low, high) != (stored.get("low"), stored.get("high")):
+            continue  # not kept, and counted only at the default thresholds
         if counts is not None and (low, high) == (stored.get("low"), stored.get("high")):
             left, right = np.asarray(counts["left"], np.float64), np.asarray(counts["right"], np.float64)
         else:

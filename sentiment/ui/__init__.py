@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from sentiment import serving
+
 from . import present
 from .i18n import language_switch, t
 from .i18n import register
@@ -62,7 +64,9 @@ def _runner(spec: PageSpec):
 
 
 def navigation(pages: list[PageSpec] | None = None):
-    """The language switch, then ``st.navigation`` over the pages (titles in the chosen language)."""
+    """The language switch, then ``st.navigation`` over the pages (titles in the chosen language).
+    First the server's thread policy (``sentiment.serving``): every session passes here before computing."""
+    serving.apply_thread_policy()
     with st.sidebar:
         language_switch()
     present.frame()  # presenter mode: its sidebar switch, and while on, the CSS and the way back

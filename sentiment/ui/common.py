@@ -13,12 +13,12 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from sentiment import spec
+from sentiment import serving, spec
 from sentiment.modeling import catalog
 from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
-from . import present
+from . import present, waiting
 from .i18n import core_message, register, t
 
 register({  # models converted by sentiment.interop
@@ -30,6 +30,12 @@ register({  # models converted by sentiment.interop
 })
 
 log = logging.getLogger("gatescope.ui")
+register({
+    "review.cut": {"en": "The review was cut to its first {kept:,} characters: a longer paste would slow the server "
+                         "for everyone, and a model reads at most a few hundred words.",
+                   "zh": "评论已截取为前 {kept:,} 个字符：更长的粘贴会拖慢所有人的服务器，而模型最多只读几百个词。"},
+    "review.cut_more": {"en": "{cut:,} more characters were not read.", "zh": "其余 {cut:,} 个字符未读取。"},
+})
 
 EXAMPLES_DIR = spec.EXAMPLES_DIR
 CELL_ORDER = ("lstm", "gru", "rnn")
@@ -56,11 +62,25 @@ def load_model(path: str) -> checkpoint.Checkpoint:
     return ckpt
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
-def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
-    from sentiment.probe.instrument import trace
+TRACES = serving.SharedCache(max_entries=48)  # every session's traces, one process: a review traced once for all
 
-    return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
+
+def _trace(path: str, text: str, prefix: bool, occlusion: bool, integrated_gradients: bool):
+    """A Trace shared by every session (``TRACES``); computed through the server's queue (the wait is shown)."""
+    key = (path, text, prefix, occlusion, integrated_gradients)
+    hit, value = TRACES.peek(key)
+    if hit:
+        return value
+
+    def compute():
+        from sentiment.probe.instrument import trace
+
+        return trace(load_model(path), text, prefix=prefix, occlusion=occlusion, integrated_gradients=integrated_gradients)
+
+    heavy = prefix or occlusion or integrated_gradients
+    chars = len(text[: text_mod.MAX_CHARS]) if isinstance(text, str) else 1
+    return waiting.run_heavy(lambda: TRACES.get(key, compute), task="trace" if heavy else "pass", units=max(1, chars),
+                             label=t("wait.trace"))
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -151,7 +171,7 @@ def datasets_of(entries: Sequence[catalog.ModelEntry]) -> list[tuple[str, str]]:
 
 def follow_language(picker_keys: Sequence[str], review: str) -> None:
     """Switch each picker's dataset to one of the review's language when it reads another (a callback)."""
-    language = text_mod.guess_language(review or "")
+    language = text_mod.guess_language((review or "")[: text_mod.MAX_CHARS])
     if language not in ("en", "zh"):
         return
     ok, _ = available_models()
@@ -257,7 +277,16 @@ def _use_example(key: str, picker_keys: Sequence[str]) -> None:
     st.session_state[f"{key}_example"] = None
 
 
+def _cut_paste(key: str) -> None:
+    """A review longer than MAX_PASTE characters is cut in the session at once (nothing reads the rest);
+    the page says so under the text box."""
+    text = st.session_state.get(f"{key}_text")
+    if isinstance(text, str) and len(text) > text_mod.MAX_PASTE:
+        st.session_state[f"{key}_text"], st.session_state[f"{key}_cut"] = text_mod.cut_paste(text)
+
+
 def _text_changed(key: str, picker_keys: Sequence[str]) -> None:
+    _cut_paste(key)
     if st.session_state.get(f"{key}_follow", True):
         follow_language(picker_keys, st.session_state.get(f"{key}_text", ""))
 
@@ -290,9 +319,15 @@ def review_input(key: str, picker_keys: Sequence[str], default_language: str = "
     st.selectbox(t("example.label"), options, index=None, key=f"{key}_example", placeholder=t("example.placeholder"),
                  format_func=lambda o: labels.get(o, o), help=t("example.help"),
                  on_change=_use_example, args=(key, tuple(picker_keys)))
+    _cut_paste(key)
     review = st.text_area(t("review.label"), key=f"{key}_text", height=150, help=t("review.help"),
+                          max_chars=text_mod.MAX_PASTE,  # the browser itself cuts a longer paste
                           placeholder=t("review.placeholder"), on_change=_text_changed, args=(key, tuple(picker_keys)),
                           persist_state="session")
+    cut = st.session_state.pop(f"{key}_cut", 0)
+    if cut or len(review) >= text_mod.MAX_PASTE:  # cut here, or by the browser (the text box's max_chars)
+        st.warning(t("review.cut", kept=text_mod.MAX_PASTE) + (" " + t("review.cut_more", cut=cut) if cut else ""),
+                   icon=":material/content_cut:")
     c1, c2 = st.columns([3, 1])
     with c1:
         st.checkbox(t("review.follow"), value=True, key=f"{key}_follow", help=t("review.follow.help"), persist_state="session")

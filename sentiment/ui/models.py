@@ -17,7 +17,7 @@ from sentiment.training.config import made_by
 from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
-from . import common, openmodel
+from . import common, openmodel, waiting
 from .i18n import core_message, lang, register, t
 
 register({
@@ -62,6 +62,7 @@ register({
     "models.wrong.help": {"en": "The model reads the first {n} reviews of its own test split; the ones it gets wrong are "
                                 "listed, most confident mistakes first.",
                           "zh": "模型读取其测试集的前 {n} 条评论；列出判错的评论，最自信的错误排在前面。"},
+    "models.wrong.wait": {"en": "Reading the model's first {n} test reviews", "zh": "正在读取模型的前 {n} 条测试评论"},
     "models.wrong.button": {"en": "Find misclassified test reviews", "zh": "查找被判错的测试评论"},
     "models.wrong.none": {"en": "None of the first {n} test reviews is misclassified.", "zh": "前 {n} 条测试评论全部判对。"},
     "models.wrong.count": {"en": "{k} of the first {n} test reviews are misclassified; the {shown} most confident mistakes:",
@@ -95,6 +96,19 @@ def _misclassified(path: str, limit: int) -> list[dict]:
     ckpt = common.load_model(path)
     splits = evaluate.split_for(ckpt.card)
     return evaluate.misclassified(ckpt, splits.test, limit)
+
+
+_searched: set[tuple[str, int]] = set()  # (model, limit) already searched in this process: no queue
+
+
+def _misclassified_waiting(path: str, limit: int) -> list[dict]:
+    """``_misclassified`` through the server's queue, its wait shown with elapsed and expected time."""
+    if (path, limit) in _searched:
+        return _misclassified(path, limit)
+    wrong = waiting.run_heavy(lambda: _misclassified(path, limit), task="misclassified", units=limit,
+                              label=t("models.wrong.wait", n=limit))
+    _searched.add((path, limit))
+    return wrong
 
 
 def dataset_here(card: dict) -> bool:
@@ -221,8 +235,7 @@ def misclassified_view(entry: ModelEntry) -> None:
     if common.load(entry) is None:
         return
     try:
-        with st.spinner():
-            wrong = _misclassified(entry.path, SAMPLE)
+        wrong = _misclassified_waiting(entry.path, SAMPLE)
     except GateScopeError as e:
         st.warning(t("models.wrong.failed", err=core_message(str(e))), icon=":material/warning:")
         return

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from sentiment import spec
 from sentiment.modeling import catalog
 from sentiment.figures import patterns as pf
 from sentiment.probe import patterns
@@ -21,7 +22,7 @@ from sentiment.data import uploads
 from sentiment.errors import GateScopeError
 from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
-from . import common
+from . import common, waiting
 from .i18n import core_message, lang, register, t
 from .models import dataset_here
 
@@ -70,6 +71,12 @@ register({
                          "zh": "已追踪 {n:,} 条测试评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
     "patterns.summary.upload": {"en": "{n:,} of your reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
                                 "zh": "已追踪你的 {n:,} 条评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
+    "patterns.cache": {"en": "The Patterns cache on this server: {used} of its {limit} limit ({env}); the traces used "
+                             "longest ago make room for new ones.",
+                       "zh": "本服务器的模式缓存：已用 {used}，上限 {limit}（{env}）；最久未用的追踪会为新的腾出空间。"},
+    "patterns.states_only": {"en": "Every gate of this sample would not fit in the cache's limit, so only {gates} were kept "
+                                   "(the saturation view still counts every gate).",
+                             "zh": "这个样本的全部门控放不进缓存上限，因此只保留了 {gates}（饱和度视图仍统计每个门）。"},
     "patterns.skipped": {"en": " · {k} reviews without readable words skipped", "zh": " · 跳过了 {k} 条没有可读词语的评论"},
     "patterns.nodata": {"en": "The dataset “{dataset}” is not on this machine, so its test reviews cannot be traced. "
                               "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
@@ -194,7 +201,7 @@ def render() -> None:
     bt = sample_controls(entry, ckpt, *data)
     if bt is None:
         return
-    gates = [g for g in GATE_NAMES[bt.cell]]
+    gates = bt.gates()  # every gate, or only the states when the cache limit is small
     c1, c2 = st.columns(2)
     with c1:
         gate = common.pick(t("patterns.gate"), gates, f"{K}_gate", "h" if "h" in gates else gates[0],
@@ -258,23 +265,23 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
             return None
         note.empty()
         button.empty()
-        bar = st.progress(0.0, text=t("patterns.tracing", done=0, total=n))
+        done: dict[str, tuple[int, int]] = {}  # the worker's progress, read by the page's thread
 
-        def progress(done: int, all_: int) -> None:
-            bar.progress(min(1.0, done / max(1, all_)), text=t("patterns.tracing", done=done, total=all_))
+        def progress(k: int, all_: int) -> None:
+            done["now"] = (k, all_)
 
-        try:
-            made = patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
+        try:  # through the server's queue; the page shows the wait, then reviews done and the time left
+            made = waiting.run_heavy(
+                lambda: patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress),
+                task="patterns", units=n, label=lambda: t("patterns.tracing", done=done.get("now", (0, n))[0], total=n),
+                progress=lambda: done.get("now"))
         except GateScopeError as e:
-            bar.empty()
             st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
             return None
         except Exception as e:  # never a traceback in front of a person
             log.exception("batch trace of %s", entry.path)
-            bar.empty()
             st.error(t("patterns.failed", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
             return None
-        bar.empty()
         bt = batch_for(ckpt, n, split)
         if bt is None:  # traced, but the cache folder could not keep it: use it for this run only
             st.warning(t("patterns.nocache", root=patterns.cache_root()), icon=":material/warning:")
@@ -282,7 +289,16 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
     skipped = int(bt.info.get("skipped", 0))
     st.caption(t("patterns.summary" if split == "test" else "patterns.summary.upload", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
                  size=catalog.format_bytes(bt.disk_bytes()), skipped=t("patterns.skipped", k=skipped) if skipped else ""))
+    cache_line(bt)
     return bt
+
+
+def cache_line(bt: patterns.BatchTrace) -> None:
+    """The cache's use of its disk limit, and a note when the limit left room for the states only."""
+    st.caption(t("patterns.cache", used=catalog.format_bytes(patterns.cache_bytes()),
+                 limit=catalog.format_bytes(patterns.cache_limit_bytes()), env=spec.PATTERNS_CACHE_ENV))
+    if len(bt.gates()) < len(GATE_NAMES[bt.cell]):
+        st.info(t("patterns.states_only", gates=", ".join(bt.gates())), icon=":material/compress:")
 
 
 # ---- select & match ---------------------------------------------------------------------------------
