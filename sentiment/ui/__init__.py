@@ -18,7 +18,6 @@ import streamlit as st
 
 from . import present
 from .i18n import language_switch, t
-from .i18n import register
 
 log = logging.getLogger("gatescope.ui")
 
@@ -40,7 +39,6 @@ PAGES: list[PageSpec] = [
     PageSpec("sentiment.ui.models", "page.models", ":material/inventory_2:", "models"),
     PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
 ]
-register({"page.patterns": {"en": "Patterns", "zh": "模式"}})  # the nav title is needed before the page module loads
 
 
 def _runner(spec: PageSpec):
