@@ -97,26 +97,26 @@ def guess_dataset_language(path: str | Path, sample_bytes: int = 65536) -> str:
         with open(p, "rb") as f:
             head = f.read(sample_bytes)
     except OSError as e:
-        raise DataError(f"{p}: cannot be read ({e.strerror or e})") from None
+        raise DataError("data.unreadable", path=p, err=e.strerror or e) from None
     for cut in range(4):  # the sample may end inside a multi-byte character
         try:
             return guess_language(decode_bytes(head[: len(head) - cut], str(p)))
         except DataError:
             continue
-    raise DataError(f"{p}: the file is neither UTF-8 nor GB18030/GBK text")
+    raise DataError("data.encoding", path=p)
 
 
 def load(path: str | Path, format: str | None = None, **csv_options) -> RawData:
     """Read a dataset in its official format; raises DataError with file, line and problem."""
     p = Path(path)
     if not p.exists():
-        raise DataError(f"{p}: no such file or folder")
+        raise DataError("data.no_file", path=p)
     fmt = format or guess_format(p)
     if fmt == "imdb":
         return read_imdb(p)
     if fmt == "csv":
         return read_csv(p, **csv_options)
-    raise DataError(f"{p}: unknown format {fmt!r} (imdb or csv)")
+    raise DataError("data.format", path=p, format=fmt)
 
 
 # ---- IMDB --------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def _read_imdb_cached(path: str, mtime: float) -> RawData:
             for lab in ("pos", "neg"):
                 folder = base / split / lab
                 if not folder.is_dir():
-                    raise DataError(f"{folder}: missing (an aclImdb folder has train/ and test/, each with pos/ and neg/)")
+                    raise DataError("data.imdb_folder", path=folder)
                 for f in folder.glob("*.txt"):
                     m = _IMDB_NAME.search(f.as_posix())
                     if m:
@@ -149,9 +149,9 @@ def _read_imdb_cached(path: str, mtime: float) -> RawData:
                     data = tar.extractfile(member).read()
                     found.append((m.group(1), int(m.group(2) == "pos"), int(m.group(3)), _decode(data, p / member.name)))
         except (tarfile.TarError, EOFError, OSError) as e:
-            raise DataError(f"{p}: not a readable aclImdb archive ({e})") from None
+            raise DataError("data.imdb_archive", path=p, err=e) from None
     if not found:
-        raise DataError(f"{p}: no reviews found (expected aclImdb/train/pos/*_*.txt and the like)")
+        raise DataError("data.imdb_empty", path=p, pattern="aclImdb/train/pos/*_*.txt")
     found.sort(key=lambda r: (r[0], -r[1], r[2]))
     official = {s: [(t, y) for (sp, y, _, t) in found if sp == s] for s in ("train", "test")}
     return RawData("imdb", "imdb", str(p), official["train"] + official["test"], official)
@@ -167,7 +167,7 @@ def _decode(data: bytes, where: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise DataError(f"{where}: not UTF-8 text") from None
+        raise DataError("data.not_utf8", path=where) from None
 
 
 # ---- CSV / TSV ---------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def decode_bytes(data: bytes, where: str) -> str:
         return data.decode("gb18030")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise DataError(f"{where}: line {line}: the file is neither UTF-8 nor GB18030/GBK text") from None
+        raise DataError("data.encoding_line", path=where, line=line) from None
 
 
 def parse_label(value: str) -> int | None:
@@ -201,16 +201,16 @@ def _pick_column(header: list[str], wanted: str | int | None, candidates: list[s
     names = [h.strip().lower() for h in header]
     if isinstance(wanted, int):
         if not 0 <= wanted < len(header):
-            raise DataError(f"{where}: line 1: there is no column {wanted} (the file has {len(header)})")
+            raise DataError("data.no_column_number", path=where, column=wanted, n=len(header))
         return wanted
     if wanted is not None:
         if wanted.strip().lower() not in names:
-            raise DataError(f"{where}: line 1: no column named {wanted!r}; the header is {header}")
+            raise DataError("data.no_column_named", path=where, column=wanted, header=header)
         return names.index(wanted.strip().lower())
     for c in candidates:
         if c in names:
             return names.index(c)
-    raise DataError(f"{where}: line 1: no {what} column (looked for {', '.join(candidates[:6])}, ...); the header is {header}")
+    raise DataError(f"data.no_{what}_column", path=where, candidates=", ".join(candidates[:6]), header=header)
 
 
 def read_csv(
@@ -226,14 +226,14 @@ def read_csv(
     raw = Path(path).read_bytes() if data is None else data
     text = decode_bytes(raw, where)
     if not text.strip():
-        raise DataError(f"{where}: the file is empty")
+        raise DataError("data.empty", path=where)
     first = text.split("\n", 1)[0]
     delim = "\t" if "\t" in first else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
         header = next(rows)
     except csv.Error as e:
-        raise DataError(f"{where}: line 1: {e}") from None
+        raise DataError("data.bad_header", path=where, err=e) from None
     examples: list[Example] = []
     skipped = 0
     if len(header) >= 2 and parse_label(header[0]) is not None and label_col is None and text_col is None:
@@ -242,11 +242,11 @@ def read_csv(
             if not line.strip():
                 continue
             if delim not in line:
-                raise DataError(f"{where}: line {lineno}: expected 'label{delim}text', found no {delim!r}")
+                raise DataError("data.no_separator", path=where, line=lineno, delim=delim)
             lab, review = line.split(delim, 1)
             y = parse_label(lab)
             if y is None:
-                raise DataError(f"{where}: line {lineno}: label {lab.strip()[:30]!r} is not one of 0/1, neg/pos")
+                raise DataError("data.bad_label", path=where, line=lineno, label=lab.strip()[:30])
             review = review.strip()
             if len(review) >= 2 and review[0] == review[-1] == '"':
                 review = review[1:-1].replace('""', '"')
@@ -258,7 +258,7 @@ def read_csv(
         li = _pick_column(header, label_col, _LABEL_COLUMNS, "label", where)
         ti = _pick_column(header, text_col, _TEXT_COLUMNS, "text", where)
         if li == ti:
-            raise DataError(f"{where}: line 1: the label and the text column are the same column")
+            raise DataError("data.same_column", path=where)
         # strict: a stray or unclosed quote is an error naming its line, not rows silently merged into one
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
         start = 1  # the line where the record being read begins
@@ -270,26 +270,24 @@ def read_csv(
                 if not row or not any(c.strip() for c in row):
                     continue
                 if len(row) <= max(li, ti):
-                    raise DataError(f"{where}: line {lineno}: {len(row)} fields, but the header has {len(header)}")
+                    raise DataError("data.fields", path=where, line=lineno, n=len(row), header_n=len(header))
                 if len(row) > len(header) and ti == len(header) - 1:
                     row = row[:ti] + [delim.join(row[ti:])]  # unquoted separators inside the last column
                 y = parse_label(row[li])
                 if y is None:
-                    raise DataError(
-                        f"{where}: line {lineno}: label {row[li].strip()[:30]!r} is not one of 0/1, neg/pos, positive/negative"
-                    )
+                    raise DataError("data.bad_label_named", path=where, line=lineno, label=row[li].strip()[:30])
                 review = row[ti].strip()
                 if not review:
                     skipped += 1
                     continue
                 examples.append((review, y))
         except csv.Error as e:
-            raise DataError(f"{where}: line {start}: {e} (check the quotes on this line)") from None
+            raise DataError("data.quotes", path=where, line=start, err=e) from None
     if not examples:
-        raise DataError(f"{where}: no reviews with a label found")
+        raise DataError("data.no_reviews", path=where)
     labels = {y for _, y in examples}
     if len(labels) < 2:
-        raise DataError(f"{where}: every review has the label {LABEL_NAMES[labels.pop()]}; a sentiment dataset needs both")
+        raise DataError("data.one_label", path=where, label=LABEL_NAMES[labels.pop()])
     nm = name or ("hotel" if "chnsenticorp" in Path(where).name.lower() else Path(where).stem)
     return RawData(nm, "csv", where, examples, skipped=skipped)
 

@@ -34,7 +34,8 @@ class ModelEntry:
     source: str  # "shipped" | "run"
     path: str  # the checkpoint directory
     available: bool = True
-    error: str = ""  # why it is unavailable (a CheckpointError message)
+    error: str = ""  # why it is unavailable (a CheckpointError message, English)
+    problem: CheckpointError | None = field(default=None, compare=False)  # the same error (its code and params translate it: i18n.t(problem, lang))
     dataset: str = ""  # "imdb", "hotel", a CSV's stem ...
     language: str = ""  # "en" | "zh" (the tokenizer's)
     cell: str = ""  # "lstm" | "gru" | "rnn"
@@ -68,6 +69,7 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d.pop("problem")  # JSON: the English message is in "error"
         d["summary"] = self.summary
         return d
 
@@ -94,13 +96,13 @@ runs_root = runs_root_path  # $GATESCOPE_RUNS or ./runs, not created (sentiment.
 
 def _read_json(path: Path) -> dict:
     if not path.is_file():
-        raise CheckpointError(f"{path}: missing (a model directory holds {', '.join(FILES)})")
+        raise CheckpointError("model.missing", path=path, files=", ".join(FILES))
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated JSON ({e})") from None
+        raise CheckpointError("model.bad_json", path=path, err=e) from None
     if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
+        raise CheckpointError("model.not_object", path=path)
     return obj
 
 
@@ -119,15 +121,15 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
     entry.dataset, entry.cell, entry.pooling = ds, cell, pooling  # the name's guess, until the files say
     try:
         if not d.is_dir():
-            raise CheckpointError(f"{d}: no such model directory")
+            raise CheckpointError("model.no_dir", path=d)
         cfg = _read_json(d / "config.json")
         card = _read_json(d / "card.json")
         model = cfg.get("model")
         if not isinstance(model, dict) or not isinstance(cfg.get("tokenizer"), dict):
-            raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid (no model or tokenizer)")
+            raise CheckpointError("model.config_parts", path=d / "config.json")
         for f in ("vocab.json", "model.safetensors"):
             if not (d / f).is_file():
-                raise CheckpointError(f"{d / f}: missing (a model directory holds {', '.join(FILES)})")
+                raise CheckpointError("model.missing", path=d / f, files=", ".join(FILES))
         entry.card = card
         entry.language = str(cfg["tokenizer"].get("language", "en"))
         entry.cell = str(model.get("cell", cell or "lstm"))
@@ -145,9 +147,10 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
         entry.parameters = int(params) if isinstance(params, (int, float)) else None
         entry.size_bytes = (d / "model.safetensors").stat().st_size
     except CheckpointError as e:
-        entry.available, entry.error = False, str(e)
+        entry.available, entry.error, entry.problem = False, str(e), e
     except (OSError, TypeError, ValueError, AttributeError) as e:
-        entry.available, entry.error = False, f"{d}: unreadable ({e})"
+        err = CheckpointError("model.unreadable", path=d, err=e)
+        entry.available, entry.error, entry.problem = False, str(err), err
     return entry
 
 

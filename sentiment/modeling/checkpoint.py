@@ -28,6 +28,7 @@ from sentiment import spec
 from sentiment.errors import CheckpointError, InputError
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, tokenize
+from sentiment.i18n import Note
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
 FORMAT = 1
@@ -38,7 +39,8 @@ class Encoded:
     tokens: list[str]  # the tokens the model reads (after truncation)
     ids: list[int]  # their vocabulary ids
     truncated: int = 0  # tokens dropped past max_len
-    note: str = ""  # anything the user should be told (truncation, other language, unknown words)
+    note: str = ""  # anything the user should be told (truncation, other language), in English
+    notes: list[Note] = field(default_factory=list)  # the same, as codes and params (t(note, lang) translates)
 
 
 @dataclass
@@ -64,25 +66,20 @@ class Checkpoint:
         text = check_review(text)
         tokens = tokenize(text, self.tokenizer)
         if not tokens:
-            raise InputError("No words found in the review (only symbols, emoji or punctuation).")
-        notes = []
+            raise InputError("review.no_words")
+        notes: list[Note] = []
         lang = guess_language(text)
-        names = {"en": "English", "zh": "Chinese"}
-        if lang in names and lang != self.language:
-            notes.append(
-                f"This review looks {names[lang]}, but the model reads {names.get(self.language, self.language)}: "
-                "its prediction means little."
-            )
+        if lang in ("en", "zh") and self.language in ("en", "zh") and lang != self.language:
+            notes.append(Note(f"note.looks_{lang}_reads_{self.language}"))
         truncated = max(0, len(tokens) - self.max_len)
         if chars > len(text):  # a huge paste: only its first MAX_CHARS characters were tokenized
             tokens = tokens[: self.max_len]
-            notes.append(f"The review was cut to the model's first {len(tokens)} tokens "
-                         f"(the rest, {chars - len(text):,} more characters, not read).")
+            notes.append(Note("note.cut_chars", n=len(tokens), chars=chars - len(text)))
         elif truncated:
             tokens = tokens[: self.max_len]
-            notes.append(f"The review was cut to the model's first {self.max_len} tokens ({truncated} more not read).")
+            notes.append(Note("note.cut_tokens", n=self.max_len, more=truncated))
         ids = self.vocab.encode(tokens)
-        return Encoded(tokens, ids, truncated, " ".join(notes))
+        return Encoded(tokens, ids, truncated, " ".join(map(str, notes)), notes)
 
 
 def _sha256(path: Path) -> str:
@@ -105,7 +102,7 @@ def save(
     """Write a checkpoint directory atomically; refuses to overwrite an existing one."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
-        raise CheckpointError(f"{out}: already exists and is not empty; a checkpoint is never overwritten")
+        raise CheckpointError("model.exists", path=out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -128,13 +125,13 @@ def save(
 
 def _read_json(path: Path) -> dict:
     if not path.is_file():
-        raise CheckpointError(f"{path}: missing (a model directory holds {', '.join(FILES)})")
+        raise CheckpointError("model.missing", path=path, files=", ".join(FILES))
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated JSON ({e})") from None
+        raise CheckpointError("model.bad_json", path=path, err=e) from None
     if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
+        raise CheckpointError("model.not_object", path=path)
     return obj
 
 
@@ -153,7 +150,7 @@ def resolve(model: str | Path) -> Path:
         for candidate in (spec.models_root() / name, spec.runs_root_path() / name / "model"):
             if candidate.is_dir():
                 return candidate
-    raise CheckpointError(f"{d}: no such model directory (nor a shipped model or run of that name)")
+    raise CheckpointError("model.not_found", path=d)
 
 
 def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
@@ -164,30 +161,30 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     try:
         vocab = Vocab.from_json((d / "vocab.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CheckpointError(f"{d / 'vocab.json'}: missing (a model directory holds {', '.join(FILES)})") from None
+        raise CheckpointError("model.missing", path=d / "vocab.json", files=", ".join(FILES)) from None
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{d / 'vocab.json'}: corrupt or truncated ({e})") from None
+        raise CheckpointError("model.corrupt", path=d / "vocab.json", err=e) from None
     try:
         config = ModelConfig.from_dict(cfg["model"])
         tokenizer = dict(cfg["tokenizer"])
         max_len = int(cfg["max_len"])
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid ({e})") from None
+        raise CheckpointError("model.config", path=d / "config.json", err=e) from None
     if config.vocab_size != len(vocab):
-        raise CheckpointError(f"{d / 'vocab.json'}: {len(vocab)} tokens, but config.json says {config.vocab_size}")
+        raise CheckpointError("model.vocab_size", path=d / "vocab.json", n=len(vocab), expected=config.vocab_size)
     wpath = d / "model.safetensors"
     if not wpath.is_file():
-        raise CheckpointError(f"{wpath}: missing (a model directory holds {', '.join(FILES)})")
+        raise CheckpointError("model.missing", path=wpath, files=", ".join(FILES))
     if card.get("weights_sha256") and card["weights_sha256"] != _sha256(wpath):
-        raise CheckpointError(f"{wpath}: corrupt or truncated (its checksum differs from the one in card.json)")
+        raise CheckpointError("model.checksum", path=wpath)
     try:
         state = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{wpath}: corrupt or truncated ({e})") from None
+        raise CheckpointError("model.corrupt", path=wpath, err=e) from None
     model = SentimentRNN(config)
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
-        raise CheckpointError(f"{wpath}: weights do not match config.json ({str(e).splitlines()[0]})") from None
+        raise CheckpointError("model.weights", path=wpath, err=str(e).splitlines()[0]) from None
     model.to(device).eval()
     return Checkpoint(model, vocab, tokenizer, max_len, card, str(d))

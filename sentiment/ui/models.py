@@ -17,7 +17,7 @@ from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
 from . import common
-from .i18n import core_message, lang, t
+from .i18n import lang, t
 
 
 K = "mo"
@@ -161,7 +161,7 @@ def misclassified_view(entry: ModelEntry) -> None:
         with st.spinner():
             wrong = _misclassified(entry.path, SAMPLE)
     except GateScopeError as e:
-        st.warning(t("models.wrong.failed", err=core_message(str(e))), icon=":material/warning:")
+        st.warning(t("models.wrong.failed", err=t(e)), icon=":material/warning:")
         return
     if not wrong:
         st.success(t("models.wrong.none", n=SAMPLE), icon=":material/check:")

@@ -22,7 +22,7 @@ from sentiment.errors import GateScopeError
 from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 from . import common
-from .i18n import core_message, lang, t
+from .i18n import lang, t
 from .models import dataset_here
 
 log = logging.getLogger("gatescope.ui")
@@ -122,7 +122,7 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
     try:
         summary, examples = _read_upload(up.getvalue(), up.name)
     except GateScopeError as e:
-        st.error(t("patterns.upload.bad", err=core_message(str(e))), icon=":material/error:")
+        st.error(t("patterns.upload.bad", err=t(e)), icon=":material/error:")
         return None
     if summary.language in ("en", "zh") and entry.language in ("en", "zh") and summary.language != entry.language:
         st.warning(t("patterns.upload.language", data=t(f"lang.{summary.language}"), model=t(f"lang.{entry.language}")),
@@ -156,7 +156,7 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
             made = patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress)
         except GateScopeError as e:
             bar.empty()
-            st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
+            st.error(t("patterns.failed", err=t(e)), icon=":material/error:")
             return None
         except Exception as e:  # never a traceback in front of a person
             log.exception("batch trace of %s", entry.path)
@@ -295,7 +295,7 @@ def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
     try:
         prof = _profile(str(path), _stamp(path), key, min_count)
     except GateScopeError as e:
-        st.info(core_message(str(e)), icon=":material/info:")
+        st.info(t(e), icon=":material/info:")
         return
     view = patterns.unit_words(prof, n_words, k=k, seed=0)
     cc = view.clusters

@@ -23,7 +23,7 @@ from sentiment.data import uploads
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError
 from . import common
-from .i18n import core_message, lang, t
+from .i18n import lang, t
 
 
 K = "tr"
@@ -120,7 +120,7 @@ def _data_choice() -> dict | None:
                                        help=t("train.text_col.help"))
         summary = _validate(content, filename, label_col, text_col)
     except GateScopeError as e:
-        st.error(t("train.upload.bad", err=core_message(str(e))), icon=":material/error:")
+        st.error(t("train.upload.bad", err=t(e)), icon=":material/error:")
         return None
     except Exception as e:  # an upload must never show a traceback
         st.error(t("train.upload.bad", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
@@ -158,7 +158,7 @@ def download_panel(found: list[dict]) -> bool:
                     path = download.download(src.name, progress=show)
                 except download.DownloadError as e:
                     bar.empty()
-                    st.error(t("dl.failed", err=core_message(str(e))), icon=":material/cloud_off:")
+                    st.error(t("dl.failed", err=t(e)), icon=":material/cloud_off:")
                 else:
                     st.success(t("dl.ok", name=src.name, path=path), icon=":material/check:")
                     st.session_state[f"{K}_dataset"] = src.name
@@ -276,7 +276,7 @@ def launch_form() -> None:
         try:
             run = launch_run(config, chosen, limits)
         except GateScopeError as e:
-            st.error(t("train.refused", err=core_message(str(e))), icon=":material/error:")
+            st.error(t("train.refused", err=t(e)), icon=":material/error:")
             return
         except OSError as e:
             st.error(t("train.refused", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
@@ -323,7 +323,7 @@ def live_runs() -> None:
     try:
         all_runs = list(reversed(runs.list_runs()))  # newest first
     except (GateScopeError, OSError) as e:
-        st.warning(t("train.runs.unreadable", err=e), icon=":material/warning:")
+        st.warning(t("train.runs.unreadable", err=t(e)), icon=":material/warning:")
         return
     if not all_runs:
         st.caption(t("train.runs.none"))
@@ -394,7 +394,7 @@ def _cancel(run_id: str) -> None:
     try:
         runs.cancel(run_id)
     except GateScopeError as e:  # it ended meanwhile
-        st.session_state[f"{K}_notice"] = ("warning", core_message(str(e)))
+        st.session_state[f"{K}_notice"] = ("warning", t(e))
     else:
         st.session_state[f"{K}_notice"] = ("info", t("train.cancelled", id=run_id))
 
