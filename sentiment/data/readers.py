@@ -295,6 +295,29 @@ def read_csv(
 # ---- splits ------------------------------------------------------------------------------------
 
 
+_SCHEMES = {  # the two schemes split() has ever written, for cards made before "split" was recorded
+    "official": re.compile(r"official test; validation (\d+)% of official train \(seed (-?\d+)\)"),
+    "seeded": re.compile(r"seeded (\d+)%/(\d+)%/(\d+)% \(seed (-?\d+)\)"),
+}
+
+
+def split_words(info: dict) -> tuple[str, dict] | None:
+    """How a card's data was split, as a string-table key and params ("split.seeded", {...}), or None
+    when the card does not say in a form this code wrote (then show its split_scheme as it is)."""
+    how = info.get("split")
+    if not isinstance(how, dict):
+        how = None
+        for kind, pattern in _SCHEMES.items():
+            m = pattern.fullmatch(str(info.get("split_scheme", "")))
+            if m:
+                v = [int(x) for x in m.groups()]
+                how = ({"kind": kind, "val": v[0] / 100, "seed": v[1]} if kind == "official" else
+                       {"kind": kind, "train": v[0] / 100, "val": v[1] / 100, "test": v[2] / 100, "seed": v[3]})
+    if how is None or how.get("kind") not in _SCHEMES:
+        return None
+    return f"split.{how['kind']}", {k: v for k, v in how.items() if k != "kind"}
+
+
 def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Splits:
     """Deterministic splits: official test kept where there is one, else a seeded 80/10/10."""
     rng = random.Random(seed)
@@ -305,6 +328,7 @@ def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction:
         val, train = train[:n_val], train[n_val:]
         test = list(raw.official["test"])
         scheme = f"official test; validation {val_fraction:.0%} of official train (seed {seed})"
+        how = {"kind": "official", "val": val_fraction, "seed": seed}
     else:
         ex = list(raw.examples)
         rng.shuffle(ex)
@@ -312,11 +336,13 @@ def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction:
         n_val = round(len(ex) * val_fraction)
         test, val, train = ex[:n_test], ex[n_test : n_test + n_val], ex[n_test + n_val :]
         scheme = f"seeded {1 - val_fraction - test_fraction:.0%}/{val_fraction:.0%}/{test_fraction:.0%} (seed {seed})"
+        how = {"kind": "seeded", "train": 1 - val_fraction - test_fraction, "val": val_fraction, "test": test_fraction, "seed": seed}
     info = {
         "dataset": raw.name,
         "format": raw.format,
         "split_seed": seed,
-        "split_scheme": scheme,
+        "split_scheme": scheme,  # in English, for a person reading the card
+        "split": how,  # the same as data (split_words gives the words in any language)
         "sizes": {"train": len(train), "val": len(val), "test": len(test)},
         "skipped_empty": raw.skipped,
     }

@@ -114,7 +114,7 @@ def card_view(entry: ModelEntry) -> None:
     m[3].metric(t("metric.device"), _short_device(card.get("device")))
     sizes = card.get("sizes") if isinstance(card.get("sizes"), dict) else {}
     if sizes:
-        st.caption(t("models.split", scheme=card.get("split_scheme", "—"), train=f"{sizes.get('train', 0):,}",
+        st.caption(t("models.split", scheme=t(how[0], **how[1]) if (how := readers.split_words(card)) else card.get("split_scheme", "—"), train=f"{sizes.get('train', 0):,}",
                      val=f"{sizes.get('val', 0):,}", test=f"{sizes.get('test', 0):,}"))
     st.caption(t("models.trained", device=card.get("device", "—"), date=str(card.get("date", "—"))[:16].replace("T", " "),
                  torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))

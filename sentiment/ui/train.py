@@ -143,7 +143,7 @@ def download_panel(found: list[dict]) -> bool:
     with st.expander(t("dl.title"), expanded=bool(missing), icon=":material/download:"):
         for src in download.SOURCES.values():
             if src.name in known:
-                st.caption(t("dl.found", title=src.title, path=known[src.name]))
+                st.caption(t("dl.found", title=t(f"dl.source.{src.name}"), path=known[src.name]))
                 continue
             folder = download.target_dir().resolve()
             if st.button(t("dl.button", name=src.name, mb=src.size / 1e6, folder=folder), key=f"{K}_dl_{src.name}",
@@ -260,7 +260,7 @@ def launch_form() -> None:
     max_len = c6.select_slider(t("train.maxlen"), maxlen_opts, key=f"{K}_maxlen", help=t("train.maxlen.help"),
                                disabled=fixed, persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
-                         help=t("train.device.help"))
+                         help=t("train.device.help"), format_func=lambda d: t(f"device.{d}"))
     device_ok = device != "cuda" or _cuda_available()
     if not device_ok:
         st.warning(t("train.device.nocuda"), icon=":material/warning:")
