@@ -18,7 +18,7 @@ TECHNICAL = {
     "lstm", "gru", "rnn", "imdb", "chnsenticorp", "csv", "json", "tsv", "png", "utf", "gbk", "gb18030", "url", "http",
     "https", "p", "pytorch", "gatescope", "softmax", "sigmoid", "tanh", "σ", "unk", "pad", "cls", "id", "ids", "k",
     "a", "b", "x", "y", "w", "h", "c", "i", "f", "g", "o", "r", "z", "n", "t", "u", "s", "ms", "mb", "kb", "gb", "m",
-    "acc", "cpu", "cuda", "gpu", "mps", "amp", "ddp", "torchrun", "jieba", "ig", "hotel", "e", "d", "l", "max", "min",
+    "acc", "cpu", "cuda", "gpu", "mps", "amp", "ddp", "torchrun", "jieba", "ig", "hotel", "e", "d", "l",
     "std", "log", "exp", "v", "q", "safetensors", "streamlit", "python", "plotly", "nvidia", "torch", "amd", "intel",
     "maas", "chinesenlpcorpus",  # proper names: the IMDB dataset's first author, the corpus that hosts ChnSentiCorp
 }

@@ -175,15 +175,15 @@ def test_a_finished_run_on_train_in_chinese(tmp_path, monkeypatch):
     assert_chinese(at, "tiny-run sentiment review good fine great bad awful poor film", *(o for o in at.selectbox(key="tr_selected").options))
 
 
-@pytest.mark.parametrize("dataset,cell,pooling", [("hotel", "gru", "attention"), ("imdb", "rnn", "max"), ("hotel", "lstm", "last")])
-def test_explore_in_chinese_for_each_kind_of_model(dataset, cell, pooling):
-    at = open_zh("explore", ex_dataset=dataset, ex_cell=cell, ex_pooling=pooling, ex_follow=False)
-    assert at.get("plotly_chart") and any(f"{dataset}-{cell}-{pooling}" in c.value for c in at.caption)
+@pytest.mark.parametrize("cell,pooling", [("gru", "attention"), ("rnn", "max"), ("lstm", "last"), ("gru", "mean")])
+def test_explore_in_chinese_for_each_kind_of_model(cell, pooling):
+    at = open_zh("explore", ex_cell=cell, ex_pooling=pooling)
+    assert at.get("plotly_chart") and any(f"-{cell}-{pooling} · " in c.value for c in at.caption)
     assert_chinese(at, at.text_area[0].value)
 
 
 @pytest.mark.parametrize("dataset,cell", [("hotel", "gru"), ("imdb", "rnn")])
 def test_learn_in_chinese_for_other_cells(dataset, cell):
-    at = open_zh("learn", le_dataset=dataset, le_cell=cell, le_follow=False)
+    at = open_zh("learn", le_dataset=(dataset, "zh" if dataset == "hotel" else "en"), le_cell=cell, le_follow=False)
     assert any(cell.upper() in c.value for c in at.caption), [c.value for c in at.caption]
     assert_chinese(at, *(a.value for a in at.text_area))

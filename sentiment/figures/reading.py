@@ -167,7 +167,7 @@ def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str =
     for i, (tr, nm) in enumerate(zip(traces, names)):
         credit = sum(pooling_credit(tr).values())
         fig.add_trace(go.Bar(
-            x=np.arange(len(tr.tokens)), y=credit, name=f"{nm} ({tr.pooling})", text=_hover_tokens(tr, lang),
+            x=np.arange(len(tr.tokens)), y=credit, name=f"{nm} ({say('pool.' + tr.pooling, lang)})", text=_hover_tokens(tr, lang),
             textposition="none", marker_color=SERIES_COLORS[i % 4],
             hovertemplate=f"{html.escape(nm)}<br>{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
                           f"{say('fig.credit', lang)}: %{{y:.3f}}<extra></extra>",
