@@ -75,7 +75,7 @@ def figure_texts(spec: dict) -> Iterator[tuple[str, str]]:
                 yield f"layout.{key}.title", _title_text(v.get("title"))
                 yield f"layout.{key}.colorbar", _title_text((v.get("colorbar") or {}).get("title"))
         if key == "annotations":
-            yield from ((f"layout.annotations", a.get("text", "")) for a in v if isinstance(a, dict))
+            yield from (("layout.annotations", a.get("text", "")) for a in v if isinstance(a, dict))
     for i, tr in enumerate(spec.get("data", [])):
         for key in FIGURE_KEYS:
             if key == "name" and tr.get("type") == "heatmap":

@@ -14,9 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from _visible_text import english_on, english_words
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_RUNS = ROOT / "tests" / "no-runs-here"
@@ -136,6 +135,18 @@ def test_the_frame_in_chinese():
     assert not at.exception, [e.value for e in at.exception]
     switch = at.radio(key="lang")
     assert switch.label == "语言 / Language" and switch.options == ["English", "中文"]  # bilingual on purpose: the way back
+    assert_chinese(at, "Language English", *(a.value for a in at.text_area))
+
+
+def test_the_frame_in_presenter_mode_in_chinese():
+    from sentiment.ui import present
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "zh"
+    at.session_state[present.PRESENT_KEY] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.button(key="present_exit")
     assert_chinese(at, "Language English", *(a.value for a in at.text_area))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-
 from _visible_text import english_words
 from test_app_chinese import MODELS, USER_WORDS, ZH_REVIEW
 from test_browser import no_exception, page, server, shots_dir, wait_idle  # noqa: F401 (fixtures)

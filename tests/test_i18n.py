@@ -151,6 +151,20 @@ def test_an_error_without_a_code_shows_its_message_in_every_language():
     assert t(OSError("disk full"), "zh") == "disk full"
 
 
+def test_another_librarys_error_with_a_numeric_code_is_shown_as_it_is():
+    import urllib.error
+    err = urllib.error.HTTPError("https://example.org/x", 404, "Not Found", None, None)
+    assert t(err, "zh") == str(err)
+
+
+def test_register_still_adds_a_pages_strings_to_both_tables(monkeypatch):
+    from sentiment.ui.i18n import register
+    for table in i18n.TABLES.values():
+        monkeypatch.setitem(table, "test.only", "")  # restored after the test
+    register({"test.only": {"en": "Only {n}", "zh": "仅 {n} 个"}})
+    assert (t("test.only", "en", n=2), t("test.only", "zh", n=2)) == ("Only 2", "仅 2 个")
+
+
 def test_an_error_survives_pickling_with_its_code():
     import pickle
 

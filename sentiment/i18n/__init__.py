@@ -93,8 +93,8 @@ def t(key: "str | Message | BaseException", lang: str = DEFAULT, /, **params: An
     ``error.<code>``. An exception without a code is shown as its own (English) message."""
     if not isinstance(key, str):
         code = getattr(key, "code", None)
-        if code is None:
-            return str(key)
+        if not isinstance(code, str) or not isinstance(getattr(key, "params", None), dict):
+            return str(key)  # an error without a code (or another library's numeric one) speaks for itself
         key, params = "error." + code, {**_render_params(getattr(key, "params", {}), lang), **params}
     table = TABLES.get(lang, TABLES[DEFAULT])
     template = table.get(key)
