@@ -206,3 +206,15 @@ def test_the_converted_layers_raise_codes_not_sentences():
     found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in paths + [ROOT / "sentiment" / "viewstate.py"]
              for m in plain.finditer(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_a_traces_notes_translate_and_survive_its_json():
+    from sentiment import probe
+    from sentiment.modeling import checkpoint
+    from sentiment.probe.instrument import Trace
+
+    ckpt = checkpoint.load(ROOT / "assets" / "models" / "imdb-lstm-max")
+    tr = probe.trace(ckpt, "good " * (ckpt.max_len + 7), prefix=False, occlusion=False)
+    assert [n.code for n in tr.notes] == ["note.cut_tokens"] and "7 more not read" in tr.note
+    back = Trace.from_json(tr.to_json())
+    assert back.notes == tr.notes and t(back.notes[0], "zh") == f"评论已截断为模型的前 {ckpt.max_len} 个词元（另有 7 个未读）。"

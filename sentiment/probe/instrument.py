@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.data.readers import LABEL_NAMES
 from sentiment.errors import InputError
+from sentiment.i18n import Note
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
 from sentiment.data.text import UNK_ID
@@ -366,6 +367,8 @@ class Trace:
                      for lt in v]
             elif isinstance(v, np.ndarray):
                 v = v.tolist()
+            elif f.name == "notes":
+                v = [{"code": n.code, "params": n.params} for n in v]
             d[f.name] = v
         return json.dumps(d, ensure_ascii=False)
 
@@ -385,6 +388,8 @@ class Trace:
                 v = np.asarray(v, dtype=np.float32)
             elif f.name == "pool_winners" and v is not None:
                 v = np.asarray(v, dtype=np.int64)
+            elif f.name == "notes":
+                v = [Note(n["code"], **n["params"]) for n in v]
             kw[f.name] = v
         return cls(**kw)
 
