@@ -9,6 +9,11 @@ differ; a test runs it). Keys: ``<area>.<name>`` for the interface, ``fig.<name>
 shows itself as ``[key]`` so it is seen; a template that cannot be formatted with the given params is
 returned unformatted. ``t`` also takes a ``Message`` (an error or note with a code and params): its
 text in that language, its params translated too when they are ``Message``s themselves.
+
+Adding a string: one line in en.py and one in zh.py, the same key and params (tests/test_i18n.py checks
+both, and that every literal key the code passes to ``t`` exists). Adding an error: a template
+``error.<code>`` in both tables, then ``raise DataError("<code>", path=..., line=...)``; ``str(e)`` is
+the English text. The interface (sentiment/ui/i18n.py) calls ``t`` with the session's language.
 """
 
 from __future__ import annotations

@@ -410,7 +410,7 @@ STRINGS: dict[str, str] = {
     "train.maxlen.help": "更长的评论会被截断到这么多词元。",
     "train.device": "设备",
     "train.device.help": "自动：有 GPU 时用 GPU，否则用 CPU。",
-    "train.device.nocuda": "本机没有 GPU：在 cuda 上训练会失败。请选择 auto 或 cpu。",
+    "train.device.nocuda": "本机没有 GPU：在 CUDA 上训练会失败。请选择“自动”或 CPU。",
     "train.estimate": "在本机 CPU 上预计约 {s}（GPU 上快得多）。每次训练最长 {cap}。",
     "train.launch": "开始训练",
     "train.launched": "已启动任务 {id}。",
