@@ -1,8 +1,49 @@
-"""Errors GateScope raises for bad input: each carries a message meant for a person."""
+"""Errors GateScope raises for bad input: each carries a code and params, and reads as an English sentence.
+
+``raise DataError("data.no_column", where=path, line=1, column="text")`` makes an error whose ``code``
+and ``params`` name the message template ``error.<code>`` in the string tables (sentiment/i18n/en.py,
+zh.py): ``str(e)`` is the English message (CLIs and logs read it), and the interface shows
+``sentiment.i18n.t(e, "zh")`` in the user's language. A plain sentence (``GateScopeError("...")``, no
+code) still works: ``code`` is None and every language shows that sentence as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentiment import i18n
+
+
+def is_code(text: str) -> bool:
+    """Whether ``text`` names a message template (``error.<text>`` in the English table)."""
+    return isinstance(text, str) and "error." + text in i18n.TABLES[i18n.DEFAULT]
 
 
 class GateScopeError(Exception):
     """Base class: the message says what was wrong and, where it helps, what to do."""
+
+    code: str | None
+    params: dict[str, Any]
+
+    def __init__(self, code: str = "", /, **params: Any) -> None:
+        if is_code(code):
+            self.code, self.params = code, params
+            message = i18n.t(self, "en")
+        else:  # a plain message (code-less raise sites not converted yet)
+            self.code, self.params = None, {}
+            message = code
+        super().__init__(message)
+
+    def __reduce__(self):  # pickles with its code and params (a plain message as itself)
+        if self.code is None:
+            return (type(self), self.args)
+        return (_rebuild, (type(self), self.code, self.params))
+
+
+def _rebuild(cls: type, code: str, params: dict[str, Any]) -> GateScopeError:
+    err = cls.__new__(cls)
+    GateScopeError.__init__(err, code, **params)
+    return err
 
 
 class InputError(GateScopeError):

@@ -259,22 +259,6 @@ def test_compare_page(model_dirs):
     assert any("empty" in e.value for e in at.error) and not at.get("plotly_chart")
 
 
-def test_every_string_speaks_both_languages():
-    import string
-
-    from sentiment.ui.i18n import STRINGS, core_message
-
-    for key, entry in STRINGS.items():
-        assert entry.get("en") and entry.get("zh"), key
-        fields = [{f for _, f, _, _ in string.Formatter().parse(entry[lang]) if f} for lang in ("en", "zh")]
-        assert fields[0] == fields[1], key
-    assert core_message("The review is empty: type or paste some text.", "zh") == "评论为空：请输入或粘贴一些文字。"
-    cut = "The review was cut to the model's first 400 tokens (12 more not read)."
-    assert core_message(cut, "zh") == "评论已截断为模型的前 400 个词元（另有 12 个未读）。"
-    assert core_message("Some other message.", "zh") == "Some other message."
-    assert core_message(cut, "en") == cut
-
-
 def test_pages_are_listed_once():
     from sentiment.ui import PAGES
 

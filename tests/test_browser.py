@@ -179,9 +179,9 @@ def test_chinese_review_switches_to_hotel_model(page, server, tmp_path_factory):
 def page_titles() -> list[str]:
     """The English titles of every page in the navigation but the landing page."""
     from sentiment.ui import PAGES
-    from sentiment.ui.i18n import STRINGS
+    from sentiment.i18n import t
 
-    return [STRINGS[p.title_key]["en"] for p in PAGES if not p.default]
+    return [t(p.title_key, "en") for p in PAGES if not p.default]
 
 
 @pytest.mark.parametrize("name", page_titles())

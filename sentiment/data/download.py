@@ -63,10 +63,8 @@ def target_dir() -> Path:
 
 
 def _no_network(src: Source, reason: object) -> DownloadError:
-    return DownloadError(
-        f"No network: could not reach {urllib.request.urlparse(src.url).hostname} ({reason}). Nothing was saved. "
-        f"On a machine with internet, download {src.url} and put {src.filename} into the data folder "
-        f"({target_dir().resolve()}).")
+    return DownloadError("download.no_network", host=urllib.request.urlparse(src.url).hostname, reason=reason,
+                         url=src.url, file=src.filename, folder=target_dir().resolve())
 
 
 def download(name: str, dest: str | Path | None = None, progress: Progress | None = None,
@@ -77,7 +75,7 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
     message for a person; on failure no file, complete or partial, is left."""
     src = source or SOURCES.get(name)
     if src is None:
-        raise DownloadError(f"Unknown dataset {name!r}: choose one of {', '.join(SOURCES)}.")
+        raise DownloadError("download.unknown", name=name, choices=", ".join(SOURCES))
     folder = Path(dest) if dest is not None else target_dir()
     final = folder / src.filename
     if final.exists():
@@ -85,7 +83,7 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DownloadError(f"Cannot create the data folder {folder}: {e.strerror or e}. Nothing was saved.") from None
+        raise DownloadError("download.folder", folder=folder, err=e.strerror or e) from None
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{src.filename}.", suffix=".part")  # unique: two sessions may fetch at once
     os.close(fd)
     part = Path(tmp)
@@ -95,8 +93,8 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
             resp = urllib.request.urlopen(urllib.request.Request(src.url, headers={"User-Agent": "GateScope"}),
                                           timeout=timeout)
         except urllib.error.HTTPError as e:
-            raise DownloadError(f"{src.url} answered HTTP {e.code} ({e.reason}). Nothing was saved; "
-                                f"download it by hand and put {src.filename} into {folder.resolve()}.") from None
+            raise DownloadError("download.http", url=src.url, status=e.code, reason=e.reason, file=src.filename,
+                                folder=folder.resolve()) from None
         except urllib.error.URLError as e:
             raise _no_network(src, e.reason) from None
         except (OSError, http.client.HTTPException) as e:  # timeouts and refused connections are OSErrors
@@ -109,13 +107,12 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
                 try:
                     block = resp.read(CHUNK)
                 except (OSError, http.client.HTTPException) as e:  # timeouts and refused connections are OSErrors
-                    raise DownloadError(f"The connection to {src.url} broke after {got:,} of {total:,} bytes ({e}). "
-                                        "Nothing was saved; try again.") from None
+                    raise DownloadError("download.broken", url=src.url, got=got, total=total, err=e) from None
                 if not block:
                     break
                 got += len(block)
                 if got > src.size:  # more than the published file: stop before it fills the disk
-                    raise DownloadError(f"{src.url} sent more than the published {src.size:,} bytes. Nothing was saved.")
+                    raise DownloadError("download.too_long", url=src.url, size=src.size)
                 out.write(block)
                 digest.update(block)
                 if progress:
@@ -123,11 +120,9 @@ def download(name: str, dest: str | Path | None = None, progress: Progress | Non
             out.flush()
             os.fsync(out.fileno())
         if got != src.size:
-            raise DownloadError(f"{src.url} gave {got:,} bytes; the published file has {src.size:,}. "
-                                "Nothing was saved; try again.")
+            raise DownloadError("download.too_short", url=src.url, got=got, size=src.size)
         if digest.hexdigest() != src.sha256:
-            raise DownloadError(f"The file from {src.url} does not match its published sha256 "
-                                f"(got {digest.hexdigest()[:16]}..., expected {src.sha256[:16]}...). Nothing was saved.")
+            raise DownloadError("download.checksum", url=src.url, got=digest.hexdigest()[:16], expected=src.sha256[:16])
         os.replace(part, final)  # atomic: the dataset appears whole or not at all
         return final
     finally:

@@ -95,26 +95,26 @@ def guess_dataset_language(path: str | Path, sample_bytes: int = 65536) -> str:
         with open(p, "rb") as f:
             head = f.read(sample_bytes)
     except OSError as e:
-        raise DataError(f"{p}: cannot be read ({e.strerror or e})") from None
+        raise DataError("data.unreadable", path=p, err=e.strerror or e) from None
     for cut in range(4):  # the sample may end inside a multi-byte character
         try:
             return guess_language(decode_bytes(head[: len(head) - cut], str(p)))
         except DataError:
             continue
-    raise DataError(f"{p}: the file is neither UTF-8 nor GB18030/GBK text")
+    raise DataError("data.encoding", path=p)
 
 
 def load(path: str | Path, format: str | None = None, **csv_options) -> RawData:
     """Read a dataset in its official format; raises DataError with file, line and problem."""
     p = Path(path)
     if not p.exists():
-        raise DataError(f"{p}: no such file or folder")
+        raise DataError("data.no_file", path=p)
     fmt = format or guess_format(p)
     if fmt == "imdb":
         return read_imdb(p)
     if fmt == "csv":
         return read_csv(p, **csv_options)
-    raise DataError(f"{p}: unknown format {fmt!r} (imdb or csv)")
+    raise DataError("data.format", path=p, format=fmt)
 
 
 # ---- IMDB --------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def _read_imdb_cached(path: str, mtime: float) -> RawData:
             for lab in ("pos", "neg"):
                 folder = base / split / lab
                 if not folder.is_dir():
-                    raise DataError(f"{folder}: missing (an aclImdb folder has train/ and test/, each with pos/ and neg/)")
+                    raise DataError("data.imdb_folder", path=folder)
                 for f in folder.glob("*.txt"):
                     m = _IMDB_NAME.search(f.as_posix())
                     if m:
@@ -147,9 +147,9 @@ def _read_imdb_cached(path: str, mtime: float) -> RawData:
                     data = tar.extractfile(member).read()
                     found.append((m.group(1), int(m.group(2) == "pos"), int(m.group(3)), _decode(data, p / member.name)))
         except (tarfile.TarError, EOFError, OSError) as e:
-            raise DataError(f"{p}: not a readable aclImdb archive ({e})") from None
+            raise DataError("data.imdb_archive", path=p, err=e) from None
     if not found:
-        raise DataError(f"{p}: no reviews found (expected aclImdb/train/pos/*_*.txt and the like)")
+        raise DataError("data.imdb_empty", path=p, pattern="aclImdb/train/pos/*_*.txt")
     found.sort(key=lambda r: (r[0], -r[1], r[2]))
     official = {s: [(t, y) for (sp, y, _, t) in found if sp == s] for s in ("train", "test")}
     return RawData("imdb", "imdb", str(p), official["train"] + official["test"], official)
@@ -165,7 +165,7 @@ def _decode(data: bytes, where: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise DataError(f"{where}: not UTF-8 text") from None
+        raise DataError("data.not_utf8", path=where) from None
 
 
 # ---- CSV / TSV ---------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def decode_bytes(data: bytes, where: str) -> str:
         text = data.decode("gb18030")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise DataError(f"{where}: line {line}: the file is neither UTF-8 nor GB18030/GBK text") from None
+        raise DataError("data.encoding_line", path=where, line=line) from None
     _check_gbk_plausible(text, where)
     return text
 
@@ -225,16 +225,16 @@ def _pick_column(header: list[str], wanted: str | int | None, candidates: list[s
     names = [h.strip().lower() for h in header]
     if isinstance(wanted, int):
         if not 0 <= wanted < len(header):
-            raise DataError(f"{where}: line 1: there is no column {wanted} (the file has {len(header)})")
+            raise DataError("data.no_column_number", path=where, column=wanted, n=len(header))
         return wanted
     if wanted is not None:
         if wanted.strip().lower() not in names:
-            raise DataError(f"{where}: line 1: no column named {wanted!r}; the header is {header}")
+            raise DataError("data.no_column_named", path=where, column=wanted, header=header)
         return names.index(wanted.strip().lower())
     for c in candidates:
         if c in names:
             return names.index(c)
-    raise DataError(f"{where}: line 1: no {what} column (looked for {', '.join(candidates[:6])}, ...); the header is {header}")
+    raise DataError(f"data.no_{what}_column", path=where, candidates=", ".join(candidates[:6]), header=header)
 
 
 def read_csv(
@@ -250,14 +250,14 @@ def read_csv(
     raw = Path(path).read_bytes() if data is None else data
     text = decode_bytes(raw, where)
     if not text.strip():
-        raise DataError(f"{where}: the file is empty")
+        raise DataError("data.empty", path=where)
     first = text.split("\n", 1)[0]
     delim = "\t" if "\t" in first else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
         header = next(rows)
     except csv.Error as e:
-        raise DataError(f"{where}: line 1: {e}") from None
+        raise DataError("data.bad_header", path=where, err=e) from None
     examples: list[Example] = []
     skipped = 0
     if len(header) >= 2 and parse_label(header[0]) is not None and label_col is None and text_col is None:
@@ -266,11 +266,11 @@ def read_csv(
             if not line.strip():
                 continue
             if delim not in line:
-                raise DataError(f"{where}: line {lineno}: expected 'label{delim}text', found no {delim!r}")
+                raise DataError("data.no_separator", path=where, line=lineno, delim=delim)
             lab, review = line.split(delim, 1)
             y = parse_label(lab)
             if y is None:
-                raise DataError(f"{where}: line {lineno}: label {lab.strip()[:30]!r} is not one of 0/1, neg/pos")
+                raise DataError("data.bad_label", path=where, line=lineno, label=lab.strip()[:30])
             review = review.strip()
             if len(review) >= 2 and review[0] == review[-1] == '"':
                 review = review[1:-1].replace('""', '"')
@@ -282,7 +282,7 @@ def read_csv(
         li = _pick_column(header, label_col, _LABEL_COLUMNS, "label", where)
         ti = _pick_column(header, text_col, _TEXT_COLUMNS, "text", where)
         if li == ti:
-            raise DataError(f"{where}: line 1: the label and the text column are the same column")
+            raise DataError("data.same_column", path=where)
         # strict: a stray or unclosed quote is an error naming its line, not rows silently merged into one
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
         start = 1  # the line where the record being read begins
@@ -294,31 +294,52 @@ def read_csv(
                 if not row or not any(c.strip() for c in row):
                     continue
                 if len(row) <= max(li, ti):
-                    raise DataError(f"{where}: line {lineno}: {len(row)} fields, but the header has {len(header)}")
+                    raise DataError("data.fields", path=where, line=lineno, n=len(row), header_n=len(header))
                 if len(row) > len(header) and ti == len(header) - 1:
                     row = row[:ti] + [delim.join(row[ti:])]  # unquoted separators inside the last column
                 y = parse_label(row[li])
                 if y is None:
-                    raise DataError(
-                        f"{where}: line {lineno}: label {row[li].strip()[:30]!r} is not one of 0/1, neg/pos, positive/negative"
-                    )
+                    raise DataError("data.bad_label_named", path=where, line=lineno, label=row[li].strip()[:30])
                 review = row[ti].strip()
                 if not review:
                     skipped += 1
                     continue
                 examples.append((review, y))
         except csv.Error as e:
-            raise DataError(f"{where}: line {start}: {e} (check the quotes on this line)") from None
+            raise DataError("data.quotes", path=where, line=start, err=e) from None
     if not examples:
-        raise DataError(f"{where}: no reviews with a label found")
+        raise DataError("data.no_reviews", path=where)
     labels = {y for _, y in examples}
     if len(labels) < 2:
-        raise DataError(f"{where}: every review has the label {LABEL_NAMES[labels.pop()]}; a sentiment dataset needs both")
+        raise DataError("data.one_label", path=where, label=LABEL_NAMES[labels.pop()])
     nm = name or ("hotel" if "chnsenticorp" in Path(where).name.lower() else Path(where).stem)
     return RawData(nm, "csv", where, examples, skipped=skipped)
 
 
 # ---- splits ------------------------------------------------------------------------------------
+
+
+_SCHEMES = {  # the two schemes split() has ever written, for cards made before "split" was recorded
+    "official": re.compile(r"official test; validation (\d+)% of official train \(seed (-?\d+)\)"),
+    "seeded": re.compile(r"seeded (\d+)%/(\d+)%/(\d+)% \(seed (-?\d+)\)"),
+}
+
+
+def split_words(info: dict) -> tuple[str, dict] | None:
+    """How a card's data was split, as a string-table key and params ("split.seeded", {...}), or None
+    when the card does not say in a form this code wrote (then show its split_scheme as it is)."""
+    how = info.get("split")
+    if not isinstance(how, dict):
+        how = None
+        for kind, pattern in _SCHEMES.items():
+            m = pattern.fullmatch(str(info.get("split_scheme", "")))
+            if m:
+                v = [int(x) for x in m.groups()]
+                how = ({"kind": kind, "val": v[0] / 100, "seed": v[1]} if kind == "official" else
+                       {"kind": kind, "train": v[0] / 100, "val": v[1] / 100, "test": v[2] / 100, "seed": v[3]})
+    if how is None or how.get("kind") not in _SCHEMES:
+        return None
+    return f"split.{how['kind']}", {k: v for k, v in how.items() if k != "kind"}
 
 
 def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Splits:
@@ -331,6 +352,7 @@ def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction:
         val, train = train[:n_val], train[n_val:]
         test = list(raw.official["test"])
         scheme = f"official test; validation {val_fraction:.0%} of official train (seed {seed})"
+        how = {"kind": "official", "val": val_fraction, "seed": seed}
     else:
         ex = list(raw.examples)
         rng.shuffle(ex)
@@ -338,11 +360,13 @@ def split(raw: RawData, seed: int = 0, val_fraction: float = 0.1, test_fraction:
         n_val = round(len(ex) * val_fraction)
         test, val, train = ex[:n_test], ex[n_test : n_test + n_val], ex[n_test + n_val :]
         scheme = f"seeded {1 - val_fraction - test_fraction:.0%}/{val_fraction:.0%}/{test_fraction:.0%} (seed {seed})"
+        how = {"kind": "seeded", "train": 1 - val_fraction - test_fraction, "val": val_fraction, "test": test_fraction, "seed": seed}
     info = {
         "dataset": raw.name,
         "format": raw.format,
         "split_seed": seed,
-        "split_scheme": scheme,
+        "split_scheme": scheme,  # in English, for a person reading the card
+        "split": how,  # the same as data (split_words gives the words in any language)
         "sizes": {"train": len(train), "val": len(val), "test": len(test)},
         "skipped_empty": raw.skipped,
     }

@@ -155,9 +155,9 @@ def other_script(text: str, sample: int = 2000) -> str | None:
 def check_review(text: object) -> str:
     """Validate a typed review; returns it cut to MAX_CHARS. Raises InputError with a clear message."""
     if not isinstance(text, str):
-        raise InputError("A review must be text.")
+        raise InputError("review.not_text")
     if not text.strip():
-        raise InputError("The review is empty: type or paste some text.")
+        raise InputError("review.empty")
     return text[:MAX_CHARS]
 
 

@@ -74,23 +74,18 @@ class UploadSummary:
 
 def _check_bytes(content: bytes, filename: str, max_bytes: int) -> None:
     if len(content) > max_bytes:
-        raise UploadError(
-            f"{filename}: the file is {len(content) / 1024 / 1024:.1f} MB, over the limit of "
-            f"{max_bytes / 1024 / 1024:.0f} MB for uploads; use a smaller sample"
-        )
+        raise UploadError("upload.too_big", file=filename, mb=len(content) / 1024 / 1024, limit=max_bytes / 1024 / 1024)
     if not content.strip():
-        raise UploadError(f"{filename}: the file is empty")
+        raise UploadError("upload.empty", file=filename)
     if b"\x00" in content[:65536]:
-        raise UploadError(
-            f"{filename}: this is a binary file, not CSV text (an Excel workbook? save it as CSV, UTF-8)"
-        )
+        raise UploadError("upload.binary", file=filename)
 
 
 def _decode(content: bytes, filename: str) -> str:
     try:
         return readers.decode_bytes(content, filename)
     except DataError as e:
-        raise UploadError(f"{e}; save it as CSV with the UTF-8 encoding") from None
+        raise UploadError("upload.encoding", cause=e) from None
 
 
 def preview_upload(content: bytes, filename: str = "upload.csv", max_bytes: int = MAX_UPLOAD_BYTES) -> UploadPreview:
@@ -104,7 +99,7 @@ def preview_upload(content: bytes, filename: str = "upload.csv", max_bytes: int 
     try:
         header = next(csv.reader(io.StringIO(first), delimiter=delim))
     except (csv.Error, StopIteration) as e:
-        raise UploadError(f"{filename}: line 1: not a readable CSV header ({e})") from None
+        raise UploadError("upload.header", file=filename, err=e) from None
     headerless = len(header) >= 2 and readers.parse_label(header[0]) is not None
     if headerless:
         return UploadPreview(filename, [], True, None, None, delim)
@@ -125,19 +120,15 @@ def _read(content: bytes, filename: str, label_col: str | int | None, text_col: 
     _check_bytes(content, filename, max_bytes)
     _decode(content, filename)  # the encoding message with its advice
     if label_col is not None and text_col is not None and label_col == text_col:
-        raise UploadError(f"{filename}: the label and the text column must be two different columns (both are {label_col!r})")
+        raise UploadError("upload.same_column", file=filename, column=label_col)
     try:
         raw = readers.read_csv(filename, label_col=label_col, text_col=text_col, data=content)
     except DataError as e:
-        msg = str(e)
-        if "is not one of" in msg:
-            msg += "; the labels must be binary: 0/1, neg/pos or negative/positive (for star ratings, map them first)"
-        raise UploadError(msg) from None
+        if e.code in ("data.bad_label", "data.bad_label_named"):
+            raise UploadError("upload.bad_label", cause=e) from None
+        raise UploadError("upload.unreadable", cause=e) from None
     if len(raw.examples) < MIN_REVIEWS:
-        raise UploadError(
-            f"{filename}: only {len(raw.examples)} labelled reviews; at least {MIN_REVIEWS} are needed "
-            "to split into training, validation and test sets"
-        )
+        raise UploadError("upload.too_few", file=filename, n=len(raw.examples), min=MIN_REVIEWS)
     return raw
 
 

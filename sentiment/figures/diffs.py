@@ -10,17 +10,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sentiment.figures.style import (
-    _TEXT,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     SERIES_COLORS,
     _base_layout,
     _hover_tokens,
-    _t,
     _token_axis,
     gate_kind,
     gate_title,
 )
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.counterfactual import TraceDiff
@@ -29,31 +28,6 @@ if TYPE_CHECKING:  # the probe is only needed for its types here
 
 # ---- edit and diff, cell updates: B - A on aligned tokens; what each step kept and wrote -----------
 # (from sentiment.probe.counterfactual.TraceDiff and sentiment.probe.updates; colour: diverging, centred on 0)
-
-_TEXT.update({
-    "diff_title": {"en": "Change in the gates (B − A) · layer {layer} · {direction} · {k} of {h} units (most changed first)",
-                   "zh": "门控的变化（B − A）· 第 {layer} 层 · {direction} · {h} 个单元中变化最大的 {k} 个"},
-    "diff_sigmoid": {"en": "Δ σ gates", "zh": "σ 门的变化"},
-    "diff_tanh": {"en": "Δ tanh", "zh": "tanh 量的变化"},
-    "diff_cell": {"en": "Δ cell state", "zh": "细胞状态的变化"},
-    "change": {"en": "change", "zh": "变化"},
-    "only_a": {"en": "only in A (deleted)", "zh": "仅在 A 中（被删除）"},
-    "only_b": {"en": "only in B (inserted)", "zh": "仅在 B 中（被插入）"},
-    "diff_prefix_title": {"en": "P(positive) after each prefix, A and B on aligned tokens (bars: B − A)",
-                          "zh": "逐前缀的 P(正面)：A 与 B 按词元对齐（柱：B − A）"},
-    "kept": {"en": "kept", "zh": "保留"},
-    "written": {"en": "written", "zh": "写入"},
-    "kept_lstm": {"en": "kept f_t ⊙ c_{t−1}", "zh": "保留 f_t ⊙ c_{t−1}"},
-    "written_lstm": {"en": "written i_t ⊙ g_t", "zh": "写入 i_t ⊙ g_t"},
-    "kept_gru": {"en": "kept z_t ⊙ h_{t−1}", "zh": "保留 z_t ⊙ h_{t−1}"},
-    "written_gru": {"en": "written (1 − z_t) ⊙ n_t", "zh": "写入 (1 − z_t) ⊙ n_t"},
-    "state_lstm": {"en": "cell state c_t = kept + written", "zh": "细胞状态 c_t = 保留 + 写入"},
-    "state_gru": {"en": "hidden state h_t = kept + written", "zh": "隐藏状态 h_t = 保留 + 写入"},
-    "updates_title": {"en": "{cell} updates, kept and written · layer {layer} · {direction} · {k} of {h} units (most written first)",
-                      "zh": "{cell} 状态更新：保留与写入 · 第 {layer} 层 · {direction} · {h} 个单元中写入最多的 {k} 个"},
-    "update_unit_title": {"en": "Unit {unit} · layer {layer} · {direction}: what each step kept and wrote",
-                          "zh": "单元 {unit} · 第 {layer} 层 · {direction}：每一步保留与写入了多少"},
-})
 
 
 def _sym_max(arrays: Iterable[np.ndarray], floor: float = 1e-6) -> float:
@@ -148,8 +122,8 @@ def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward",
     hov = np.array([f"A: {html.escape(al.tokens_a[i]) if i is not None else '—'} · B: "
                     f"{html.escape(al.tokens_b[j]) if j is not None else '—'}" for i, j in al.rows], dtype=object)
     text = np.broadcast_to(hov[None, :], (len(order), R))
-    hovertemplate = (f"%{{text}}<br>{_t('position', lang)}: %{{x}}<br>{_t('unit', lang)}: %{{y}}<br>"
-                     f"{_t('change', lang)}: %{{z:+.3f}}<extra>%{{meta}}</extra>")
+    hovertemplate = (f"%{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>{say('fig.unit', lang)}: %{{y}}<br>"
+                     f"{say('fig.change', lang)}: %{{z:+.3f}}<extra>%{{meta}}</extra>")
     axes = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}
     panels = [(g, "Δ " + gate_title(g, lang), all_gates[g][:, order].T, axes[gate_kind(g)]) for g in names]  # z [K, R]
     data, layout, plot_h = _panel_grid(panels, units, text, hovertemplate)
@@ -157,12 +131,12 @@ def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward",
     for k in kinds:
         m = _sym_max(all_gates[g][:, order] for g in names if gate_kind(g) == k)
         layout[axes[k]] = dict(
-            colorscale="RdBu", cmin=-m, cmax=m, cmid=0.0, colorbar=_h_colorbar(_t(f"diff_{k}", lang), kinds.index(k)))
+            colorscale="RdBu", cmin=-m, cmax=m, cmid=0.0, colorbar=_h_colorbar(say(f"fig.diff_{k}", lang), kinds.index(k)))
     layout["shapes"] = [dict(type="rect", xref="x", yref="paper", x0=r - 0.5, x1=r + 0.5, y0=0, y1=1, layer="below",
                              fillcolor="rgba(128,128,128,0.18)", line_width=0)
                         for r in range(R) if not al.paired[r]]
     fig = go.Figure(data=data, layout=layout)
-    title = _t("diff_title", lang, layer=layer + 1, direction=_t(direction, lang), k=len(order), h=H)
+    title = say("fig.diff_title", lang, layer=layer + 1, direction=say('fig.' + direction, lang), k=len(order), h=H)
     meta = {"kind": "diff_heatmaps", "tokens_a": list(al.tokens_a), "tokens_b": list(al.tokens_b),
             "rows": [list(r) for r in al.rows], "ops": list(al.ops), "labels": labels, "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction, "delta_p": diff.delta_p}
@@ -183,22 +157,22 @@ def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str 
         # the title says what the bars are
         fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2", showlegend=False,
                              marker_color=[POSITIVE_COLOR if (v >= 0) else NEGATIVE_COLOR for v in np.nan_to_num(delta)],
-                             opacity=0.45, hovertemplate=f"%{{x}}: {_t('change', lang)} %{{y:+.3f}}<extra></extra>"))
+                             opacity=0.45, hovertemplate=f"%{{x}}: {say('fig.change', lang)} %{{y:+.3f}}<extra></extra>"))
     for i, (curve, nm) in enumerate(zip((diff.prefix_a, diff.prefix_b), names)):
         if curve is None:
             continue
         fig.add_trace(go.Scatter(x=x, y=curve, mode="lines+markers", name=html.escape(nm), connectgaps=True,
                                  text=labels, line=dict(color=SERIES_COLORS[i]),
-                                 hovertemplate=f"{html.escape(nm)}<br>{_t('token', lang)}: %{{text}}<br>"
-                                               f"{_t('p_pos', lang)}: %{{y:.3f}}<extra></extra>"))
+                                 hovertemplate=f"{html.escape(nm)}<br>{say('fig.token', lang)}: %{{text}}<br>"
+                                               f"{say('fig.p_pos', lang)}: %{{y:.3f}}<extra></extra>"))
     if diff.prefix_a is None and diff.prefix_b is None:
-        fig.add_annotation(text=_t("not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(yaxis=dict(range=[0, 1], title=_t("p_pos", lang)),
-                      yaxis2=dict(range=[-1, 1], overlaying="y", side="right", title=_t("change", lang), showgrid=False),
+        fig.add_annotation(text=say("fig.not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(yaxis=dict(range=[0, 1], title=say("fig.p_pos", lang)),
+                      yaxis2=dict(range=[-1, 1], overlaying="y", side="right", title=say("fig.change", lang), showgrid=False),
                       legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _token_axis(fig, labels, max_ticks)
     meta = {"kind": "diff_prefix", "labels": labels, "names": list(names), "delta_p": diff.delta_p}
-    return _base_layout(fig, _t("diff_prefix_title", lang), 380, meta)
+    return _base_layout(fig, say("fig.diff_prefix_title", lang), 380, meta)
 
 
 def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", top_k: int | None = None,
@@ -213,16 +187,16 @@ def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", 
     order = np.argsort(-np.abs(u.written).mean(0), kind="stable")[: max(1, int(top_k)) if top_k else H]
     units = [f"u{j}" for j in order]
     text = np.broadcast_to(np.array(_hover_tokens(trace, lang), dtype=object)[None, :], (len(order), T))
-    hovertemplate = (f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>{_t('unit', lang)}: %{{y}}<br>"
-                     f"{_t('value', lang)}: %{{z:+.3f}}<extra>%{{meta}}</extra>")
-    panels = [("kept", _t(f"kept_{u.cell}", lang), u.kept[:, order].T, "coloraxis"),
-              ("written", _t(f"written_{u.cell}", lang), u.written[:, order].T, "coloraxis"),
-              (u.state_name, _t(f"state_{u.cell}", lang), u.state[:, order].T, "coloraxis")]
+    hovertemplate = (f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>{say('fig.unit', lang)}: %{{y}}<br>"
+                     f"{say('fig.value', lang)}: %{{z:+.3f}}<extra>%{{meta}}</extra>")
+    panels = [("kept", say(f"fig.kept_{u.cell}", lang), u.kept[:, order].T, "coloraxis"),
+              ("written", say(f"fig.written_{u.cell}", lang), u.written[:, order].T, "coloraxis"),
+              (u.state_name, say(f"fig.state_{u.cell}", lang), u.state[:, order].T, "coloraxis")]
     data, layout, plot_h = _panel_grid(panels, units, text, hovertemplate)
     m = _sym_max(p[2] for p in panels)
-    layout["coloraxis"] = dict(colorscale="PuOr", cmin=-m, cmax=m, cmid=0.0, colorbar=_h_colorbar(_t("value", lang), 0))
+    layout["coloraxis"] = dict(colorscale="PuOr", cmin=-m, cmax=m, cmid=0.0, colorbar=_h_colorbar(say("fig.value", lang), 0))
     fig = go.Figure(data=data, layout=layout)
-    title = _t("updates_title", lang, cell=u.cell.upper(), layer=layer + 1, direction=_t(direction, lang), k=len(order), h=H)
+    title = say("fig.updates_title", lang, cell=u.cell.upper(), layer=layer + 1, direction=say('fig.' + direction, lang), k=len(order), h=H)
     meta = {"kind": "update_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "panels": [p[0] for p in panels], "layer": layer, "direction": direction, "cell": u.cell}
     return _finish_panels(fig, trace.tokens, title, meta, plot_h, max_ticks)
@@ -241,16 +215,16 @@ def update_unit(trace: "Trace", unit: int, layer: int = 0, direction: str = "for
     x, hover = np.arange(T), _hover_tokens(trace, lang)
     fig = go.Figure()
     for name, y, color in (("kept", u.kept[:, unit], "rgb(120,120,120)"), ("written", u.written[:, unit], SERIES_COLORS[1])):
-        fig.add_trace(go.Bar(x=x, y=y, name=_t(f"{name}_{u.cell}", lang), marker_color=color, text=hover, textposition="none",
-                             hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{_t(name, lang)}: %{{y:+.3f}}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=u.state[:, unit], mode="lines+markers", name=_t(f"state_{u.cell}", lang), text=hover,
+        fig.add_trace(go.Bar(x=x, y=y, name=say(f"fig.{name}_{u.cell}", lang), marker_color=color, text=hover, textposition="none",
+                             hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.' + name, lang)}: %{{y:+.3f}}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=u.state[:, unit], mode="lines+markers", name=say(f"fig.state_{u.cell}", lang), text=hover,
                              line=dict(color="black"),
-                             hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{u.state_name}_t: %{{y:+.3f}}<extra></extra>"))
+                             hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{u.state_name}_t: %{{y:+.3f}}<extra></extra>"))
     fig.add_hline(y=0, line_color="grey", line_width=1)
-    fig.update_layout(barmode="relative", yaxis_title=_t("value", lang),
+    fig.update_layout(barmode="relative", yaxis_title=say("fig.value", lang),
                       legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _token_axis(fig, trace.tokens, max_ticks)
     meta = {"kind": "update_unit", "tokens": list(trace.tokens), "unit": int(unit), "layer": layer,
             "direction": direction, "cell": u.cell}
-    title = _t("update_unit_title", lang, unit=int(unit), layer=layer + 1, direction=_t(direction, lang))
+    title = say("fig.update_unit_title", lang, unit=int(unit), layer=layer + 1, direction=say('fig.' + direction, lang))
     return _base_layout(fig, title, 360 if T <= 12 else 400, meta)

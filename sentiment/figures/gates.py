@@ -17,11 +17,11 @@ from sentiment.figures.style import (
     SORTS,
     _base_layout,
     _hover_tokens,
-    _t,
     _token_axis,
     gate_kind,
     gate_title,
 )
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.instrument import Trace
@@ -90,8 +90,8 @@ def gate_heatmaps(
     hover_tok = np.array(_hover_tokens(trace, lang), dtype=object)
     text = np.broadcast_to(hover_tok[None, :], (len(order), T))  # [K, T]
     hovertemplate = (
-        f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>"
-        f"{_t('unit', lang)}: %{{y}}<br>{_t('value', lang)}: %{{z:.3f}}<extra>%{{meta}}</extra>"
+        f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
+        f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.value', lang)}: %{{z:.3f}}<extra>%{{meta}}</extra>"
     )
     c_max = 1.0
     if "c" in names:
@@ -120,7 +120,7 @@ def gate_heatmaps(
     kinds = {gate_kind(g) for g in names}
     bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
     # horizontal colour bars under the token labels, side by side: they fit any width
-    cb = lambda k: _h_colorbar(_t(k, lang), bars.index(k))  # noqa: E731
+    cb = lambda k: _h_colorbar(say('fig.' + k, lang), bars.index(k))  # noqa: E731
     if "sigmoid" in kinds:
         layout["coloraxis"] = dict(colorscale="Viridis", cmin=0.0, cmax=1.0, colorbar=cb("sigmoid"))
     if "tanh" in kinds:
@@ -129,9 +129,9 @@ def gate_heatmaps(
         layout["coloraxis3"] = dict(colorscale="PuOr", cmin=-c_max, cmax=c_max, cmid=0.0, colorbar=cb("cell"))
     fig = go.Figure(data=data, layout=layout)
     _token_axis(fig, trace.tokens, max_ticks)
-    dir_name = _t(direction, lang)
-    title = _t("heat_title", lang, cell=trace.cell.upper(), layer=layer + 1, direction=dir_name, k=len(order),
-               h=int(lt.gates[names[0]].shape[1]), sort=_t(f"sort_{sort}", lang))
+    dir_name = say('fig.' + direction, lang)
+    title = say("fig.heat_title", lang, cell=trace.cell.upper(), layer=layer + 1, direction=dir_name, k=len(order),
+               h=int(lt.gates[names[0]].shape[1]), sort=say(f"fig.sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction}
     bottom = _token_label_px(T) + 70  # token labels, then the colour bars
@@ -198,17 +198,17 @@ def saturation_histogram(trace: "Trace", layer: int = 0, direction: str = "forwa
         fig.add_trace(go.Bar(
             x=centers, y=counts / max(1, v.size), name=f"{gate_title(g, lang)} ({left:.0%} | {right:.0%})",
             marker_color=SERIES_COLORS[i % len(SERIES_COLORS)],
-            hovertemplate=f"{g}: %{{x:.2f}}<br>{_t('share_values', lang)}: %{{y:.1%}}<extra></extra>",
+            hovertemplate=f"{g}: %{{x:.2f}}<br>{say('fig.share_values', lang)}: %{{y:.1%}}<extra></extra>",
         ))
     if sigmoid:
         fig.add_vrect(x0=0.0, x1=low, fillcolor="grey", opacity=0.15, line_width=0)
         fig.add_vrect(x0=high, x1=1.0, fillcolor="grey", opacity=0.15, line_width=0)
-        title = _t("sat_title", lang, layer=layer + 1, direction=_t(direction, lang), lo=low, hi=high)
+        title = say("fig.sat_title", lang, layer=layer + 1, direction=say('fig.' + direction, lang), lo=low, hi=high)
     else:
         fig.add_vrect(x0=-1.0, x1=-high, fillcolor="grey", opacity=0.15, line_width=0)
         fig.add_vrect(x0=high, x1=1.0, fillcolor="grey", opacity=0.15, line_width=0)
-        title = _t("sat_title_rnn", lang, layer=layer + 1, direction=_t(direction, lang), hi=high)
-    fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.0, xaxis_title=_t("gate_value", lang), yaxis_title=_t("share_values", lang),
+        title = say("fig.sat_title_rnn", lang, layer=layer + 1, direction=say('fig.' + direction, lang), hi=high)
+    fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.0, xaxis_title=say("fig.gate_value", lang), yaxis_title=say("fig.share_values", lang),
                       yaxis_tickformat=".0%", legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     fig.update_xaxes(range=[lo_edge, hi_edge])
     meta = {"kind": "saturation_histogram", "gates": names, "shares": {g: list(v) for g, v in shares.items()},

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from sentiment.figures.gates import _layer_trace
 from sentiment.figures.style import FONT, _token_axis
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.instrument import Trace
@@ -38,7 +39,7 @@ def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], la
         fig.add_scatter(x=list(range(len(ys))), y=list(ys), name=name, mode="lines+markers")
     _token_axis(fig, tokens, max_ticks)
     fig.update_yaxes(title_text="‖∂loss/∂x_t‖", type="log")
-    title = "How much each token still moves the loss" if lang != "zh" else "每个词元对损失的影响还剩多少"
+    title = say("fig.grad_title", lang)
     fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=50, b=60), font=FONT,
                       legend=dict(orientation="h", y=1.12))
     return fig

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 import plotly.graph_objects as go
 
 from sentiment.figures.style import FONT, FONT_FAMILY
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     pass
@@ -18,12 +19,12 @@ if TYPE_CHECKING:  # the probe is only needed for its types here
 
 def confusion_heatmap(confusion: Sequence[Sequence[int]], title: str = "", lang: str = "en") -> go.Figure:
     """A 2x2 confusion matrix (rows: true negative/positive; columns: predicted) with counts in the cells."""
-    names = ["negative", "positive"] if lang != "zh" else ["负面", "正面"]
+    names = [say("fig.pat.negative", lang), say("fig.pat.positive", lang)]
     z = [[int(v) for v in row] for row in confusion]
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", showscale=False, text=z,
-                               texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
-    fig.update_xaxes(title_text="predicted" if lang != "zh" else "预测")
-    fig.update_yaxes(title_text="true" if lang != "zh" else "真实", autorange="reversed")
+                               texttemplate="%{text}", hovertemplate=say("fig.confusion_hover", lang) + "<extra></extra>"))
+    fig.update_xaxes(title_text=say("fig.predicted", lang))
+    fig.update_yaxes(title_text=say("fig.true", lang), autorange="reversed")
     fig.update_layout(title=title, height=320, margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY))
     return fig
 
@@ -39,31 +40,33 @@ def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Fi
             i, j = cells.index(r["cell"]), pools.index(r["pooling"])
             z[i][j] = max(z[i][j] or 0.0, float(r["test_accuracy"]) * 100)
     text = [["" if v is None else f"{v:.2f}%" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=pools, y=[c.upper() for c in cells], colorscale="Viridis", text=text,
-                               texttemplate="%{text}", colorbar=dict(title="%"),
-                               hovertemplate="%{y} · %{x}<br>test accuracy %{z:.2f}%<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=z, x=[say(f"pool.{p}", lang) for p in pools], y=[c.upper() for c in cells], colorscale="Viridis",
+                               text=text, texttemplate="%{text}", colorbar=dict(title="%"),
+                               hovertemplate=say("fig.grid_hover", lang) + "<extra></extra>"))
+    fig.update_xaxes(title_text=say("picker.pooling", lang))
+    fig.update_yaxes(title_text=say("picker.cell", lang))
     fig.update_yaxes(autorange="reversed")
-    title = f"{dataset}: test accuracy" if lang != "zh" else f"{dataset}：测试准确率"
+    title = say("fig.grid_title", lang, dataset=dataset)
     fig.update_layout(title=title, height=120 + 70 * len(cells), margin=dict(l=60, r=20, t=50, b=40), font=dict(family=FONT_FAMILY))
     return fig
 
 
-def run_curves(events: Sequence[dict]) -> go.Figure:
+def run_curves(events: Sequence[dict], lang: str = "en") -> go.Figure:
     """A training run's loss and accuracy as it goes: running train loss and accuracy per logged step,
     validation accuracy per epoch (events from sentiment.train's --metrics file)."""
     steps = [e for e in events if e.get("type") == "step"]
     epochs = [e for e in events if e.get("type") == "epoch"]
     fig = go.Figure()
     x = [e["step"] for e in steps]
-    fig.add_scatter(x=x, y=[e["loss"] for e in steps], name="train loss", mode="lines+markers", yaxis="y")
-    fig.add_scatter(x=x, y=[e["acc"] for e in steps], name="train accuracy", mode="lines+markers", yaxis="y2")
+    fig.add_scatter(x=x, y=[e["loss"] for e in steps], name=say("fig.train_loss", lang), mode="lines+markers", yaxis="y")
+    fig.add_scatter(x=x, y=[e["acc"] for e in steps], name=say("fig.train_acc", lang), mode="lines+markers", yaxis="y2")
     if epochs:
         last_step = {}
         for e in steps:
             last_step[e["epoch"]] = e["step"]
         fig.add_scatter(x=[last_step.get(e["epoch"], e["epoch"]) for e in epochs], y=[e["val_acc"] for e in epochs],
-                        name="validation accuracy", mode="markers", marker=dict(size=10, symbol="diamond"), yaxis="y2")
+                        name=say("fig.val_acc", lang), mode="markers", marker=dict(size=10, symbol="diamond"), yaxis="y2")
     fig.update_layout(height=300, margin=dict(l=50, r=50, t=30, b=40), font=FONT, legend=dict(orientation="h", y=1.15),
-                      xaxis=dict(title="step"), yaxis=dict(title="loss"),
-                      yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]))
+                      xaxis=dict(title=say("fig.step", lang)), yaxis=dict(title=say("fig.loss", lang)),
+                      yaxis2=dict(title=say("fig.accuracy", lang), overlaying="y", side="right", range=[0, 1]))
     return fig

@@ -23,42 +23,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sentiment.figures import style as figures
 from sentiment.figures.style import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 from sentiment.probe.patterns import CoClusters, Match
-
-_TEXT: dict[str, dict[str, str]] = {
-    "word": {"en": "word", "zh": "词"},
-    "selected": {"en": "selected units", "zh": "选中的单元"},
-    "brush": {"en": "drag here to pick tokens", "zh": "在此拖动以选择词元"},
-    "heat_title": {"en": "{gate} · drag across the tokens to select a range", "zh": "{gate} · 在词元上拖动以选择范围"},
-    "cc_title": {"en": "{gate}: mean value when the word is read minus the unit's mean ({k} co-clusters)",
-                 "zh": "{gate}：读到该词时的平均值减去单元平均值（{k} 个共聚类）"},
-    "delta": {"en": "difference", "zh": "差值"},
-    "cluster": {"en": "cluster", "zh": "簇"},
-    "sat_title": {"en": "Saturation over {n:,} reviews ({steps:,} tokens): share of steps below {lo} (left) and above {hi} (right)",
-                  "zh": "在 {n:,} 条评论（{steps:,} 个词元）上的饱和度：低于 {lo}（左饱和）与高于 {hi}（右饱和）的时间步占比"},
-    "left": {"en": "left-saturated share", "zh": "左饱和占比"},
-    "right": {"en": "right-saturated share", "zh": "右饱和占比"},
-    "layer_dir": {"en": "layer {layer} · {direction}", "zh": "第 {layer} 层 · {direction}"},
-    "review": {"en": "review", "zh": "评论"},
-    "label": {"en": "label", "zh": "标签"},
-    "before": {"en": "before", "zh": "前文"},
-    "phrase": {"en": "phrase", "zh": "短语"},
-    "after": {"en": "after", "zh": "后文"},
-    "length": {"en": "tokens", "zh": "词元数"},
-    "mean": {"en": "mean value", "zh": "平均值"},
-    "positive": {"en": "positive", "zh": "正面"},
-    "negative": {"en": "negative", "zh": "负面"},
-}
-
-
-def _t(key: str, lang: str = "en", **kw) -> str:
-    """This module's strings, else figures' (token, unit, value, directions...)."""
-    if key not in _TEXT:
-        return figures._t(key, lang, **kw)
-    s = _TEXT[key].get(lang) or _TEXT[key]["en"]
-    return s.format(**kw) if kw else s
 
 
 def _colour_axis(gate: str, values: np.ndarray) -> dict:
@@ -87,18 +54,18 @@ def review_heatmap(tokens: Sequence[str], values: np.ndarray, gate: str, span: t
     text = np.broadcast_to(np.array(hover_tok, dtype=object)[None, :], (H, T))
     data = [
         go.Heatmap(z=v.T, x=x, y=np.arange(H), text=text, coloraxis="coloraxis", name=gate,
-                   hovertemplate=(f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>"
-                                  f"{_t('unit', lang)}: %{{y}}<br>{_t('value', lang)}: %{{z:.3f}}<extra></extra>")),
-        go.Scatter(x=x, y=np.full(T, -2.0), mode="markers", name=_t("brush", lang), text=hover_tok,
+                   hovertemplate=(f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
+                                  f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.value', lang)}: %{{z:.3f}}<extra></extra>")),
+        go.Scatter(x=x, y=np.full(T, -2.0), mode="markers", name=say("fig.pat.brush", lang), text=hover_tok,
                    marker=dict(size=9, color="rgba(120,120,120,0.55)", symbol="square"),
-                   hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<extra></extra>",
+                   hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<extra></extra>",
                    selected=dict(marker=dict(color="rgb(255,140,0)")), unselected=dict(marker=dict(opacity=0.5))),
     ]
     units = [int(u) for u in (units if units is not None else [])]
     if units:
-        data.append(go.Scatter(x=np.full(len(units), -1.0), y=units, mode="markers", name=_t("selected", lang),
+        data.append(go.Scatter(x=np.full(len(units), -1.0), y=units, mode="markers", name=say("fig.pat.selected", lang),
                                marker=dict(symbol="triangle-right", size=9, color="rgb(255,140,0)"),
-                               hovertemplate=f"{_t('unit', lang)}: %{{y}}<extra></extra>"))
+                               hovertemplate=f"{say('fig.unit', lang)}: %{{y}}<extra></extra>"))
     fig = go.Figure(data=data)
     shapes = []
     if span is not None:
@@ -107,7 +74,7 @@ def review_heatmap(tokens: Sequence[str], values: np.ndarray, gate: str, span: t
                            line=dict(color="rgb(255,140,0)", width=2), fillcolor="rgba(0,0,0,0)"))
     pos, labels = token_ticks(list(tokens), max_ticks)
     fig.update_layout(
-        title=dict(text=_t("heat_title", lang, gate=gate_title(gate, lang)), font=dict(size=15)),
+        title=dict(text=say("fig.pat.heat_title", lang, gate=gate_title(gate, lang)), font=dict(size=15)),
         font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)),
         height=int(np.clip(4 * H, 220, 560)) + 150, margin=dict(l=50, r=20, t=60, b=90),
         coloraxis=dict(**_colour_axis(gate, v), colorbar=dict(thickness=10, len=0.8)),
@@ -117,7 +84,7 @@ def review_heatmap(tokens: Sequence[str], values: np.ndarray, gate: str, span: t
     )
     fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=labels, tickangle=-60 if T > 12 else 0,
                      range=[-1.5, T - 0.5], showgrid=False)
-    fig.update_yaxes(autorange="reversed", title=_t("unit", lang), showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", title=say("fig.unit", lang), showgrid=False, zeroline=False)
     return fig
 
 
@@ -157,13 +124,13 @@ def match_rows(matches: Sequence[Match], language: str = "en", lang: str = "en")
     """One row per matched phrase: review, label, context before, phrase, context after, tokens, mean value.
     ``language``: the reviews' (how tokens join); ``lang``: the interface's (column names)."""
     return [{
-        _t("review", lang): m.split_index,
-        _t("label", lang): _t("positive" if m.label == 1 else "negative", lang),
-        _t("before", lang): ("… " if language != "zh" else "…") + join_tokens(m.left, language) if m.left else "",
-        _t("phrase", lang): join_tokens(m.phrase, language),
-        _t("after", lang): join_tokens(m.right, language) + (" …" if language != "zh" else "…") if m.right else "",
-        _t("length", lang): m.length,
-        _t("mean", lang): round(m.mean, 3),
+        say("fig.pat.review", lang): m.split_index,
+        say("fig.pat.label", lang): say("fig.pat.positive" if m.label == 1 else "fig.pat.negative", lang),
+        say("fig.pat.before", lang): ("… " if language != "zh" else "…") + join_tokens(m.left, language) if m.left else "",
+        say("fig.pat.phrase", lang): join_tokens(m.phrase, language),
+        say("fig.pat.after", lang): join_tokens(m.right, language) + (" …" if language != "zh" else "…") if m.right else "",
+        say("fig.pat.length", lang): m.length,
+        say("fig.pat.mean", lang): round(m.mean, 3),
     } for m in matches]
 
 
@@ -193,11 +160,11 @@ def cocluster_heatmap(matrix: np.ndarray, words: Sequence[str], cc: CoClusters, 
     lim = float(np.abs(z).max(initial=0.0)) or 1.0
     cnt = [int(counts[j]) for j in wo] if counts is not None else None
     custom = np.broadcast_to(np.array(cnt if cnt else [0] * len(wo))[None, :], z.shape)
-    hover = (f"{_t('unit', lang)}: %{{y}}<br>{_t('word', lang)}: %{{x}}<br>{_t('delta', lang)}: %{{z:+.3f}}"
+    hover = (f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.pat.word', lang)}: %{{x}}<br>{say('fig.pat.delta', lang)}: %{{z:+.3f}}"
              + ("<br>n = %{customdata}" if cnt else "") + "<extra></extra>")
     fig = go.Figure(go.Heatmap(z=z, x=list(range(len(wo))), y=list(range(len(uo))), customdata=custom,
                                colorscale="RdBu", zmin=-lim, zmax=lim, zmid=0.0, hovertemplate=hover,
-                               colorbar=dict(title=dict(text=_t("delta", lang), side="right"), thickness=10)))
+                               colorbar=dict(title=dict(text=say("fig.pat.delta", lang), side="right"), thickness=10)))
     ul, wl = cc.unit_labels[uo], cc.word_labels[wo]
     shapes = []
     for i in range(1, len(ul)):
@@ -210,7 +177,7 @@ def cocluster_heatmap(matrix: np.ndarray, words: Sequence[str], cc: CoClusters, 
                                line=dict(color="black", width=1.5)))
     H = len(uo)
     fig.update_layout(
-        title=dict(text=_t("cc_title", lang, gate=gate_title(gate, lang), k=cc.k), font=dict(size=15)),
+        title=dict(text=say("fig.pat.cc_title", lang, gate=gate_title(gate, lang), k=cc.k), font=dict(size=15)),
         font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)), shapes=shapes,
         height=int(np.clip(5 * H, 320, 760)) + 140, margin=dict(l=60, r=20, t=60, b=110),
         meta={"kind": "cocluster_heatmap", "gate": gate, "units": [int(u) for u in uo], "words": ws,
@@ -242,7 +209,7 @@ def saturation_scatter(sat: dict, lang: str = "en", low: float = 0.1, high: floa
         raise ValueError("no sigmoid gate to show (a plain RNN has none)")
     cols = min(2, len(panels))
     rows = int(math.ceil(len(panels) / cols))
-    titles = [_t("layer_dir", lang, layer=l + 1, direction=_t(d, lang)) for l, d in panels]
+    titles = [say("fig.pat.layer_dir", lang, layer=l + 1, direction=say('fig.' + d, lang)) for l, d in panels]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.16)
     any_entry = next(iter(sat.values()))
     for p, (l, d) in enumerate(panels):
@@ -259,14 +226,14 @@ def saturation_scatter(sat: dict, lang: str = "en", low: float = 0.1, high: floa
                 x=np.asarray(e["left"], dtype=float).tolist(), y=np.asarray(e["right"], dtype=float).tolist(), mode="markers",
                 name=gate_title(g, lang), legendgroup=g, showlegend=p == 0, customdata=units.tolist(),
                 marker=dict(color=color, size=7, opacity=0.75, line=dict(width=0.5, color="white")),
-                hovertemplate=(f"{GATE_INFO.get(g, (g,))[0]} · {_t('unit', lang)} %{{customdata}}<br>"
-                               f"{_t('left', lang)}: %{{x:.3f}}<br>{_t('right', lang)}: %{{y:.3f}}<extra></extra>")),
+                hovertemplate=(f"{GATE_INFO.get(g, (g,))[0]} · {say('fig.unit', lang)} %{{customdata}}<br>"
+                               f"{say('fig.pat.left', lang)}: %{{x:.3f}}<br>{say('fig.pat.right', lang)}: %{{y:.3f}}<extra></extra>")),
                 row=r, col=c)
-        fig.update_xaxes(range=[-0.02, 1.02], title_text=_t("left", lang), row=r, col=c)
-        fig.update_yaxes(range=[-0.02, 1.02], title_text=_t("right", lang), row=r, col=c)
+        fig.update_xaxes(range=[-0.02, 1.02], title_text=say("fig.pat.left", lang), row=r, col=c)
+        fig.update_yaxes(range=[-0.02, 1.02], title_text=say("fig.pat.right", lang), row=r, col=c)
     height, top, bottom = 140 + 380 * rows, 90, 110
     fig.update_layout(
-        title=dict(text=_t("sat_title", lang, n=int(any_entry.get("reviews", 0)), steps=int(any_entry.get("steps", 0)),
+        title=dict(text=say("fig.pat.sat_title", lang, n=int(any_entry.get("reviews", 0)), steps=int(any_entry.get("steps", 0)),
                            lo=low, hi=high), font=dict(size=15)),
         font=FONT, hoverlabel=dict(font=dict(family=FONT_FAMILY)), height=height,
         # the legend under the bottom row's axis titles (about 50 px under the axes), not across them

@@ -10,7 +10,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sentiment.figures.style import (
-    _TEXT,
     FONT_FAMILY,
     NEGATIVE_COLOR,
     NEGATIVE_RGB,
@@ -19,9 +18,9 @@ from sentiment.figures.style import (
     SERIES_COLORS,
     _base_layout,
     _hover_tokens,
-    _t,
     _token_axis,
 )
+from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.instrument import Trace
@@ -52,17 +51,17 @@ def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 80) -> go.Fig
     credit = pooling_credit(trace)
     fig = go.Figure()
     hover = _hover_tokens(trace, lang)
-    ylab = _t("share", lang) if trace.pooling in ("max", "last") else _t("weight", lang)
+    ylab = say("fig.share", lang) if trace.pooling in ("max", "last") else say("fig.weight", lang)
     for i, (k, v) in enumerate(credit.items()):
         fig.add_trace(go.Bar(
-            x=np.arange(T), y=v, name=_t(k, lang) if k != "weight" else _t("weight", lang), text=hover,
+            x=np.arange(T), y=v, name=say('fig.' + k, lang) if k != "weight" else say("fig.weight", lang), text=hover,
             marker_color=SERIES_COLORS[i], textposition="none",
-            hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>{ylab}: %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>{ylab}: %{{y:.3f}}<extra></extra>",
         ))
     fig.update_layout(barmode="stack", yaxis_title=ylab, showlegend=len(credit) > 1,
                       legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _token_axis(fig, trace.tokens, max_ticks)
-    title = _t(f"pool_{trace.pooling}", lang, d=len(trace.pooled), t=T) if f"pool_{trace.pooling}" in _TEXT else trace.pooling
+    title = say(f"fig.pool_{trace.pooling}", lang, d=len(trace.pooled), t=T)
     meta = {"kind": "pooling_bar", "tokens": list(trace.tokens), "pooling": trace.pooling, "series": list(credit)}
     return _base_layout(fig, title, 330 if T <= 12 else 380, meta)
 
@@ -75,15 +74,15 @@ def prefix_curve(trace: "Trace", lang: str = "en", max_ticks: int = 80) -> go.Fi
     if trace.prefix_probs is not None:
         fig.add_trace(go.Scatter(
             x=np.arange(T), y=np.asarray(trace.prefix_probs, dtype=np.float64)[:T], mode="lines+markers",
-            name=trace.model_name or _t("p_pos", lang), text=_hover_tokens(trace, lang), line=dict(color=SERIES_COLORS[0]),
-            hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>{_t('p_pos', lang)}: %{{y:.3f}}<extra></extra>",
+            name=trace.model_name or say("fig.p_pos", lang), text=_hover_tokens(trace, lang), line=dict(color=SERIES_COLORS[0]),
+            hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>{say('fig.p_pos', lang)}: %{{y:.3f}}<extra></extra>",
         ))
     else:
-        fig.add_annotation(text=_t("not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_yaxes(range=[0, 1], title=_t("p_pos", lang))
+        fig.add_annotation(text=say("fig.not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_yaxes(range=[0, 1], title=say("fig.p_pos", lang))
     _token_axis(fig, trace.tokens, max_ticks)
     meta = {"kind": "prefix_curve", "tokens": list(trace.tokens)}
-    return _base_layout(fig, _t("prefix_title", lang), 340 if T <= 12 else 390, meta)
+    return _base_layout(fig, say("fig.prefix_title", lang), 340 if T <= 12 else 390, meta)
 
 
 def attribution(trace: "Trace", method: str = "occlusion") -> np.ndarray | None:
@@ -103,14 +102,14 @@ def attribution_bar(trace: "Trace", method: str = "occlusion", lang: str = "en",
         fig.add_trace(go.Bar(
             x=np.arange(T), y=a, text=_hover_tokens(trace, lang), textposition="none",
             marker_color=[POSITIVE_COLOR if v >= 0 else NEGATIVE_COLOR for v in a],
-            hovertemplate=f"{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>{_t('attribution', lang)}: %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>{say('fig.attribution', lang)}: %{{y:.4f}}<extra></extra>",
         ))
     else:
-        fig.add_annotation(text=_t("not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_yaxes(title=_t("attribution", lang), zeroline=True)
+        fig.add_annotation(text=say("fig.not_computed", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_yaxes(title=say("fig.attribution", lang), zeroline=True)
     _token_axis(fig, trace.tokens, max_ticks)
     meta = {"kind": "attribution_bar", "tokens": list(trace.tokens), "method": method}
-    return _base_layout(fig, _t(method, lang), 330 if T <= 12 else 380, meta)
+    return _base_layout(fig, say('fig.' + method, lang), 330 if T <= 12 else 380, meta)
 
 
 def attribution_html(tokens: Sequence[str], scores: Sequence[float] | None, unk: Sequence[bool] | None = None, language: str = "en") -> str:
@@ -152,14 +151,14 @@ def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = 
         fig.add_trace(go.Scatter(
             x=np.arange(len(tr.tokens)), y=np.asarray(tr.prefix_probs, dtype=np.float64)[: len(tr.tokens)],
             mode="lines+markers", name=nm, text=_hover_tokens(tr, lang), line=dict(color=SERIES_COLORS[i % 4]),
-            hovertemplate=f"{html.escape(nm)}<br>{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>"
-                          f"{_t('p_pos', lang)}: %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{html.escape(nm)}<br>{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
+                          f"{say('fig.p_pos', lang)}: %{{y:.3f}}<extra></extra>",
         ))
-    fig.update_yaxes(range=[0, 1], title=_t("p_pos", lang))
+    fig.update_yaxes(range=[0, 1], title=say("fig.p_pos", lang))
     fig.update_layout(legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _compare_axis(fig, traces, max_ticks)
     meta = {"kind": "compare_prefix", "names": list(names), "tokens": [list(tr.tokens) for tr in traces]}
-    return _base_layout(fig, _t("prefix_title", lang), 380, meta)
+    return _base_layout(fig, say("fig.prefix_title", lang), 380, meta)
 
 
 def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 80) -> go.Figure:
@@ -168,13 +167,13 @@ def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str =
     for i, (tr, nm) in enumerate(zip(traces, names)):
         credit = sum(pooling_credit(tr).values())
         fig.add_trace(go.Bar(
-            x=np.arange(len(tr.tokens)), y=credit, name=f"{nm} ({tr.pooling})", text=_hover_tokens(tr, lang),
+            x=np.arange(len(tr.tokens)), y=credit, name=f"{nm} ({say('pool.' + tr.pooling, lang)})", text=_hover_tokens(tr, lang),
             textposition="none", marker_color=SERIES_COLORS[i % 4],
-            hovertemplate=f"{html.escape(nm)}<br>{_t('token', lang)}: %{{text}}<br>{_t('position', lang)}: %{{x}}<br>"
-                          f"{_t('credit', lang)}: %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{html.escape(nm)}<br>{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
+                          f"{say('fig.credit', lang)}: %{{y:.3f}}<extra></extra>",
         ))
-    fig.update_layout(barmode="group", yaxis_title=_t("credit", lang),
+    fig.update_layout(barmode="group", yaxis_title=say("fig.credit", lang),
                       legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     _compare_axis(fig, traces, max_ticks)
     meta = {"kind": "compare_pooling", "names": list(names), "tokens": [list(tr.tokens) for tr in traces]}
-    return _base_layout(fig, _t("compare_pool_title", lang), 380, meta)
+    return _base_layout(fig, say("fig.compare_pool_title", lang), 380, meta)

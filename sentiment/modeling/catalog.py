@@ -36,7 +36,8 @@ class ModelEntry:
     source: str  # "shipped" | "run" | "imported" (converted from another framework: <runs root>/imported/<name>)
     path: str  # the checkpoint directory
     available: bool = True
-    error: str = ""  # why it is unavailable (a CheckpointError message)
+    error: str = ""  # why it is unavailable (a CheckpointError message, English)
+    problem: CheckpointError | None = field(default=None, compare=False)  # the same error (its code and params translate it: i18n.t(problem, lang))
     dataset: str = ""  # "imdb", "hotel", a CSV's stem ...
     language: str = ""  # "en" | "zh" (the tokenizer's)
     cell: str = ""  # "lstm" | "gru" | "rnn"
@@ -70,6 +71,7 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d.pop("problem")  # JSON: the English message is in "error"
         d["summary"] = self.summary
         return d
 
@@ -109,14 +111,14 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
     entry.dataset, entry.cell, entry.pooling = ds, cell, pooling  # the name's guess, until the files say
     try:
         if not d.is_dir():
-            raise CheckpointError(f"{d}: no such model directory")
+            raise CheckpointError("model.no_dir", path=d)
         cfg = read_model_json(d / "config.json")
         card = read_model_json(d / "card.json")
         check_config(cfg, d / "config.json")
         model = cfg["model"]
         for f in ("vocab.json", "model.safetensors"):
             if not (d / f).is_file():
-                raise CheckpointError(f"{d / f}: missing (a model directory holds {', '.join(FILES)})")
+                raise CheckpointError("model.missing", path=d / f, files=", ".join(FILES))
         entry.card = card
         entry.language = str(cfg["tokenizer"].get("language", "en"))
         entry.cell = str(model.get("cell", cell or "lstm"))
@@ -134,9 +136,10 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
         entry.parameters = int(params) if isinstance(params, (int, float)) else None
         entry.size_bytes = (d / "model.safetensors").stat().st_size
     except CheckpointError as e:
-        entry.available, entry.error = False, str(e)
+        entry.available, entry.error, entry.problem = False, str(e), e
     except (OSError, TypeError, ValueError, AttributeError, RecursionError) as e:
-        entry.available, entry.error = False, f"{d}: unreadable ({type(e).__name__})"
+        err = CheckpointError("model.unreadable", path=d, err=e)
+        entry.available, entry.error, entry.problem = False, str(err), err
     return entry
 
 

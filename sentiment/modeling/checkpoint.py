@@ -30,6 +30,7 @@ from sentiment.jsonio import load_json_object
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, other_script, tokenize
 from sentiment.data import vocabs
+from sentiment.i18n import Note
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
 FORMAT = 1
@@ -40,7 +41,8 @@ class Encoded:
     tokens: list[str]  # the tokens the model reads (after truncation)
     ids: list[int]  # their vocabulary ids
     truncated: int = 0  # tokens dropped past max_len
-    note: str = ""  # anything the user should be told (truncation, other language, unknown words)
+    note: str = ""  # anything the user should be told (truncation, other language, unknown words), in English
+    notes: list[Note] = field(default_factory=list)  # the same, as codes and params (t(note, lang) translates)
     padding: list[bool] | None = None  # imported models that read padding: True at pad steps (ids include them)
 
 
@@ -101,27 +103,21 @@ class Checkpoint:
         if not tokens:
             script = other_script(text)
             if script:
-                raise InputError(f"This review is written in {script}; the models here read English and Chinese "
-                                 "(each model one of them). Try a review in one of those.")
-            raise InputError("No words found in the review (only symbols, emoji or punctuation).")
-        notes = []
+                raise InputError("review.other_script", script=script)
+            raise InputError("review.no_words")
+        notes: list[Note] = []
         lang = guess_language(text)
-        names = {"en": "English", "zh": "Chinese"}
-        if lang in names and lang != self.language:
-            notes.append(
-                f"This review looks {names[lang]}, but the model reads {names.get(self.language, self.language)}: "
-                "its prediction means little."
-            )
+        if lang in ("en", "zh") and self.language in ("en", "zh") and lang != self.language:
+            notes.append(Note(f"note.looks_{lang}_reads_{self.language}"))
         truncated = max(0, len(tokens) - self.max_len)
         if chars > len(text):  # a huge paste: only its first MAX_CHARS characters were tokenized
             tokens = tokens[: self.max_len]
-            notes.append(f"The review was cut to the model's first {len(tokens)} tokens "
-                         f"(the rest, {chars - len(text):,} more characters, not read).")
+            notes.append(Note("note.cut_chars", n=len(tokens), chars=chars - len(text)))
         elif truncated:
             tokens = tokens[: self.max_len]
-            notes.append(f"The review was cut to the model's first {self.max_len} tokens ({truncated} more not read).")
+            notes.append(Note("note.cut_tokens", n=self.max_len, more=truncated))
         ids = self.vocab.encode(tokens)
-        return Encoded(tokens, ids, truncated, " ".join(notes))
+        return Encoded(tokens, ids, truncated, " ".join(map(str, notes)), notes)
 
 
 def _sha256(path: Path) -> str:
@@ -144,7 +140,7 @@ def save(
     """Write a checkpoint directory atomically; refuses to overwrite an existing one."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
-        raise CheckpointError(f"{out}: already exists and is not empty; a checkpoint is never overwritten")
+        raise CheckpointError("model.exists", path=out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -230,7 +226,7 @@ def resolve(model: str | Path) -> Path:
                           spec.runs_root_path() / "imported" / name):  # imported: sentiment.interop
             if candidate.is_dir():
                 return candidate
-    raise CheckpointError(f"{d}: no such model directory (nor a shipped model or run of that name)")
+    raise CheckpointError("model.not_found", path=d)
 
 
 def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
@@ -251,28 +247,28 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
         vtext = vpath.read_text(encoding="utf-8")
         vocab = vocabs.IdVocab.from_json(vtext) if vocabs.is_id_vocab_json(vtext) else Vocab.from_json(vtext)
     except FileNotFoundError:
-        raise CheckpointError(f"{d / 'vocab.json'}: missing (a model directory holds {', '.join(FILES)})") from None
+        raise CheckpointError("model.missing", path=d / "vocab.json", files=", ".join(FILES)) from None
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
-        raise CheckpointError(f"{d / 'vocab.json'}: corrupt or truncated ({type(e).__name__}: {str(e)[:120]})") from None
+        raise CheckpointError("model.corrupt", path=d / "vocab.json", err=f"{type(e).__name__}: {str(e)[:120]}") from None
     try:
         config = ModelConfig.from_dict(cfg["model"])
         tokenizer = dict(cfg["tokenizer"])
         max_len = int(cfg["max_len"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid ({e})") from None
+        raise CheckpointError("model.config", path=d / "config.json", err=e) from None
     if config.vocab_size != len(vocab):
-        raise CheckpointError(f"{d / 'vocab.json'}: {len(vocab)} tokens, but config.json says {config.vocab_size}")
+        raise CheckpointError("model.vocab_size", path=d / "vocab.json", n=len(vocab), expected=config.vocab_size)
     if card.get("weights_sha256") and card["weights_sha256"] != _sha256(wpath):
-        raise CheckpointError(f"{wpath}: corrupt or truncated (its checksum differs from the one in card.json)")
+        raise CheckpointError("model.checksum", path=wpath)
     try:
         state = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{wpath}: corrupt or truncated ({e})") from None
+        raise CheckpointError("model.corrupt", path=wpath, err=e) from None
     model = SentimentRNN(config)
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
-        raise CheckpointError(f"{wpath}: weights do not match config.json ({str(e).splitlines()[0]})") from None
+        raise CheckpointError("model.weights", path=wpath, err=str(e).splitlines()[0]) from None
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise CheckpointError(f"{wpath}: some weights are NaN or infinite; this model cannot give a prediction")
     model.to(device).eval()

@@ -65,8 +65,8 @@ class EditRefused(InputError):
     "empty", "language", "kind", "no_word" (no sentiment word from the list), "all_intensified",
     "index" (fewer places than asked for)."""
 
-    def __init__(self, message: str, reason: str, kind: str = ""):
-        super().__init__(message)
+    def __init__(self, reason: str, kind: str = "", **params):
+        super().__init__(f"edit.{reason}", kind=kind, **params)
         self.reason, self.kind = reason, kind
 
 
@@ -193,11 +193,11 @@ def _hits(text: str, language: str) -> list[_Hit]:
 
 def _check(text: object, language: str, kind: str) -> str:
     if kind not in EDIT_KINDS:
-        raise EditRefused(f"Unknown edit {kind!r}: choose one of {', '.join(EDIT_KINDS)}.", "kind", str(kind))
+        raise EditRefused("kind", str(kind), choices=", ".join(EDIT_KINDS))
     if language not in ("en", "zh"):
-        raise EditRefused(f"Built-in edits exist for English and Chinese reviews, not {language!r}.", "language", kind)
+        raise EditRefused("language", kind, language=language)
     if not isinstance(text, str) or not text.strip():
-        raise EditRefused("The review is empty: there is nothing to edit.", "empty", kind)
+        raise EditRefused("empty", kind)
     return text
 
 
@@ -279,11 +279,10 @@ def apply_edit(text: str, kind: str, language: str, index: int = 0) -> Edit:
     edits = find_edits(text, language, kind)
     if not edits:
         if kind == "intensify" and _hits(text[:MAX_CHARS], language):
-            raise EditRefused("Every sentiment word of this review already has an intensifier.", "all_intensified", kind)
-        raise EditRefused(f"No sentiment word from the built-in list ({example_words(language)}) in this review: "
-                          f"edit the text by hand instead.", "no_word", kind)
+            raise EditRefused("all_intensified", kind)
+        raise EditRefused("no_word", kind, examples=example_words(language))
     if not isinstance(index, int) or not 0 <= index < len(edits):
-        raise EditRefused(f"This edit applies at {len(edits)} place(s); there is no place {index}.", "index", kind)
+        raise EditRefused("index", kind, n=len(edits), index=index)
     return edits[index]
 
 
@@ -368,12 +367,7 @@ def on_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 # ---- differences of two traces ------------------------------------------------------------------------
 
-MISMATCH = {  # reason -> what differs (English; the app translates the reason)
-    "cell": "the cells differ ({a} vs {b})",
-    "layers": "the numbers of layers differ ({a} vs {b})",
-    "hidden": "the hidden sizes differ ({a} vs {b})",
-    "directions": "one model is bidirectional and the other is not",
-}
+MISMATCH = ("cell", "layers", "hidden", "directions")  # what may differ; the messages are error.diff.<reason>
 
 
 def comparable(a: "Trace", b: "Trace") -> tuple[str, object, object] | None:
@@ -390,7 +384,7 @@ def comparable(a: "Trace", b: "Trace") -> tuple[str, object, object] | None:
 def _require_comparable(a: "Trace", b: "Trace") -> None:
     reason = comparable(a, b)
     if reason is not None:
-        raise InputError(f"These gates cannot be subtracted: {MISMATCH[reason[0]].format(a=reason[1], b=reason[2])}.")
+        raise InputError(f"diff.{reason[0]}", a=reason[1], b=reason[2])
 
 
 @dataclass

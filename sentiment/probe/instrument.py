@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import random
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.data.readers import LABEL_NAMES
 from sentiment.errors import InputError
+from sentiment.i18n import Note
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
 from sentiment.data.text import UNK_ID
@@ -333,10 +334,11 @@ class Trace:
     occlusion: np.ndarray | None  # [T] P(pos | review) - P(pos | token t replaced by <unk>)
     integrated_gradients: np.ndarray | None  # [T] attribution to P(positive), summed over embedding dims
     truncated: int  # tokens cut past max_len
-    note: str  # user-facing note ("" if none)
+    note: str  # user-facing note ("" if none), in English
     ig_delta: float | None = None  # completeness gap of the integrated gradients
     occlusion_method: str = "unk"  # each token replaced by <unk> (not dropped)
     padding: list[bool] | None = None  # imported models that read padding: True at pad steps (traced too)
+    notes: list = field(default_factory=list)  # the note as sentiment.i18n.Notes (codes and params; t(note, lang))
 
     def gate(self, name: str, layer: int = 0, direction: str = "forward") -> np.ndarray:
         """[T, H] values of one gate (or c, h) of one layer and direction."""
@@ -366,6 +368,8 @@ class Trace:
                      for lt in v]
             elif isinstance(v, np.ndarray):
                 v = v.tolist()
+            elif f.name == "notes":
+                v = [{"code": n.code, "params": n.params} for n in v]
             d[f.name] = v
         return json.dumps(d, ensure_ascii=False)
 
@@ -385,6 +389,8 @@ class Trace:
                 v = np.asarray(v, dtype=np.float32)
             elif f.name == "pool_winners" and v is not None:
                 v = np.asarray(v, dtype=np.int64)
+            elif f.name == "notes":
+                v = [Note(n["code"], **n["params"]) for n in v]
             kw[f.name] = v
         return cls(**kw)
 
@@ -460,7 +466,7 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
         prefix_probs=None if pp is None else pp.astype(np.float32),
         occlusion=None if occ is None else occ.astype(np.float32),
         integrated_gradients=None if ig is None else ig.astype(np.float32),
-        truncated=enc.truncated, note=enc.note, ig_delta=ig_delta, padding=enc.padding,
+        truncated=enc.truncated, note=enc.note, ig_delta=ig_delta, padding=enc.padding, notes=list(enc.notes),
     )
 
 
@@ -484,7 +490,7 @@ def dataset_saturation(ckpt: Checkpoint, texts: Sequence, max_reviews: int = 500
         except InputError:
             continue
     if not seqs:
-        raise InputError("None of these reviews has any word the model can read.")
+        raise InputError("review.none_readable")
     model, cell = ckpt.model, ckpt.config.cell
     dev = next(model.parameters()).device
     seqs.sort(key=len)

@@ -201,7 +201,7 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
                   max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
     t0 = time.perf_counter()
     if n < 1:
-        raise InputError("The sample needs at least one review.")
+        raise InputError("patterns.sample_empty")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     chosen = sample_indices(len(examples), int(n), seed)
@@ -218,7 +218,7 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
         labels.append(int(y))
         where.append(j)
     if not seqs:
-        raise InputError("None of these reviews has any word the model can read.")
+        raise InputError("review.none_readable")
     order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), where[i]))  # shortest first
     seqs = [seqs[i] for i in order]
     tokens = [tokens[i] for i in order]
@@ -324,9 +324,9 @@ def load_dir(path: str | Path, expect_sha: str | None = None) -> BatchTrace:
     try:
         info = json.loads((d / "index.json").read_text(encoding="utf-8"))
         if not isinstance(info, dict) or info.get("format") != FORMAT:
-            raise GateScopeError(f"{d}: not a {FORMAT} directory")
+            raise GateScopeError("patterns.not_batch", path=d, format=FORMAT)
         if expect_sha is not None and info.get("weights_sha256") != expect_sha:
-            raise GateScopeError(f"{d}: traced with other weights")
+            raise GateScopeError("patterns.other_weights", path=d)
         n, n_tok, H = int(info["n"]), int(info["n_tokens"]), int(info["hidden_size"])
         offsets = np.load(d / "offsets.npy")
         ids = np.load(d / "ids.npy", mmap_mode="r")
@@ -336,20 +336,20 @@ def load_dir(path: str | Path, expect_sha: str | None = None) -> BatchTrace:
         ok = (offsets.shape == (n + 1,) and offsets[0] == 0 and offsets[-1] == n_tok and bool((np.diff(offsets) > 0).all())
               and ids.shape == (n_tok,) and labels.shape == (n,) and split_index.shape == (n,) and len(tokens) == n_tok)
         if not ok:
-            raise GateScopeError(f"{d}: the review index does not add up")
+            raise GateScopeError("patterns.index", path=d)
         arrays = {}
         for k in info["arrays"]:
             key = (int(k[0]), str(k[1]), str(k[2]))
             a = np.load(d / _file(key), mmap_mode="r")
             if a.shape != (n_tok, H) or a.dtype != np.float16:
-                raise GateScopeError(f"{d / _file(key)}: shape {a.shape}, expected {(n_tok, H)}")
+                raise GateScopeError("patterns.shape", path=d / _file(key), shape=a.shape, expected=(n_tok, H))
             arrays[key] = a
         if not arrays:
-            raise GateScopeError(f"{d}: no arrays")
+            raise GateScopeError("patterns.no_arrays", path=d)
     except GateScopeError:
         raise
     except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError) as e:
-        raise GateScopeError(f"{d}: unreadable batch trace ({type(e).__name__}: {e})") from None
+        raise GateScopeError("patterns.unreadable", path=d, err=f"{type(e).__name__}: {e}") from None
     return BatchTrace(info, split_index, labels, offsets, ids, tokens, arrays, str(d))
 
 
@@ -560,7 +560,7 @@ def select_units(values: np.ndarray, start: int, end: int, threshold: float) -> 
     T = values.shape[0]
     start, end = int(start), int(end)
     if not 0 <= start <= end < T:
-        raise InputError(f"The token range {start}..{end} is not inside the review (tokens 0..{T - 1}).")
+        raise InputError("patterns.range", start=start, end=end, last=T - 1)
     low = np.asarray(values[start: end + 1], dtype=np.float32).min(0)  # [H]
     units = np.flatnonzero(low > threshold)
     return units[np.argsort(-low[units], kind="stable")]
@@ -606,7 +606,7 @@ def on_together(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float
     """[N_tok] bool: every unit of ``units`` above threshold at that token."""
     units = np.asarray(units, dtype=np.int64)
     if units.size == 0:
-        raise InputError("Select at least one unit first.")
+        raise InputError("patterns.no_units")
     v = bt.values(key)
     on = np.empty(bt.n_tokens, dtype=bool)
     step = 1 << 16
@@ -691,7 +691,7 @@ def word_profile(bt: BatchTrace, key: Key, min_count: int = 10) -> WordProfile:
     keep = np.flatnonzero(counts >= max(1, int(min_count)))
     keep = keep[(keep != UNK_ID) & (keep != PAD_ID)]
     if keep.size == 0:
-        raise InputError(f"No word is read at least {min_count} times in this sample; lower the minimum count or trace more reviews.")
+        raise InputError("patterns.no_frequent_word", n=min_count)
     first = np.full(V, -1, dtype=np.int64)
     uniq, at = np.unique(ids, return_index=True)
     first[uniq] = at

@@ -62,7 +62,7 @@ def cell_updates(trace: "Trace", layer: int = 0, direction: str = "forward") -> 
     InputError for a plain RNN (no gates to split the update); KeyError for a layer or direction the
     model does not have."""
     if trace.cell not in STATE_OF:
-        raise InputError(f"A plain {trace.cell.upper()} has no gates: its update cannot be split into kept and written.")
+        raise InputError("updates.no_gates", cell=trace.cell.upper())
     T = len(trace.tokens)
     g = {name: np.asarray(trace.gate(name, layer, direction), dtype=np.float64)[:T]
          for name in (("f", "i", "g", "c") if trace.cell == "lstm" else ("z", "n", "h"))}

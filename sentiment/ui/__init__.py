@@ -1,7 +1,7 @@
 """The Streamlit interface: one module per page, each with a ``render()`` function.
 
 ``PAGES`` is the one list of pages: adding a page is one line here (its module, its title key in
-``i18n.STRINGS``, an icon, its URL path). ``navigation()`` turns the list into ``st.navigation`` and
+the string tables, sentiment/i18n/en.py and zh.py, an icon, its URL path). ``navigation()`` turns the list into ``st.navigation`` and
 draws the frame every page shares (the language switch in the sidebar). A page that raises an
 unexpected error shows a message, not a traceback; the other pages keep working.
 
@@ -20,7 +20,6 @@ from sentiment import serving
 
 from . import present
 from .i18n import language_switch, t
-from .i18n import register
 
 log = logging.getLogger("gatescope.ui")
 
@@ -28,7 +27,7 @@ log = logging.getLogger("gatescope.ui")
 @dataclass(frozen=True)
 class PageSpec:
     module: str  # "sentiment.ui.explore": a module with render()
-    title_key: str  # key of the page title in i18n.STRINGS
+    title_key: str  # key of the page title in the string tables (sentiment/i18n)
     icon: str
     url_path: str
     default: bool = False
@@ -42,7 +41,6 @@ PAGES: list[PageSpec] = [
     PageSpec("sentiment.ui.models", "page.models", ":material/inventory_2:", "models"),
     PageSpec("sentiment.ui.train", "page.train", ":material/model_training:", "train"),
 ]
-register({"page.patterns": {"en": "Patterns", "zh": "模式"}})  # the nav title is needed before the page module loads
 
 
 def _runner(spec: PageSpec):

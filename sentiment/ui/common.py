@@ -19,23 +19,10 @@ from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
 from . import present, waiting
-from .i18n import core_message, register, t
+from .i18n import t
 
-register({  # models converted by sentiment.interop
-    "source.imported": {"en": "imported", "zh": "导入"},
-    "pool.last_step": {"en": "last step", "zh": "最后时间步"},
-    "pooling.help.last_step": {"en": "Last step (an imported model): every unit is read at the last time step, "
-                                      "out[:, -1], which is a padding step when the review is shorter than the fixed length.",
-                               "zh": "最后时间步（导入的模型）：所有单元都取最后一个时间步 out[:, -1]；评论短于固定长度时，那是一个填充步。"},
-})
 
 log = logging.getLogger("gatescope.ui")
-register({
-    "review.cut": {"en": "The review was cut to its first {kept:,} characters: a longer paste would slow the server "
-                         "for everyone, and a model reads at most a few hundred words.",
-                   "zh": "评论已截取为前 {kept:,} 个字符：更长的粘贴会拖慢所有人的服务器，而模型最多只读几百个词。"},
-    "review.cut_more": {"en": "{cut:,} more characters were not read.", "zh": "其余 {cut:,} 个字符未读取。"},
-})
 
 EXAMPLES_DIR = spec.EXAMPLES_DIR
 CELL_ORDER = ("lstm", "gru", "rnn")
@@ -126,7 +113,7 @@ def chart(fig, key: str, filename: str | None = None, on_select: bool = False) -
 
 def error(e: BaseException) -> None:
     """A GateScopeError's message (translated where known) as an error box."""
-    st.error(core_message(str(e)), icon=":material/error:")
+    st.error(t(e), icon=":material/error:")
 
 
 # ---- model picker -------------------------------------------------------------------------------------
@@ -155,7 +142,7 @@ def available_models() -> tuple[list[catalog.ModelEntry], list[catalog.ModelEntr
     ok, bad = [], []
     for e in models():
         if e.available and e.key in failed:
-            e = catalog.ModelEntry(**{**e.__dict__, "available": False, "error": failed[e.key]})
+            e = catalog.ModelEntry(**{**e.__dict__, "available": False, "error": str(failed[e.key]), "problem": failed[e.key]})
         (ok if e.available else bad).append(e)
     return ok, bad
 
@@ -231,7 +218,7 @@ def _show_unavailable(bad: Sequence[catalog.ModelEntry]) -> None:
     if bad:
         with st.expander(t("picker.unavailable", n=len(bad)), icon=":material/block:"):
             for e in bad:
-                st.caption(f"**{e.name}**: {e.error}")
+                st.caption(f"**{e.name}**: {t(e.problem) if e.problem is not None else e.error}")
 
 
 def load(entry: catalog.ModelEntry) -> checkpoint.Checkpoint | None:
@@ -239,11 +226,11 @@ def load(entry: catalog.ModelEntry) -> checkpoint.Checkpoint | None:
     try:
         return load_model(entry.path)
     except GateScopeError as e:
-        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = str(e)
-        st.error(t("picker.load_failed", name=entry.name, err=core_message(str(e))), icon=":material/error:")
+        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = e
+        st.error(t("picker.load_failed", name=entry.name, err=t(e)), icon=":material/error:")
     except Exception as e:  # a model that breaks in an unforeseen way must not take the page down
         log.exception("loading %s", entry.path)
-        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = f"{type(e).__name__}: {e}"
+        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = GateScopeError(f"{type(e).__name__}: {e}")
         st.error(t("picker.load_failed", name=entry.name, err=f"{type(e).__name__}: {e}"), icon=":material/error:")
     return None
 
@@ -381,7 +368,7 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     unk = int(sum(bool(u) for u in trace.unk))
     st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk))
     if trace.note:
-        st.warning(core_message(trace.note), icon=":material/warning:")
+        st.warning(" ".join(t(n) for n in getattr(trace, "notes", ())) or trace.note, icon=":material/warning:")
 
 
 def layer_options(trace) -> list[tuple[int, str]]:

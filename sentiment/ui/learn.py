@@ -9,49 +9,8 @@ from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.probe.gradients import input_gradient_norms
 from . import common, editdiff, present, selection, share
-from .i18n import lang, register, t
+from .i18n import lang, t
 
-register({
-    "learn.title": {"en": "Learn the gates", "zh": "学习门控机制"},
-    "learn.intro": {"en": "The equations of the cell, as PyTorch computes them, then the same equations with the "
-                          "numbers of your review for the token and unit you pick.",
-                    "zh": "先看 PyTorch 实际计算的单元方程，再看你选的词元和单元代入本条评论真实数值后的同一组方程。"},
-    "learn.equations": {"en": "The equations", "zh": "方程"},
-    "learn.lstm.note": {"en": "σ is the logistic sigmoid, ⊙ the element-wise product. i: input gate, f: forget gate, "
-                              "g (C̃ in the tutorials): candidate, o: output gate, c: cell state (the conveyor belt), h: hidden state.",
-                        "zh": "σ 为 sigmoid 函数，⊙ 为逐元素乘积。i：输入门，f：遗忘门，g（教程中的 C̃）：候选值，o：输出门，c：细胞状态（传送带），h：隐藏状态。"},
-    "learn.gru.note": {"en": "PyTorch's GRU keeps the old state with weight z_t and writes the candidate with 1 − z_t; the "
-                             "seed tutorials write it the other way round (H_t = (1 − z_t) H_{t−1} + z_t H̃_t). The reset gate r_t "
-                             "multiplies the hidden projection W_hn h_{t−1} + b_hn, after the matrix product.",
-                       "zh": "PyTorch 的 GRU 用 z_t 保留旧状态、用 1 − z_t 写入候选值；种子教程的写法正好相反（H_t = (1 − z_t) H_{t−1} + z_t H̃_t）。"
-                             "重置门 r_t 乘在隐藏投影 W_hn h_{t−1} + b_hn 上，即矩阵乘法之后。"},
-    "learn.rnn.note": {"en": "A plain RNN has no gates: every step squashes the whole state through tanh.",
-                       "zh": "普通 RNN 没有门：每一步都把整个状态通过 tanh 压缩。"},
-    "learn.pick": {"en": "Pick a token and a hidden unit", "zh": "选择一个词元和一个隐藏单元"},
-    "learn.token": {"en": "Token", "zh": "词元"},
-    "learn.unit": {"en": "Unit", "zh": "单元"},
-    "learn.numbers": {"en": "With the numbers of this review", "zh": "代入本条评论的数值"},
-    "learn.where": {"en": "Step t = {pos}: token “{token}”, unit {unit}, {where}.", "zh": "时间步 t = {pos}：词元“{token}”，单元 {unit}，{where}。"},
-    "learn.token.help": {"en": "The step t: the review's tokens in reading order.", "zh": "时间步 t：按阅读顺序排列的评论词元。"},
-    "learn.unit.help": {"en": "One of the hidden units (0 to {last}); each unit has its own gates.",
-                        "zh": "隐藏单元之一（0 到 {last}）；每个单元有自己的门。"},
-    "learn.check": {"en": "The numbers add up: {parts} (largest difference {diff:.1e}).",
-                    "zh": "数值吻合：{parts}（最大差异 {diff:.1e}）。"},
-    "learn.check.part": {"en": "the equation gives {name} = {mine:.4f}, the traced model {traced:.4f}",
-                         "zh": "按公式算得 {name} = {mine:.4f}，模型追踪值为 {traced:.4f}"},
-    "learn.prev.note": {"en": "The previous step is the token before (forward direction) or after (backward direction); "
-                              "at the edge the previous state is 0.",
-                        "zh": "上一步是前一个词元（正向）或后一个词元（反向）；在边界处上一步状态为 0。"},
-    "learn.vanishing": {"en": "Vanishing gradients", "zh": "梯度消失"},
-    "learn.vanishing.help": {"en": "The norm of ∂loss/∂x_t (the loss: cross-entropy against each model's own prediction for this review): "
-                                   "how strongly the loss still depends on each token's input. "
-                                   "Where the plain RNN's curve falls by orders of magnitude, gradients vanish before they "
-                                   "reach those tokens; the gates of an LSTM or GRU keep a path open for them.",
-                             "zh": "∂loss/∂x_t 的范数（损失：相对于各模型自己对这条评论的预测的交叉熵）：损失对每个词元输入的依赖还有多强。普通 RNN 的曲线下降几个数量级的地方，"
-                                   "梯度在到达这些词元之前就消失了；LSTM 和 GRU 的门为它们保留了通路。"},
-    "learn.spread": {"en": "{name}: largest / smallest = {r:,.0f}×", "zh": "{name}：最大值 / 最小值 = {r:,.0f} 倍"},
-    "learn.vanishing.none": {"en": "No RNN, LSTM and GRU models of this dataset to compare.", "zh": "本数据集没有可比较的 RNN、LSTM 和 GRU 模型。"},
-})
 
 K = "le"
 

@@ -18,68 +18,8 @@ from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
 from . import common, openmodel, waiting
-from .i18n import core_message, lang, register, t
+from .i18n import lang, t
 
-register({
-    "models.title": {"en": "Models", "zh": "模型"},
-    "models.intro": {"en": "Every model GateScope can use: the shipped grid and the models your training runs made. "
-                           "Accuracies are on each model's own test split, which it never saw in training.",
-                     "zh": "GateScope 可用的全部模型：随附的模型网格，以及你的训练任务产生的模型。准确率都在各自从未见过的测试集上测得。"},
-    "models.grid": {"en": "Test accuracy by cell and pooling", "zh": "按循环单元和池化方式的测试准确率"},
-    "models.grid.help": {"en": "One grid per dataset: rows are the recurrent cells, columns the poolings; each cell of the "
-                               "grid is the test accuracy from the model's card (the best one where several models match).",
-                         "zh": "每个数据集一张网格：行是循环单元，列是池化方式；每格是模型卡中的测试准确率（多个模型相同时取最高者）。"},
-    "models.table": {"en": "All models", "zh": "全部模型"},
-    "models.pick": {"en": "Model to inspect", "zh": "要查看的模型"},
-    "models.pick.help": {"en": "Its card, its confusion matrix and the test reviews it gets wrong.",
-                         "zh": "查看它的模型卡、混淆矩阵和判错的测试评论。"},
-    "models.card": {"en": "Full card (JSON)", "zh": "完整模型卡（JSON）"},
-    "models.confusion": {"en": "Confusion matrix on the test split", "zh": "测试集上的混淆矩阵"},
-    "models.confusion.none": {"en": "This model's card has no confusion matrix.", "zh": "该模型卡中没有混淆矩阵。"},
-    "models.command": {"en": "Made by", "zh": "生成命令"},
-    "models.split": {"en": "Split: {scheme} · train {train} · validation {val} · test {test} reviews",
-                     "zh": "数据划分：{scheme} · 训练 {train} · 验证 {val} · 测试 {test} 条评论"},
-    "models.trained": {"en": "Trained on {device} · {date} · torch {torch} · best epoch {best} of {epochs}",
-                       "zh": "训练设备 {device} · {date} · torch {torch} · 最佳轮次 {best}/{epochs}"},
-    "models.refit": {"en": "Refit: trained on the training and validation reviews together for {epochs} epochs, "
-                            "so it has no held-out validation accuracy (the test reviews stay unseen).",
-                     "zh": "重新拟合：训练集与验证集一起训练 {epochs} 轮，因此没有独立的验证准确率（测试评论仍未参与训练）。"},
-    "metric.acc": {"en": "Test accuracy", "zh": "测试准确率"},
-    "metric.acc.help": {"en": "Share of the test reviews classified correctly.", "zh": "测试评论中分类正确的比例。"},
-    "metric.bacc": {"en": "Balanced accuracy", "zh": "平衡准确率"},
-    "metric.bacc.help": {"en": "The mean of the recall on positive and on negative reviews: not fooled by an unbalanced test set.",
-                         "zh": "正面与负面评论召回率的平均值：不受测试集类别不均衡的影响。"},
-    "metric.f1": {"en": "F1 (positive)", "zh": "F1（正面）"},
-    "metric.f1.help": {"en": "Harmonic mean of precision and recall for the positive class.",
-                       "zh": "正面类别的精确率与召回率的调和平均。"},
-    "metric.n": {"en": "Test reviews", "zh": "测试评论数"},
-    "metric.params": {"en": "Parameters", "zh": "参数量"},
-    "metric.size": {"en": "Weights on disk", "zh": "权重文件大小"},
-    "metric.time": {"en": "Training time", "zh": "训练用时"},
-    "metric.device": {"en": "Device", "zh": "设备"},
-    "metric.seconds": {"en": "{s:,.0f} s", "zh": "{s:,.0f} 秒"},
-    "models.wrong": {"en": "Misclassified test reviews (among the first {n})", "zh": "被判错的测试评论（前 {n} 条中）"},
-    "models.wrong.help": {"en": "The model reads the first {n} reviews of its own test split; the ones it gets wrong are "
-                                "listed, most confident mistakes first.",
-                          "zh": "模型读取其测试集的前 {n} 条评论；列出判错的评论，最自信的错误排在前面。"},
-    "models.wrong.wait": {"en": "Reading the model's first {n} test reviews", "zh": "正在读取模型的前 {n} 条测试评论"},
-    "models.wrong.button": {"en": "Find misclassified test reviews", "zh": "查找被判错的测试评论"},
-    "models.wrong.none": {"en": "None of the first {n} test reviews is misclassified.", "zh": "前 {n} 条测试评论全部判对。"},
-    "models.wrong.count": {"en": "{k} of the first {n} test reviews are misclassified; the {shown} most confident mistakes:",
-                           "zh": "前 {n} 条测试评论中有 {k} 条判错；下面是最自信的 {shown} 条错误："},
-    "models.wrong.nodata": {"en": "The dataset “{dataset}” is not on this machine, so its test reviews cannot be shown. "
-                                  "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
-                            "zh": "本机上没有数据集“{dataset}”，无法显示它的测试评论。请把它放到数据文件夹中（GATESCOPE_DATA 或 ../shared/data，见 README）。"},
-    "models.wrong.failed": {"en": "The test reviews could not be read: {err}", "zh": "无法读取测试评论：{err}"},
-    "models.wrong.row": {"en": "true {label} · P(positive) = {p:.3f}", "zh": "真实标签 {label} · P(正面) = {p:.3f}"},
-    "col.model": {"en": "model", "zh": "模型"}, "col.source": {"en": "source", "zh": "来源"},
-    "col.dataset": {"en": "dataset", "zh": "数据集"}, "col.cell": {"en": "cell", "zh": "单元"},
-    "col.pooling": {"en": "pooling", "zh": "池化"}, "col.acc": {"en": "test accuracy (%)", "zh": "测试准确率（%）"},
-    "col.bacc": {"en": "balanced accuracy (%)", "zh": "平衡准确率（%）"}, "col.f1": {"en": "F1 (%)", "zh": "F1（%）"},
-    "col.n": {"en": "test reviews", "zh": "测试评论数"},
-    "col.params": {"en": "parameters", "zh": "参数"}, "col.size": {"en": "size", "zh": "大小"},
-    "col.time": {"en": "training (s)", "zh": "训练用时（秒）"}, "col.device": {"en": "device", "zh": "设备"},
-})
 
 K = "mo"
 SAMPLE = 300  # test reviews scanned for mistakes
@@ -190,7 +130,7 @@ def card_view(entry: ModelEntry) -> None:
     m[3].metric(t("metric.device"), _short_device(card.get("device")))
     sizes = card.get("sizes") if isinstance(card.get("sizes"), dict) else {}
     if sizes:
-        st.caption(t("models.split", scheme=card.get("split_scheme", "—"), train=f"{sizes.get('train', 0):,}",
+        st.caption(t("models.split", scheme=t(how[0], **how[1]) if (how := readers.split_words(card)) else card.get("split_scheme", "—"), train=f"{sizes.get('train', 0):,}",
                      val=f"{sizes.get('val', 0):,}", test=f"{sizes.get('test', 0):,}"))
     st.caption(t("models.trained", device=card.get("device", "—"), date=str(card.get("date", "—"))[:16].replace("T", " "),
                  torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))
@@ -237,7 +177,7 @@ def misclassified_view(entry: ModelEntry) -> None:
     try:
         wrong = _misclassified_waiting(entry.path, SAMPLE)
     except GateScopeError as e:
-        st.warning(t("models.wrong.failed", err=core_message(str(e))), icon=":material/warning:")
+        st.warning(t("models.wrong.failed", err=t(e)), icon=":material/warning:")
         return
     if not wrong:
         st.success(t("models.wrong.none", n=SAMPLE), icon=":material/check:")

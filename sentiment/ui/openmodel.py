@@ -20,46 +20,11 @@ from sentiment.interop import recipe as recipes
 from sentiment.modeling.catalog import imported_root
 
 from . import common
-from .i18n import register, t
+from .i18n import t
 
 K = "om"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-register({
-    "open.title": {"en": "Open your own model", "zh": "打开你自己的模型"},
-    "open.intro": {"en": "An LSTM/GRU sentiment classifier trained in PyTorch (state_dict or torch.save(model)), Keras "
-                         "(.keras, .h5) or PaddlePaddle (.pdparams). GateScope reads the weights itself: no framework is "
-                         "needed and nothing in the file is run. It then runs exactly as its framework ran it, padding "
-                         "included.",
-                   "zh": "用 PyTorch（state_dict 或 torch.save(model)）、Keras（.keras、.h5）或 PaddlePaddle（.pdparams）训练的 "
-                         "LSTM/GRU 情感分类器。GateScope 自己读取权重：不需要安装框架，也不会执行文件中的任何代码。之后它与原框架的"
-                         "运行方式完全一致，包括填充。"},
-    "open.weights": {"en": "Model file", "zh": "模型文件"},
-    "open.vocab": {"en": "Vocabulary (word index JSON, or one token per line)", "zh": "词表（词索引 JSON，或每行一个词）"},
-    "open.tokenizer": {"en": "Tokens", "zh": "切分方式"},
-    "open.tok.word": {"en": "words", "zh": "词"},
-    "open.tok.char": {"en": "Chinese characters", "zh": "汉字"},
-    "open.language": {"en": "Language", "zh": "语言"},
-    "open.max_len": {"en": "Fixed length (0: from the file or 200)", "zh": "固定长度（0：取自文件或 200）"},
-    "open.padding": {"en": "Padding", "zh": "填充"},
-    "open.truncating": {"en": "Cut long reviews at", "zh": "长评论截断位置"},
-    "open.reduction": {"en": "Reduction before the head", "zh": "分类层之前的汇聚方式"},
-    "open.tanh": {"en": "tanh on the outputs first (seed 3)", "zh": "先对输出做 tanh（种子教程 3）"},
-    "open.index_from": {"en": "Word index offset (Keras imdb: 3; -1: automatic)", "zh": "词索引偏移（Keras imdb 为 3；-1：自动）"},
-    "open.auto": {"en": "as detected", "zh": "按检测结果"},
-    "open.recipe": {"en": "Recipe (JSON, optional; overrides the choices above)", "zh": "配方（JSON，可选；覆盖上面的选择）"},
-    "open.name": {"en": "Name in the model pickers", "zh": "在模型选择器中的名称"},
-    "open.found": {"en": "What GateScope found", "zh": "GateScope 检测到的结构"},
-    "open.convert": {"en": "Convert and add to the models", "zh": "转换并加入模型列表"},
-    "open.done": {"en": "Added {name}: pick it in any model picker (Explore, Compare, Patterns, Learn).",
-                  "zh": "已加入 {name}：可在任何模型选择器中选择它（探索、对比、模式、学习）。"},
-    "open.bad_name": {"en": "A name is letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit.",
-                      "zh": "名称由字母、数字、'.'、'_' 或 '-' 组成（最多 64 个），并以字母或数字开头。"},
-    "open.exists": {"en": "A model named {name} already exists; choose another name.",
-                    "zh": "已存在名为 {name} 的模型；请换一个名称。"},
-    "open.too_big": {"en": "The file is {size:.1f} GiB; GateScope opens model files up to 1 GiB.",
-                     "zh": "文件大小为 {size:.1f} GiB；GateScope 只打开不超过 1 GiB 的模型文件。"},
-})
 
 _PADDINGS = ["", "pre", "post", "masked"]
 _REDUCTIONS = ["", "final_states", "last_step", "max", "mean"]

@@ -23,128 +23,11 @@ from sentiment.errors import GateScopeError
 from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 from . import common, waiting
-from .i18n import core_message, lang, register, t
+from .i18n import lang, t
 from .models import dataset_here
 
 log = logging.getLogger("gatescope.ui")
 
-register({
-    "page.patterns": {"en": "Patterns", "zh": "模式"},
-    "patterns.title": {"en": "Units and patterns across a dataset", "zh": "跨数据集的单元与模式"},
-    "patterns.intro": {"en": "Trace a sample of the model's test reviews once (it is kept on disk), then: pick a token "
-                             "range in one review and the units that stay on over it, and find where else in the sample "
-                             "those units are on together; see which words raise and lower each unit; and how often each "
-                             "gate sits saturated.",
-                       "zh": "先把模型测试集的一批评论追踪一次（结果保存在磁盘上），然后：在一条评论里选一段词元和在这段上一直激活的单元，"
-                             "找出样本中这些单元同时激活的其他地方；查看哪些词让每个单元升高或降低；以及每个门处于饱和状态的频率。"},
-    "patterns.size": {"en": "Reviews in the sample", "zh": "样本中的评论数"},
-    "patterns.data": {"en": "Reviews to trace", "zh": "要追踪的评论"},
-    "patterns.data.split": {"en": "The model's test split", "zh": "模型的测试集"},
-    "patterns.data.upload": {"en": "A CSV of yours", "zh": "你自己的 CSV"},
-    "patterns.data.help": {"en": "Trace a sample of the reviews the model was tested on, or of your own labelled reviews "
-                                 "(a CSV with a label and a text column).",
-                           "zh": "追踪模型测试集的一部分评论，或你自己带标签的评论（含标签列和文本列的 CSV）。"},
-    "patterns.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column",
-                        "zh": "带标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
-    "patterns.upload.help": {"en": "The file itself is not saved, but the trace of the sample (with its tokens and labels) "
-                                   "is cached on this server like any other, until the cache's disk limit removes it.",
-                             "zh": "文件本身不会保存，但样本的追踪结果（含词元和标签）会像其他追踪一样缓存在本服务器上，直到缓存的磁盘上限将其删除。"},
-    "patterns.nocache": {"en": "The trace could not be kept in the cache folder ({root}): it is used for this view only and "
-                               "will be made again next time.",
-                         "zh": "追踪结果无法保存到缓存文件夹（{root}）：只用于本次查看，下次需要重新追踪。"},
-    "patterns.upload.bad": {"en": "This file cannot be used: {err}", "zh": "无法使用此文件：{err}"},
-    "patterns.upload.ok": {"en": "{n:,} labelled reviews ({pos:,} positive, {neg:,} negative).",
-                           "zh": "{n:,} 条带标签的评论（正面 {pos:,}，负面 {neg:,}）。"},
-    "patterns.upload.language": {"en": "These reviews look {data}, but the model reads {model}: most words will be unknown to it.",
-                                 "zh": "这些评论看起来是{data}，但模型读的是{model}：大多数词对它来说是未知的。"},
-    "patterns.trace.upload": {"en": "Trace {n:,} of your reviews", "zh": "追踪你的 {n:,} 条评论"},
-    "patterns.size.help": {"en": "A seeded sample of the model's test split ({total:,} reviews); the whole split at most. "
-                                 "On disk: {bytes:,} bytes per token read (every gate of every layer and direction, float16).",
-                           "zh": "从模型测试集（{total:,} 条评论）中按固定种子抽样；最多整个测试集。磁盘占用：每个词元 {bytes:,} 字节"
-                                 "（每层、每个方向的全部门控，float16）。"},
-    "patterns.trace": {"en": "Trace {n:,} test reviews", "zh": "追踪 {n:,} 条测试评论"},
-    "patterns.tracing": {"en": "Tracing: {done:,} of {total:,} reviews", "zh": "追踪中：{done:,} / {total:,} 条评论"},
-    "patterns.untraced": {"en": "This sample has not been traced yet for this model. Tracing 2,000 IMDB reviews takes "
-                                "about half a minute on a small CPU; the result is kept for the next visit.",
-                          "zh": "该模型的这个样本还没有追踪过。在小型 CPU 上追踪 2,000 条 IMDB 评论约需半分钟；结果会保存下来供下次使用。"},
-    "patterns.summary": {"en": "{n:,} test reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
-                         "zh": "已追踪 {n:,} 条测试评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
-    "patterns.summary.upload": {"en": "{n:,} of your reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
-                                "zh": "已追踪你的 {n:,} 条评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
-    "patterns.cache": {"en": "The Patterns cache on this server: {used} of its {limit} limit ({env}); the traces used "
-                             "longest ago make room for new ones.",
-                       "zh": "本服务器的模式缓存：已用 {used}，上限 {limit}（{env}）；最久未用的追踪会为新的腾出空间。"},
-    "patterns.states_only": {"en": "Every gate of this sample would not fit in the cache's limit, so only {gates} were kept "
-                                   "(the saturation view still counts every gate).",
-                             "zh": "这个样本的全部门控放不进缓存上限，因此只保留了 {gates}（饱和度视图仍统计每个门）。"},
-    "patterns.skipped": {"en": " · {k} reviews without readable words skipped", "zh": " · 跳过了 {k} 条没有可读词语的评论"},
-    "patterns.nodata": {"en": "The dataset “{dataset}” is not on this machine, so its test reviews cannot be traced. "
-                              "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
-                        "zh": "本机上没有数据集“{dataset}”，无法追踪它的测试评论。请把它放到数据文件夹中（GATESCOPE_DATA 或 ../shared/data，见 README）。"},
-    "patterns.failed": {"en": "The sample could not be traced: {err}", "zh": "无法追踪样本：{err}"},
-    "patterns.gate": {"en": "Gate or state", "zh": "门或状态"},
-    "patterns.gate.help": {"en": "Which values to read: a gate (LSTM i f o, GRU r z), a candidate (g, n), the cell state c "
-                                 "or the hidden state h.",
-                           "zh": "读取哪种数值：门（LSTM 的 i f o，GRU 的 r z）、候选值（g、n）、细胞状态 c 或隐藏状态 h。"},
-    "patterns.tab.select": {"en": "Select & match", "zh": "选择与匹配"},
-    "patterns.tab.words": {"en": "Unit words", "zh": "单元与词"},
-    "patterns.tab.saturation": {"en": "Saturation", "zh": "饱和度"},
-    "patterns.source": {"en": "Review", "zh": "评论"},
-    "patterns.source.sample": {"en": "from the sample", "zh": "样本中的评论"},
-    "patterns.source.own": {"en": "my own", "zh": "自己输入"},
-    "patterns.review": {"en": "Review of the sample", "zh": "样本中的评论"},
-    "patterns.review.help": {"en": "Shortest first. The number is the review's position in the test split.",
-                             "zh": "从短到长排列。编号是该评论在测试集中的位置。"},
-    "patterns.review.option": {"en": "#{idx} · {label} · {n} tokens · {start}", "zh": "#{idx} · {label} · {n} 个词元 · {start}"},
-    "patterns.own": {"en": "Your review", "zh": "你的评论"},
-    "patterns.own.default_en": {"en": "The acting was not bad at all, and I was never bored.", "zh": "The acting was not bad at all, and I was never bored."},
-    "patterns.own.default_zh": {"en": "房间很小，服务也差，再也不会来了。", "zh": "房间很小，服务也差，再也不会来了。"},
-    "patterns.span": {"en": "Token range", "zh": "词元范围"},
-    "patterns.span.help": {"en": "The tokens over which a unit must stay above the threshold. Or drag across the tokens on "
-                                 "the heatmap (box select).",
-                           "zh": "单元必须在这段词元上一直高于阈值。也可以在热力图上横向拖动框选词元。"},
-    "patterns.threshold": {"en": "Threshold", "zh": "阈值"},
-    "patterns.threshold.help": {"en": "A unit is on where its value is above this.", "zh": "数值高于该阈值时，单元视为激活。"},
-    "patterns.units": {"en": "{k} units stay above {thr} over “{phrase}”: {units}", "zh": "{k} 个单元在“{phrase}”上一直高于 {thr}：{units}"},
-    "patterns.units.none": {"en": "No unit stays above {thr} over “{phrase}”. Lower the threshold, shorten the range or pick "
-                                  "another gate.",
-                            "zh": "没有单元在“{phrase}”上一直高于 {thr}。请降低阈值、缩短范围或换一个门。"},
-    "patterns.suggest": {"en": "Use {thr:g}: three units stay above it here", "zh": "使用 {thr:g}：这里有三个单元一直高于它"},
-    "patterns.top": {"en": "Match the strongest", "zh": "用最强的几个单元匹配"},
-    "patterns.top.help": {"en": "How many of the selected units (highest minimum over the range first) must be on together.",
-                          "zh": "选中单元中（按范围内最小值从高到低）需要同时激活的单元个数。"},
-    "patterns.minlen": {"en": "Shortest phrase (tokens)", "zh": "最短短语（词元数）"},
-    "patterns.matches": {"en": "Where else these units are on together", "zh": "这些单元在别处同时激活的地方"},
-    "patterns.matches.count": {"en": "{total:,} phrases in the sample where units {units} are all above {thr} ({share:.0%} of "
-                                     "them in positive reviews); the {shown} longest (then strongest):",
-                               "zh": "样本中有 {total:,} 个短语里单元 {units} 全部高于 {thr}（其中 {share:.0%} 在正面评论中）；"
-                                     "下面是最长（其次最强）的 {shown} 个："},
-    "patterns.matches.none": {"en": "No phrase of the sample has these units on together.", "zh": "样本中没有这些单元同时激活的短语。"},
-    "patterns.match.row": {"en": "review #{idx} · {label} · {n} tokens · mean {mean:.3f}",
-                           "zh": "评论 #{idx} · {label} · {n} 个词元 · 平均 {mean:.3f}"},
-    "patterns.mincount": {"en": "Words read at least", "zh": "词的最少出现次数"},
-    "patterns.mincount.help": {"en": "Rarer words are left out: their mean says little.", "zh": "更少出现的词不计入：它们的平均值说明不了什么。"},
-    "patterns.k": {"en": "Clusters", "zh": "簇数"},
-    "patterns.words": {"en": "Words shown", "zh": "显示的词数"},
-    "patterns.words.help": {"en": "The words with the largest effect on any unit.", "zh": "对某个单元影响最大的那些词。"},
-    "patterns.unit": {"en": "Unit", "zh": "单元"},
-    "patterns.raise": {"en": "Words that raise unit {u}", "zh": "让单元 {u} 升高的词"},
-    "patterns.lower": {"en": "Words that lower unit {u}", "zh": "让单元 {u} 降低的词"},
-    "patterns.words.caption": {"en": "{w:,} words read at least {m} times; each cell: the unit's mean value when the word is "
-                                     "read minus its mean over all {tokens:,} tokens. Units and words co-clustered (spectral "
-                                     "co-clustering of |difference|), clusters ordered strongest first.",
-                               "zh": "{w:,} 个词出现至少 {m} 次；每格：读到该词时单元的平均值减去它在全部 {tokens:,} 个词元上的平均值。"
-                                     "单元和词经过共聚类（对 |差值| 做谱共聚类），簇按强度从强到弱排列。"},
-    "patterns.col.word": {"en": "word", "zh": "词"},
-    "patterns.col.delta": {"en": "difference", "zh": "差值"},
-    "patterns.col.count": {"en": "times read", "zh": "出现次数"},
-    "patterns.sat.none": {"en": "A plain RNN has no sigmoid gates to saturate.", "zh": "普通 RNN 没有会饱和的 sigmoid 门。"},
-    "patterns.sat.caption": {"en": "Each point is a unit: the share of the sample's tokens where the gate is below 0.1 (x) "
-                                   "and above 0.9 (y). Units near the right edge (x) are almost always closed; near the top, "
-                                   "almost always open; along the dotted line, always one or the other.",
-                             "zh": "每个点是一个单元：样本词元中该门低于 0.1（横轴）与高于 0.9（纵轴）的占比。靠右的单元几乎总是关闭，"
-                                   "靠上的几乎总是打开，位于虚线上的则总处于其中一种状态。"},
-})
 
 K = "pt"
 DEFAULT_THRESHOLD = {"sigmoid": 0.5, "tanh": 0.3, "cell": 0.5}
@@ -240,7 +123,7 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
     try:
         summary, examples = _read_upload(up.getvalue(), up.name)
     except GateScopeError as e:
-        st.error(t("patterns.upload.bad", err=core_message(str(e))), icon=":material/error:")
+        st.error(t("patterns.upload.bad", err=t(e)), icon=":material/error:")
         return None
     if summary.language in ("en", "zh") and entry.language in ("en", "zh") and summary.language != entry.language:
         st.warning(t("patterns.upload.language", data=t(f"lang.{summary.language}"), model=t(f"lang.{entry.language}")),
@@ -276,7 +159,7 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
                 task="patterns", units=n, label=lambda: t("patterns.tracing", done=done.get("now", (0, n))[0], total=n),
                 progress=lambda: done.get("now"))
         except GateScopeError as e:
-            st.error(t("patterns.failed", err=core_message(str(e))), icon=":material/error:")
+            st.error(t("patterns.failed", err=t(e)), icon=":material/error:")
             return None
         except Exception as e:  # never a traceback in front of a person
             log.exception("batch trace of %s", entry.path)
@@ -422,7 +305,7 @@ def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
     try:
         prof = _profile(str(path), _stamp(path), key, min_count)
     except GateScopeError as e:
-        st.info(core_message(str(e)), icon=":material/info:")
+        st.info(t(e), icon=":material/info:")
         return
     view = patterns.unit_words(prof, n_words, k=k, seed=0)
     cc = view.clusters

@@ -17,22 +17,8 @@ from typing import Callable
 
 import streamlit as st
 
-from .i18n import register, t
+from .i18n import t
 
-register({
-    "present.toggle": {"en": "Presenter mode", "zh": "演示模式"},
-    "present.help": {"en": "For a projector: hides the sidebar and the input rows, enlarges the text. "
-                           "A button at the top right brings everything back.",
-                     "zh": "用于投影：隐藏侧边栏和输入区，放大文字。右上角的按钮可恢复原样。"},
-    "present.exit": {"en": "Exit presenter mode", "zh": "退出演示模式"},
-    "present.review": {"en": "Review", "zh": "评论"},
-    "step.prev": {"en": "Previous", "zh": "上一个"},
-    "step.next": {"en": "Next", "zh": "下一个"},
-    "step.play": {"en": "Play", "zh": "播放"},
-    "step.pause": {"en": "Pause", "zh": "暂停"},
-    "step.speed": {"en": "Seconds per token", "zh": "每个词元的秒数"},
-    "step.where": {"en": "Token {pos} of {last}: “{token}”", "zh": "词元 {pos} / {last}：“{token}”"},
-})
 
 PRESENT_KEY = "present"  # session state of the switch; also the query parameter (?present=1)
 SPEEDS = (0.5, 1.0, 2.0)  # seconds per token while playing

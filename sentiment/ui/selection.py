@@ -8,24 +8,7 @@ import streamlit as st
 
 from sentiment import figures
 from . import common
-from .i18n import lang, register, t
-
-register({
-    "sel.title": {"en": "Selected token and unit", "zh": "选中的词元和单元"},
-    "sel.token": {"en": "Token", "zh": "词元"},
-    "sel.token.help": {"en": "The step t: the review's tokens in reading order. It is outlined on the heatmaps.",
-                       "zh": "时间步 t：按阅读顺序排列的评论词元。它在热力图上以方框标出。"},
-    "sel.unit": {"en": "Unit", "zh": "单元"},
-    "sel.unit.help": {"en": "One of the hidden units (0 to {last}); its row is outlined on the heatmaps when shown.",
-                      "zh": "隐藏单元之一（0 到 {last}）；若该行显示在热力图上，会以方框标出。"},
-    "sel.values": {"en": "Unit {unit} at token {pos} “{token}” ({where}):", "zh": "单元 {unit} 在词元 {pos}“{token}”处（{where}）："},
-    "sel.drag": {"en": "Drag a small box over a cell of the heatmaps to pick its token and unit; a thin vertical drag "
-                       "picks only a token, a thin horizontal one only a unit (zoom is in the chart's toolbar).",
-                 "zh": "在热力图的某个格子上拖出一个小框，即可选中它的词元和单元；细长的竖向拖动只选词元，横向只选单元（缩放在图表工具栏中）。"},
-    "sel.hidden_row": {"en": "Unit {unit} is not among the units shown on the heatmaps (sorting and top K); its token "
-                             "column is still outlined.",
-                       "zh": "单元 {unit} 不在热力图显示的单元中（排序和前 K 个）；其词元列仍以方框标出。"},
-})
+from .i18n import lang, t
 
 
 def token_picker(key: str, trace, label_key: str = "sel.token", help_key: str = "sel.token.help") -> int:

@@ -23,56 +23,8 @@ from sentiment import figures
 from sentiment import viewstate
 from sentiment.viewstate import Problem
 from . import common
-from .i18n import LANG_KEY, lang, register, t
+from .i18n import LANG_KEY, lang, t
 
-register({
-    "share.button": {"en": "Share this view", "zh": "分享此视图"},
-    "share.help": {"en": "This link opens this page with the same model, review, layer, token and unit. Copy it with the "
-                         "button at the code box's right.",
-                   "zh": "此链接会以相同的模型、评论、层、词元和单元打开本页。用代码框右侧的按钮复制。"},
-    "share.relative": {"en": "The app's address is not known here: append this to the address in your browser's bar.",
-                       "zh": "此处无法得知应用的地址：请把这段加在浏览器地址栏中的地址后面。"},
-    "share.text_left_out": {"en": "The review is longer than {max:,} characters, too long for a link: the link opens the "
-                                  "page with its default review.",
-                            "zh": "评论超过 {max:,} 个字符，放不进链接：打开链接时显示默认评论。"},
-    "share.problem": {"en": "The link asked for something this app cannot show: {what}", "zh": "链接中有本应用无法显示的内容：{what}"},
-    "share.bad.model_unknown": {"en": "there is no usable model “{value}” here; showing the default model.",
-                                "zh": "这里没有可用的模型“{value}”；改用默认模型。"},
-    "share.bad.pooling_unknown": {"en": "“{value}” is not a pooling (last, max, mean, attention); it is ignored.",
-                                  "zh": "“{value}”不是一种池化方式（last、max、mean、attention）；已忽略。"},
-    "share.bad.pooling_missing": {"en": "there is no {pooling}-pooling sibling of {model}; showing {model}.",
-                                  "zh": "{model} 没有使用 {pooling} 池化的同类模型；改为显示 {model}。"},
-    "share.bad.text_long": {"en": "the review in the link has {chars:,} characters, more than the {max:,} a link may carry; "
-                                  "showing the default review.",
-                            "zh": "链接中的评论有 {chars:,} 个字符，超过链接允许的 {max:,} 个；改用默认评论。"},
-    "share.bad.text_empty": {"en": "the review in the link is empty; showing the default review.",
-                             "zh": "链接中的评论为空；改用默认评论。"},
-    "share.bad.not_index": {"en": "{name} = “{value}” is not a whole number ≥ 0 (≥ 1 for the layer); it is ignored.",
-                            "zh": "{name} = “{value}”不是 ≥ 0 的整数（层号须 ≥ 1）；已忽略。"},
-    "share.bad.dir_unknown": {"en": "dir = “{value}” is neither forward nor backward; it is ignored.",
-                              "zh": "dir = “{value}”既不是 forward 也不是 backward；已忽略。"},
-    "share.bad.gates_unknown": {"en": "gates = “{value}” names no gates (i, f, g, o, c, h, r, z, n); showing all.",
-                                "zh": "gates = “{value}”不是门的名称（i、f、g、o、c、h、r、z、n）；显示全部。"},
-    "share.bad.token_range": {"en": "token {value} is past the review's end (its tokens are 0 to {last}); showing token 0.",
-                              "zh": "词元 {value} 超出了评论的末尾（词元编号为 0 到 {last}）；改为显示词元 0。"},
-    "share.bad.unit_range": {"en": "unit {value} does not exist (this model's units are 0 to {last}); showing unit 0.",
-                             "zh": "单元 {value} 不存在（此模型的单元为 0 到 {last}）；改为显示单元 0。"},
-    "share.bad.layer_missing": {"en": "layer {layer} {direction} is not in this model ({n} layer(s)); showing the first.",
-                                "zh": "此模型（{n} 层）没有第 {layer} 层 {direction} 方向；改为显示第一层。"},
-    # Compare: model B's parameters, and the layers both models have
-    "share.help.compare": {"en": "This link opens this page with the same two models, review and layer. Copy it with the "
-                                 "button at the code box's right.",
-                           "zh": "此链接会以相同的两个模型、评论和层打开本页。用代码框右侧的按钮复制。"},
-    "share.bad.model_unknown_b": {"en": "there is no usable model B “{value}” here; showing the default model B.",
-                                  "zh": "这里没有可用的模型 B“{value}”；改用默认的模型 B。"},
-    "share.bad.pooling_unknown_b": {"en": "pooling_b = “{value}” is not a pooling (last, max, mean, attention); it is ignored.",
-                                    "zh": "pooling_b = “{value}”不是一种池化方式（last、max、mean、attention）；已忽略。"},
-    "share.bad.pooling_missing_b": {"en": "there is no {pooling}-pooling sibling of {model} (model B); showing {model}.",
-                                    "zh": "{model}（模型 B）没有使用 {pooling} 池化的同类模型；改为显示 {model}。"},
-    "share.bad.layer_missing_both": {"en": "layer {layer} {direction} is not in both models (they share {n} layer(s)); "
-                                           "showing the first.",
-                                     "zh": "两个模型（共有 {n} 层）并非都有第 {layer} 层 {direction} 方向；改为显示第一层。"},
-})
 
 DONE_KEY = "_share_restored"  # session: the page keys whose link was read
 PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page has a trace

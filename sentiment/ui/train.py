@@ -23,136 +23,8 @@ from sentiment.modeling import catalog
 from sentiment.training import estimate, runs
 
 from . import common
-from .i18n import core_message, register, t
+from .i18n import lang, t
 
-register({
-    "train.title": {"en": "Train a model", "zh": "训练模型"},
-    "train.intro": {"en": "Start a small training run in the background (on the GPU when there is one, else the CPU). "
-                          "Runs keep going when you close the tab; every browser sees the same runs.",
-                    "zh": "在后台启动一次小规模训练（有 GPU 时用 GPU，否则用 CPU）。关闭页面不影响训练；所有浏览器看到相同的训练任务。"},
-    "train.new": {"en": "New run", "zh": "新建训练"},
-    "train.data": {"en": "Data", "zh": "数据"},
-    "train.data.help": {"en": "A dataset found in the data folder (GATESCOPE_DATA or ../shared/data), or a CSV of your own.",
-                        "zh": "数据文件夹（GATESCOPE_DATA 或 ../shared/data）中的数据集，或你自己的 CSV。"},
-    "train.data.folder": {"en": "A dataset in the data folder", "zh": "数据文件夹中的数据集"},
-    "train.data.upload": {"en": "Upload a CSV", "zh": "上传 CSV"},
-    "train.data.none": {"en": "No dataset found in the data folder (GATESCOPE_DATA). Download IMDB or ChnSentiCorp "
-                              "with the buttons above, or upload a CSV.",
-                        "zh": "数据文件夹（GATESCOPE_DATA）中没有数据集。请用上面的按钮下载 IMDB 或 ChnSentiCorp，或上传 CSV。"},
-    "train.dataset": {"en": "Dataset", "zh": "数据集"},
-    "dl.title": {"en": "Get the datasets", "zh": "获取数据集"},
-    "dl.found": {"en": "{title}: found at `{path}`", "zh": "{title}：已在 `{path}`"},
-    "dl.button": {"en": "Download {name} ({mb:.0f} MB) into {folder}", "zh": "下载 {name}（{mb:.0f} MB）到 {folder}"},
-    "dl.help": {"en": "From the official source ({url}); checked against its published sha256 before it is kept.",
-                "zh": "来自官方来源（{url}）；保存前按公布的 sha256 校验。"},
-    "dl.progress": {"en": "{name}: {done:.1f} of {total:.1f} MB", "zh": "{name}：{done:.1f} / {total:.1f} MB"},
-    "dl.ok": {"en": "{name} downloaded and checked: {path}", "zh": "{name} 已下载并校验：{path}"},
-    "dl.failed": {"en": "Download failed. {err}", "zh": "下载失败。{err}"},
-    "train.dataset.help": {"en": "imdb: English movie reviews (50,000). hotel: Chinese hotel reviews (ChnSentiCorp, 7,766). "
-                                 "Other CSV files of the data folder are listed by name.",
-                           "zh": "imdb：英文影评（50,000 条）。hotel：中文酒店评论（ChnSentiCorp，7,766 条）。数据文件夹中的其他 CSV 按文件名列出。"},
-    "train.upload": {"en": "CSV or TSV with a label column (0/1, neg/pos) and a text column",
-                     "zh": "含标签列（0/1、neg/pos）和文本列的 CSV 或 TSV"},
-    "train.upload.help": {"en": "UTF-8 or GBK, at most 10 MB, at least 20 reviews of both labels. A header row names the "
-                                "columns; without one, each line is label,text.",
-                          "zh": "UTF-8 或 GBK 编码，最大 10 MB，至少 20 条评论且两种标签都有。首行为列名；没有列名时每行为“标签,文本”。"},
-    "train.upload.wait": {"en": "Upload a file to train on it.", "zh": "请上传一个文件用于训练。"},
-    "train.upload.bad": {"en": "This file cannot be used: {err}", "zh": "无法使用该文件：{err}"},
-    "train.label_col": {"en": "Label column", "zh": "标签列"},
-    "train.label_col.help": {"en": "The column holding 0/1 or neg/pos.", "zh": "包含 0/1 或 neg/pos 的列。"},
-    "train.text_col": {"en": "Text column", "zh": "文本列"},
-    "train.text_col.help": {"en": "The column holding the review text.", "zh": "包含评论文本的列。"},
-    "train.upload.ok": {"en": "{n:,} reviews ({pos:,} positive, {neg:,} negative, language: {lang}) ready.",
-                        "zh": "已就绪：{n:,} 条评论（正面 {pos:,}，负面 {neg:,}，语言：{lang}）。"},
-    "train.name": {"en": "Run name", "zh": "任务名称"},
-    "train.name.help": {"en": "A label for the run and its model: letters, digits, - and _ (at most 40).",
-                        "zh": "任务及其模型的名称：字母、数字、- 和 _（最多 40 个字符）。"},
-    "train.name.bad": {"en": "The run name may hold only letters, digits, “-” and “_”, 1 to 40 of them.",
-                       "zh": "任务名称只能包含字母、数字、“-”和“_”，长度 1 到 40。"},
-    "train.init": {"en": "Start from", "zh": "起点"},
-    "train.init.help": {"en": "Scratch: new random weights. A model: retrain it on this data, starting from its weights, "
-                              "vocabulary and architecture (shipped models and finished runs of the data's language). "
-                              "Its units stay its units, so Compare can show what retraining changed.",
-                        "zh": "从零开始：新的随机权重。选择一个模型：在这份数据上重新训练它，从它的权重、词表和结构开始（与数据语言相同的随附模型和"
-                              "已完成的训练任务）。它的单元仍是原来的单元，因此“对比”页可以显示重新训练改变了什么。"},
-    "train.init.scratch": {"en": "scratch (new random weights)", "zh": "从零开始（新的随机权重）"},
-    "train.init.option": {"en": "{name} ({source}, test accuracy {acc})", "zh": "{name}（{source}，测试准确率 {acc}）"},
-    "train.init.arch": {"en": "Retraining {name}: {cell}, {pooling} pooling, {layers} layer(s) of {hidden} units, {dirs}, "
-                              "at most {max_len} tokens, its vocabulary. These are the model's and cannot be changed here.",
-                        "zh": "重新训练 {name}：{cell}，{pooling}池化，{layers} 层、每层 {hidden} 个单元，{dirs}，最多 {max_len} 个词元，"
-                              "沿用它的词表。这些都是该模型的设置，此处不能更改。"},
-    "train.init.bi": {"en": "bidirectional", "zh": "双向"},
-    "train.init.uni": {"en": "one direction", "zh": "单向"},
-    "train.init.none": {"en": "No model of this data's language to start from: training starts from scratch.",
-                        "zh": "没有与这份数据语言相同的模型可作起点：将从零开始训练。"},
-    "train.run.init": {"en": "Retraining {model} (started from its weights).", "zh": "重新训练 {model}（从它的权重开始）。"},
-    "train.cell": {"en": "Cell", "zh": "循环单元"},
-    "train.pooling": {"en": "Pooling", "zh": "池化"},
-    "train.hidden": {"en": "Hidden units", "zh": "隐藏单元数"},
-    "train.hidden.help": {"en": "Units per direction of the (bidirectional, one-layer) recurrent layer.",
-                          "zh": "（双向、单层）循环层每个方向的单元数。"},
-    "train.epochs": {"en": "Epochs", "zh": "训练轮数"},
-    "train.epochs.help": {"en": "Passes over the training reviews; training stops early when validation accuracy stalls.",
-                          "zh": "遍历训练评论的次数；验证准确率不再提高时会提前停止。"},
-    "train.limit": {"en": "Training reviews", "zh": "训练评论数"},
-    "train.limit.help": {"en": "Train on at most this many reviews (a random sample), so a run takes minutes, not hours.",
-                         "zh": "最多用这么多条评论训练（随机抽样），让一次训练只需几分钟而不是几小时。"},
-    "train.maxlen": {"en": "Max tokens per review", "zh": "每条评论最多词元数"},
-    "train.maxlen.help": {"en": "Longer reviews are cut to this many tokens.", "zh": "更长的评论会被截断到这么多词元。"},
-    "train.device": {"en": "Device", "zh": "设备"},
-    "train.device.help": {"en": "auto: the GPU when there is one, else the CPU.", "zh": "auto：有 GPU 时用 GPU，否则用 CPU。"},
-    "train.device.nocuda": {"en": "There is no GPU on this machine: a run on cuda would fail. Pick auto or cpu.",
-                            "zh": "本机没有 GPU：在 cuda 上训练会失败。请选择 auto 或 cpu。"},
-    "train.estimate": {"en": "Estimated time on this machine's CPU: about {s} (much less on a GPU). Runs stop after {cap} at most.",
-                       "zh": "在本机 CPU 上预计约 {s}（GPU 上快得多）。每次训练最长 {cap}。"},
-    "train.estimate.how": {"en": "How: {epochs} epoch(s) × {reviews:,} reviews × about {tokens:.0f} tokens each, plus validation and "
-                                 "testing, at {speed:,.0f} token-steps a second, plus {startup} to start; {source}.",
-                           "zh": "计算方法：{epochs} 轮 × {reviews:,} 条评论 × 每条约 {tokens:.0f} 个词元，加上验证和测试，"
-                                 "按每秒 {speed:,.0f} 个词元步计算，另加 {startup} 启动时间；{source}。"},
-    "train.estimate.run": {"en": "speed measured on the last finished run here ({run})",
-                           "zh": "速度取自本机最近完成的训练任务（{run}）"},
-    "train.estimate.ref": {"en": "speed measured on a 2-core reference CPU (no run has finished here yet)",
-                           "zh": "速度取自一台双核参考 CPU（本机尚无已完成的训练任务）"},
-    "train.launch": {"en": "Start training", "zh": "开始训练"},
-    "train.launched": {"en": "Run {id} started.", "zh": "已启动任务 {id}。"},
-    "train.refused": {"en": "The run was not started: {err}", "zh": "任务未启动：{err}"},
-    "train.runs": {"en": "Runs", "zh": "训练任务"},
-    "train.runs.none": {"en": "No runs yet.", "zh": "还没有训练任务。"},
-    "train.runs.unreadable": {"en": "The runs folder cannot be read: {err}", "zh": "无法读取训练任务文件夹：{err}"},
-    "train.pick": {"en": "Run", "zh": "任务"},
-    "train.cancel": {"en": "Cancel run", "zh": "取消任务"},
-    "train.cancelled": {"en": "Run {id} cancelled.", "zh": "任务 {id} 已取消。"},
-    "train.open": {"en": "Use this model", "zh": "使用这个模型"},
-    "train.open.help": {"en": "Open Explore on this model (its cell and pooling selected); the link names it.",
-                        "zh": "在“探索”中打开这个模型（选好它的循环单元和池化方式）；链接中包含该模型。"},
-    "train.open.wait": {"en": "The model is not readable yet; try again in a few seconds.", "zh": "模型还不可读，请几秒后再试。"},
-    "train.log": {"en": "Log (last lines)", "zh": "日志（最后几行）"},
-    "train.progress": {"en": "{state} · epoch {epoch}/{epochs} · {device}", "zh": "{state} · 第 {epoch}/{epochs} 轮 · {device}"},
-    "train.waiting": {"en": "{state} · waiting to start", "zh": "{state} · 等待开始"},
-    "train.step": {"en": "Step {batch}/{batches} · loss {loss:.3f} · accuracy {acc:.1%}",
-                   "zh": "第 {batch}/{batches} 步 · 损失 {loss:.3f} · 准确率 {acc:.1%}"},
-    "train.result": {"en": "Test accuracy {acc:.2%} on {n:,} reviews.", "zh": "测试准确率 {acc:.2%}（{n:,} 条评论）。"},
-    "train.result.good": {"en": "Test accuracy {acc:.2%} on {n:,} reviews: better than always saying “{label}” ({base:.2%}); "
-                                "balanced accuracy {bal:.2%}.",
-                          "zh": "测试准确率 {acc:.2%}（{n:,} 条评论）：好于总是回答“{label}”（{base:.2%}）；平衡准确率 {bal:.2%}。"},
-    "train.result.poor": {"en": "Test accuracy {acc:.2%} on {n:,} reviews: no better than always saying “{label}” ({base:.2%}; "
-                                "balanced accuracy {bal:.2%}). This model has not learned to tell positive from negative: "
-                                "train on more reviews or for more epochs.",
-                          "zh": "测试准确率 {acc:.2%}（{n:,} 条评论）：并不比总是回答“{label}”更好（{base:.2%}；平衡准确率 {bal:.2%}）。"
-                                "这个模型还没有学会区分正面和负面：请用更多评论或更多轮次训练。"},
-    "train.reason": {"en": "Reason: {reason}", "zh": "原因：{reason}"},
-    "train.curves.wait": {"en": "The curves appear after the first logged training steps.", "zh": "记录到最初几步训练后会显示曲线。"},
-    "col.device": {"en": "device", "zh": "设备"},
-    "col.run": {"en": "run", "zh": "任务"}, "col.name": {"en": "name", "zh": "名称"},
-    "col.state": {"en": "state", "zh": "状态"}, "col.elapsed": {"en": "elapsed", "zh": "已用时间"},
-    "col.started": {"en": "created", "zh": "创建时间"}, "col.data": {"en": "data", "zh": "数据"},
-    "col.test_acc": {"en": "test accuracy (%)", "zh": "测试准确率（%）"},
-    "state.queued": {"en": "queued", "zh": "排队中"}, "state.running": {"en": "running", "zh": "训练中"},
-    "state.finished": {"en": "finished", "zh": "已完成"}, "state.failed": {"en": "failed", "zh": "失败"},
-    "state.cancelled": {"en": "cancelled", "zh": "已取消"},
-    "dur.s": {"en": "{s} s", "zh": "{s} 秒"}, "dur.m": {"en": "{m} min {s} s", "zh": "{m} 分 {s} 秒"},
-    "dur.m0": {"en": "{m} min", "zh": "{m} 分钟"},
-})
 
 K = "tr"
 CELLS = ("lstm", "gru", "rnn")
@@ -253,7 +125,7 @@ def _data_choice() -> dict | None:
                                        help=t("train.text_col.help"))
         summary = _validate(content, filename, label_col, text_col)
     except GateScopeError as e:
-        st.error(t("train.upload.bad", err=core_message(str(e))), icon=":material/error:")
+        st.error(t("train.upload.bad", err=t(e)), icon=":material/error:")
         return None
     except Exception as e:  # an upload must never show a traceback
         st.error(t("train.upload.bad", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
@@ -276,7 +148,7 @@ def download_panel(found: list[dict]) -> bool:
     with st.expander(t("dl.title"), expanded=bool(missing), icon=":material/download:"):
         for src in download.SOURCES.values():
             if src.name in known:
-                st.caption(t("dl.found", title=src.title, path=known[src.name]))
+                st.caption(t("dl.found", title=t(f"dl.source.{src.name}"), path=known[src.name]))
                 continue
             folder = download.target_dir().resolve()
             if st.button(t("dl.button", name=src.name, mb=src.size / 1e6, folder=folder), key=f"{K}_dl_{src.name}",
@@ -291,7 +163,7 @@ def download_panel(found: list[dict]) -> bool:
                     path = download.download(src.name, progress=show)
                 except download.DownloadError as e:
                     bar.empty()
-                    st.error(t("dl.failed", err=core_message(str(e))), icon=":material/cloud_off:")
+                    st.error(t("dl.failed", err=t(e)), icon=":material/cloud_off:")
                 else:
                     st.success(t("dl.ok", name=src.name, path=path), icon=":material/check:")
                     st.session_state[f"{K}_dataset"] = src.name
@@ -408,7 +280,7 @@ def launch_form() -> None:
     max_len = c6.select_slider(t("train.maxlen"), maxlen_opts, key=f"{K}_maxlen", help=t("train.maxlen.help"),
                                disabled=fixed, persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
-                         help=t("train.device.help"))
+                         help=t("train.device.help"), format_func=lambda d: t(f"device.{d}"))
     device_ok = device != "cuda" or _cuda_available()
     if not device_ok:
         st.warning(t("train.device.nocuda"), icon=":material/warning:")
@@ -423,7 +295,7 @@ def launch_form() -> None:
         try:
             run = launch_run(config, chosen, limits)
         except GateScopeError as e:
-            st.error(t("train.refused", err=core_message(str(e))), icon=":material/error:")
+            st.error(t("train.refused", err=t(e)), icon=":material/error:")
             return
         except OSError as e:
             st.error(t("train.refused", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
@@ -470,7 +342,7 @@ def live_runs() -> None:
     try:
         all_runs = list(reversed(runs.list_runs()))  # newest first
     except (GateScopeError, OSError) as e:
-        st.warning(t("train.runs.unreadable", err=e), icon=":material/warning:")
+        st.warning(t("train.runs.unreadable", err=t(e)), icon=":material/warning:")
         return
     if not all_runs:
         st.caption(t("train.runs.none"))
@@ -519,7 +391,7 @@ def run_view(run) -> None:
     if run.reason and run.state in ("failed", "cancelled"):
         (st.error if run.state == "failed" else st.warning)(t("train.reason", reason=run.reason), icon=":material/warning:")
     if any(e.get("type") == "step" for e in events):
-        common.chart(figures.run_curves(events), key=f"{K}_curves", filename=f"run-{run.id}")
+        common.chart(figures.run_curves(events, lang=lang()), key=f"{K}_curves", filename=f"run-{run.id}")
     elif run.active:
         st.caption(t("train.curves.wait"))
     c1, c2 = st.columns(2)
@@ -568,7 +440,7 @@ def _cancel(run_id: str) -> None:
     try:
         runs.cancel(run_id)
     except GateScopeError as e:  # it ended meanwhile
-        st.session_state[f"{K}_notice"] = ("warning", core_message(str(e)))
+        st.session_state[f"{K}_notice"] = ("warning", t(e))
     else:
         st.session_state[f"{K}_notice"] = ("info", t("train.cancelled", id=run_id))
 

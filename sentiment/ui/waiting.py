@@ -19,19 +19,8 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from sentiment import serving
 
-from .i18n import register, t
+from .i18n import t
 
-register({
-    "wait.queue": {"en": "Waiting for the server: {n} ahead of you. Your answer is computed as soon as it is your turn.",
-                   "zh": "正在等待服务器：前面还有 {n} 个。轮到你时会立即计算。"},
-    "wait.elapsed": {"en": "{label} · {elapsed:.0f} s", "zh": "{label} · {elapsed:.0f} 秒"},
-    "wait.expected": {"en": "{label} · {elapsed:.0f} s of about {expected:.0f} s",
-                      "zh": "{label} · 已用 {elapsed:.0f} 秒，预计约 {expected:.0f} 秒"},
-    "wait.over": {"en": "{label} · {elapsed:.0f} s (expected about {expected:.0f} s; the server is busy)",
-                  "zh": "{label} · 已用 {elapsed:.0f} 秒（预计约 {expected:.0f} 秒；服务器繁忙）"},
-    "wait.computing": {"en": "Computing", "zh": "计算中"},
-    "wait.trace": {"en": "Reading the review token by token", "zh": "正在逐个词元读取评论"},
-})
 
 T = TypeVar("T")
 POLL_S = 0.25
