@@ -35,6 +35,10 @@ ARGS = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networ
 COOKIE = "gatescope_route"
 TINY = dict(hidden=8, embed=8, max_len=20, min_freq=1, batch_size=16, epochs=200, patience=1000)  # trains a minute
 
+# the text somewhere in the page: in an element (shown or not, as the table's off-screen columns) or an input's value
+SHOWS = """id => document.documentElement.textContent.includes(id)
+                || [...document.querySelectorAll('input')].some(i => (i.value || '').includes(id))"""
+
 pytestmark = pytest.mark.slow
 
 
@@ -173,34 +177,38 @@ def test_one_client_sticks_to_one_server_and_a_class_is_spread_over_both(proxy, 
     assert set(class_) == set(servers), class_
 
 
-def _browser():
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module's browser tests."""
     _need(CHROMIUM, "Chromium (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need("/nonexistent", "playwright (requirements-dev.txt)")
-    return sync_playwright()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.mark.browser
-def test_explore_draws_its_chart_through_the_proxy_over_a_websocket(proxy, servers):
+def test_explore_draws_its_chart_through_the_proxy_over_a_websocket(proxy, servers, browser):
     port = proxy.rsplit(":", 1)[1]
     text = urllib.parse.quote("the movie was not bad at all, I loved it")
-    with _browser() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.set_default_timeout(180_000)  # minutes only on a loaded machine; seconds idle
-            with page.expect_websocket(lambda ws: "/_stcore/stream" in ws.url) as opened:
-                response = page.goto(f"{proxy}/?model=imdb-lstm-max&text={text}")
-            assert response.headers["x-upstream"] in servers
-            socket_ = opened.value
-            assert socket_.url == f"ws://127.0.0.1:{port}/_stcore/stream"
-            page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")  # drawn from the session's messages
-            assert not socket_.is_closed()
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(180_000)  # minutes only on a loaded machine; seconds idle
+        with page.expect_websocket(lambda ws: "/_stcore/stream" in ws.url) as opened:
+            response = page.goto(f"{proxy}/?model=imdb-lstm-max&text={text}")
+        assert response.headers["x-upstream"] in servers
+        socket_ = opened.value
+        assert socket_.url == f"ws://127.0.0.1:{port}/_stcore/stream"
+        page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")  # drawn from the session's messages
+        assert not socket_.is_closed()
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        context.close()
 
 
 def tiny_csv(path: Path, n: int = 60) -> Path:
@@ -213,28 +221,24 @@ def tiny_csv(path: Path, n: int = 60) -> Path:
 
 
 @pytest.mark.browser
-def test_a_run_launched_on_the_shared_root_is_listed_by_both_servers(proxy, servers, shared_runs, tmp_path):
+def test_a_run_launched_on_the_shared_root_is_listed_by_both_servers(proxy, servers, shared_runs, browser, tmp_path):
     """What one server launches (runs.launch on its runs root) the other lists: each server's Train page,
-    reached through the proxy by a browser pinned to it, shows the run."""
+    reached through the proxy by a browser pinned to it, shows the run. (The run is cancelled at once:
+    the list shows runs in every state, and the test's CPU goes to the pages.)"""
     keys = route_keys(proxy, servers)
     run = runs.launch(dict(TINY, data=str(tiny_csv(tmp_path / "tiny.csv")), name="proxy-run"),
                       runs.RunLimits(nice=10), root=shared_runs)
-    try:
-        with _browser() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                for server in servers:
-                    context = browser.new_context(viewport={"width": 1400, "height": 1200})
-                    context.add_cookies([{"name": COOKIE, "value": keys[server], "url": proxy}])
-                    page = context.new_page()
-                    page.set_default_timeout(180_000)  # minutes only on a loaded machine; seconds idle
-                    response = page.goto(f"{proxy}/train")
-                    assert response.headers["x-upstream"] == server
-                    page.get_by_text(run.id).first.wait_for(state="attached")  # a row of the runs table
-                    assert page.locator("[data-testid='stException']").count() == 0
-                    context.close()
-            finally:
-                browser.close()
-    finally:
-        if runs.get(run.id, root=shared_runs).active:
-            runs.cancel(run.id, grace=1, root=shared_runs)
+    runs.cancel(run.id, grace=1, root=shared_runs)
+    for server in servers:
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        try:
+            context.add_cookies([{"name": COOKIE, "value": keys[server], "url": proxy}])
+            page = context.new_page()
+            page.set_default_timeout(180_000)
+            response = page.goto(f"{proxy}/train")
+            assert response.headers["x-upstream"] == server
+            page.get_by_text("proxy-run").first.wait_for(state="attached")
+            page.wait_for_function(SHOWS, arg=run.id)  # in the runs table or the run picker
+            assert page.locator("[data-testid='stException']").count() == 0
+        finally:
+            context.close()
