@@ -187,6 +187,7 @@ def models_root(base, tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.mark.slow  # training subprocesses
 def test_a_run_with_init_finishes_with_a_model_that_records_it(models_root, hotel_path, tmp_path):
     parent = models_root / "a-base"
     run = runs.launch(dict(data=str(hotel_path), init=f"shipped:{parent.name}", epochs=1, limit=200, batch_size=16))
@@ -249,6 +250,7 @@ def test_train_page_offers_only_models_of_the_datas_language(models_root):
     assert any("No model of this data's language" in c.value for c in at.caption)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_page_launches_a_retraining_run(models_root, tmp_path):
     at = train_page()
     at.selectbox(key="tr_dataset").set_value("hotel").run()

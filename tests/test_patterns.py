@@ -386,8 +386,6 @@ def test_cache_keeps_within_its_size_limit_dropping_the_least_recently_used(tmp_
     monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", str(2.5 * one / 1e6))
     P.load_or_trace(cks[1], n=3, examples=texts, root=root)
     import os
-    import time
-    time.sleep(0.01)
     os.utime(P.cache_path(cks[1], 3, root=root), (1, 1))  # m1 used long ago
     P.load_or_trace(cks[0], n=3, examples=texts, root=root)  # m0 used now
     P.load_or_trace(cks[2], n=3, examples=texts, root=root)  # a third: over the limit
