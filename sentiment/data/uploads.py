@@ -25,6 +25,7 @@ from pathlib import Path
 from sentiment.data import readers, batching
 from sentiment.errors import DataError
 from sentiment.data.text import guess_language
+from sentiment.spec import runs_root_path
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
 MIN_REVIEWS = 20  # fewer cannot be split 80/10/10 into train, validation and test
@@ -182,16 +183,19 @@ def _safe_stem(filename: str) -> str:
     return (stem or "upload")[:40]
 
 
+def uploads_dir(root: Path | None = None) -> Path:
+    """Where accepted uploads are kept: ``<runs root>/uploads`` (the runs root: $GATESCOPE_RUNS or ./runs)."""
+    return (root or runs_root_path()) / "uploads"
+
+
 def save_upload(content: bytes, filename: str, label_col: str | int | None = None, text_col: str | int | None = None,
                 max_bytes: int = MAX_UPLOAD_BYTES, root: str | Path | None = None) -> UploadSummary:
     """Validate an upload and store it normalized under ``<runs root>/uploads/``; the summary's
     ``path`` is what a run's config takes as ``data``. The same content is stored once."""
-    from sentiment.training.runs import runs_root, uploads_dir
-
     raw = _read(content, filename, label_col, text_col, max_bytes)
     normalized = _normalized(raw)
     summary = _summary(raw, content, filename, label_col, text_col, normalized)
-    folder = uploads_dir(Path(root).resolve() if root else runs_root())
+    folder = uploads_dir(Path(root).resolve() if root else None)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{_safe_stem(filename)}-{summary.sha256[:12]}.csv"
     if not out.exists():
