@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import make_checkpoint
+from streamlit.testing.v1 import AppTest
 from test_figures import bdata
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
+from sentiment.modeling import checkpoint
 from sentiment.probe import reference
 
 ROOT = Path(__file__).resolve().parent.parent

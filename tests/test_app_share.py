@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
+from sentiment.modeling import checkpoint
 from sentiment.ui import present
 
 ROOT = Path(__file__).resolve().parent.parent

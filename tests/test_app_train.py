@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sentiment.data import text as text_mod
 from sentiment.modeling import catalog
 from sentiment.training import runs
-from sentiment.data import text as text_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import make_checkpoint
+
 from sentiment.modeling import catalog
 
 RUN = "20260101-120000-0a1b2c3d"

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_checkpoint
 from safetensors import safe_open
 
-from conftest import make_checkpoint
-from sentiment.modeling import checkpoint
-from sentiment.data.batching import collate
 from sentiment.data import text
+from sentiment.data.batching import collate
 from sentiment.errors import CheckpointError, InputError
+from sentiment.modeling import checkpoint
 from sentiment.modeling.predict import predict
 
 BATCH = [[2, 3, 4, 5, 6], [7, 8], [9, 10, 11, 2]]

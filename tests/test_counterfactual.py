@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sentiment import figures, probe
+from sentiment.data import readers
+from sentiment.data.text import MAX_CHARS
+from sentiment.errors import InputError
 from sentiment.modeling import checkpoint
 from sentiment.probe import counterfactual as cf
-from sentiment.data import readers
-from sentiment import figures
-from sentiment import probe
 from sentiment.probe import updates
-from sentiment.errors import InputError
-from sentiment.data.text import MAX_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"

@@ -22,8 +22,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment.data import readers, batching
-from sentiment.data import text
+from sentiment.data import batching, readers, text
 from sentiment.errors import DataError
 
 # ---- IMDB: the real archive (read once per test session; read_imdb is cached per process) -----

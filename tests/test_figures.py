@@ -8,9 +8,9 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 
 from sentiment import figures, probe
+
 
 def bdata(arr) -> np.ndarray:
     """A plotly JSON array (plain list, or {'dtype', 'bdata'[, 'shape']} binary) as numpy."""

@@ -21,15 +21,13 @@ from pathlib import Path
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-
-from sentiment.modeling import catalog
-from sentiment.modeling import checkpoint
-from sentiment.training import runs
-from sentiment.training import train
-from sentiment.modeling.model import SentimentRNN
-from sentiment.training.runs import RunConfigError, RunLimits
 from test_app_train import page as train_page
 from test_runs import wait_for, write_tiny_csv
+
+from sentiment.modeling import catalog, checkpoint
+from sentiment.modeling.model import SentimentRNN
+from sentiment.training import runs, train
+from sentiment.training.runs import RunConfigError, RunLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--limit", "200", "--epochs", "1", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_checkpoint
 
-from sentiment.modeling import checkpoint
-from sentiment.training import evaluate
-from sentiment.probe import patterns as P
 from sentiment import probe
 from sentiment.errors import InputError
-
-from conftest import make_checkpoint
+from sentiment.modeling import checkpoint
+from sentiment.probe import patterns as P
+from sentiment.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
 from sentiment.data.batching import collate
 from sentiment.errors import InputError
+from sentiment.modeling import checkpoint
 from sentiment.probe import instrument, reference
 from sentiment.probe.cli import main as trace_main
 

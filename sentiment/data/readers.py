@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 import re
 import tarfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from sentiment import spec
 from sentiment.errors import DataError, GateScopeError

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import unicodedata
 from collections import Counter
-from pathlib import Path
 from typing import Iterable, Sequence
 
 from sentiment import spec

@@ -22,9 +22,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.data import readers, batching
-from sentiment.errors import DataError
+from sentiment.data import readers
 from sentiment.data.text import guess_language
+from sentiment.errors import DataError
 from sentiment.spec import runs_root_path
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB

@@ -18,8 +18,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.modeling.checkpoint import FILES
 from sentiment.errors import CheckpointError
+from sentiment.modeling.checkpoint import FILES
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}

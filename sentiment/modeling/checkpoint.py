@@ -25,9 +25,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from sentiment import spec
+from sentiment.data.text import Vocab, check_review, guess_language, tokenize
 from sentiment.errors import CheckpointError, InputError
 from sentiment.modeling.model import ModelConfig, SentimentRNN
-from sentiment.data.text import Vocab, check_review, guess_language, tokenize
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
 FORMAT = 1

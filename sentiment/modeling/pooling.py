@@ -15,7 +15,6 @@ from torch import nn
 from sentiment.spec import POOLINGS
 
 
-
 @dataclass
 class PoolResult:
     pooled: torch.Tensor  # [B, D]

@@ -31,14 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.data.readers import LABEL_NAMES
+from sentiment.data.text import UNK_ID
 from sentiment.errors import InputError
+from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
-from sentiment.data.text import UNK_ID
-
 from sentiment.spec import DIRECTIONS, GATE_NAMES, SIGMOID_GATES  # noqa: E402,F401 (shared names)
+
 ROWS_PER_CHUNK = 32_768  # variants (prefixes, occlusions) are batched so that batch * T stays under this
 
 

@@ -39,13 +39,13 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from sentiment.modeling.checkpoint import Checkpoint
-from sentiment.data.readers import Example, split_for
 from sentiment.data.batching import collate
+from sentiment.data.readers import Example, split_for
+from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
 from sentiment.errors import GateScopeError, InputError
+from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.pooling import length_mask
 from sentiment.probe.instrument import DIRECTIONS, GATE_NAMES, SIGMOID_GATES, _eval_mode, recompute
-from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
 
 FORMAT = "gatescope-batch/1"
 DEFAULT_SAMPLE = 2000
