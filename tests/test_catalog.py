@@ -7,6 +7,7 @@ import json
 import pytest
 from conftest import make_checkpoint
 
+from sentiment import spec
 from sentiment.modeling import catalog
 
 RUN = "20260101-120000-0a1b2c3d"
@@ -73,7 +74,7 @@ def test_roots_from_environment(roots, monkeypatch, tmp_path):
     assert catalog.list_models() == []
     assert not (tmp_path / "nowhere-runs").exists()  # listing creates nothing
     monkeypatch.delenv("GATESCOPE_MODELS")
-    assert catalog.models_root() == catalog.PROJECT_ROOT / "assets" / "models"
+    assert catalog.models_root() == spec.ASSETS_DIR / "models"
 
 
 def test_cli(roots, capsys):

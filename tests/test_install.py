@@ -3,7 +3,8 @@ command-line tools run from another folder with the shipped models found as pack
 (``sentiment/assets``), nothing read from the checkout.
 
 The fresh environment takes its dependencies (torch, streamlit, ...) from the one running the tests
-through a ``.pth`` file, so the test installs only GateScope itself (a wheel build: about a minute).
+through a ``.pth`` file, so the test installs only GateScope itself (a wheel build with setuptools
+from the package index: about a minute).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_pip_install_then_predict_from_another_folder(tmp_path):
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     (Path(purelib) / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n", "utf-8")
-    r = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(ROOT)],
+    r = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
                        capture_output=True, text=True, timeout=600, cwd=elsewhere)
     assert r.returncode == 0, r.stderr[-3000:]
     r = subprocess.run([str(python), "-m", "sentiment.predict", "--model", "imdb-lstm-max", "--json", "great"],

@@ -153,3 +153,14 @@ def test_the_torch_block_refuses_torch():
     r = subprocess.run([sys.executable, "-c", BLOCK_TORCH, "sentiment.data.batching"], capture_output=True, text=True,
                        timeout=120, cwd=PACKAGE.parent)
     assert r.returncode != 0 and "torch is refused here" in r.stderr
+
+
+def test_pyproject_lists_every_package():
+    """pyproject.toml lists the packages by hand (for sentiment.assets): every folder with an
+    __init__.py is there, and sentiment.assets maps to assets/."""
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    on_disk = {module_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
+    assert set(project["packages"]) == on_disk | {"sentiment.assets"}
+    assert project["package-dir"] == {"sentiment.assets": "assets"}
