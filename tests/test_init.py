@@ -29,6 +29,8 @@ from sentiment.modeling.model import SentimentRNN
 from sentiment.training import runs, train
 from sentiment.training.runs import RunConfigError, RunLimits
 
+pytestmark = pytest.mark.slow  # trains and retrains models in-process
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--limit", "200", "--epochs", "1", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
         "--batch-size", "16", "--dropout", "0", "--seed", "1"]

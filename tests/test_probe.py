@@ -204,7 +204,13 @@ MODELS = [dict(cell=c, pooling=p, layers=l, bidirectional=bi)
                               ("gru", "max", 3, False)]]
 
 
-@pytest.mark.parametrize("kw", MODELS, ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def heavy_slow(kw: dict, heavy: bool):
+    """A case of MODELS, marked slow when heavy (3 layers, or a long review in many chunks)."""
+    return pytest.param(kw, marks=pytest.mark.slow) if heavy else kw
+
+
+@pytest.mark.parametrize("kw", [heavy_slow(kw, kw["layers"] == 3) for kw in MODELS],
+                         ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_trace_equals_model_prefixes_and_occlusion(tiny_checkpoint, kw):
     ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
     with torch.no_grad():  # wider weights: more varied predictions than the default init
@@ -359,6 +365,7 @@ MODELS_DIR = ROOT / "assets" / "models"
 SHIPPED = sorted(p for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
 
 
+@pytest.mark.slow  # every shipped model on long reviews
 def test_shipped_models_on_real_reviews():
     """SHIPPED MODELS: every directory in assets/models/, on the example reviews of its language.
 
@@ -390,7 +397,8 @@ def test_shipped_models_on_real_reviews():
     assert checked >= 1
 
 
-@pytest.mark.parametrize("kw", [MODELS[0], MODELS[1], MODELS[2], MODELS[3]], ids=lambda kw: "-".join(str(v) for v in kw.values()))
+@pytest.mark.parametrize("kw", [heavy_slow(kw, i > 0) for i, kw in enumerate(MODELS[:4])],
+                         ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_prefixes_and_occlusion_batched_in_many_chunks(tiny_checkpoint, kw, monkeypatch):
     """A long review whose variants do not fit one batch: every chunk (each rerun only as long as
     its longest row) still gives exactly what the model says of each prefix and occluded review."""
