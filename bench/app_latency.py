@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment.modeling import checkpoint  # noqa: E402
-from sentiment import figures
-from sentiment import probe
-from sentiment.modeling.predict import predict  # noqa: E402
+from sentiment import figures, probe
+from sentiment.modeling import checkpoint
+from sentiment.modeling.predict import predict
 
 # 400 tokens of plain English written for this benchmark (no dataset text).
 SENTENCE = ("the film opens slowly but the acting is honest and warm , and by the middle i was not bored at all ; "

@@ -29,12 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from sentiment.modeling import checkpoint  # noqa: E402
-from sentiment.training import evaluate
-from sentiment.probe import patterns
 from sentiment import probe
+from sentiment.modeling import checkpoint
+from sentiment.probe import patterns
+from sentiment.spec import models_root
+from sentiment.training import evaluate
 
 
 def one_at_a_time(ckpt, texts: list[str], write_to: Path | None = None) -> float:
@@ -58,7 +57,7 @@ def one_at_a_time(ckpt, texts: list[str], write_to: Path | None = None) -> float
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(ROOT / "assets" / "models" / "imdb-lstm-max"))
+    ap.add_argument("--model", default=str(models_root() / "imdb-lstm-max"))
     ap.add_argument("--reviews", type=int, default=2000)
     ap.add_argument("--baseline", type=int, default=200, help="reviews traced one at a time (then scaled by tokens)")
     ap.add_argument("--threads", default="1,2", help="torch intra-op thread counts to time, comma-separated")

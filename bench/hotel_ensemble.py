@@ -12,13 +12,11 @@ P(positive) (no review text is printed).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment.modeling import checkpoint  # noqa: E402
+from sentiment.modeling import checkpoint
 from sentiment.training import evaluate
 
 NAMES = [f"hotel-{cell}-{pooling}" for cell in ("lstm", "gru") for pooling in ("last", "max", "mean", "attention")]

@@ -4,7 +4,7 @@ Part 1, one 400-token review, 2-layer bidirectional LSTM and GRU (embed 128, hid
 timed in one run:
 - "fused": the fused nn.LSTM / nn.GRU forward alone (packed, as SentimentRNN.encode runs it);
 - "probe": sentiment.probe.recompute (fused run per layer and direction + every gate recomputed);
-- "naive": a per-step Python loop straight from the equations (tests/test_probe.py::naive_gates).
+- "naive": the reference equations one step at a time (sentiment.probe.reference.step_by_step).
 Targets: probe <= 2x fused, naive >= 5x probe.
 
 Part 2, the full Trace (prefix predictions and occlusion, no integrated gradients) of a 400-token
@@ -15,13 +15,15 @@ occlusion cannot avoid (bidirectional: 1.5 T^2 cell steps) take alone, at the sp
 multiplies [400, H] by [H, 4H] now: no gate arithmetic, no pooling, no input projections.
 
     python bench/probe.py [--threads 2] [--reps 10] [--markdown]
+
+Needs the package importable: ``pip install -e .`` (as .ci/run does) or run it as
+``python -m bench.probe`` from the checkout.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -29,15 +31,13 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-from sentiment.modeling import checkpoint  # noqa: E402
 from sentiment import probe
-from sentiment.data.batching import collate  # noqa: E402
-from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
-from sentiment.data.text import Vocab, tokenize  # noqa: E402
-from test_probe import naive_gates  # noqa: E402
+from sentiment.data.batching import collate
+from sentiment.data.text import Vocab, tokenize
+from sentiment.modeling import checkpoint
+from sentiment.modeling.model import ModelConfig, SentimentRNN
+from sentiment.probe.reference import step_by_step
+from sentiment.spec import models_root
 
 T = 400
 
@@ -72,7 +72,7 @@ def part1(reps: int) -> list[list[str]]:
 
             f, fm = best_ms(fused, reps)
             p, pm = best_ms(probed, reps)
-            n, nm = best_ms(lambda: naive_gates(rnn, x[0]), max(2, reps // 5))
+            n, nm = best_ms(lambda: step_by_step(rnn, x[0]), max(2, reps // 5))
             rows.append([f"2-layer Bi{cell.upper()} {H}", f"{f:.1f}", f"{p:.1f}", f"{n:.0f}", f"{p / f:.2f}x", f"{n / p:.1f}x"])
     return rows
 
@@ -102,7 +102,7 @@ def matmul_floor_ms(steps: int, H: int, gates: int, rows: int = 400) -> float:
 
 
 def part2(reps: int, names: list[str]) -> list[list[str]]:
-    ckpts = [checkpoint.load(ROOT / "assets" / "models" / n) for n in names if (ROOT / "assets" / "models" / n).is_dir()]
+    ckpts = [checkpoint.load(models_root() / n) for n in names if (models_root() / n).is_dir()]
     ckpts = ckpts or [stand_in()]
     rows = []
     rng = np.random.default_rng(0)

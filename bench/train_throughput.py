@@ -24,16 +24,14 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment.data import readers, batching  # noqa: E402
-from sentiment.modeling import model as model_mod  # noqa: E402
-from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
-from sentiment.data.text import Vocab, tokenize_en  # noqa: E402
+from sentiment.data import batching, readers
+from sentiment.data.text import Vocab, tokenize_en
+from sentiment.modeling import model as model_mod
+from sentiment.modeling.model import ModelConfig, SentimentRNN
 
 PUBLISHED_MS_PER_STEP = 59.0  # seed tutorial 1 (PaddlePaddle BiLSTM), their GPU, batch 64
 
@@ -72,6 +70,12 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def synced_clock(device: torch.device) -> float:
+    """time.perf_counter() once the device has finished its queued work."""
+    sync(device)
+    return time.perf_counter()
+
+
 def time_seed_loop(cfg: dict, seqs: list[list[int]], labels: list[int], device: torch.device, steps: int) -> tuple[float, float]:
     """Reviews/s training and evaluating, the seed tutorial's way (fixed 200/500-token padding, fp32)."""
     model = SeedModel(cfg["vocab"], cfg["embed"], cfg["hidden"], cfg["layers"]).to(device)
@@ -89,20 +93,24 @@ def time_seed_loop(cfg: dict, seqs: list[list[int]], labels: list[int], device: 
         return fixed[j : j + B].to(device), y_all[j : j + B].to(device)
 
     model.train()
+    def train_step(k: int) -> None:
+        ids, y = batch(k)
+        opt.zero_grad()
+        loss_fn(model(ids), y).backward()
+        opt.step()
+
     for k in range(2):  # warm-up
-        ids, y = batch(k)
-        opt.zero_grad(); loss_fn(model(ids), y).backward(); opt.step()
-    sync(device); t0 = time.perf_counter()
+        train_step(k)
+    t0 = synced_clock(device)
     for k in range(steps):
-        ids, y = batch(k)
-        opt.zero_grad(); loss_fn(model(ids), y).backward(); opt.step()
-    sync(device); train_rps = steps * B / (time.perf_counter() - t0)
+        train_step(k)
+    train_rps = steps * B / (synced_clock(device) - t0)
     model.eval()
     with torch.no_grad():
-        sync(device); t0 = time.perf_counter()
+        t0 = synced_clock(device)
         for k in range(steps):
             model(batch(k)[0])
-        sync(device); eval_rps = steps * B / (time.perf_counter() - t0)
+        eval_rps = steps * B / (synced_clock(device) - t0)
     return train_rps, eval_rps
 
 
@@ -132,24 +140,25 @@ def time_gatescope_loop(cfg: dict, seqs: list[list[int]], labels: list[int], dev
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(opt); scaler.update()
+        scaler.step(opt)
+        scaler.update()
 
     model.train()
     timed = batches[2:] if steps is not None else batches
     for b in batches[:2]:
         step(b)
-    sync(device); t0 = time.perf_counter()
+    t0 = synced_clock(device)
     for b in timed:
         step(b)
-    sync(device); seconds = time.perf_counter() - t0
+    seconds = synced_clock(device) - t0
     train_rps = sum(len(b) for b in timed) / seconds
     model.eval()
     with torch.no_grad():
-        sync(device); t0 = time.perf_counter()
+        t0 = synced_clock(device)
         for b in timed:
             ids, lengths = batching.collate([seqs[i] for i in b])
             model(ids.to(device, non_blocking=True), lengths)
-        sync(device); eval_rps = sum(len(b) for b in timed) / (time.perf_counter() - t0)
+        eval_rps = sum(len(b) for b in timed) / (synced_clock(device) - t0)
     return train_rps, eval_rps, seconds
 
 
@@ -164,9 +173,9 @@ def time_full_length_batch(cfg: dict, device: torch.device, reps: int = 3) -> tu
         model_mod.RNN_PATH = path
         times = []
         for _ in range(reps + 1):  # the first is a warm-up
-            sync(device); t0 = time.perf_counter()
+            t0 = synced_clock(device)
             model_mod.run_rnn(rnn, x, lengths).sum().backward()
-            sync(device); times.append(time.perf_counter() - t0)
+            times.append(synced_clock(device) - t0)
         best.append(min(times[1:]))
     return best[0], best[1]
 

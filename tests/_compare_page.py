@@ -1,9 +1,5 @@
 """AppTest script: the Compare page alone."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sentiment.ui import compare  # noqa: E402
+from sentiment.ui import compare
 
 compare.render()

@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GATESCOPE_CACHE", str(ROOT / ".cache"))
 torch.set_num_threads(2)
 
+from sentiment.data.text import Vocab  # noqa: E402
 from sentiment.modeling import checkpoint  # noqa: E402
 from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
-from sentiment.data.text import Vocab  # noqa: E402
 
 
 def shared_data_dir() -> Path:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app_train import page
 
 from sentiment.data import download, readers
-from test_app_train import page
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV = ("label,review\n" + "1,房间干净，服务很好，下次还来\n0,隔音太差，一夜没睡，再也不来\n" * 200).encode()

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import make_checkpoint
-from sentiment.modeling import checkpoint
-from sentiment import probe
+from streamlit.testing.v1 import AppTest
 from test_figures import bdata
+
+from sentiment import probe
+from sentiment.modeling import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
+from sentiment.modeling import checkpoint
+from sentiment.probe import reference
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEW = "The plot was thin but the acting was wonderful and I was not bored at all."
@@ -98,15 +99,20 @@ def test_vanishing_gradient_view_compares_three_cells():
     assert all(name in spread for name in names)
 
 
-def test_recombine_matches_the_probe_everywhere(tiny_checkpoint):
-    """figures.recombine (the page's check) holds for every step and unit of a traced model."""
+def test_recombine_and_the_probe_hold_to_the_reference_equations(tiny_checkpoint):
+    """For every step and unit of a traced model, the page's check (reference.states_from_gates) and
+    figures.recombine give the same states, and those are the probe's."""
     from sentiment import figures
 
-    for cell in ("lstm", "gru"):
+    for cell in ("lstm", "gru", "rnn"):
         tr = probe.trace(tiny_checkpoint(cell=cell, layers=2), "the movie was not good at all", prefix=False, occlusion=False)
         for layer, direction in [(lt.layer, lt.direction) for lt in tr.layers]:
             for t in range(tr.length):
                 for unit in range(tr.hidden_size):
                     v = figures.step_values(tr, layer, direction, t, unit)
-                    for k, x in figures.recombine(cell, v).items():
+                    want = reference.states_from_gates(cell, v)
+                    got = figures.recombine(cell, v)
+                    assert set(got) == set(want) == {"lstm": {"c", "h"}, "gru": {"h"}, "rnn": set()}[cell]
+                    for k, x in want.items():
+                        assert abs(got[k] - x) < 1e-12, (cell, layer, direction, t, unit, k)
                         assert abs(x - v[k]) < 1e-5, (cell, layer, direction, t, unit, k)

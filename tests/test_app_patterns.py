@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sentiment import probe
 from sentiment.modeling import checkpoint
 from sentiment.probe import patterns
-from sentiment import probe
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_RUNS = ROOT / "tests" / "no-runs-here"

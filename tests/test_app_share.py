@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
+from sentiment.modeling import checkpoint
+from sentiment.ui import present
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -367,31 +367,53 @@ def test_step_next_and_previous_move_the_token_and_the_equations():
     assert at.select_slider(key="le_token").value == 2 and abs(learn_h_line(at)[-1] - hf[2, 4]) < 1e-3
 
 
-def test_play_steps_on_and_stops_at_the_end():
+class FakeClock:
+    """The player's clock (sentiment.ui.present.now), moved by hand instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    c = FakeClock()
+    monkeypatch.setattr(present, "now", c)
+    return c
+
+
+def test_play_steps_on_and_stops_at_the_end(clock):
     """Play moves one token on per interval (0.5 s here) and stops, paused, at the last token."""
     at = open_link(LEARN, model="imdb-gru-max", text="not bad at all")  # 4 tokens
     at.segmented_control(key="le_speed").set_value(0.5).run()
     at.button(key="le_play").click().run()
     assert at.session_state["le_playing"] is True and at.button(key="le_play").label == "Pause"
     assert at.select_slider(key="le_token").value == 0  # not before the first tick
+    at.run()
+    assert at.select_slider(key="le_token").value == 0  # nor on a rerun before the interval is up
     seen = []
     for _ in range(6):
-        time.sleep(0.55)
+        clock.advance(0.55)
         at.run()
         seen.append(at.select_slider(key="le_token").value)
     assert seen[:3] == [1, 2, 3] and seen[-1] == 3
     assert at.session_state["le_playing"] is False and at.button(key="le_play").label == "Play"
 
 
-def test_pause_stops_stepping():
+def test_pause_stops_stepping(clock):
     at = open_link(LEARN, model="imdb-gru-max", text=REVIEW)
     at.segmented_control(key="le_speed").set_value(0.5).run()
     at.button(key="le_play").click().run()
-    time.sleep(0.55)
+    clock.advance(0.55)
     at.run()
     assert at.select_slider(key="le_token").value == 1
     at.button(key="le_play").click().run()  # pause
-    time.sleep(0.6)
+    clock.advance(0.6)
     at.run()
     assert at.select_slider(key="le_token").value == 1 and at.session_state["le_playing"] is False
 

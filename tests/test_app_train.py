@@ -72,6 +72,7 @@ def test_bad_run_name_is_refused(runs_root):
     assert at.button(key="tr_launch").disabled
 
 
+@pytest.mark.slow  # training subprocesses
 def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeypatch):
     """Upload a CSV, pick its columns, start: the run appears, progresses and finishes (polled with
     at.run()); its test accuracy is shown, the Models page lists its model, and "Open in Explore"
@@ -120,6 +121,7 @@ def test_tiny_run_from_an_upload_finishes_and_becomes_a_model(runs_root, monkeyp
     assert any(c.value.startswith(f"tiny-run ({run.id})") for c in explore.caption), [c.value for c in explore.caption]
 
 
+@pytest.mark.slow  # training subprocesses
 def test_cancel_from_the_page(runs_root):
     """A run started on hotel can be cancelled with the page's button; it is then listed as cancelled."""
     at = page()

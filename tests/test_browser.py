@@ -30,7 +30,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--no-sandbox"]
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _need_browser() -> None:
@@ -178,8 +178,8 @@ def test_chinese_review_switches_to_hotel_model(page, server, tmp_path_factory):
 
 def page_titles() -> list[str]:
     """The English titles of every page in the navigation but the landing page."""
-    from sentiment.ui import PAGES
     from sentiment.i18n import t
+    from sentiment.ui import PAGES
 
     return [t(p.title_key, "en") for p in PAGES if not p.default]
 

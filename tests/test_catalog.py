@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import make_checkpoint
+
 from sentiment import spec
 from sentiment.modeling import catalog
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_checkpoint
 from safetensors import safe_open
 
-from conftest import make_checkpoint
-from sentiment.modeling import checkpoint
+from sentiment.data import text
 from sentiment.data.batching import collate
 from sentiment.errors import CheckpointError, InputError
+from sentiment.modeling import checkpoint
 from sentiment.modeling.predict import predict
 
 BATCH = [[2, 3, 4, 5, 6], [7, 8], [9, 10, 11, 2]]
@@ -267,20 +267,20 @@ def test_bangs_alone_are_read(en):
     assert en.encode("!!!???...").tokens == ["!", "!", "!", "?", "?", "?"]
 
 
-def test_a_megabyte_review_is_fast_and_cut_with_a_note(en):
-    """A 1 MB paste predicts in well under a second, reads max_len tokens and says it was cut."""
-    t0 = time.perf_counter()
+def test_a_megabyte_review_is_cut_with_a_note(en):
+    """A 1 MB paste reads max_len tokens and says it was cut (its time: bench/limits.py)."""
     p = predict(en, "the movie was good ! " * 50_000)
-    assert time.perf_counter() - t0 < 2.0
     assert p.tokens == 50 and "cut to the model's first 50 tokens" in p.note
 
 
-def test_a_megabyte_chinese_review_is_fast(zh):
-    """A 1 MB Chinese paste through jieba is cut before tokenizing and stays fast."""
-    zh.encode("预热")  # jieba loaded outside the timing
-    t0 = time.perf_counter()
+def test_a_megabyte_chinese_review_is_cut_before_tokenizing(zh, monkeypatch):
+    """A 1 MB Chinese paste reaches jieba cut to MAX_CHARS characters (its time: bench/limits.py)."""
+    seen = []
+    real = text.tokenize_zh
+    monkeypatch.setattr(text, "tokenize_zh", lambda s, *a, **kw: seen.append(len(s)) or real(s, *a, **kw))
     enc = zh.encode("房间很干净，服务不错！" * 100_000)
-    assert time.perf_counter() - t0 < 3.0 and len(enc.ids) == 50 and enc.truncated > 0
+    assert len(enc.ids) == 50 and enc.truncated > 0
+    assert seen and max(seen) <= text.MAX_CHARS
 
 
 def test_html_is_stripped_before_reading(en):

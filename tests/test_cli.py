@@ -56,6 +56,7 @@ def trained(tmp_path_factory, tutorial_csv) -> Path:
 # ---- train -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_writes_a_loadable_checkpoint(trained):
     """The training CLI writes the four checkpoint files, and the model loads."""
     assert sorted(p.name for p in trained.iterdir()) == sorted(checkpoint.FILES)
@@ -64,6 +65,7 @@ def test_train_writes_a_loadable_checkpoint(trained):
     assert (ck.config.hidden_size, ck.config.embed_dim) == (8, 8)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_writes_a_complete_card(trained):
     """The card says what data, split and settings made the model, how it scored, and where and when."""
     card = checkpoint.read_card(trained)
@@ -76,6 +78,7 @@ def test_train_writes_a_complete_card(trained):
     assert card["command"].startswith("python -m sentiment.train ") and "--limit 300" in card["command"]
 
 
+@pytest.mark.slow  # training subprocesses
 def test_evaluate_json_reproduces_the_cards_test_accuracy(trained):
     """evaluate --json rebuilds the card's test split and prints the card's accuracy, size and confusion."""
     r = run_cli("sentiment.evaluate", "--model", str(trained), "--json")
@@ -89,6 +92,7 @@ def test_evaluate_json_reproduces_the_cards_test_accuracy(trained):
     assert tn + fn > 0 and fp + tp > 0  # the model predicts both labels, so the equality above means something
 
 
+@pytest.mark.slow  # training subprocesses
 def test_predict_json_prints_label_and_probability(trained):
     """predict --json prints one JSON line per review with its label and that label's probability."""
     r = run_cli("sentiment.predict", "--model", str(trained), "--json", "房间干净整洁，服务热情周到", "房间又脏又小")
@@ -100,6 +104,7 @@ def test_predict_json_prints_label_and_probability(trained):
         assert p["positive"] == pytest.approx(p["probability"] if p["label"] == "positive" else 1 - p["probability"])
 
 
+@pytest.mark.slow  # training subprocesses
 def test_predict_matches_the_library(trained):
     """The CLI's probability is the one sentiment.predict computes in-process."""
     review = "早餐丰富，下次还会再来"
@@ -107,6 +112,7 @@ def test_predict_matches_the_library(trained):
     assert json.loads(r.stdout)["positive"] == pytest.approx(predict(checkpoint.load(trained), review).positive, abs=1e-6)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_predict_reports_an_empty_review_and_goes_on(trained):
     """An empty review gets an error line (exit 2) while the other reviews are still predicted."""
     r = run_cli("sentiment.predict", "--model", str(trained), "--json", "   ", "房间很好")
@@ -115,6 +121,7 @@ def test_predict_reports_an_empty_review_and_goes_on(trained):
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # training subprocesses
 def test_training_is_reproducible_with_a_seed_on_cpu(trained, tutorial_csv, tmp_path):
     """Training again with the same seed on the CPU gives identical weights and the same test accuracy."""
     again = tmp_path / "again"
@@ -129,6 +136,7 @@ def test_training_is_reproducible_with_a_seed_on_cpu(trained, tutorial_csv, tmp_
 # ---- bad arguments -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_refuses_an_existing_output(trained, tutorial_csv):
     """--out pointing at an existing model exits 2 with a clear error, and the model is left as it was."""
     before = (trained / "model.safetensors").read_bytes()
@@ -143,6 +151,7 @@ def test_train_refuses_an_existing_output(trained, tutorial_csv):
     (["--data", "x.csv", "--cell", "transformer"], "invalid choice: 'transformer'"),
     (["--data", "x.csv", "--limit", "1"], "--limit must be at least 2"),
 ], ids=["missing-data-path", "no-data-argument", "unknown-cell", "limit-1"])
+@pytest.mark.slow  # training subprocesses
 def test_train_bad_arguments_give_one_clear_error(tmp_path, args, message):
     """Bad training arguments exit 2 with 'error:' naming the problem, no traceback, and no checkpoint."""
     r = run_cli("sentiment.train", *args, "--out", str(tmp_path / "out"), timeout=120)
@@ -150,6 +159,7 @@ def test_train_bad_arguments_give_one_clear_error(tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_on_a_bad_csv_names_the_line(tmp_path):
     """Training on a CSV with a bad label exits 2 with the file, line and label in the error."""
     bad = tmp_path / "bad.csv"
@@ -176,6 +186,7 @@ def broken_models(trained, tmp_path) -> dict[str, Path]:
     ("truncated", "model.safetensors: corrupt or truncated"),
     ("no-vocab", "vocab.json: missing"),
 ])
+@pytest.mark.slow  # training subprocesses
 def test_evaluate_and_predict_refuse_a_bad_model_folder(broken_models, tool, model, message):
     """evaluate and predict on a missing, truncated or partial model folder exit 2 naming the bad file."""
     extra = ["--json"] if tool == "sentiment.evaluate" else ["房间很好"]

@@ -7,20 +7,18 @@ hotel reviews from ChnSentiCorp, English examples from assets/examples) and on t
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sentiment import figures, probe
+from sentiment.data import readers
+from sentiment.data.text import MAX_CHARS
+from sentiment.errors import InputError
 from sentiment.modeling import checkpoint
 from sentiment.probe import counterfactual as cf
-from sentiment.data import readers
-from sentiment import figures
-from sentiment import probe
 from sentiment.probe import updates
-from sentiment.errors import InputError
-from sentiment.data.text import MAX_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"
@@ -136,9 +134,7 @@ def test_edit_place_out_of_range_is_refused():
 
 def test_huge_paste_is_edited_fast_within_what_the_model_reads():
     text = "good movie " * 50_000
-    t0 = time.perf_counter()
-    edits = cf.find_edits(text, "en", "negate")
-    assert time.perf_counter() - t0 < 2.0
+    edits = cf.find_edits(text, "en", "negate")  # its time: bench/limits.py
     assert edits and all(e.end <= MAX_CHARS for e in edits)
     assert edits[0].text.startswith("not good movie good movie") and len(edits[0].text) == len(text) + 4
 

@@ -22,8 +22,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment.data import readers, batching
-from sentiment.data import text
+from sentiment.data import batching, readers, text
 from sentiment.errors import DataError
 
 # ---- IMDB: the real archive (read once per test session; read_imdb is cached per process) -----
@@ -34,6 +33,7 @@ def imdb(imdb_path):
     return readers.read_imdb(imdb_path)
 
 
+@pytest.mark.slow  # reads the whole IMDB archive
 def test_imdb_archive_has_the_official_25000_and_25000(imdb):
     """The archive gives 25,000 training and 25,000 test reviews, each set half positive."""
     assert imdb.format == "imdb" and imdb.name == "imdb"
@@ -43,6 +43,7 @@ def test_imdb_archive_has_the_official_25000_and_25000(imdb):
     assert len(imdb.examples) == 50_000
 
 
+@pytest.mark.slow  # reads the whole IMDB archive
 def test_imdb_labels_come_from_the_folder(imdb):
     """train/pos/0_9.txt is read as positive and train/neg/0_3.txt as negative."""
     texts = dict(imdb.official["train"])
@@ -51,6 +52,7 @@ def test_imdb_labels_come_from_the_folder(imdb):
     assert (texts[pos], texts[neg]) == (1, 0)
 
 
+@pytest.mark.slow  # reads the whole IMDB archive
 def test_imdb_text_is_kept_as_published_and_the_tokenizer_drops_br(imdb):
     """29,200 reviews hold the raw <br /> markup; the English tokenizer leaves no trace of it."""
     with_br = [t for t, _ in imdb.examples if "<br />" in t]
@@ -58,6 +60,7 @@ def test_imdb_text_is_kept_as_published_and_the_tokenizer_drops_br(imdb):
     assert not any("br" in text.tokenize_en(t) for t in with_br[:200])
 
 
+@pytest.mark.slow  # reads the whole IMDB archive
 def test_imdb_test_split_is_the_official_test(imdb):
     """split() keeps the official test set and carves 10% validation out of the official train set."""
     s = readers.split(imdb, seed=0)
@@ -67,6 +70,7 @@ def test_imdb_test_split_is_the_official_test(imdb):
     assert s.info["sizes"] == {"train": 22_500, "val": 2_500, "test": 25_000}
 
 
+@pytest.mark.slow  # reads the whole IMDB archive
 def test_imdb_limit_leaves_the_official_test_alone(imdb):
     """--limit on IMDB shrinks train and validation but keeps all 25,000 official test reviews."""
     s = readers.limit(readers.split(imdb, seed=0), 500, seed=0)

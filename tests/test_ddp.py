@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sentiment.modeling import checkpoint
 
 
@@ -24,6 +26,7 @@ def tiny_csv(path: Path, n: int = 240) -> Path:
     return path
 
 
+@pytest.mark.slow  # torchrun
 def test_torchrun_two_cpu_processes_write_one_checkpoint(tmp_path):
     """`torchrun --nproc_per_node 2 -m sentiment.train` (gloo) ends with one loadable checkpoint and one event log."""
     data = tiny_csv(tmp_path / "tiny.csv")

@@ -1,145 +1,15 @@
-"""Figures: pure functions Trace -> plotly Figure (no Streamlit), on tiny random-weight models.
-
-Until ``sentiment.probe`` lands, ``probe_module()`` supplies a stand-in with the agreed contract
-(real model outputs, random gate values of the right shapes and ranges); with the real probe
-present the tests use it unchanged.
-"""
+"""Figures: pure functions Trace -> plotly Figure (no Streamlit), on tiny random-weight models
+traced by the real probe."""
 
 from __future__ import annotations
 
 import json
-import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 
-from sentiment import figures
-
-# ---- the probe, or a stand-in with its contract ---------------------------------------------------
-
-
-def _fake_probe() -> types.ModuleType:
-    from sentiment.data.readers import LABEL_NAMES
-    from sentiment.data.batching import collate
-    from sentiment.data.text import UNK_ID
-
-    GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
-    SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
-
-    @dataclass
-    class LayerTrace:
-        layer: int
-        direction: str
-        gates: dict
-
-    @dataclass
-    class Trace:
-        text: str
-        tokens: list
-        ids: list
-        unk: list
-        length: int
-        language: str
-        cell: str
-        pooling: str
-        hidden_size: int
-        num_layers: int
-        bidirectional: bool
-        model_name: str
-        layers: list
-        pooled: np.ndarray
-        pool_weights: np.ndarray
-        pool_winners: np.ndarray | None
-        logits: np.ndarray
-        probs: np.ndarray
-        label: str
-        prefix_probs: np.ndarray | None
-        occlusion: np.ndarray | None
-        integrated_gradients: np.ndarray | None
-        truncated: int
-        note: str
-
-        def gate(self, name, layer=0, direction="forward"):
-            for lt in self.layers:
-                if lt.layer == layer and lt.direction == direction:
-                    return lt.gates[name]
-            raise KeyError((layer, direction))
-
-        def saturation(self, threshold_low=0.1, threshold_high=0.9):
-            out = {}
-            for lt in self.layers:
-                for g in SIGMOID_GATES[self.cell]:
-                    v = lt.gates[g]
-                    out[(lt.layer, lt.direction, g)] = {"left": (v < threshold_low).mean(0), "right": (v > threshold_high).mean(0)}
-            return out
-
-        def to_json(self):
-            d = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items() if k != "layers"}
-            d["layers"] = [{"layer": lt.layer, "direction": lt.direction, "gates": {g: a.tolist() for g, a in lt.gates.items()}}
-                           for lt in self.layers]
-            return json.dumps(d, ensure_ascii=False)
-
-    @torch.no_grad()
-    def trace(ckpt, text, prefix=True, occlusion=True, integrated_gradients=False):
-        enc = ckpt.encode(text)
-        c = ckpt.config
-        T = len(enc.ids)
-        ids, lengths = collate([enc.ids])
-        out = ckpt.model.forward_full(ids, lengths)
-        probs = torch.softmax(out.logits, -1)[0].numpy()
-        rng = np.random.default_rng(T)
-        layers = []
-        for layer in range(c.num_layers):
-            for direction in ["forward", "backward"][: c.directions]:
-                gates = {}
-                for g in GATE_NAMES[c.cell]:
-                    x = rng.normal(size=(T, c.hidden_size)).astype(np.float32)
-                    gates[g] = (1 / (1 + np.exp(-x)) if g in SIGMOID_GATES[c.cell] else np.tanh(x) if g != "c" else 2 * x).astype(np.float32)
-                layers.append(LayerTrace(layer, direction, gates))
-        top = out.outputs[0].numpy()
-        H = c.hidden_size
-        for lt in layers[-c.directions:]:
-            lt.gates["h"] = top[:, :H] if lt.direction == "forward" else top[:, H:]
-
-        def p_pos(seqs):
-            i, ln = collate(seqs)
-            return torch.softmax(ckpt.model(i, ln), -1)[:, 1].numpy()
-
-        prefix_probs = p_pos([enc.ids[: t + 1] for t in range(T)]) if prefix else None
-        occ = None
-        if occlusion:
-            occ = probs[1] - p_pos([enc.ids[:t] + [UNK_ID] + enc.ids[t + 1:] for t in range(T)])
-        ig = rng.normal(size=T).astype(np.float32) if integrated_gradients else None
-        k = int(probs.argmax())
-        return Trace(text, enc.tokens, enc.ids, [i == UNK_ID for i in enc.ids], T, ckpt.language, c.cell, c.pooling,
-                     c.hidden_size, c.num_layers, c.bidirectional, ckpt.card.get("name", ""), layers,
-                     out.pool.pooled[0].numpy(), out.pool.weights[0].numpy(),
-                     None if out.pool.winners is None else out.pool.winners[0].numpy(),
-                     out.logits[0].numpy(), probs, LABEL_NAMES[k], prefix_probs, occ, ig, enc.truncated, enc.note)
-
-    mod = types.ModuleType("sentiment.probe")
-    mod.LayerTrace, mod.Trace, mod.trace = LayerTrace, Trace, trace
-    mod.GATE_NAMES, mod.SIGMOID_GATES = GATE_NAMES, SIGMOID_GATES
-    mod.__gatescope_fake__ = True
-    return mod
-
-
-def probe_module() -> types.ModuleType:
-    """The real sentiment.probe when it exists, else the stand-in (installed in sys.modules)."""
-    try:
-        from sentiment import probe
-        return probe
-    except ImportError:
-        mod = sys.modules.get("sentiment.probe") or _fake_probe()
-        sys.modules["sentiment.probe"] = mod
-        import sentiment
-
-        sentiment.probe = mod
-        return mod
+from sentiment import figures, probe
 
 
 def bdata(arr) -> np.ndarray:
@@ -164,8 +34,6 @@ ZH = "酒店 房间 很 干净，服务 不错！"
 
 @pytest.fixture
 def tr(tiny_checkpoint):
-    probe = probe_module()
-
     def make(text=EN, prefix=True, ig=False, **kw):
         return probe.trace(tiny_checkpoint(**kw), text, prefix=prefix, occlusion=prefix, integrated_gradients=ig)
 
@@ -341,7 +209,6 @@ def test_csv_exports(tr):
 def synthetic_trace(T: int = 400, H: int = 128, cell: str = "lstm", pooling: str = "max", seed: int = 0):
     """A Trace of the probe's own class filled with random values of the right shapes and ranges
     (independent of the probe's speed): for timing the figures alone."""
-    probe = probe_module()
     rng = np.random.default_rng(seed)
     words = "the movie was not bad at all i loved it ! but the plot was awful".split()
     tokens = [words[i % len(words)] for i in range(T)]
@@ -363,20 +230,9 @@ def synthetic_trace(T: int = 400, H: int = 128, cell: str = "lstm", pooling: str
         prefix_probs=p, occlusion=(p - 0.5) / 10, integrated_gradients=None, truncated=0, note="")
 
 
-def test_long_review_is_fast():
-    """400 tokens, 128 units: every Explore figure well within the app's 300 ms budget (about 0.15 s idle)."""
-    import time
-
+def test_long_review_heatmap_keeps_every_token():
+    """400 tokens, 128 units: the heatmap holds them all, labels every k-th token (its time: bench/limits.py)."""
     t = synthetic_trace()
-
-    def build() -> float:
-        start = time.perf_counter()
-        for fig in (figures.gate_heatmaps(t, sort="correlation", top_k=32), figures.pooling_bar(t),
-                    figures.prefix_curve(t), figures.attribution_bar(t), figures.saturation_histogram(t)):
-            fig.to_json()
-        return time.perf_counter() - start
-
-    assert min(build() for _ in range(3)) < 0.6  # best of three, generous for a loaded 2-core box
     s = spec(figures.gate_heatmaps(t, top_k=128))
     assert all(bdata(d["z"]).shape == (128, 400) for d in s["data"])
     assert len(s["layout"]["xaxis6"]["ticktext"]) <= 80  # long reviews: every k-th token labelled, all in the hover

@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-
-from sentiment.modeling import catalog
-from sentiment.modeling import checkpoint
-from sentiment.training import runs
-from sentiment.training import train
-from sentiment.modeling.model import SentimentRNN
-from sentiment.training.runs import RunConfigError, RunLimits
 from test_app_train import page as train_page
 from test_runs import wait_for, write_tiny_csv
+
+from sentiment.modeling import catalog, checkpoint
+from sentiment.modeling.model import SentimentRNN
+from sentiment.training import runs, train
+from sentiment.training.runs import RunConfigError, RunLimits
+
+pytestmark = pytest.mark.slow  # trains and retrains models in-process
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--limit", "200", "--epochs", "1", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
@@ -187,6 +187,7 @@ def models_root(base, tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.mark.slow  # training subprocesses
 def test_a_run_with_init_finishes_with_a_model_that_records_it(models_root, hotel_path, tmp_path):
     parent = models_root / "a-base"
     run = runs.launch(dict(data=str(hotel_path), init=f"shipped:{parent.name}", epochs=1, limit=200, batch_size=16))
@@ -249,6 +250,7 @@ def test_train_page_offers_only_models_of_the_datas_language(models_root):
     assert any("No model of this data's language" in c.value for c in at.caption)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_train_page_launches_a_retraining_run(models_root, tmp_path):
     at = train_page()
     at.selectbox(key="tr_dataset").set_value("hotel").run()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_checkpoint
 from safetensors.torch import load_file, save_file
 
-from conftest import make_checkpoint
 from sentiment.data import readers, uploads
 from sentiment.data.text import MAX_PASTE, cut_paste
 from sentiment.errors import CheckpointError, DataError, InputError

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from sentiment.modeling import model as model_mod
 from sentiment.data.batching import collate
+from sentiment.modeling import model as model_mod
 from sentiment.modeling.model import CELLS, ModelConfig, SentimentRNN
 from sentiment.modeling.pooling import POOLINGS
 

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_checkpoint
 
-from sentiment.modeling import checkpoint
-from sentiment.training import evaluate
-from sentiment.probe import patterns as P
 from sentiment import probe
 from sentiment.errors import InputError
-
-from conftest import make_checkpoint
+from sentiment.modeling import checkpoint
+from sentiment.probe import patterns as P
+from sentiment.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"
@@ -38,6 +37,7 @@ def imdb_batch(imdb_lstm, imdb_test, tmp_path_factory):
     return P.load_or_trace(imdb_lstm, n=40, seed=3, examples=imdb_test, root=tmp_path_factory.mktemp("cache"))
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_batch_trace_equals_single_review_traces(imdb_lstm, imdb_test, imdb_batch):
     """Every gate, c and h of 8 sampled reviews equals probe.trace of the review alone (float16 storage)."""
     bt = imdb_batch
@@ -77,6 +77,7 @@ def test_unreadable_reviews_are_skipped_and_counted(tmp_path):
         P.trace_sample(ck, [("...", 0)], tmp_path / "b", n=10)
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_cache_round_trip_loads_without_tracing(imdb_lstm, imdb_test, tmp_path):
     calls = []
     first = P.load_or_trace(imdb_lstm, n=12, examples=imdb_test, root=tmp_path, progress=lambda d, t: calls.append((d, t)))
@@ -180,6 +181,7 @@ def test_match_finds_runs_ranks_them_and_never_crosses_reviews(tmp_path):
     assert P.match(bt, (0, "forward", "h"), [0, 1], 0.5, min_length=2)[1] == 3
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_match_returns_only_phrases_whose_units_really_are_on(imdb_lstm, imdb_test, imdb_batch):
     """On real reviews: every matched token has every selected unit above the threshold in the probe's own
     single-review trace, and the phrase cannot be extended (the tokens beside it are not all on)."""
@@ -260,6 +262,7 @@ def test_kmeans_is_seeded():
     assert np.array_equal(P.kmeans(x, 4, seed=5), P.kmeans(x, 4, seed=5))
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_saturation_is_a_share_and_equals_a_direct_count(imdb_lstm, imdb_test, imdb_batch):
     bt = imdb_batch
     sat = P.saturation(bt)
@@ -386,8 +389,6 @@ def test_cache_keeps_within_its_size_limit_dropping_the_least_recently_used(tmp_
     monkeypatch.setenv("GATESCOPE_PATTERNS_CACHE_MB", str(2.5 * one / 1e6))
     P.load_or_trace(cks[1], n=3, examples=texts, root=root)
     import os
-    import time
-    time.sleep(0.01)
     os.utime(P.cache_path(cks[1], 3, root=root), (1, 1))  # m1 used long ago
     P.load_or_trace(cks[0], n=3, examples=texts, root=root)  # m0 used now
     P.load_or_trace(cks[2], n=3, examples=texts, root=root)  # a third: over the limit

@@ -3,8 +3,8 @@
 - recompute() against the fused nn.LSTM / nn.GRU / nn.RNN: every h_t, the final (h, c), for random
   weights, random lengths, 1-3 layers, both directions, padded batches (max abs diff < 1e-5);
 - the gates recombine into h by the cell's equations;
-- a naive per-step loop written straight from the equations (``naive_gates``, also the baseline of
-  bench/probe.py) agrees with the probe;
+- the reference equations (sentiment.probe.reference, also the baseline of bench/probe.py) equal
+  PyTorch's own cells, and their step-by-step loop agrees with the probe gate for gate;
 - Trace: probabilities equal model(...)'s; prefix predictions and occlusion equal running the
   variants through the model; integrated gradients are complete; JSON round-trips; truncation is
   noted; bad input raises InputError and the CLI says ``error: ...`` with exit 2;
@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
 from sentiment.data.batching import collate
 from sentiment.errors import InputError
+from sentiment.modeling import checkpoint
+from sentiment.probe import instrument, reference
 from sentiment.probe.cli import main as trace_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,55 +37,48 @@ TOL = 1e-5
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-# ---- a naive per-step implementation, straight from the equations ----------------------------------
+# ---- the reference: sentiment.probe.reference, one step at a time, against PyTorch's own cells -----
 
 
-def naive_gates(rnn: nn.RNNBase, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-    """One sequence x [T, E] -> per (layer, direction) {gate: [T, H]}, one time step at a time.
-
-    LSTM: i = s(W_ii x + b_ii + W_hi h + b_hi), f, g = tanh(...), o likewise; c = f c' + i g; h = o tanh(c).
-    GRU:  r = s(...), z = s(...), n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h = (1 - z) n + z h'.
-    RNN:  h = tanh(W_ih x + b_ih + W_hh h' + b_hh)."""
-    cell = probe.cell_of(rnn)
-    H = rnn.hidden_size
-    T = x.shape[0]
-    dirs = 2 if rnn.bidirectional else 1
-    out, inp = [], x
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_reference_step_equals_torch_cell(cell, bias):
+    """reference.lstm_step / gru_step / rnn_step give nn.LSTMCell / GRUCell / RNNCell's h (and c)."""
+    torch.manual_seed(1)
+    mod = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}[cell](5, 7, bias=bias)
+    x, h, c = torch.randn(3, 5), torch.randn(3, 7), torch.randn(3, 7)
+    w = (mod.weight_ih, mod.weight_hh, mod.bias_ih, mod.bias_hh)
     with torch.no_grad():
-        for l in range(rnn.num_layers):
-            hs = []
-            for d in range(dirs):
-                sfx = f"_l{l}" + ("_reverse" if d else "")
-                W_ih, W_hh = getattr(rnn, "weight_ih" + sfx), getattr(rnn, "weight_hh" + sfx)
-                b_ih, b_hh = getattr(rnn, "bias_ih" + sfx), getattr(rnn, "bias_hh" + sfx)
-                h, c = torch.zeros(H), torch.zeros(H)
-                rec = {k: torch.zeros(T, H) for k in probe.GATE_NAMES[cell]}
-                for t in (range(T - 1, -1, -1) if d else range(T)):
-                    gi = W_ih @ inp[t] + b_ih
-                    gh = W_hh @ h + b_hh
-                    if cell == "lstm":
-                        i = torch.sigmoid(gi[:H] + gh[:H])
-                        f = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
-                        g = torch.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H])
-                        o = torch.sigmoid(gi[3 * H:] + gh[3 * H:])
-                        c = f * c + i * g
-                        h = o * torch.tanh(c)
-                        for k, v in zip("ifgoch", (i, f, g, o, c, h)):
-                            rec[k][t] = v
-                    elif cell == "gru":
-                        r = torch.sigmoid(gi[:H] + gh[:H])
-                        z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
-                        n = torch.tanh(gi[2 * H:] + r * gh[2 * H:])
-                        h = (1 - z) * n + z * h
-                        for k, v in zip("rznh", (r, z, n, h)):
-                            rec[k][t] = v
-                    else:
-                        h = torch.tanh(gi + gh)
-                        rec["h"][t] = h
-                out.append(rec)
-                hs.append(rec["h"])
-            inp = torch.cat(hs, -1)
-    return out
+        if cell == "lstm":
+            got, (h_t, c_t) = reference.lstm_step(x, h, c, *w), mod(x, (h, c))
+            assert (got["c"] - c_t).abs().max() < TOL
+        else:
+            got, h_t = reference.step(cell, x, {"h": h}, w), mod(x, h)
+    assert (got["h"] - h_t).abs().max() < TOL
+    assert list(got) == probe.GATE_NAMES[cell]
+
+
+def test_reference_gates_are_the_equations():
+    """Each gate of lstm_step / gru_step is its own equation (PyTorch's order: i, f, g, o; r, z, n)."""
+    torch.manual_seed(2)
+    H = 3
+    x, h, c = torch.randn(4), torch.randn(H), torch.randn(H)
+    W_ih, W_hh, b_ih, b_hh = torch.randn(4 * H, 4), torch.randn(4 * H, H), torch.randn(4 * H), torch.randn(4 * H)
+    pre = W_ih @ x + b_ih + W_hh @ h + b_hh
+    got = reference.lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh)
+    want = dict(i=torch.sigmoid(pre[:H]), f=torch.sigmoid(pre[H:2 * H]), g=torch.tanh(pre[2 * H:3 * H]),
+                o=torch.sigmoid(pre[3 * H:]))
+    for k, v in want.items():
+        assert (got[k] - v).abs().max() < TOL, k
+    assert (got["c"] - (want["f"] * c + want["i"] * want["g"])).abs().max() < TOL
+    # GRU: the reset gate multiplies the hidden projection *with* its bias b_hn
+    W_ih, W_hh, b_ih, b_hh = W_ih[:3 * H], W_hh[:3 * H], b_ih[:3 * H], b_hh[:3 * H]
+    got = reference.gru_step(x, h, W_ih, W_hh, b_ih, b_hh)
+    gi, gh = W_ih @ x + b_ih, W_hh @ h + b_hh
+    r, z = torch.sigmoid(gi[:H] + gh[:H]), torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+    n = torch.tanh(gi[2 * H:] + r * gh[2 * H:])
+    for k, v in dict(r=r, z=z, n=n, h=(1 - z) * n + z * h).items():
+        assert (got[k] - v).abs().max() < TOL, k
 
 
 def fused(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor):
@@ -149,12 +143,13 @@ def test_recompute_equals_fused_module_random_shapes(cell, layers, bi, B, T, H, 
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_naive_step_loop_agrees_with_probe(cell):
+def test_reference_step_loop_agrees_with_probe(cell):
+    """The vectorized recompute gives, gate for gate, what reference.step_by_step gives one step at a time."""
     rnn, x, lengths = random_case(cell, 2, True, seed=3)
     recs = probe.recompute(rnn, x, lengths)
     for b in range(x.shape[0]):
         L = int(lengths[b])
-        naive = naive_gates(rnn, x[b, :L])
+        naive = reference.step_by_step(rnn, x[b, :L])
         for r, n in zip(recs, naive):
             for k, v in n.items():
                 assert (r["gates"][k][b, :L] - v).abs().max() < TOL, (r["layer"], r["direction"], k)
@@ -209,7 +204,13 @@ MODELS = [dict(cell=c, pooling=p, layers=l, bidirectional=bi)
                               ("gru", "max", 3, False)]]
 
 
-@pytest.mark.parametrize("kw", MODELS, ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def heavy_slow(kw: dict, heavy: bool):
+    """A case of MODELS, marked slow when heavy (3 layers, or a long review in many chunks)."""
+    return pytest.param(kw, marks=pytest.mark.slow) if heavy else kw
+
+
+@pytest.mark.parametrize("kw", [heavy_slow(kw, kw["layers"] == 3) for kw in MODELS],
+                         ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_trace_equals_model_prefixes_and_occlusion(tiny_checkpoint, kw):
     ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
     with torch.no_grad():  # wider weights: more varied predictions than the default init
@@ -319,15 +320,20 @@ def test_cli(tiny_checkpoint, capsys):
 
 
 def test_saturation(tiny_checkpoint):
-    ckpt = tiny_checkpoint(cell="lstm", layers=2)
-    tr = probe.trace(ckpt, REVIEW, prefix=False, occlusion=False)
+    """Per unit, the fraction of steps a sigmoid gate spends below 0.1 ("left") and above 0.9 ("right")."""
+    ckpt = tiny_checkpoint(cell="lstm", layers=2, hidden=2)
+    tr = probe.trace(ckpt, "good film but awful plot", prefix=False, occlusion=False)
+    assert tr.length == 5
+    lt = next(lt for lt in tr.layers if (lt.layer, lt.direction) == (1, "backward"))
+    # unit 0 saturates both ways, unit 1 never; 0.1 and 0.9 themselves are not saturated
+    lt.gates["f"] = np.array([[0.05, 0.5], [0.1, 0.5], [0.95, 0.5], [0.99, 0.11], [0.9, 0.89]], np.float32)
     sat = tr.saturation()
     assert set(sat) == {(l, d, g) for l in (0, 1) for d in ("forward", "backward") for g in "ifo"}
-    f = tr.gate("f", 1, "backward")
-    assert np.array_equal(sat[(1, "backward", "f")]["left"], (f < 0.1).mean(0))
-    assert np.array_equal(sat[(1, "backward", "f")]["right"], (f > 0.9).mean(0))
-    assert probe.Trace.saturation(tr, 0.5, 0.5)[(0, "forward", "i")]["left"].shape == (8,)
-    assert tiny_checkpoint(cell="rnn") and probe.trace(tiny_checkpoint(cell="rnn"), REVIEW).saturation() == {}
+    assert sat[(1, "backward", "f")]["left"].tolist() == [0.2, 0.0]
+    assert sat[(1, "backward", "f")]["right"].tolist() == [0.4, 0.0]
+    wide = tr.saturation(0.2, 0.6)[(1, "backward", "f")]
+    assert wide["left"].tolist() == [0.4, 0.2] and wide["right"].tolist() == [0.6, 0.2]
+    assert probe.trace(tiny_checkpoint(cell="rnn"), REVIEW).saturation() == {}  # no sigmoid gates
 
 
 def test_dataset_saturation_pools_the_steps_of_all_reviews(tiny_checkpoint):
@@ -359,6 +365,7 @@ MODELS_DIR = ROOT / "assets" / "models"
 SHIPPED = sorted(p for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
 
 
+@pytest.mark.slow  # every shipped model on long reviews
 def test_shipped_models_on_real_reviews():
     """SHIPPED MODELS: every directory in assets/models/, on the example reviews of its language.
 
@@ -390,11 +397,12 @@ def test_shipped_models_on_real_reviews():
     assert checked >= 1
 
 
-@pytest.mark.parametrize("kw", [MODELS[0], MODELS[1], MODELS[2], MODELS[3]], ids=lambda kw: "-".join(str(v) for v in kw.values()))
+@pytest.mark.parametrize("kw", [heavy_slow(kw, i > 0) for i, kw in enumerate(MODELS[:4])],
+                         ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_prefixes_and_occlusion_batched_in_many_chunks(tiny_checkpoint, kw, monkeypatch):
     """A long review whose variants do not fit one batch: every chunk (each rerun only as long as
     its longest row) still gives exactly what the model says of each prefix and occluded review."""
-    monkeypatch.setattr(probe, "ROWS_PER_CHUNK", 7 * 60)  # 7 variants a chunk
+    monkeypatch.setattr(instrument, "ROWS_PER_CHUNK", 7 * 60)  # 7 variants a chunk
     ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
     with torch.no_grad():
         for p in ckpt.model.parameters():

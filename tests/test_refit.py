@@ -23,6 +23,8 @@ import torch
 from sentiment.modeling import checkpoint
 from sentiment.training import train
 
+pytestmark = pytest.mark.slow  # trains models in-process (minutes on a loaded CPU)
+
 TINY = ["--limit", "200", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
         "--batch-size", "16", "--dropout", "0", "--seed", "1"]
 

@@ -87,6 +87,7 @@ def finished_run(tmp_path_factory, tiny_csv) -> runs.Run:
 # ---- the whole path: launch -> loadable checkpoint ------------------------------------------------
 
 
+@pytest.mark.slow  # training subprocesses
 def test_tiny_run_from_launch_to_loadable_checkpoint(finished_run):
     run = finished_run
     assert run.state == "finished", run.reason
@@ -108,6 +109,7 @@ def test_tiny_run_from_launch_to_loadable_checkpoint(finished_run):
     assert [r.id for r in runs.list_runs(run.dir.parent)] == [run.id]
 
 
+@pytest.mark.slow  # training subprocesses
 def test_progress_from_events(finished_run):
     events = runs.metrics(finished_run.id, finished_run.dir.parent)
     p = runs.progress(events)
@@ -121,6 +123,7 @@ def test_progress_from_events(finished_run):
     assert runs.progress(half)["fraction"] == pytest.approx(15 / 40)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_a_finished_run_is_never_overwritten(finished_run):
     before = tree_digest(finished_run.dir)
     with pytest.raises(RunError, match="already finished"):
@@ -132,6 +135,7 @@ def test_a_finished_run_is_never_overwritten(finished_run):
 # ---- crashes ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # training subprocesses
 def test_sigkill_of_training_process_ten_times(root, tiny_csv, finished_run):
     """SIGKILL the training process (pid from status.json) of ten runs in a row: each ends failed
     with the signal as the reason, leaves no checkpoint, and no other run changes."""
@@ -164,6 +168,7 @@ def test_sigkill_of_training_process_ten_times(root, tiny_csv, finished_run):
     assert states == {**{rid: "failed" for rid in ended}, other.name: "finished"}
 
 
+@pytest.mark.slow  # training subprocesses
 def test_supervisor_and_trainer_both_gone_reads_as_process_died(root, tiny_csv):
     run = runs.launch(dict(LONG, data=str(tiny_csv)))
     run = wait_for(run.id, ("running",))
@@ -243,6 +248,7 @@ def test_a_run_being_launched_has_a_grace_period_then_reads_as_dead(root, monkey
 # ---- queue, cancel, limits -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # training subprocesses
 def test_queue_of_three_with_a_limit_of_one_runs_one_after_another(root, tiny_csv):
     limits = RunLimits(max_concurrent=1)
     launched = [runs.launch(dict(TINY, data=str(tiny_csv), seed=i), limits) for i in range(3)]
@@ -271,6 +277,7 @@ def wait_until(pred, timeout: float = 20, what: str = "") -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_cancel_a_running_and_a_queued_run(root, tiny_csv):
     """Cancel a queued run, then the running one ahead of it: the running one's process is stopped; the
     queued one never starts training, even once the slot is free (its status is never rewritten to
@@ -391,6 +398,7 @@ def test_a_crash_is_told_by_its_exception_type_only(root):
     assert supervisor.failure_reason(d, 1) == "training exited with code 1 (ValueError; the run's log has the details)"
 
 
+@pytest.mark.slow  # training subprocesses
 def test_hard_time_limit_stops_a_run(root, tiny_csv):
     # killed 0.3 s after it starts: before the trainer could even import torch and stop by itself
     run = runs.launch(dict(LONG, data=str(tiny_csv)), RunLimits(max_seconds=0.1, kill_grace=0.2))
@@ -401,6 +409,7 @@ def test_hard_time_limit_stops_a_run(root, tiny_csv):
     assert not (run.dir / "model").exists()
 
 
+@pytest.mark.slow  # training subprocesses
 def test_training_error_is_the_reason(root, tiny_csv):
     pytest.importorskip("torch")
     import torch
@@ -477,6 +486,7 @@ def cli(*args, env_root: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # training subprocesses
 def test_cli_launch_list_show_cancel(root, tiny_csv, finished_run):
     p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", "200", "--patience", "1000",
             "--min-freq", "1", "--max-len", "20", "--name", "from-cli", env_root=root)

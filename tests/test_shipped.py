@@ -3,7 +3,6 @@ the obvious reviews right."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,10 +34,8 @@ def test_the_full_grid_is_shipped():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_model_loads_fast_and_gets_the_obvious_right(path):
-    """Each shipped model loads in under a second, has a complete card, and reads the obvious reviews right."""
-    t0 = time.time()
+    """Each shipped model loads (in under a second: bench/limits.py), has a complete card, and reads the obvious reviews right."""
     ck = checkpoint.load(path)
-    assert time.time() - t0 < 1.0
     assert {"test_accuracy", "test_size", "dataset", "command", "split_seed"} <= set(ck.card)
     good, bad = OBVIOUS[ck.language]
     assert predict(ck, good).label == "positive"

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sentiment.data import text
-from sentiment.errors import InputError
 from sentiment.data.text import PAD, PAD_ID, UNK, UNK_ID, Vocab
+from sentiment.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 

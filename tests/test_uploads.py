@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from sentiment.data import readers
-from sentiment.training import runs
-from sentiment.errors import DataError
 from sentiment.data.uploads import (
     MAX_UPLOAD_BYTES,
     MIN_REVIEWS,
@@ -24,6 +22,8 @@ from sentiment.data.uploads import (
     save_upload,
     validate_upload,
 )
+from sentiment.errors import DataError
+from sentiment.training import runs
 
 
 def make_csv(rows, header=("label", "review"), delimiter=",") -> bytes:

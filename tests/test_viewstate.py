@@ -6,13 +6,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sentiment.modeling import catalog
-from sentiment import figures
+from sentiment import figures, probe, viewstate
 from sentiment.figures import marks
-from sentiment import probe
-from sentiment import viewstate
+from sentiment.modeling import catalog
 
 
 def entries() -> list[catalog.ModelEntry]:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sentiment import spec
-from sentiment.errors import DataError
+from sentiment.errors import DataError, GateScopeError
 
 Example = tuple[str, int]  # (text, label) with label 1 = positive, 0 = negative
 
@@ -382,3 +382,17 @@ def limit(splits: Splits, n: int | None, seed: int) -> Splits:
     val = rng.sample(splits.val, min(len(splits.val), max(n // 4, 200)))
     info = dict(splits.info, limit=n, sizes={"train": len(train), "val": len(val), "test": len(splits.test)})
     return Splits(train, val, splits.test, info)
+
+
+def split_for(card: dict, data_path: str | None = None) -> Splits:
+    """Rebuild the splits a model was trained with, from its card (dataset, format, split seed)."""
+    path = data_path or card.get("data_path")
+    if not path or not Path(path).exists():
+        found = find_dataset(card.get("dataset", ""))
+        if found is None:
+            raise GateScopeError(
+                f"dataset {card.get('dataset')!r} not found: pass --data PATH or set GATESCOPE_DATA to the folder that holds it"
+            )
+        path = str(found)
+    raw = load(path, card.get("format"))
+    return split(raw, seed=int(card.get("split_seed", 0)))

@@ -22,10 +22,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.data import readers
 from sentiment import spec
-from sentiment.errors import DataError
+from sentiment.data import readers
 from sentiment.data.text import guess_language
+from sentiment.errors import DataError
+from sentiment.spec import runs_root_path
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
 MIN_REVIEWS = 20  # fewer cannot be split 80/10/10 into train, validation and test
@@ -173,6 +174,11 @@ def _safe_stem(filename: str) -> str:
     stem = Path(filename.replace("\\", "/")).stem
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")
     return (stem or "upload")[:40]
+
+
+def uploads_dir(root: Path | None = None) -> Path:
+    """Where accepted uploads are kept: ``<runs root>/uploads`` (the runs root: $GATESCOPE_RUNS or ./runs)."""
+    return (root or runs_root_path()) / "uploads"
 
 
 def save_upload(content: bytes, filename: str, label_col: str | int | None = None, text_col: str | int | None = None,

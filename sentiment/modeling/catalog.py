@@ -18,9 +18,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentiment.modeling.checkpoint import FILES, check_config, read_model_json
 from sentiment.errors import CheckpointError
 from sentiment.jsonio import read_json
+from sentiment.modeling.checkpoint import FILES, check_config, read_model_json
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}

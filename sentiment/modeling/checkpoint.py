@@ -25,12 +25,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from sentiment import spec
+from sentiment.data import vocabs
+from sentiment.data.text import Vocab, check_review, guess_language, other_script, tokenize
 from sentiment.errors import CheckpointError, InputError
+from sentiment.i18n import Note
 from sentiment.jsonio import load_json_object
 from sentiment.modeling.model import ModelConfig, SentimentRNN
-from sentiment.data.text import Vocab, check_review, guess_language, other_script, tokenize
-from sentiment.data import vocabs
-from sentiment.i18n import Note
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
 FORMAT = 1

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sentiment.spec import CELLS
 from sentiment.modeling.pooling import IMPORT_POOLINGS, POOLINGS, Pooling, PoolResult, length_mask
+from sentiment.spec import CELLS
 
 _RNN = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 PADDINGS = ("none", "pre", "post")

@@ -18,7 +18,6 @@ from sentiment.spec import POOLINGS
 # out[:, -1]; for a bidirectional layer that is the backward direction's first step).
 IMPORT_POOLINGS = ("last_step",)
 
-
 @dataclass
 class PoolResult:
     pooled: torch.Tensor  # [B, D]

@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from sentiment.modeling import checkpoint
-from sentiment.data.readers import LABEL_NAMES
 from sentiment.data.batching import collate
+from sentiment.data.readers import LABEL_NAMES
 from sentiment.errors import GateScopeError
+from sentiment.modeling import checkpoint
 
 
 @dataclass

@@ -13,9 +13,9 @@ import sys
 
 import numpy as np
 
-from sentiment.modeling import checkpoint
 from sentiment import probe
 from sentiment.errors import GateScopeError
+from sentiment.modeling import checkpoint
 
 
 def _fmt(a: np.ndarray | None, t: int, spec: str = "+.3f") -> str:

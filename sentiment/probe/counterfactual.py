@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from sentiment.errors import InputError
 from sentiment.data.text import MAX_CHARS
+from sentiment.errors import InputError
 
 if TYPE_CHECKING:
     from sentiment.probe.instrument import Trace

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.data.batching import collate
+from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.model import cudnn_disabled, run_rnn
 
 

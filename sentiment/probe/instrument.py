@@ -10,7 +10,7 @@ This module owns
 How the gates are obtained. Each layer and direction is run by a one-layer, one-direction fused
 module whose parameters *are* the model's (the same Parameter objects, not copies), so every h_t
 is the fused kernel's own. The gates are then recomputed for all steps at once from x_t and
-h_{t-1} (PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n with
+h_{t-1} (the equations of ``sentiment.probe.reference``, each line annotated; PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n with
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn))), and the LSTM cell c_t = f_t c_{t-1} + i_t g_t by a
 parallel (log-depth) linear scan. A backward direction is handled by reversing each sequence within
 its own length, so it has the same shape as a forward one; rows of every returned array belong to
@@ -31,15 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.data.readers import LABEL_NAMES
+from sentiment.data.text import UNK_ID
 from sentiment.errors import InputError
 from sentiment.i18n import Note
+from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
-from sentiment.data.text import UNK_ID
-
 from sentiment.spec import DIRECTIONS, GATE_NAMES, SIGMOID_GATES  # noqa: E402,F401 (shared names)
+
 ROWS_PER_CHUNK = 32_768  # variants (prefixes, occlusions) are batched so that batch * T stays under this
 
 
@@ -56,13 +56,17 @@ def linear_scan(a: Tensor, b: Tensor) -> Tensor:
 
     a, b [B, T, H] -> c [B, T, H]. With a in [0, 1] (forget gates) every partial product stays in
     [0, 1], so float32 loses no more than a step loop does (checked against one in tests)."""
+    # Invariant after the round with span k: b_t = sum over s in (t - 2k, t] of (a_{s+1} ... a_t) b_s,
+    # a_t = a_{t-2k+1} ... a_t; so once 2k >= T, b_t = sum_{s<=t} (prod_{s<r<=t} a_r) b_s = c_t.
     k, T = 1, a.shape[1]
     while k < T:
+        # b_t <- b_t + a_t * b_{t-k}: the window of k more steps, carried through a_t (= prod of k forget gates)
         b = torch.cat([b[:, :k], torch.addcmul(b[:, k:], a[:, k:], b[:, :-k])], 1)
         if 2 * k < T:  # the last round needs no products
+            # a_t <- a_t * a_{t-k}: the product of the forget gates over the doubled window
             a = torch.cat([a[:, :k], a[:, k:] * a[:, :-k]], 1)
         k *= 2
-    return b
+    return b  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t, for every t
 
 
 def gates_of(cell: str, mod: nn.RNNBase, x: Tensor, h: Tensor, mask: Tensor | None) -> dict[str, Tensor]:
@@ -71,8 +75,8 @@ def gates_of(cell: str, mod: nn.RNNBase, x: Tensor, h: Tensor, mask: Tensor | No
     x [B, T, In] its inputs, h [B, T, H] its outputs (h_{-1} = 0), mask [B, T, 1] (None: no pads)
     -> name -> [B, T, H], zeros at pads."""
     b_ih, b_hh = getattr(mod, "bias_ih_l0", None), getattr(mod, "bias_hh_l0", None)
-    gi = F.linear(x, mod.weight_ih_l0, b_ih)  # [B, T, G*H]
-    gh = F.linear(_previous(h), mod.weight_hh_l0, b_hh)  # [B, T, G*H]
+    gi = F.linear(x, mod.weight_ih_l0, b_ih)  # [B, T, G*H]: W_i* x_t + b_i* for every gate * and step t
+    gh = F.linear(_previous(h), mod.weight_hh_l0, b_hh)  # [B, T, G*H]: W_h* h_{t-1} + b_h*
     return _gates_from(cell, gi, gh, h, mask)
 
 
@@ -92,34 +96,39 @@ def _gates_both(cell: str, mods: list[nn.RNNBase], x: Tensor, h: Tensor) -> dict
     if mods[0].bias:
         b_ih = torch.stack([m.bias_ih_l0 for m in mods])[:, None]  # [2, 1, G*H]
         b_hh = torch.stack([m.bias_hh_l0 for m in mods])[:, None]
-        gi = torch.baddbmm(b_ih, x.reshape(2, B * T, In), W_ih)  # [2, B*T, G*H]
-        gh = torch.baddbmm(b_hh, _previous(h).reshape(2, B * T, -1), W_hh)
+        gi = torch.baddbmm(b_ih, x.reshape(2, B * T, In), W_ih)  # [2, B*T, G*H]: W_i* x_t + b_i*
+        gh = torch.baddbmm(b_hh, _previous(h).reshape(2, B * T, -1), W_hh)  # W_h* h_{t-1} + b_h*
     else:
-        gi = torch.bmm(x.reshape(2, B * T, In), W_ih)
-        gh = torch.bmm(_previous(h).reshape(2, B * T, -1), W_hh)
+        gi = torch.bmm(x.reshape(2, B * T, In), W_ih)  # W_i* x_t (no biases)
+        gh = torch.bmm(_previous(h).reshape(2, B * T, -1), W_hh)  # W_h* h_{t-1}
     return _gates_from(cell, gi.view(2, B, T, G), gh.view(2, B, T, G), h, None)
 
 
 def _gates_from(cell: str, gi: Tensor, gh: Tensor, h: Tensor, mask: Tensor | None) -> dict[str, Tensor]:
-    """The gates from their pre-activations gi = W_i* x_t + b_i*, gh = W_h* h_{t-1} + b_h* [..., T, G*H]."""
-    m = (lambda v: v) if mask is None else (lambda v: v * mask)
+    """The gates from their pre-activations gi = W_i* x_t + b_i*, gh = W_h* h_{t-1} + b_h* [..., T, G*H].
+
+    The same equations as ``sentiment.probe.reference`` (one step there, every step at once here);
+    h_t itself is the fused module's, so only the gates (and the LSTM's c_t) are computed."""
+    m = (lambda v: v) if mask is None else (lambda v: v * mask)  # zeros at pads
     if cell == "lstm":
-        pre = gi.add_(gh)  # [..., T, 4H]
+        pre = gi.add_(gh)  # [..., T, 4H]: W_i* x_t + b_i* + W_h* h_{t-1} + b_h* for * = i, f, g, o (PyTorch's order)
         H = pre.shape[-1] // 4
-        s = torch.sigmoid(pre)
+        s = torch.sigmoid(pre)  # one sigmoid over all four blocks (g's block is not used)
+        # i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi), f_t = σ(... f ...), o_t = σ(... o ...)
         i, f, o = m(s[..., :H]), m(s[..., H:2 * H]), m(s[..., 3 * H:])
-        g = m(torch.tanh(pre[..., 2 * H:3 * H].contiguous()))  # contiguous first: 3x faster here
+        g = m(torch.tanh(pre[..., 2 * H:3 * H].contiguous()))  # g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg); contiguous first: 3x faster here
         shape = f.shape
+        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t, c_{-1} = 0: a linear recurrence, solved by a parallel scan
         c = linear_scan(f.reshape(-1, *shape[-2:]), (i * g).reshape(-1, *shape[-2:])).view(shape)
-        return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}  # h_t = o_t ⊙ tanh(c_t), the fused kernel's
     if cell == "gru":
-        ir, iz, i_n = gi.chunk(3, -1)
-        hr, hz, h_n = gh.chunk(3, -1)
-        r = torch.sigmoid(ir + hr)
-        z = torch.sigmoid(iz + hz)
-        n = torch.tanh(i_n + r * h_n)
-        return {"r": m(r), "z": m(z), "n": m(n), "h": h}
-    return {"h": h}
+        ir, iz, i_n = gi.chunk(3, -1)  # W_ir x_t + b_ir, W_iz x_t + b_iz, W_in x_t + b_in (PyTorch's order r, z, n)
+        hr, hz, h_n = gh.chunk(3, -1)  # W_hr h_{t-1} + b_hr, W_hz h_{t-1} + b_hz, W_hn h_{t-1} + b_hn
+        r = torch.sigmoid(ir + hr)  # r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z = torch.sigmoid(iz + hz)  # z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = torch.tanh(i_n + r * h_n)  # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        return {"r": m(r), "z": m(z), "n": m(n), "h": h}  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}, the fused kernel's
+    return {"h": h}  # h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), the fused kernel's
 
 
 def recompute(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> list[dict]:

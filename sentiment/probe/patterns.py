@@ -39,13 +39,13 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from sentiment.modeling.checkpoint import Checkpoint
-from sentiment.data.readers import Example
 from sentiment.data.batching import collate
+from sentiment.data.readers import Example, split_for
+from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
 from sentiment.errors import GateScopeError, InputError
+from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.pooling import length_mask
 from sentiment.probe.instrument import DIRECTIONS, GATE_NAMES, SIGMOID_GATES, _eval_mode, recompute
-from sentiment.data.text import PAD_ID, UNK_ID, cache_dir
 from sentiment.spec import PATTERNS_CACHE_ENV
 
 FORMAT = "gatescope-batch/1"
@@ -428,7 +428,7 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
                   root: str | Path | None = None, threads: int | None = None) -> BatchTrace:
     """The cached trace of this model's sample, else a new one, written atomically into the cache.
 
-    ``examples`` default to the model's own split (rebuilt from its card by ``evaluate.split_for``;
+    ``examples`` default to the model's own split (rebuilt from its card by ``readers.split_for``;
     GateScopeError when its dataset is not on this machine). Sessions asking for the same sample at
     once trace it once: the others wait on a lock and then read it. A valid cached trace is never
     replaced while someone may be reading it. When the cache folder cannot be written, the trace is
@@ -450,8 +450,6 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
             touch(bt.path)
             return bt
         if examples is None:
-            from sentiment.training.evaluate import split_for
-
             examples = getattr(split_for(ckpt.card), split)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root)) if writable else None

@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from sentiment import spec
 from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json, write_json_atomic
-from sentiment import spec
 from sentiment.spec import RUNS_ENV
 
 try:

@@ -14,13 +14,12 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from sentiment import serving, spec
-from sentiment.modeling import catalog
-from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
+from sentiment.modeling import catalog, checkpoint
+
 from . import present, waiting
 from .i18n import t
-
 
 log = logging.getLogger("gatescope.ui")
 

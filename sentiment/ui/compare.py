@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sentiment.modeling import catalog
 from sentiment import figures
+from sentiment.modeling import catalog
+
 from . import common, editdiff, present, share
 from .i18n import lang, t
 

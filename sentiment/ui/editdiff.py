@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sentiment.probe import counterfactual as cf
 from sentiment import figures
+from sentiment.probe import counterfactual as cf
 from sentiment.probe import updates
+
 from . import common
 from .i18n import lang, t
-
 
 # ---- edit and compare (Explore) --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from sentiment import figures
 from sentiment.figures import marks
+
 from . import common, editdiff, present, selection, share
 from .i18n import lang, t
 

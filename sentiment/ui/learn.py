@@ -8,9 +8,10 @@ import streamlit as st
 from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.probe.gradients import input_gradient_norms
+from sentiment.probe.reference import states_from_gates
+
 from . import common, editdiff, present, selection, share
 from .i18n import lang, t
-
 
 K = "le"
 
@@ -101,7 +102,7 @@ def numbers_view(trace, layer: int, direction: str, unit: int) -> None:
         for line in substituted(trace.cell, values):
             st.latex(line)
     st.caption(t(f"learn.{trace.cell}.note"))
-    check = figures.recombine(trace.cell, values)
+    check = states_from_gates(trace.cell, values)  # the reference equations (sentiment.probe.reference)
     if check:
         worst = max(abs(check[k] - values[k]) for k in check)
         parts = [t("learn.check.part", name=f"{k}_t", mine=check[k], traced=values[k]) for k in check]

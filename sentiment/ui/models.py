@@ -11,15 +11,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from sentiment import figures
 from sentiment.data import readers
+from sentiment.errors import GateScopeError
+from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.training import evaluate
 from sentiment.training.config import made_by
-from sentiment import figures
-from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
-from sentiment.errors import GateScopeError
+
 from . import common, openmodel, waiting
 from .i18n import lang, t
-
 
 K = "mo"
 SAMPLE = 300  # test reviews scanned for mistakes

@@ -15,13 +15,14 @@ from pathlib import Path
 import streamlit as st
 
 from sentiment import spec
-from sentiment.modeling import catalog
-from sentiment.figures import patterns as pf
-from sentiment.probe import patterns
 from sentiment.data import uploads
 from sentiment.errors import GateScopeError
+from sentiment.figures import patterns as pf
 from sentiment.figures.style import gate_kind, gate_title
+from sentiment.modeling import catalog
+from sentiment.probe import patterns
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
+
 from . import common, waiting
 from .i18n import lang, t
 from .models import dataset_here

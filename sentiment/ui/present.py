@@ -19,7 +19,6 @@ import streamlit as st
 
 from .i18n import t
 
-
 PRESENT_KEY = "present"  # session state of the switch; also the query parameter (?present=1)
 SPEEDS = (0.5, 1.0, 2.0)  # seconds per token while playing
 CONTROLS_PREFIX = "gs_controls_"  # containers keyed with this are hidden in presenter mode
@@ -115,9 +114,14 @@ def _speed(key: str) -> float:
     return float(s) if s in SPEEDS else 1.0
 
 
+def now() -> float:
+    """The clock the player steps by: time.monotonic() (the tests put a clock of their own here)."""
+    return time.monotonic()
+
+
 def _rearm(key: str) -> None:
     """The next automatic step no sooner than most of one interval from now."""
-    st.session_state[_due_key(key)] = time.monotonic() + 0.7 * _speed(key)
+    st.session_state[_due_key(key)] = now() + 0.7 * _speed(key)
 
 
 def _step(key: str, token_key: str, n: int, delta: int) -> None:
@@ -137,7 +141,7 @@ def _toggle(key: str, token_key: str, n: int) -> None:
 
 def _advance(key: str, token_key: str, n: int) -> None:
     """While playing and due: one token on; at the last token, stop (a full rerun drops the timer)."""
-    if not st.session_state.get(_playing_key(key)) or time.monotonic() < st.session_state.get(_due_key(key), 0.0):
+    if not st.session_state.get(_playing_key(key)) or now() < st.session_state.get(_due_key(key), 0.0):
         return
     tok = int(st.session_state.get(token_key, 0))
     if tok >= n - 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sentiment import figures
+
 from . import common
 from .i18n import lang, t
 

@@ -19,12 +19,11 @@ from typing import Mapping
 
 import streamlit as st
 
-from sentiment import figures
-from sentiment import viewstate
+from sentiment import figures, viewstate
 from sentiment.viewstate import Problem
+
 from . import common
 from .i18n import LANG_KEY, lang, t
-
 
 DONE_KEY = "_share_restored"  # session: the page keys whose link was read
 PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page has a trace

@@ -25,7 +25,6 @@ from sentiment.training import estimate, runs
 from . import common
 from .i18n import lang, t
 
-
 K = "tr"
 CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "max", "mean", "attention")

@@ -21,7 +21,6 @@ from sentiment import serving
 
 from .i18n import t
 
-
 T = TypeVar("T")
 POLL_S = 0.25
 

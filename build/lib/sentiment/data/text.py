@@ -1,0 +1,180 @@
+"""Text: cleaning, tokenizers (English regex, Chinese jieba words or characters), language guess, Vocab.
+
+A tokenizer is described by a small dict, ``{"language": "en" | "zh", "mode": "word" | "char"}``,
+stored in every checkpoint's config so the app tokenizes exactly as training did. English models
+trained since 2026-11-23 also record ``"letters": "latin"``: their words keep accented Latin letters
+("café", "naïve"); without it (the shipped English models) only a-z are letters, as they were trained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections import Counter
+from typing import Iterable, Sequence
+
+from sentiment import spec
+from sentiment.errors import InputError
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+
+# Raw text beyond this many characters is cut before tokenizing (a 1 MB paste stays fast);
+# the model reads at most max_len tokens anyway.
+MAX_CHARS = 20_000
+
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")  # letters "ascii": "café" reads as "caf"
+_LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u024f"  # a-z, then Latin-1 and Latin Extended-A/B lower-case letters
+_EN_TOKEN_LATIN = re.compile(rf"[0-9{_LATIN_LOWER}]+(?:'[{_LATIN_LOWER}]+)*|[!?]")  # letters "latin": "café"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_ZH_KEEP = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9]")
+_ZH_PUNCT_KEEP = {"!", "?", "！", "？"}
+
+
+def clean(text: str) -> str:
+    """Remove HTML line breaks and tags, control characters; normalise width (NFKC)."""
+    text = _BR.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+
+
+def tokenize_en(text: str, letters: str = "ascii") -> list[str]:
+    """Lower-case words, numbers and apostrophes; ! and ? kept as tokens. ``letters``: "ascii" (a-z)
+    or "latin" (accented Latin letters too)."""
+    if letters not in ("ascii", "latin"):
+        raise ValueError(f"unknown English tokenizer letters {letters!r} (ascii or latin)")
+    return (_EN_TOKEN_LATIN if letters == "latin" else _EN_TOKEN).findall(clean(text).lower())
+
+
+# ---- jieba: loaded once per process, its cache in a folder the user can set -------------------
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+cache_dir = spec.cache_dir  # $GATESCOPE_CACHE or ~/.cache/gatescope (sentiment.spec)
+
+
+def _get_jieba():
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                folder = cache_dir()
+                folder.mkdir(parents=True, exist_ok=True)
+                jieba.dt.tmp_dir = str(folder)
+                jieba.dt.cache_file = "jieba.cache"
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def tokenize_zh(text: str, mode: str = "word") -> list[str]:
+    """Chinese: jieba words (``mode="word"``) or single characters (``"char"``).
+
+    Whitespace and punctuation are dropped except ! and ? (which carry sentiment);
+    Latin words are lower-cased and kept whole.
+    """
+    text = clean(text)
+    if mode == "char":
+        out: list[str] = []
+        for piece in re.findall(r"[A-Za-z0-9]+|.", text, flags=re.S):
+            if _ZH_KEEP.search(piece):
+                out.append(piece.lower())
+            elif piece in _ZH_PUNCT_KEEP:
+                out.append(piece)
+        return out
+    if mode != "word":
+        raise ValueError(f"unknown Chinese tokenizer mode {mode!r} (word or char)")
+    words = _get_jieba().lcut(text)
+    return [w.strip().lower() for w in words if _ZH_KEEP.search(w) or w in _ZH_PUNCT_KEEP]
+
+
+def tokenize(text: str, spec: dict) -> list[str]:
+    """Tokenize with a tokenizer spec ``{"language": "en"|"zh", "mode": "word"|"char"[, "letters": "latin"]}``."""
+    if spec.get("language") == "zh":
+        return tokenize_zh(text, spec.get("mode", "word"))
+    return tokenize_en(text, spec.get("letters", "ascii"))
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK characters among the letters (CJK + Latin) of the text; 0.0 if it has none."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    return cjk / (cjk + latin) if cjk + latin else 0.0
+
+
+def guess_language(text: str) -> str:
+    """'zh' when CJK characters dominate, 'en' when Latin letters do, 'unknown' when neither is present.
+
+    A CJK character carries about as much as a whole English word, so CJK characters weigh 3x here.
+    """
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    if cjk + latin == 0:
+        return "unknown"
+    return "zh" if 3 * cjk >= latin else "en"
+
+
+def check_review(text: object) -> str:
+    """Validate a typed review; returns it cut to MAX_CHARS. Raises InputError with a clear message."""
+    if not isinstance(text, str):
+        raise InputError("A review must be text.")
+    if not text.strip():
+        raise InputError("The review is empty: type or paste some text.")
+    return text[:MAX_CHARS]
+
+
+# ---- Vocab -------------------------------------------------------------------------------------
+
+
+class Vocab:
+    """Token <-> id map with ``<pad>``=0 and ``<unk>``=1; saved as JSON, round-trips exactly."""
+
+    def __init__(self, itos: Sequence[str]):
+        if list(itos[:2]) != [PAD, UNK]:
+            raise ValueError("a Vocab starts with <pad> and <unk>")
+        self.itos: list[str] = list(itos)
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("a Vocab has no duplicate tokens")
+
+    @classmethod
+    def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 2, max_size: int = 20_000) -> "Vocab":
+        """Most frequent tokens first (ties broken alphabetically), at least min_freq, at most max_size in all."""
+        counts: Counter[str] = Counter()
+        for tokens in token_lists:
+            counts.update(tokens)
+        counts.pop(PAD, None)
+        counts.pop(UNK, None)
+        ranked = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        return cls([PAD, UNK] + ranked[: max(0, max_size - 2)])
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self.itos == other.itos
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        return [self.stoi.get(t, UNK_ID) for t in tokens]
+
+    def decode(self, ids: Sequence[int]) -> list[str]:
+        return [self.itos[i] for i in ids]
+
+    def to_json(self) -> str:
+        return json.dumps({"itos": self.itos}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Vocab":
+        return cls(json.loads(text)["itos"])

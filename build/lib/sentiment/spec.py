@@ -1,0 +1,78 @@
+"""The names every layer shares, and where things live. Torch-free, imports nothing of GateScope.
+
+Cells, poolings, directions, gate names (as in the equations), languages and labels; the folders
+GateScope reads and writes and the environment variables that move them. A module that needs one
+of these names takes it from here, so a cell or a pooling is spelled in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# ---- models --------------------------------------------------------------------------------------
+
+CELLS = ("lstm", "gru", "rnn")
+GATED_CELLS = ("lstm", "gru")
+POOLINGS = ("last", "max", "mean", "attention")
+DIRECTIONS = ("forward", "backward")
+# Per cell, the gates and states a Trace holds, in the order the views show them:
+# LSTM i_t, f_t, g_t (candidate), o_t, c_t, h_t; GRU r_t, z_t, n_t (candidate), h_t; RNN h_t.
+GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
+SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
+
+# ---- text ----------------------------------------------------------------------------------------
+
+LANGUAGES = ("en", "zh")
+LABEL_NAMES = ["negative", "positive"]
+DATASETS = ("imdb", "hotel")
+
+# ---- where things live ---------------------------------------------------------------------------
+
+DATA_ENV = "GATESCOPE_DATA"  # a folder of datasets, searched first
+MODELS_ENV = "GATESCOPE_MODELS"  # the shipped models folder
+RUNS_ENV = "GATESCOPE_RUNS"  # the runs root (training runs and uploads)
+CACHE_ENV = "GATESCOPE_CACHE"  # caches (jieba's dictionary, pattern traces)
+MAX_RUNS_ENV = "GATESCOPE_MAX_RUNS"  # how many runs may train at once (default 1)
+RUN_SECONDS_ENV = "GATESCOPE_RUN_SECONDS"  # per-run time limit in seconds (default 900)
+PATTERNS_CACHE_ENV = "GATESCOPE_PATTERNS_CACHE_MB"  # the most pattern traces may take on disk
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _assets_dir() -> Path:
+    """``sentiment/assets`` in an installed package (``pip install .``), else ``assets/`` in the checkout."""
+    inside = PACKAGE_DIR / "assets"
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / "assets"
+
+
+ASSETS_DIR = _assets_dir()
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout (or site-packages, once installed)
+EXAMPLES_DIR = ASSETS_DIR / "examples"
+
+
+def models_root() -> Path:
+    """Shipped models: $GATESCOPE_MODELS or the package's assets/models."""
+    env = os.environ.get(MODELS_ENV)
+    return Path(env).expanduser().resolve() if env else ASSETS_DIR / "models"
+
+
+def runs_root_path() -> Path:
+    """Training runs: $GATESCOPE_RUNS or ./runs, absolute (not created here)."""
+    return Path(os.environ.get(RUNS_ENV) or "runs").expanduser().resolve()
+
+
+def data_dirs() -> list[Path]:
+    """Folders searched for datasets: $GATESCOPE_DATA, ./data, data/ and ../shared/data beside the checkout."""
+    dirs = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
+    return dirs + [Path("data"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
+
+
+def download_dir() -> Path:
+    """Where downloads go: $GATESCOPE_DATA if set, else ./data."""
+    return Path(os.environ.get(DATA_ENV) or "data")
+
+
+def cache_dir() -> Path:
+    """Where GateScope may write caches: $GATESCOPE_CACHE or ~/.cache/gatescope."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gatescope")

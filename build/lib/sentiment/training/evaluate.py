@@ -1,0 +1,122 @@
+"""Evaluation: accuracy, balanced accuracy, F1 and the confusion matrix on a model's own split.
+
+CLI: ``python -m sentiment.evaluate --model DIR [--data PATH] [--split test] [--json]``.
+The split is rebuilt from the seed recorded in the model's card, so the test reviews are ones
+the model never saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from sentiment.modeling import checkpoint
+from sentiment.data import readers, batching
+from sentiment.data.readers import Example
+from sentiment.errors import GateScopeError
+from sentiment.modeling.model import SentimentRNN
+from sentiment.data.text import tokenize
+
+
+@torch.no_grad()
+def predict_ids(model: SentimentRNN, seqs: Sequence[Sequence[int]], batch_size: int = 256, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Class probabilities [N, C] for id sequences (each non-empty), batched by length."""
+    model.eval()
+    probs = torch.empty(len(seqs), model.config.num_classes)
+    for batch in batching.bucket_batches([len(s) for s in seqs], batch_size):
+        ids, lengths = batching.collate([seqs[i] for i in batch])
+        logits = model(ids.to(device, non_blocking=True), lengths)
+        probs[batch] = torch.softmax(logits.float(), dim=-1).cpu()
+    return probs
+
+
+def metrics(pred: Sequence[int], gold: Sequence[int]) -> dict:
+    """accuracy, n, confusion [[tn, fp], [fn, tp]] (rows gold neg/pos, columns predicted), balanced accuracy, F1."""
+    conf = [[0, 0], [0, 0]]
+    for p, g in zip(pred, gold):
+        conf[int(g)][int(p)] += 1
+    n = len(gold)
+    (tn, fp), (fn, tp) = conf
+    acc = (tn + tp) / n if n else 0.0
+    rec_pos = tp / (tp + fn) if tp + fn else 0.0
+    rec_neg = tn / (tn + fp) if tn + fp else 0.0
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    f1 = 2 * prec * rec_pos / (prec + rec_pos) if prec + rec_pos else 0.0
+    return {"accuracy": acc, "n": n, "confusion": conf, "balanced_accuracy": (rec_pos + rec_neg) / 2, "f1": f1}
+
+
+def encode_examples(examples: Sequence[Example], vocab, tokenizer: dict, max_len: int) -> tuple[list[list[int]], list[int]]:
+    """Token ids (cut to max_len) and labels; a review with no tokens reads as one <unk>."""
+    seqs, labels = [], []
+    for text, y in examples:
+        ids = vocab.encode(tokenize(text, tokenizer)[:max_len]) or [1]
+        seqs.append(ids)
+        labels.append(y)
+    return seqs, labels
+
+
+def evaluate_examples(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], device: str = "cpu") -> dict:
+    seqs, labels = encode_examples(examples, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    probs = predict_ids(ckpt.model, seqs, device=device)
+    return metrics(probs.argmax(1).tolist(), labels)
+
+
+def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limit: int = 300) -> list[dict]:
+    """The reviews among the first `limit` examples that the model gets wrong, most confident first:
+    [{"text", "label", "p_positive"}]."""
+    sample = list(examples[:limit])
+    seqs, labels = encode_examples(sample, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+    p_pos = predict_ids(ckpt.model, seqs)[:, 1].tolist()
+    wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
+    return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))
+
+
+def split_for(card: dict, data_path: str | None = None) -> readers.Splits:
+    """Rebuild the splits a model was trained with, from its card (dataset, format, split seed)."""
+    path = data_path or card.get("data_path")
+    if not path or not Path(path).exists():
+        found = readers.find_dataset(card.get("dataset", ""))
+        if found is None:
+            raise GateScopeError(
+                f"dataset {card.get('dataset')!r} not found: pass --data PATH or set GATESCOPE_DATA to the folder that holds it"
+            )
+        path = str(found)
+    raw = readers.load(path, card.get("format"))
+    return readers.split(raw, seed=int(card.get("split_seed", 0)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sentiment.evaluate", description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="model directory")
+    ap.add_argument("--data", help="dataset path (default: the card's dataset, found in GATESCOPE_DATA)")
+    ap.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ap.add_argument("--json", action="store_true", help="print {accuracy, n, confusion, ...} as JSON")
+    args = ap.parse_args(argv)
+    try:
+        ckpt = checkpoint.load(args.model)
+        if args.split == "val" and ckpt.card.get("refit"):
+            print("note: this model was refit on its training and validation reviews, so its validation "
+                  "accuracy is not a held-out figure", file=sys.stderr)
+        splits = split_for(ckpt.card, args.data)
+        result = evaluate_examples(ckpt, getattr(splits, args.split))
+    except GateScopeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        (tn, fp), (fn, tp) = result["confusion"]
+        print(f"{args.model}: {args.split} accuracy {result['accuracy']:.4f} on {result['n']} reviews "
+              f"(balanced {result['balanced_accuracy']:.4f}, F1 {result['f1']:.4f})")
+        print("confusion (rows: true neg/pos; columns: predicted neg/pos)")
+        print(f"  neg  {tn:6d} {fp:6d}\n  pos  {fn:6d} {tp:6d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

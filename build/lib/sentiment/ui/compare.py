@@ -1,0 +1,86 @@
+"""Compare: two models on the same review, side by side (LSTM vs GRU, or two poolings).
+
+The view (models A and B with their poolings, the review, the heatmaps' layer and direction) lives in the
+URL, as on Explore and Learn (``share``): a link opens the same comparison."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sentiment.modeling import catalog
+from sentiment import figures
+from . import common, editdiff, present, share
+from .i18n import lang, t
+
+K = "cmp"
+SIDES = ("a", "b")
+
+
+def render() -> None:
+    st.title(t("compare.title"))
+    st.caption(t("compare.intro"))
+    share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    pickers = [f"{K}_{s}" for s in SIDES]
+    share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
+    with present.controls(K):  # hidden in presenter mode, like the other pages' inputs
+        review = common.review_input(K, picker_keys=pickers)
+    present.review_banner(review)
+    cols = st.columns(2, gap="large")
+    entries = []
+    for side, col, prefer in zip(SIDES, cols, ({"cell": "lstm"}, {"cell": "gru"})):
+        with col:
+            st.subheader(t(f"compare.{side}"))
+            with present.controls(f"{K}_{side}"):
+                entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
+    if any(e is None for e in entries):
+        return
+    traces, names = [], []
+    for col, entry in zip(cols, entries):
+        with col:
+            if common.load(entry) is None:
+                return
+            with st.spinner():
+                tr = common.trace_for(entry, review, method=None)  # prefix curves, no attribution
+            if tr is None:
+                return
+            common.show_prediction(tr, entry, compact=True)
+            traces.append(tr)
+            names.append(entry.name)
+    if entries[0].key == entries[1].key:
+        st.info(t("compare.same"), icon=":material/info:")
+        names = [f"{names[0]} (A)", f"{names[1]} (B)"]
+    if traces[0].tokens != traces[1].tokens:
+        st.warning(t("compare.tokens_differ"), icon=":material/warning:")
+
+    st.subheader(t("compare.pooling"))
+    common.chart(figures.compare_pooling(traces, names, lang=lang()), key=f"{K}_pool", filename="compare-pooling")
+    st.subheader(t("compare.prefix"))
+    common.chart(figures.compare_prefix(traces, names, lang=lang()), key=f"{K}_prefix", filename="compare-prefix")
+
+    st.subheader(t("compare.heatmaps"))
+    shared = [c for c in common.layer_options(traces[0]) if c in common.layer_options(traces[1])] or [(0, "forward")]
+    share.restore_layer(K, shared, f"{K}_layer")  # the link's layer, if both models have it
+    c1, c2, c3 = present.controls(f"{K}_heat").columns(3)
+    with c1:
+        choice = common.pick(t("gates.layer"), shared, f"{K}_layer", format_func=common.layer_label, disabled=len(shared) == 1)
+    share.publish(share.view_params(entries[0], review, entry_b=entries[1], layer=choice), share_slot,
+                  help_key="share.help.compare")
+    with c2:
+        sort = common.pick(t("gates.sort"), figures.SORTS, f"{K}_sort", default="none",
+                           format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
+    H = min(int(tr.hidden_size) for tr in traces)
+    with c3:
+        if H > 1:
+            st.session_state[f"{K}_topk"] = min(H, int(st.session_state.get(f"{K}_topk", min(H, 16))))
+            top_k = st.slider(t("gates.topk"), 1, H, key=f"{K}_topk", persist_state="session")
+        else:
+            top_k = 1
+    st.caption(t("gates.help"))
+    for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries):
+        with col:
+            fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang())
+            common.chart(fig, key=f"{K}_heat_{side}", filename=f"gates-{entry.name}")
+            with st.expander(t("gates.equations", cell=tr.cell.upper()), icon=":material/function:"):
+                st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)
+    editdiff.before_after(traces, entries[0].key == entries[1].key, choice[0], choice[1], top_k, key=K,
+                          lineage=catalog.lineage(entries[0], entries[1]))

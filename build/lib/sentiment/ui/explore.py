@@ -1,0 +1,171 @@
+"""Explore (the landing page): one review, one model; prediction, gates, pooling, reading, saturation, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sentiment import figures
+from sentiment.figures import marks
+from . import common, editdiff, present, selection, share
+from .i18n import lang, t
+
+K = "ex"  # this page's widget key prefix
+METHODS = ("occlusion", "integrated_gradients")
+
+
+def render() -> None:
+    st.title(t("explore.title"))
+    st.caption(t("explore.intro"))
+    share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    share.restore(K)  # a shared link's model and review (first run only)
+    chosen = common.review_and_model(K)
+    if chosen is None:
+        return
+    entry, review = chosen
+    method = st.session_state.get(f"{K}_method", "occlusion")
+    method = method if method in METHODS else "occlusion"
+    # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;
+    # then the prefix predictions and the attribution (one pass per token) for the Reading tab
+    with st.spinner():
+        base = common.trace_for(entry, review, method=None, prefix=False)
+    if base is None:
+        return
+    share.restore_selection(K, base, token_key=f"{K}_token", unit_key=f"{K}_unit", layer_key=f"{K}_layer",
+                            gates_key=f"{K}_gates_{base.cell}")
+    common.show_prediction(base, entry)
+    full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
+    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
+                    t("tab.downloads")])
+    with tabs[0]:
+        layer, direction = gates_tab(base, K, full=full)
+    share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
+                                    unit=st.session_state.get(f"{K}_unit"), gates=_gates_param(base)), share_slot)
+    with tabs[1]:
+        pooling_tab(base)
+    with tabs[3]:
+        st.caption(t("saturation.help"))
+        common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    with tabs[4]:
+        editdiff.edit_tab(entry, review, layer, direction, K)
+    with tabs[5]:
+        editdiff.updates_tab(base, layer, direction, K)
+    with tabs[2]:
+        with st.spinner(t("reading.wait")):
+            trace = full()
+        if trace is None:
+            return
+        reading_tab(trace, method)
+    with tabs[6]:
+        downloads_tab(trace)
+
+
+def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
+    """Controls (layer and direction, sort, top K, panels) and the heatmaps; returns the layer and direction.
+
+    ``full``: a callable giving the trace with prefix predictions, needed to sort units by correlation."""
+    choices = common.layer_options(trace)
+    H = int(trace.hidden_size)
+    gate_names = list(trace.layers[0].gates)
+    c1, c2, c3, c4 = present.controls(f"{key}_gates").columns([2, 2, 2, 3])
+    with c1:
+        choice = common.pick(t("gates.layer"), choices, f"{key}_layer", format_func=common.layer_label,
+                             disabled=len(choices) == 1)
+    with c2:
+        sort = common.pick(t("gates.sort"), figures.SORTS, f"{key}_sort", default="none",
+                           format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
+    with c3:
+        if H > 1:
+            st.session_state[f"{key}_topk"] = min(H, int(st.session_state.get(f"{key}_topk", min(H, 32))))
+            top_k = st.slider(t("gates.topk"), 1, H, key=f"{key}_topk", persist_state="session")
+        else:
+            top_k = 1
+    with c4:
+        gates_key = f"{key}_gates_{trace.cell}"
+        if gates_key not in st.session_state:
+            st.session_state[gates_key] = gate_names
+        titles = {g: figures.gate_title(g, lang()) for g in gate_names}
+        shown = st.multiselect(t("gates.which"), gate_names, key=gates_key, format_func=titles.get, persist_state="session")
+    shown = shown or gate_names
+    with st.expander(t("gates.equations", cell=trace.cell.upper()), icon=":material/function:"):
+        st.code("\n".join(figures.EQUATIONS.get(trace.cell, [])), language=None)
+        st.caption(" · ".join(figures.gate_title(g, lang()) for g in gate_names))
+    st.caption(t("gates.help"))
+    if sort == "correlation" and trace.prefix_probs is None and full is not None:
+        with st.spinner(t("reading.wait")):
+            trace = full() or trace
+    fig = figures.gate_heatmaps(trace, choice[0], choice[1], gates=shown, sort=sort, top_k=top_k, lang=lang())
+    _apply_cell_pick(key, fig.layout.meta)  # a box dragged over a cell last run picks its token and unit
+    tok, unit = selected(trace, key, choice)
+    if marks.mark_selection(fig, tok, unit).layout.meta["selection"]["row"] is None:
+        st.caption(t("sel.hidden_row", unit=unit))
+    st.caption(t("sel.drag"))
+    fig.update_layout(dragmode="select")
+    common.chart(fig, key=f"{key}_heat", filename=f"gates-{trace.cell}-l{choice[0] + 1}-{choice[1]}", on_select=True)
+    return choice
+
+
+def _apply_cell_pick(key: str, meta) -> None:
+    """A new box selection on the heatmaps sets the token and unit pickers (before they are drawn)."""
+    state = st.session_state.get(f"{key}_heat")
+    sel = state.get("selection") if hasattr(state, "get") else None
+    if not sel:
+        return
+    stamp = repr(sel)
+    if stamp == st.session_state.get(f"{key}_heat_seen"):
+        return
+    st.session_state[f"{key}_heat_seen"] = stamp
+    token, unit = marks.cell_from_selection(dict(sel), dict(meta or {}))
+    if token is not None:
+        st.session_state[f"{key}_token"] = token
+    if unit is not None:
+        st.session_state[f"{key}_unit"] = unit
+
+
+def selected(trace, key: str, choice: tuple[int, str]) -> tuple[int, int]:
+    """The token and unit pickers and the unit's gate values there; returns (token, unit)."""
+    with st.container(border=True):
+        s1, s2 = st.columns([5, 1])
+        with s1:
+            tok = selection.token_picker(key, trace)
+        with s2:
+            unit = selection.unit_picker(key, trace)
+        selection.gate_values(trace, choice[0], choice[1], tok, unit)
+    return tok, unit
+
+
+def _gates_param(trace) -> list[str] | None:
+    """The gates shown on the heatmaps, for the link; None when all are (the default)."""
+    shown = st.session_state.get(f"{K}_gates_{trace.cell}") or []
+    return list(shown) if shown and list(shown) != list(trace.layers[0].gates) else None
+
+
+def pooling_tab(trace) -> None:
+    st.caption(t(f"pooling.help.{trace.pooling}"))
+    common.chart(figures.pooling_bar(trace, lang=lang()), key=f"{K}_pool", filename=f"pooling-{trace.pooling}")
+
+
+def reading_tab(trace, method: str) -> None:
+    st.caption(t("reading.prefix.help"))
+    common.chart(figures.prefix_curve(trace, lang=lang()), key=f"{K}_prefix", filename="prefix")
+    common.pick(t("reading.method"), METHODS, f"{K}_method", default="occlusion", widget=st.radio,
+                format_func=lambda m: t(f"method.{m}"), horizontal=True, help=t("reading.method.help"))
+    st.caption(t("reading.colored"))
+    scores = figures.attribution(trace, method)
+    delta = getattr(trace, "ig_delta", None)
+    if method == "integrated_gradients" and delta is not None:
+        st.caption(t("reading.ig_delta", delta=delta))
+    st.markdown(figures.attribution_html(trace.tokens, scores, trace.unk, trace.language), unsafe_allow_html=True)
+    common.chart(figures.attribution_bar(trace, method, lang=lang()), key=f"{K}_attr", filename=f"attribution-{method}")
+
+
+def downloads_tab(trace) -> None:
+    st.caption(t("downloads.note"))
+    stem = f"gatescope-{trace.model_name or trace.cell}".replace(" ", "_")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(t("downloads.json"), data=trace.to_json, file_name=f"{stem}-trace.json", mime="application/json",
+                       on_click="ignore", icon=":material/download:", key=f"{K}_dl_json")
+    c2.download_button(t("downloads.tokens"), data=lambda: figures.tokens_csv(trace), file_name=f"{stem}-tokens.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{K}_dl_tokens")
+    c3.download_button(t("downloads.gates"), data=lambda: figures.gates_csv(trace), file_name=f"{stem}-gates.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{K}_dl_gates")
+    st.info(t("downloads.help"), icon=":material/photo_camera:")

@@ -1,0 +1,197 @@
+"""Classroom mode: presenter mode (controls hidden, large type for a projector) and the step-through
+of a review token by token (previous / play-pause / next, at a chosen speed).
+
+Presenter mode is the sidebar switch ``present`` (and ``?present=1`` in a link). When it is on, CSS
+hides the sidebar and every row a page puts in ``controls(...)``, and enlarges the text, the equations
+and the charts' fonts; a button at the top right ("Exit presenter mode") turns it off again.
+
+``step_through`` drives a page's token widget: while playing, the page's view of the current token
+runs as an ``st.fragment(run_every=...)`` that moves one token on at each tick and stops at the end.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Callable
+
+import streamlit as st
+
+from .i18n import register, t
+
+register({
+    "present.toggle": {"en": "Presenter mode", "zh": "演示模式"},
+    "present.help": {"en": "For a projector: hides the sidebar and the input rows, enlarges the text. "
+                           "A button at the top right brings everything back.",
+                     "zh": "用于投影：隐藏侧边栏和输入区，放大文字。右上角的按钮可恢复原样。"},
+    "present.exit": {"en": "Exit presenter mode", "zh": "退出演示模式"},
+    "present.review": {"en": "Review", "zh": "评论"},
+    "step.prev": {"en": "Previous", "zh": "上一个"},
+    "step.next": {"en": "Next", "zh": "下一个"},
+    "step.play": {"en": "Play", "zh": "播放"},
+    "step.pause": {"en": "Pause", "zh": "暂停"},
+    "step.speed": {"en": "Seconds per token", "zh": "每个词元的秒数"},
+    "step.where": {"en": "Token {pos} of {last}: “{token}”", "zh": "词元 {pos} / {last}：“{token}”"},
+})
+
+PRESENT_KEY = "present"  # session state of the switch; also the query parameter (?present=1)
+SPEEDS = (0.5, 1.0, 2.0)  # seconds per token while playing
+CONTROLS_PREFIX = "gs_controls_"  # containers keyed with this are hidden in presenter mode
+CSS = """<style data-gatescope="presenter">
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarNav"], header[data-testid="stHeader"] { display: none !important; }
+[class*="st-key-gs_controls_"] { display: none !important; }
+.st-key-gs_present_exit { position: fixed; top: 0.6rem; right: 1.2rem; z-index: 999990; width: auto !important; }
+[data-testid="stMain"] .block-container { padding-top: 2.5rem; max-width: 100%; }
+[data-testid="stMain"] h1 { font-size: 3.2rem !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.3rem !important; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li { font-size: 1.55rem !important; line-height: 1.5; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.3rem !important; }
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] button p { font-size: 1.3rem !important; }
+[data-testid="stMain"] .katex { font-size: 1.45em !important; }
+[data-testid="stMain"] .katex-display { overflow-x: auto; overflow-y: hidden; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] *,
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input { font-size: 1.2rem !important; }
+[data-testid="stMain"] [data-testid="stSliderThumbValue"] [data-testid="stMarkdownContainer"] p { font-size: 1rem !important; line-height: 1.2; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+.gs-present-review { font-size: 1.9rem; line-height: 1.6; border-left: 6px solid #888; padding: 0.3rem 1rem; margin: 0.5rem 0 1rem 0; }
+</style>"""
+CHART_FONT = 18  # plotly font size in presenter mode (13 otherwise, see figures.FONT)
+
+
+def on() -> bool:
+    """Whether presenter mode is on in this session."""
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def _exit() -> None:
+    st.session_state[PRESENT_KEY] = False
+
+
+def frame() -> None:
+    """The sidebar switch (first read from ``?present=``), the URL kept in step with it, and while it is
+    on: the presenter CSS and the way back (a button fixed at the top right). Call it once per run,
+    before the page, from ``sentiment.ui.navigation``."""
+    if PRESENT_KEY not in st.session_state:
+        st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_KEY, "") in ("1", "true", "yes", "on")
+    st.sidebar.toggle(t("present.toggle"), key=PRESENT_KEY, help=t("present.help"))
+    if on():
+        if st.query_params.get(PRESENT_KEY) != "1":
+            st.query_params[PRESENT_KEY] = "1"
+        st.html(CSS)
+        with st.container(key="gs_present_exit"):
+            st.button(t("present.exit"), key="present_exit", on_click=_exit, icon=":material/close_fullscreen:")
+    elif PRESENT_KEY in st.query_params:
+        del st.query_params[PRESENT_KEY]
+
+
+def controls(name: str):
+    """A container for a row of controls that presenter mode hides: ``present.controls("ex").columns(...)``."""
+    return st.container(key=f"{CONTROLS_PREFIX}{name}")
+
+
+def review_banner(review: str) -> None:
+    """In presenter mode, the review itself in large type (its input box is hidden with the controls)."""
+    if on() and review.strip():
+        shown = html.escape(review[:2000] + ("…" if len(review) > 2000 else "")).replace("\n", "<br>")
+        st.markdown(f'<div class="gs-present-review">{shown}</div>', unsafe_allow_html=True)
+
+
+def scale_figure(fig):
+    """A chart's fonts enlarged for a projector when presenter mode is on (the figure, changed in place):
+    the base font, and the title and panel titles that set their own size (tick labels keep theirs:
+    the figures leave them room by their size)."""
+    if on():
+        fig.update_layout(font=dict(size=CHART_FONT))
+        grow = CHART_FONT / 13
+        if fig.layout.title.font.size:
+            fig.layout.title.font.size = round(fig.layout.title.font.size * grow)
+        for a in fig.layout.annotations or ():
+            if a.font.size:
+                a.font.size = round(a.font.size * grow)
+    return fig
+
+
+# ---- step-through -----------------------------------------------------------------------------------
+
+
+def _playing_key(key: str) -> str:
+    return f"{key}_playing"
+
+
+def _due_key(key: str) -> str:
+    return f"{key}_step_due"
+
+
+def _speed(key: str) -> float:
+    s = st.session_state.get(f"{key}_speed", 1.0)
+    return float(s) if s in SPEEDS else 1.0
+
+
+def now() -> float:
+    """The clock the player steps by: time.monotonic() (the tests put a clock of their own here)."""
+    return time.monotonic()
+
+
+def _rearm(key: str) -> None:
+    """The next automatic step no sooner than most of one interval from now."""
+    st.session_state[_due_key(key)] = now() + 0.7 * _speed(key)
+
+
+def _step(key: str, token_key: str, n: int, delta: int) -> None:
+    """Previous / next (a button's callback): the token moved by ``delta`` within 0 .. n-1."""
+    st.session_state[token_key] = max(0, min(n - 1, int(st.session_state.get(token_key, 0)) + delta))
+    _rearm(key)
+
+
+def _toggle(key: str, token_key: str, n: int) -> None:
+    """Play / pause (a button's callback); playing from the last token starts again at the first."""
+    playing = not st.session_state.get(_playing_key(key), False)
+    st.session_state[_playing_key(key)] = playing
+    if playing and int(st.session_state.get(token_key, 0)) >= n - 1:
+        st.session_state[token_key] = 0
+    _rearm(key)
+
+
+def _advance(key: str, token_key: str, n: int) -> None:
+    """While playing and due: one token on; at the last token, stop (a full rerun drops the timer)."""
+    if not st.session_state.get(_playing_key(key)) or now() < st.session_state.get(_due_key(key), 0.0):
+        return
+    tok = int(st.session_state.get(token_key, 0))
+    if tok >= n - 1:
+        st.session_state[_playing_key(key)] = False
+        st.rerun()
+    st.session_state[token_key] = tok + 1
+    _rearm(key)
+
+
+def step_through(key: str, n: int, token_key: str, view: Callable[[], None]) -> None:
+    """Previous / play-pause / next and the speed for a review of ``n`` tokens, then ``view()`` (which
+    draws the token widget ``token_key`` and what follows the token). While playing, ``view`` runs as
+    a fragment every ``speed`` seconds, one token further each time."""
+    playing = bool(st.session_state.get(_playing_key(key), False)) and n > 1
+    if not playing:
+        st.session_state[_playing_key(key)] = False
+    tok = int(st.session_state.get(token_key, 0)) if isinstance(st.session_state.get(token_key), int) else 0
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    c1.button(t("step.prev"), key=f"{key}_prev", icon=":material/skip_previous:", width="stretch",
+              on_click=_step, args=(key, token_key, n, -1), disabled=n < 2 or tok <= 0)
+    c2.button(t("step.pause") if playing else t("step.play"), key=f"{key}_play", width="stretch", type="primary",
+              icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle, args=(key, token_key, n),
+              disabled=n < 2)
+    c3.button(t("step.next"), key=f"{key}_next", icon=":material/skip_next:", width="stretch",
+              on_click=_step, args=(key, token_key, n, 1), disabled=n < 2 or tok >= n - 1)
+    if st.session_state.get(f"{key}_speed") not in SPEEDS:
+        st.session_state[f"{key}_speed"] = 1.0
+    c4.segmented_control(t("step.speed"), SPEEDS, key=f"{key}_speed", format_func=lambda s: f"{s:g} s",
+                         required=True, persist_state="session")
+
+    def body() -> None:
+        _advance(key, token_key, n)
+        view()
+
+    if playing:
+        st.fragment(run_every=_speed(key))(body)()
+    else:
+        body()

@@ -1,0 +1,251 @@
+"""Shareable links: a page's view (model, pooling, review, layer and direction, gates, token and unit; on
+Compare a second model and its pooling) in the URL's query parameters, so a link opens exactly the same view.
+
+On a page's first run in a session, ``restore`` reads the link into the widgets' session state (the
+model picker's dataset, cell and pooling; the review) and keeps the token, unit and layer until the
+review is traced; ``restore_selection`` then checks those against the trace. Compare, with two models,
+uses ``restore_pair`` and, once both are traced, ``restore_layer``. Anything unusable in a
+link (an unknown model, a token past the review's end, a unit that is not a number, a review too long
+for a link) is said in a message and falls back to the default: never a traceback. ``publish`` writes
+the view back into the URL as the widgets change and draws the "share this view" box with the link.
+
+The parsing and checking is ``sentiment.viewstate`` (no streamlit); this module only moves values
+between ``st.query_params`` and ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import streamlit as st
+
+from sentiment import figures
+from sentiment import viewstate
+from sentiment.viewstate import Problem
+from . import common
+from .i18n import LANG_KEY, lang, register, t
+
+register({
+    "share.button": {"en": "Share this view", "zh": "分享此视图"},
+    "share.help": {"en": "This link opens this page with the same model, review, layer, token and unit. Copy it with the "
+                         "button at the code box's right.",
+                   "zh": "此链接会以相同的模型、评论、层、词元和单元打开本页。用代码框右侧的按钮复制。"},
+    "share.relative": {"en": "The app's address is not known here: append this to the address in your browser's bar.",
+                       "zh": "此处无法得知应用的地址：请把这段加在浏览器地址栏中的地址后面。"},
+    "share.text_left_out": {"en": "The review is longer than {max:,} characters, too long for a link: the link opens the "
+                                  "page with its default review.",
+                            "zh": "评论超过 {max:,} 个字符，放不进链接：打开链接时显示默认评论。"},
+    "share.problem": {"en": "The link asked for something this app cannot show: {what}", "zh": "链接中有本应用无法显示的内容：{what}"},
+    "share.bad.model_unknown": {"en": "there is no usable model “{value}” here; showing the default model.",
+                                "zh": "这里没有可用的模型“{value}”；改用默认模型。"},
+    "share.bad.pooling_unknown": {"en": "“{value}” is not a pooling (last, max, mean, attention); it is ignored.",
+                                  "zh": "“{value}”不是一种池化方式（last、max、mean、attention）；已忽略。"},
+    "share.bad.pooling_missing": {"en": "there is no {pooling}-pooling sibling of {model}; showing {model}.",
+                                  "zh": "{model} 没有使用 {pooling} 池化的同类模型；改为显示 {model}。"},
+    "share.bad.text_long": {"en": "the review in the link has {chars:,} characters, more than the {max:,} a link may carry; "
+                                  "showing the default review.",
+                            "zh": "链接中的评论有 {chars:,} 个字符，超过链接允许的 {max:,} 个；改用默认评论。"},
+    "share.bad.text_empty": {"en": "the review in the link is empty; showing the default review.",
+                             "zh": "链接中的评论为空；改用默认评论。"},
+    "share.bad.not_index": {"en": "{name} = “{value}” is not a whole number ≥ 0 (≥ 1 for the layer); it is ignored.",
+                            "zh": "{name} = “{value}”不是 ≥ 0 的整数（层号须 ≥ 1）；已忽略。"},
+    "share.bad.dir_unknown": {"en": "dir = “{value}” is neither forward nor backward; it is ignored.",
+                              "zh": "dir = “{value}”既不是 forward 也不是 backward；已忽略。"},
+    "share.bad.gates_unknown": {"en": "gates = “{value}” names no gates (i, f, g, o, c, h, r, z, n); showing all.",
+                                "zh": "gates = “{value}”不是门的名称（i、f、g、o、c、h、r、z、n）；显示全部。"},
+    "share.bad.token_range": {"en": "token {value} is past the review's end (its tokens are 0 to {last}); showing token 0.",
+                              "zh": "词元 {value} 超出了评论的末尾（词元编号为 0 到 {last}）；改为显示词元 0。"},
+    "share.bad.unit_range": {"en": "unit {value} does not exist (this model's units are 0 to {last}); showing unit 0.",
+                             "zh": "单元 {value} 不存在（此模型的单元为 0 到 {last}）；改为显示单元 0。"},
+    "share.bad.layer_missing": {"en": "layer {layer} {direction} is not in this model ({n} layer(s)); showing the first.",
+                                "zh": "此模型（{n} 层）没有第 {layer} 层 {direction} 方向；改为显示第一层。"},
+    # Compare: model B's parameters, and the layers both models have
+    "share.help.compare": {"en": "This link opens this page with the same two models, review and layer. Copy it with the "
+                                 "button at the code box's right.",
+                           "zh": "此链接会以相同的两个模型、评论和层打开本页。用代码框右侧的按钮复制。"},
+    "share.bad.model_unknown_b": {"en": "there is no usable model B “{value}” here; showing the default model B.",
+                                  "zh": "这里没有可用的模型 B“{value}”；改用默认的模型 B。"},
+    "share.bad.pooling_unknown_b": {"en": "pooling_b = “{value}” is not a pooling (last, max, mean, attention); it is ignored.",
+                                    "zh": "pooling_b = “{value}”不是一种池化方式（last、max、mean、attention）；已忽略。"},
+    "share.bad.pooling_missing_b": {"en": "there is no {pooling}-pooling sibling of {model} (model B); showing {model}.",
+                                    "zh": "{model}（模型 B）没有使用 {pooling} 池化的同类模型；改为显示 {model}。"},
+    "share.bad.layer_missing_both": {"en": "layer {layer} {direction} is not in both models (they share {n} layer(s)); "
+                                           "showing the first.",
+                                     "zh": "两个模型（共有 {n} 层）并非都有第 {layer} 层 {direction} 方向；改为显示第一层。"},
+})
+
+DONE_KEY = "_share_restored"  # session: the page keys whose link was read
+PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page has a trace
+
+
+def _plain(v):
+    """A value from a link, shown as plain text: Markdown (links, images, emphasis) escaped."""
+    return figures.md_escape(v) if isinstance(v, str) else v
+
+
+def _messages(problems: list[Problem]) -> None:
+    for p in problems:
+        details = {k: _plain(v) for k, v in p.details.items()}
+        st.warning(t("share.problem", what=t(f"share.bad.{p.code}", **details)), icon=":material/link_off:")
+
+
+def _first_run(key: str) -> bool:
+    """True once per session and page key: the run that reads the link."""
+    done = st.session_state.setdefault(DONE_KEY, set())
+    if key in done:
+        return False
+    done.add(key)
+    return True
+
+
+def _restore_model(picker_key: str, wanted: str | None, pooling: str | None, side: str = "") -> list[Problem]:
+    """The link's model (``wanted``, moved to ``pooling``) into a model picker's widgets (``{picker_key}_dataset``,
+    ``_cell``, ``_pooling``, ``_model``); without a model, the pooling alone. Returns what was unusable."""
+    if wanted is None:
+        if pooling is not None:
+            st.session_state[f"{picker_key}_pooling"] = pooling  # kept if the default model's cell has it
+        return []
+    ok, _ = common.available_models()
+    entry, problems = viewstate.find_model(wanted, ok, pooling, side=side)
+    if entry is not None:
+        st.session_state[f"{picker_key}_dataset"] = (entry.dataset, entry.language)
+        st.session_state[f"{picker_key}_cell"] = entry.cell
+        st.session_state[f"{picker_key}_pooling"] = entry.pooling
+        st.session_state[f"{picker_key}_model"] = entry.key
+    return problems
+
+
+def restore(key: str) -> None:
+    """On this page's first run in the session, put the link's model and review into the page's widgets
+    (``{key}_dataset``, ``{key}_cell``, ``{key}_pooling``, ``{key}_model``, ``{key}_text``); call it before
+    ``common.review_and_model(key)``. Unusable parts give a message and leave the defaults."""
+    if not _first_run(key):
+        return
+    state, problems = viewstate.parse(st.query_params.to_dict())
+    problems += _restore_model(key, state.model, state.pooling)
+    if state.text is not None:
+        st.session_state[f"{key}_text"] = state.text
+        if state.model is None:  # no model named: one that reads the review's language
+            common.follow_language([key], state.text)
+    st.session_state[PENDING.format(key=key)] = state
+    _messages(problems)
+
+
+def restore_pair(key: str, picker_a: str, picker_b: str) -> None:
+    """Compare's ``restore``: on the page's first run in the session, the link's model A (``model``,
+    ``pooling``) into the picker ``picker_a``, model B (``model_b``, ``pooling_b``) into ``picker_b`` and
+    the review into ``{key}_text``; the layer waits for ``restore_layer``. Call it before the pickers."""
+    if not _first_run(key):
+        return
+    state, problems = viewstate.parse(st.query_params.to_dict())
+    problems += _restore_model(picker_a, state.model, state.pooling)
+    problems += _restore_model(picker_b, state.model_b, state.pooling_b, side=viewstate.SIDE_B)
+    if state.text is not None:
+        st.session_state[f"{key}_text"] = state.text
+        unnamed = [pk for pk, m in ((picker_a, state.model), (picker_b, state.model_b)) if m is None]
+        if unnamed:  # a picker the link names no model for: one that reads the review's language
+            common.follow_language(unnamed, state.text)
+    st.session_state[PENDING.format(key=key)] = state
+    _messages(problems)
+
+
+def restore_layer(key: str, layers, layer_key: str) -> None:
+    """Once both reviews are traced (Compare): the link's layer and direction into ``layer_key``'s state
+    when both models have it (``layers``: the (layer, direction) pairs they share); a message if not."""
+    state = st.session_state.pop(PENDING.format(key=key), None)
+    if state is None:
+        return
+    choice, problems = viewstate.check_layer(state, list(layers))
+    if choice is not None:
+        st.session_state[layer_key] = choice
+    _messages([Problem("layer_missing_both", p.details) if p.code == "layer_missing" else p for p in problems])
+
+
+def restore_selection(key: str, trace, token_key: str | None = None, unit_key: str | None = None,
+                      layer_key: str | None = None, gates_key: str | None = None) -> None:
+    """Once the review is traced: the link's token, unit, layer and direction (and gates) into those
+    widgets' state where they fit this trace; a message for each that does not. Runs once per link."""
+    state = st.session_state.pop(PENDING.format(key=key), None)
+    if state is None:
+        return
+    ok, problems = viewstate.check_selection(state, int(trace.length), int(trace.hidden_size),
+                                             [(lt.layer, lt.direction) for lt in trace.layers])
+    for name, widget_key in (("token", token_key), ("unit", unit_key), ("layer", layer_key)):
+        if widget_key and name in ok:
+            st.session_state[widget_key] = ok[name]
+    if gates_key and state.gates:
+        names = [g for g in state.gates if g in trace.layers[0].gates]
+        if names:
+            st.session_state[gates_key] = names
+        else:
+            problems.append(Problem("gates_unknown", {"value": ",".join(state.gates)}))
+    _messages(problems)
+
+
+def view_params(entry, review: str, entry_b=None, **selection) -> dict[str, str]:
+    """The query parameters of a view: the model (its name, or its key where names repeat), its pooling,
+    Compare's model B (``entry_b``) and its pooling, the review and the selection (``layer=(layer,
+    direction)``, ``token``, ``unit``, ``gates``)."""
+    ok, _ = common.available_models()
+    values: dict[str, object] = {"model": viewstate.model_param(entry, ok), "pooling": entry.pooling}
+    if entry_b is not None:
+        values.update({"model_b": viewstate.model_param(entry_b, ok), "pooling_b": entry_b.pooling})
+    values["text"] = review
+    layer = selection.pop("layer", None)
+    if layer is not None:
+        values["layer"], values["dir"] = int(layer[0]), layer[1]
+    values.update(selection)
+    return viewstate.encode(values)
+
+
+def publish(params: Mapping[str, str], slot=None, help_key: str = "share.help") -> None:
+    """Write the view's parameters into the URL (those of ``viewstate.VIEW_KEYS`` not given are removed;
+    the language and presenter mode are kept) and, in ``slot`` (an ``st.empty``), the share box
+    (``help_key``: its caption, what the link keeps)."""
+    qp = st.query_params
+    for k in viewstate.VIEW_KEYS:
+        if k in params:
+            if qp.get(k) != params[k]:
+                qp[k] = params[k]
+        elif k in qp:
+            del qp[k]
+    if lang() != "en" or LANG_KEY in qp:
+        if qp.get(LANG_KEY) != lang():
+            qp[LANG_KEY] = lang()
+    if slot is not None:
+        with slot.container():
+            share_box(params, help_key)
+
+
+def set_param(name: str, value) -> None:
+    """One view parameter in the URL (e.g. the token while the step-through plays), the others left."""
+    if name in viewstate.VIEW_KEYS and value is not None and st.query_params.get(name) != str(value):
+        st.query_params[name] = str(value)
+
+
+def link(params: Mapping[str, str]) -> tuple[str, bool]:
+    """(the link to this view, whether it is whole): the app's address from ``st.context.url`` and the
+    query string; without an address (a test run) only ``?...``, to append to the address bar's."""
+    full = dict(params)
+    if lang() != "en":
+        full[LANG_KEY] = lang()
+    if st.session_state.get("present"):
+        full["present"] = "1"
+    query = viewstate.query_string(full)
+    try:
+        base = st.context.url
+    except Exception:  # outside a browser session
+        base = None
+    return (f"{base}?{query}", True) if base else (f"?{query}", False)
+
+
+def share_box(params: Mapping[str, str], help_key: str = "share.help") -> None:
+    """A popover with the link to this view, its copy button, and what the link leaves out."""
+    url, whole = link(params)
+    with st.popover(t("share.button"), icon=":material/share:"):
+        st.caption(t(help_key))
+        st.code(url, language=None, wrap_lines=True)
+        if not whole:
+            st.caption(t("share.relative"))
+        if "text" not in params:
+            st.caption(t("share.text_left_out", max=viewstate.MAX_TEXT))
