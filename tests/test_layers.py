@@ -5,7 +5,7 @@
 - ``sentiment.ui`` is the only importer of streamlit;
 - the torch-free modules import with torch refused (a subprocess whose import system refuses torch).
 
-Layers, lowest first: spec and errors; data; modeling; probe; figures; training; viewstate; ui; and
+Layers, lowest first: spec, errors, i18n and jsonio; data; modeling; probe; figures; training and interop; viewstate and serving; ui; and
 the command-line shims ``sentiment/<tool>.py``, which may import anything.
 """
 
@@ -23,17 +23,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sentiment"
 LAYERS = {  # module or subpackage -> layer (a module belongs to its longest prefix here)
     "sentiment.spec": 0,
     "sentiment.errors": 0,
+    "sentiment.i18n": 0,  # the string tables (errors carry codes the tables translate)
+    "sentiment.jsonio": 0,
     "sentiment.data": 1,
     "sentiment.modeling": 2,
     "sentiment.probe": 3,
     "sentiment.figures": 4,
     "sentiment.training": 5,
+    "sentiment.interop": 5,  # models from other frameworks, converted into checkpoints
+    "sentiment.serving": 6,  # the shared server's thread policy, queue and trace cache
     "sentiment.viewstate": 6,  # a view as URL parameters: over the catalog's entries, under the pages
     "sentiment.ui": 7,
 }
 CLI = 8  # sentiment/<tool>.py: python -m sentiment.predict | train | ...
 
-TORCH_FREE = ["sentiment.spec", "sentiment.errors", "sentiment.viewstate", "sentiment.data.readers",
+TORCH_FREE = ["sentiment.spec", "sentiment.errors", "sentiment.i18n", "sentiment.jsonio", "sentiment.viewstate", "sentiment.data.readers",
               "sentiment.data.text", "sentiment.training.registry"]
 
 
