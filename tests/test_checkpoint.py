@@ -20,6 +20,7 @@ import torch
 from safetensors import safe_open
 
 from conftest import make_checkpoint
+from sentiment import spec
 from sentiment.modeling import checkpoint
 from sentiment.data.batching import collate
 from sentiment.errors import CheckpointError, InputError
@@ -268,11 +269,11 @@ def test_bangs_alone_are_read(en):
 
 
 def test_a_megabyte_review_is_fast_and_cut_with_a_note(en):
-    """A 1 MB paste predicts in well under a second, reads max_len tokens and says it was cut."""
+    """A 1 MB paste predicts in well under a second, reads READ_LIMIT tokens and says it was cut."""
     t0 = time.perf_counter()
     p = predict(en, "the movie was good ! " * 50_000)
     assert time.perf_counter() - t0 < 2.0
-    assert p.tokens == 50 and "cut to the model's first 50 tokens" in p.note
+    assert p.tokens == spec.READ_LIMIT and f"cut to the model's first {spec.READ_LIMIT} tokens" in p.note
 
 
 def test_a_megabyte_chinese_review_is_fast(zh):
@@ -280,7 +281,7 @@ def test_a_megabyte_chinese_review_is_fast(zh):
     zh.encode("预热")  # jieba loaded outside the timing
     t0 = time.perf_counter()
     enc = zh.encode("房间很干净，服务不错！" * 100_000)
-    assert time.perf_counter() - t0 < 3.0 and len(enc.ids) == 50 and enc.truncated > 0
+    assert time.perf_counter() - t0 < 3.0 and len(enc.ids) == spec.READ_LIMIT and enc.truncated > 0
 
 
 def test_html_is_stripped_before_reading(en):

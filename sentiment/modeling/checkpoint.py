@@ -1,7 +1,8 @@
 """Checkpoints: a model is a directory of four files, written atomically, loaded without pickle.
 
     model.safetensors   weights only (float32, or float16 where the card says so)
-    config.json         {"model": ModelConfig, "tokenizer": {...}, "max_len": int, "format": 1}
+    config.json         {"model": ModelConfig, "tokenizer": {...}, "max_len": int, "format": 1,
+                        optional "calibration": {"temperature": T, ...} (absent: T = 1)}
     vocab.json          {"itos": [...]}
     card.json           dataset, split seed and sizes, test_accuracy, test_size, epochs,
                         training seconds, device, torch version, date, command, weights_sha256
@@ -26,6 +27,8 @@ from safetensors.torch import load_file, save_file
 
 from sentiment import spec
 from sentiment.errors import CheckpointError, InputError
+from sentiment.modeling import calibration
+from sentiment.modeling.bow import KIND as BOW, BagOfWords, BowConfig, is_bow
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.data.text import Vocab, check_review, guess_language, tokenize
 
@@ -43,16 +46,32 @@ class Encoded:
 
 @dataclass
 class Checkpoint:
-    model: SentimentRNN
+    model: SentimentRNN  # or a BagOfWords (config.json "kind": "bow"), which has no gates to trace
     vocab: Vocab
     tokenizer: dict
     max_len: int
     card: dict = field(default_factory=dict)
     path: str = ""
+    temperature: float = 1.0  # fitted on the validation split (config.json "calibration"); 1 = none
 
     @property
     def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def read_len(self) -> int:
+        """Tokens read per review: to its end, up to spec.READ_LIMIT (or max_len, the length the model
+        was trained on, where that is longer)."""
+        return max(self.max_len, spec.READ_LIMIT)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """[..., C] calibrated class probabilities from logits [..., C]: every probability GateScope
+        shows comes from here (softmax(logits / T)); the logits themselves are left as they are."""
+        return calibration.probabilities(logits, self.temperature)
+
+    @property
+    def is_bow(self) -> bool:
+        return is_bow(self.model)
 
     @property
     def language(self) -> str:
@@ -73,14 +92,15 @@ class Checkpoint:
                 f"This review looks {names[lang]}, but the model reads {names.get(self.language, self.language)}: "
                 "its prediction means little."
             )
-        truncated = max(0, len(tokens) - self.max_len)
+        limit = self.read_len
+        truncated = max(0, len(tokens) - limit)
         if chars > len(text):  # a huge paste: only its first MAX_CHARS characters were tokenized
-            tokens = tokens[: self.max_len]
+            tokens = tokens[:limit]
             notes.append(f"The review was cut to the model's first {len(tokens)} tokens "
                          f"(the rest, {chars - len(text):,} more characters, not read).")
         elif truncated:
-            tokens = tokens[: self.max_len]
-            notes.append(f"The review was cut to the model's first {self.max_len} tokens ({truncated} more not read).")
+            tokens = tokens[:limit]
+            notes.append(f"The review was cut to the model's first {limit} tokens ({truncated} more not read).")
         ids = self.vocab.encode(tokens)
         return Encoded(tokens, ids, truncated, " ".join(notes))
 
@@ -110,9 +130,13 @@ def save(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         dtype = torch.float16 if half else torch.float32
-        state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+        state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+                 for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        _write_json(tmp / "config.json", {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer, "max_len": max_len})
+        cfg = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer, "max_len": max_len}
+        if is_bow(model):
+            cfg["kind"] = BOW
+        _write_json(tmp / "config.json", cfg)
         (tmp / "vocab.json").write_text(vocab.to_json(), encoding="utf-8")
         card = dict(card, weights_dtype=str(dtype).replace("torch.", ""), weights_sha256=_sha256(tmp / "model.safetensors"))
         card.setdefault("parameters", model.num_parameters())
@@ -168,10 +192,11 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{d / 'vocab.json'}: corrupt or truncated ({e})") from None
     try:
-        config = ModelConfig.from_dict(cfg["model"])
+        config = (BowConfig if cfg.get("kind") == BOW else ModelConfig).from_dict(cfg["model"])
         tokenizer = dict(cfg["tokenizer"])
         max_len = int(cfg["max_len"])
-    except (KeyError, TypeError, ValueError) as e:
+        temperature = calibration.temperature_of(cfg)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{d / 'config.json'}: incomplete or invalid ({e})") from None
     if config.vocab_size != len(vocab):
         raise CheckpointError(f"{d / 'vocab.json'}: {len(vocab)} tokens, but config.json says {config.vocab_size}")
@@ -184,10 +209,10 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
         state = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{wpath}: corrupt or truncated ({e})") from None
-    model = SentimentRNN(config)
+    model = BagOfWords(config) if isinstance(config, BowConfig) else SentimentRNN(config)
     try:
-        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
         raise CheckpointError(f"{wpath}: weights do not match config.json ({str(e).splitlines()[0]})") from None
     model.to(device).eval()
-    return Checkpoint(model, vocab, tokenizer, max_len, card, str(d))
+    return Checkpoint(model, vocab, tokenizer, max_len, card, str(d), temperature)

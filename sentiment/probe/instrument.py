@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sentiment.modeling.checkpoint import Checkpoint
+from sentiment.modeling.calibration import probabilities
 from sentiment.data.readers import LABEL_NAMES
 from sentiment.errors import InputError
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
@@ -196,8 +197,8 @@ def _chunks(n: int, T: int) -> Iterator[slice]:
         yield slice(a, min(n, a + size))
 
 
-def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndarray:
-    """[T] P(positive) had the review ended after token t. x [1, T, E].
+def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor, temperature: float = 1.0) -> np.ndarray:
+    """[T] P(positive) (calibrated by the temperature) had the review ended after token t. x [1, T, E].
 
     A forward direction's state at t *is* prefix t's state, so a unidirectional model reuses every
     state and only pools again. A bidirectional one reuses layer 0's forward direction and runs the
@@ -220,12 +221,12 @@ def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndar
             else:
                 inp = hf
         logits = model.head(inp, lengths).logits
-        out.append(torch.softmax(logits.float(), -1)[:, 1])
+        out.append(probabilities(logits, temperature)[:, 1])
     return torch.cat(out).cpu().numpy()
 
 
-def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndarray:
-    """[T] P(positive) with token t's embedding replaced by <unk>'s. x [1, T, E].
+def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, temperature: float = 1.0) -> np.ndarray:
+    """[T] P(positive) (calibrated by the temperature) with token t's embedding replaced by <unk>'s. x [1, T, E].
 
     Variants a..b-1 of a batch share the review's states before token a (forward directions) and
     after token b-1 (layer 0's backward direction). The rerun starts from the review's own state
@@ -259,17 +260,17 @@ def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.n
             else:
                 inp = hf
         logits = model.head(inp, torch.full((n,), T, device=x.device)).logits
-        out.append(torch.softmax(logits.float(), -1)[:, 1])
+        out.append(probabilities(logits, temperature)[:, 1])
     return torch.cat(out).cpu().numpy()
 
 
-def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor) -> Tensor:
-    """P(positive) [B] from embeddings x [B, T, E]: SentimentRNN.encode after its embedding layer."""
+def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor, temperature: float = 1.0) -> Tensor:
+    """P(positive) [B] (calibrated) from embeddings x [B, T, E]: SentimentRNN.encode after its embedding layer."""
     out = run_rnn(model.rnn, x, lengths)  # [B, T, D]
-    return torch.softmax(model.head(out, lengths).logits.float(), -1)[:, 1]
+    return probabilities(model.head(out, lengths).logits, temperature)[:, 1]
 
 
-def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32) -> tuple[np.ndarray, float]:
+def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32, temperature: float = 1.0) -> tuple[np.ndarray, float]:
     """Integrated gradients of P(positive) w.r.t. the embeddings x [1, T, E], summed over embedding dims.
 
     Baseline: all-zero embeddings (the <pad> row) of the same length. The path integral uses
@@ -286,12 +287,12 @@ def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32) -> tuple[np
         for sl in _chunks(steps, T):
             a = alphas[sl, None, None]
             xs = (base + a * (x - base)).requires_grad_(True)  # [k, T, E]
-            p = p_positive_from_embeddings(model, xs, torch.full((len(a),), T, device=x.device))
+            p = p_positive_from_embeddings(model, xs, torch.full((len(a),), T, device=x.device), temperature)
             (g,) = torch.autograd.grad(p.sum(), xs)
             total += (w[sl, None, None] * g).sum(0)
     attr = ((x - base)[0] * total).sum(-1)  # [T]
     with torch.no_grad():
-        ends = p_positive_from_embeddings(model, torch.cat([x, base]), torch.full((2,), T, device=x.device))
+        ends = p_positive_from_embeddings(model, torch.cat([x, base]), torch.full((2,), T, device=x.device), temperature)
     return attr.detach().cpu().numpy(), float(attr.sum() - (ends[0] - ends[1]))
 
 
@@ -417,12 +418,13 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
         records = recompute(model.rnn, x, lengths)
         top = torch.cat([r["gates"]["h"] for r in records[-c.directions:]], -1)  # [1, T, D]
         out = model.head(top, lengths)
-        probs = torch.softmax(out.logits.float(), -1)[0]  # [C]
-        pp = prefix_probs(model, records, x) if prefix else None
-        occ = float(probs[1]) - occlusion_probs(model, records, x) if occlusion else None
+        temp = ckpt.temperature
+        probs = ckpt.probabilities(out.logits)[0]  # [C], calibrated
+        pp = prefix_probs(model, records, x, temp) if prefix else None
+        occ = float(probs[1]) - occlusion_probs(model, records, x, temp) if occlusion else None
         ig = ig_delta = None
         if integrated_gradients:
-            ig, ig_delta = ig_attributions(model, x, ig_steps)
+            ig, ig_delta = ig_attributions(model, x, ig_steps, temp)
     layers = [LayerTrace(r["layer"], r["direction"], {k: _np(v[0]) for k, v in r["gates"].items()}) for r in records]
     return Trace(
         text=text, tokens=enc.tokens, ids=list(enc.ids), unk=[i == UNK_ID for i in enc.ids], length=T,

@@ -102,6 +102,7 @@ TRAIN_OPTIONS: dict[str, Any] = {
     "init": str,  # retrain: a model directory, a shipped model's name, or a catalog key (shipped:NAME, run:ID)
     "max_seconds": float,
     "threads": int,
+    "bow": bool,  # the bag-of-words reference instead of a gated model
 }
 TRAIN_DEFAULT_EPOCHS = 5  # sentiment.train's default, for the browser's epoch cap
 # sentiment.train options a run does not take: a refit trains an exact number of epochs, which a run's

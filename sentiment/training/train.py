@@ -82,6 +82,7 @@ class TrainConfig:
     refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
     average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
     metrics: str | None = None
+    bow: bool = False  # train the bag-of-words reference instead (sentiment.training.bow)
     command: str = ""
     extra_card: dict = field(default_factory=dict)
 
@@ -322,6 +323,9 @@ def prepare(
 def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     """Train, keep the best weights by validation accuracy, test them, write the checkpoint. Returns the card.
     With ``cfg.init`` training starts from that model (checked, like every option, before anything trains)."""
+    if cfg.bow:  # the bag-of-words reference: its own module (init = the model whose vocabulary it takes)
+        from sentiment.training import bow
+        return bow.fit(cfg, callback)
     t_start = time.time()
     init = load_init(cfg.init) if cfg.init else None
     cfg = resolve(cfg, init)
@@ -553,6 +557,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--average-last", type=int, default=d.average_last, metavar="N",
                     help="with --refit: keep the mean of the weights after each of the last N epochs (default 1: the last)")
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
+    ap.add_argument("--bow", action=argparse.BooleanOptionalAction, default=False,
+                    help="train the bag-of-words reference (word 1-2 grams, logistic regression); with --init, "
+                         "that model's tokenizer and vocabulary")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     return ap
 
