@@ -86,6 +86,16 @@ def ece(logits: np.ndarray, labels: Sequence[int], temperature: float = 1.0, bin
     return float(sum(r["n"] / n * abs(r["accuracy"] - r["confidence"]) for r in rows)) if n else 0.0
 
 
+def ece_noise(logits: np.ndarray, temperature: float = 1.0, draws: int = 200, seed: int = 0,
+              bins: int = BINS) -> dict:
+    """The ECE a perfectly calibrated model would show on these reviews, from sampling alone: labels are
+    drawn from the calibrated probabilities themselves, ``draws`` times. {"mean", "p95"}."""
+    p = _softmax_np(logits, temperature)[:, 1]  # [N]
+    rng = np.random.default_rng(seed)
+    values = [ece(logits, (rng.random(len(p)) < p).astype(int), temperature, bins) for _ in range(draws)]
+    return {"mean": float(np.mean(values)), "p95": float(np.quantile(values, 0.95))}
+
+
 def temperature_of(config: dict) -> float:
     """The temperature a checkpoint's config.json records ({"calibration": {"temperature": T}}), else 1.
     ValueError when it is there but not a positive finite number."""

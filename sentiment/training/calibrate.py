@@ -54,6 +54,8 @@ def calibration_record(val_logits: np.ndarray, val_labels: Sequence[int], test_l
         rec[f"{split}_ece_after"] = calibration.ece(lg, y, t)
         rec[f"{split}_nll_before"] = calibration.nll(lg, y, 1.0)
         rec[f"{split}_nll_after"] = calibration.nll(lg, y, t)
+    noise = calibration.ece_noise(test_logits, t)
+    rec["test_ece_noise_mean"], rec["test_ece_noise_p95"] = noise["mean"], noise["p95"]
     rec["test_accuracy"] = float((np.asarray(test_logits).argmax(1) == np.asarray(test_labels)).mean())
     rec["reliability_before"] = calibration.reliability(test_logits, test_labels, 1.0)
     rec["reliability_after"] = calibration.reliability(test_logits, test_labels, t)

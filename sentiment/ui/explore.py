@@ -6,8 +6,21 @@ import streamlit as st
 
 from sentiment import figures
 from sentiment.figures import marks
+from sentiment.modeling import domain
 from . import common, editdiff, present, selection, share
-from .i18n import lang, t
+from .i18n import lang, register, t
+
+register({
+    "domain.note": {
+        "en": "Out of its domain? {share:.0%} of this review's tokens are words the model never learned, against "
+              "{test:.0%} in its own test reviews ({domain}). It was trained on {domain} only; on other text its "
+              "prediction and its confidence mean less than they seem.",
+        "zh": "超出它的领域？这条评论中有 {share:.0%} 的词元是模型从未学过的词，而它自己的测试评论中只有 {test:.0%}（{domain}）。"
+              "它只用{domain}训练过；对其他文本，它的预测和置信度都没有看上去那么可靠。"},
+    "domain.imdb": {"en": "English movie reviews from IMDB", "zh": "IMDB 英文影评"},
+    "domain.hotel": {"en": "Chinese hotel reviews from Ctrip (ChnSentiCorp)", "zh": "携程中文酒店评论（ChnSentiCorp）"},
+    "domain.other": {"en": "the “{name}” reviews", "zh": "“{name}”评论"},
+})
 
 K = "ex"  # this page's widget key prefix
 METHODS = ("occlusion", "integrated_gradients")
@@ -33,6 +46,7 @@ def render() -> None:
     share.restore_selection(K, base, token_key=f"{K}_token", unit_key=f"{K}_unit", layer_key=f"{K}_layer",
                             gates_key=f"{K}_gates_{base.cell}")
     common.show_prediction(base, entry)
+    domain_note(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
                     t("tab.downloads")])
@@ -57,6 +71,16 @@ def render() -> None:
         reading_tab(trace, method)
     with tabs[6]:
         downloads_tab(trace)
+
+
+def domain_note(trace, entry) -> None:
+    """A note when the review's share of unknown words is well above the model's own test reviews'."""
+    found = domain.check(trace.unk, entry.card)
+    if found is None or not found.unlike:
+        return
+    name = found.dataset or entry.dataset
+    where = t(f"domain.{name}") if name in ("imdb", "hotel") else t("domain.other", name=name)
+    st.info(t("domain.note", share=found.share, test=found.test_share, domain=where), icon=":material/explore_off:")
 
 
 def gates_tab(trace, key: str, full=None) -> tuple[int, str]:

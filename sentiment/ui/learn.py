@@ -8,7 +8,7 @@ import streamlit as st
 from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.probe.gradients import input_gradient_norms
-from . import common, editdiff, present, selection, share
+from . import common, editdiff, present, selection, share, words
 from .i18n import lang, register, t
 
 register({
@@ -123,6 +123,7 @@ def render() -> None:
     st.subheader(t("learn.vanishing"))
     st.caption(t("learn.vanishing.help"))
     vanishing_view(entry, review)
+    words.why_gates_view(entry, K)
 
 
 def numbers_view(trace, layer: int, direction: str, unit: int) -> None:

@@ -77,6 +77,31 @@ register({
     "col.n": {"en": "test reviews", "zh": "测试评论数"},
     "col.params": {"en": "parameters", "zh": "参数"}, "col.size": {"en": "size", "zh": "大小"},
     "col.time": {"en": "training (s)", "zh": "训练用时（秒）"}, "col.device": {"en": "device", "zh": "设备"},
+    "col.ece_before": {"en": "ECE before (%)", "zh": "校准前 ECE（%）"},
+    "col.ece_after": {"en": "ECE after (%)", "zh": "校准后 ECE（%）"},
+    "col.temperature": {"en": "temperature", "zh": "温度"},
+    "models.calibration": {"en": "Calibration: is its confidence honest?", "zh": "校准：它的置信度可信吗？"},
+    "models.calibration.help": {
+        "en": "A model that says 90% should be right 9 times in 10. Each shipped model's logits are divided by one "
+              "temperature T fitted on its validation reviews (never the test reviews); every probability GateScope "
+              "shows is softmax(logits / T). The prediction never changes, only how sure it sounds. ECE (expected "
+              "calibration error, 10 bins) is the gap between confidence and accuracy on the test split.",
+        "zh": "一个说“90%”的模型应当十次对九次。每个随附模型的 logits 都除以一个在验证集（从不用测试集）上拟合的温度 T；"
+              "GateScope 显示的所有概率都是 softmax(logits / T)。预测结果不变，只改变它有多“确定”。ECE（期望校准误差，10 个区间）"
+              "是测试集上置信度与准确率之间的差距。"},
+    "models.calibration.none": {"en": "This model has not been calibrated: its probabilities are the raw softmax "
+                                      "(run python -m sentiment.calibrate --model {path}).",
+                                "zh": "该模型尚未校准：它的概率是原始 softmax（运行 python -m sentiment.calibrate --model {path}）。"},
+    "metric.ece_before": {"en": "ECE before", "zh": "校准前 ECE"},
+    "metric.ece_after": {"en": "ECE after", "zh": "校准后 ECE"},
+    "metric.temperature": {"en": "Temperature T", "zh": "温度 T"},
+    "metric.temperature.help": {"en": "Fitted on the validation split ({n} reviews). T > 1: the raw model was over-confident.",
+                                "zh": "在验证集（{n} 条评论）上拟合。T > 1：原始模型过于自信。"},
+    "models.bow": {"en": "The bag-of-words row is the reference: word 1-2 grams and logistic regression, trained on the "
+                         "same reviews and read with the same tokens. It has no pooling, so its one accuracy fills the row; "
+                         "a gated model earns its gates where it beats it.",
+                   "zh": "“词袋”一行是参照模型：一元和二元词组加逻辑回归，用同样的评论训练、同样的词元读取。它没有池化，"
+                         "所以一行只有一个准确率；门控模型只有超过它，门才算物有所值。"},
 })
 
 K = "mo"
@@ -113,10 +138,13 @@ def render() -> None:
         common._show_unavailable(bad)
         return
     grids(ok)
+    if any(e.cell == "bow" for e in ok):
+        st.caption(t("models.bow"))
     table(ok)
     common._show_unavailable(bad)
     entry = pick_model(ok)
     card_view(entry)
+    calibration_view(entry)
     misclassified_view(entry)
 
 
@@ -144,7 +172,34 @@ def table(ok: list[ModelEntry]) -> None:
         t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
         t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
         t("col.device"): e.card.get("device", ""),
+        t("col.temperature"): _cal(e.card).get("temperature"),
+        t("col.ece_before"): _pct(_cal(e.card).get("test_ece_before")),
+        t("col.ece_after"): _pct(_cal(e.card).get("test_ece_after")),
     } for e in ok], hide_index=True, width="stretch")
+
+
+def _cal(card: dict) -> dict:
+    cal = card.get("calibration") if isinstance(card, dict) else None
+    return cal if isinstance(cal, dict) else {}
+
+
+def calibration_view(entry: ModelEntry) -> None:
+    """ECE before and after, the temperature, and the reliability diagram from the card."""
+    st.subheader(t("models.calibration"), help=t("models.calibration.help"))
+    cal = _cal(entry.card)
+    if "temperature" not in cal:
+        st.info(t("models.calibration.none", path=entry.path), icon=":material/info:")
+        return
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric(t("metric.temperature"), f"{cal['temperature']:.3f}",
+                  help=t("metric.temperature.help", n=f"{cal.get('val_size', 0):,}"))
+        for key in ("ece_before", "ece_after"):
+            v = cal.get(f"test_{key}")
+            st.metric(t(f"metric.{key}"), f"{v:.2%}" if isinstance(v, (int, float)) else "—")
+    with right:
+        common.chart(figures.reliability_diagram(cal, lang=lang()), key=f"{K}_reliability",
+                     filename=f"reliability-{entry.name}")
 
 
 def pick_model(ok: list[ModelEntry]) -> ModelEntry:
