@@ -124,3 +124,11 @@ def test_train_bow_learns_an_obvious_task(tmp_path):
     assert predict(ck, "the film was great").label == "positive"
     assert predict(ck, "the plot was not good").label == "negative"
     assert np.isfinite(card["calibration"]["test_ece_after"])
+
+
+def test_a_run_can_train_a_bag_of_words(tmp_path):
+    """The Train page's runs pass --bow through to python -m sentiment.train."""
+    from sentiment.training import runs
+
+    argv = runs.train_argv({"data": "hotel", "bow": True}, tmp_path / "r")
+    assert argv[1:3] == ["-m", "sentiment.train"] and "--bow" in argv
