@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from sentiment.modeling import checkpoint
 from sentiment.modeling.predict import predict
+from test_figures import bdata
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"
@@ -44,14 +45,14 @@ def test_compare_with_the_bag_of_words_as_model_b(text, dataset, bow):
     at.text_area(key="cmp_text").input(text).run()
     for side in ("a", "b"):
         at.selectbox(key=f"cmp_{side}_dataset").set_value(dataset).run()
-    assert "bow" in at.segmented_control(key="cmp_b_cell").options
-    assert "bow" not in at.segmented_control(key="cmp_a_cell").options  # A is traced: gated models only
+    assert "bag of words" in at.segmented_control(key="cmp_b_cell").options  # the options as shown
+    assert "bag of words" not in at.segmented_control(key="cmp_a_cell").options  # A is traced: gated models only
     at.segmented_control(key="cmp_b_cell").set_value("bow").run()
     assert not at.exception, [e.value for e in at.exception]
     (fig,) = charts(at, "word_contributions")
     meta = fig["layout"]["meta"]
-    bars = fig["data"][0]["y"]
-    assert sum(bars) + meta["bias"] == pytest.approx(meta["score"], abs=1e-4)
+    bars = bdata(fig["data"][0]["y"])
+    assert bars.sum() + meta["bias"] == pytest.approx(meta["score"], abs=1e-4)
     p = predict(checkpoint.load(MODELS / bow), text).positive
     assert any(f"P(positive) = {p:.3f}" in (pr.proto.text or "") for pr in at.get("progress"))
     assert charts(at, "prefix_curve")  # model A's reading curve above the bars
@@ -59,7 +60,7 @@ def test_compare_with_the_bag_of_words_as_model_b(text, dataset, bow):
 
 def test_the_bag_of_words_is_not_offered_where_a_trace_is_needed():
     at = page("_explore_page.py")
-    assert "bow" not in at.segmented_control(key="ex_cell").options
+    assert "bag of words" not in at.segmented_control(key="ex_cell").options
 
 
 def test_learn_compares_the_same_words_in_another_order():
