@@ -132,3 +132,12 @@ def test_a_run_can_train_a_bag_of_words(tmp_path):
 
     argv = runs.train_argv({"data": "hotel", "bow": True}, tmp_path / "r")
     assert argv[1:3] == ["-m", "sentiment.train"] and "--bow" in argv
+
+
+def test_tracing_a_bag_of_words_is_refused_with_a_pointer(tmp_path):
+    from sentiment.errors import InputError
+    from sentiment.probe import trace
+
+    path = checkpoint.save(tmp_path / "toy-bow", toy_model(), Vocab(WORDS), {"language": "en", "mode": "word"}, 2000, {})
+    with pytest.raises(InputError, match="no gates or states to trace"):
+        trace(checkpoint.load(path), "good film")
