@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_checkpoint
+from sentiment import spec
 from test_figures import bdata, probe_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,7 +185,8 @@ def test_other_language(app):
     assert at.metric
 
 
-def test_huge_paste_is_cut(app):
+def test_huge_paste_is_cut(app, monkeypatch):
+    monkeypatch.setattr(spec, "READ_LIMIT", 50)  # the reading limit (2,000), lowered to keep the page quick
     at = analyse(app, "good movie " * 50_000 + "😀")  # about 0.5 MB of words plus emoji
     assert len(at.text_area(key="ex_text").value) > 500_000
     assert any("was cut to the model's first 50 tokens" in w.value for w in at.warning)
