@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_figures import bdata
 
 from sentiment.modeling import checkpoint
 from sentiment.modeling.predict import predict
-from test_figures import bdata
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "assets" / "models"

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from sentiment.data.text import Vocab
 from sentiment.errors import CheckpointError
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.bow import BagOfWords, BowConfig, contributions
-from sentiment.data.text import Vocab
 from sentiment.modeling.predict import predict
 from sentiment.training import bow as bow_training
 from sentiment.training import train

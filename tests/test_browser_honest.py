@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-
 from test_browser import no_exception, page, server, wait_idle  # noqa: F401 (fixtures)
 
 

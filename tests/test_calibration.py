@@ -10,12 +10,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import make_checkpoint
 
 from sentiment.errors import CheckpointError
 from sentiment.modeling import calibration, checkpoint
 from sentiment.modeling.predict import predict
 from sentiment.probe import trace
-from conftest import make_checkpoint
 
 
 def overconfident(n: int = 4000, k: float = 3.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.modeling import catalog
 from sentiment.probe.words import WordReading, read
+
 from . import common
 from .i18n import core_message, lang, register, t
 
