@@ -95,3 +95,15 @@ def test_a_bad_temperature_is_named(tmp_path, bad):
     with_temperature(path, bad)
     with pytest.raises(CheckpointError, match="config.json.*temperature"):
         checkpoint.load(path)
+
+
+def test_a_newly_trained_model_is_calibrated_on_its_validation_split(tmp_path, hotel_path):
+    """sentiment.train fits the temperature on the validation reviews and stores it with the record."""
+    from sentiment.training import train
+
+    card = train.fit(train.TrainConfig(data=str(hotel_path), out=str(tmp_path / "m"), limit=300, epochs=1, hidden=8,
+                                       embed=8, max_len=20, batch_size=32, tokenizer="char", device="cpu"))
+    cal = card["calibration"]
+    assert cal["fitted_on"] == "val" and cal["val_size"] == card["sizes"]["val"] and cal["test_size"] == card["test_size"]
+    assert checkpoint.load(tmp_path / "m").temperature == cal["temperature"]
+    assert card["domain"]["test_reviews"] == card["test_size"]

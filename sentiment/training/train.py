@@ -38,9 +38,11 @@ from sentiment.modeling import catalog
 from sentiment.modeling import checkpoint
 from sentiment.data import readers, batching
 from sentiment.errors import GateScopeError
-from sentiment.training.evaluate import encode_examples, metrics, predict_ids
+from sentiment.training import calibrate
+from sentiment.training.evaluate import encode_examples, logits_ids, metrics, predict_ids
 from sentiment.modeling.model import CELLS, ModelConfig, SentimentRNN
 from sentiment.modeling.pooling import POOLINGS
+from sentiment.spec import READ_LIMIT
 from sentiment.data.text import Vocab, guess_language, tokenize
 
 Event = dict
@@ -311,7 +313,7 @@ def prepare(
     encoded = {
         "train": ([vocab.encode(tok[: cfg.max_len]) or [1] for tok in train_tokens], [y for _, y in splits.train]),
         "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
-        "test": encode_examples(splits.test, vocab, spec, cfg.max_len),
+        "test": encode_examples(splits.test, vocab, spec, max(cfg.max_len, READ_LIMIT)),  # read whole, as evaluate does
     }
     if cfg.refit:  # the validation reviews join the training set (the vocabulary stays the train split's)
         (tx, ty), (vx, vy) = encoded["train"], encoded["val"]
@@ -460,7 +462,8 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         torch.distributed.barrier()  # rank 0 tests and writes the checkpoint
         return {}
     test_x, test_y = enc["test"]
-    test = metrics(predict_ids(model, test_x, device=device).argmax(1).tolist(), test_y)
+    test_logits = logits_ids(model, test_x, device=device)
+    test = metrics(test_logits.argmax(1).tolist(), test_y)
     card = dict(
         splits.info,
         name=out.name,
@@ -489,7 +492,14 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
                      + ", no validation accuracy"} if cfg.refit else {}),
         **cfg.extra_card,
     )
+    if not cfg.refit and enc["val"][1]:  # a temperature for the probabilities, fitted on the held-out validation reviews
+        val_logits = logits_ids(model, enc["val"][0], device=device).numpy()
+        card["calibration"] = calibrate.calibration_record(val_logits, enc["val"][1], test_logits.numpy(), test_y,
+                                                           max(cfg.max_len, READ_LIMIT))
+        card["domain"] = calibrate.domain_record(test_x, str(card.get("dataset", "")))
     checkpoint.save(out, model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
+    if "calibration" in card:
+        calibrate.store_temperature(out, card["calibration"]["temperature"])
     _emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)}, metrics_path, callback)
     print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
     if world > 1:
