@@ -24,6 +24,9 @@ SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
 # ---- text ----------------------------------------------------------------------------------------
 
 LANGUAGES = ("en", "zh")
+# Prediction, evaluation and the probe read a review to its end, up to READ_LIMIT tokens (or the
+# model's own max_len where that is longer); training may cut reviews shorter (its --max-len).
+READ_LIMIT = 2000
 LABEL_NAMES = ["negative", "positive"]
 DATASETS = ("imdb", "hotel")
 

@@ -36,7 +36,7 @@ def test_table_lists_every_model_with_its_accuracies(monkeypatch):
     at = open_models()
     table = at.dataframe[0].value
     entries = shipped()
-    assert len(entries) == 18 and sorted(table["model"]) == sorted(e.name for e in entries.values())
+    assert len(entries) == 20 and sorted(table["model"]) == sorted(e.name for e in entries.values())  # 18 gated + 2 bow
     for _, row in table.iterrows():
         e = next(x for x in entries.values() if x.name == row["model"])
         assert abs(row["test accuracy (%)"] - 100 * e.test_accuracy) < 0.01
@@ -51,18 +51,21 @@ def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
     at = open_models()
     grids = [c for c in charts(at) if "test accuracy" in json.dumps(c["layout"].get("title", ""))]
     assert len(grids) == 2
-    cards = {(e.dataset, e.cell, e.pooling): e.test_accuracy for e in shipped().values()}
-    seen = 0
+    cards = {(e.dataset, e.cell, e.pooling if e.cell != "bow" else "any"): e.test_accuracy for e in shipped().values()}
+    seen, bow_rows = 0, 0
     for g in grids:
         ds = g["layout"]["title"]["text"].split(":")[0]
         trace = g["data"][0]
         for i, cell in enumerate(trace["y"]):
+            bow = cell.startswith("BOW")  # the bag-of-words reference: its own row, one accuracy in every column
+            bow_rows += bow
             for j, pooling in enumerate(trace["x"]):
                 v = trace["z"][i][j]
                 if v is not None:
-                    seen += 1
-                    assert abs(v - 100 * cards[(ds, cell.lower(), pooling)]) < 1e-6
-    assert seen == 18
+                    seen += not bow
+                    key = (ds, "bow", "any") if bow else (ds, cell.lower(), pooling)
+                    assert abs(v - 100 * cards[key]) < 1e-6
+    assert seen == 18 and bow_rows == 2
 
 
 def test_card_and_confusion_matrix_are_the_cards(monkeypatch):
@@ -120,3 +123,29 @@ def test_chinese_interface(monkeypatch):
     assert not at.exception
     assert at.title[0].value == "模型"
     assert "测试准确率" in [m.label for m in at.metric]
+
+
+def test_calibration_is_shown_with_its_reliability_diagram(monkeypatch):
+    """The picked model's temperature, ECE before and after are its card's; the reliability diagram draws
+    the card's bins; the table has the ECE columns."""
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    entry = shipped()[at.selectbox(key="mo_pick").value]
+    cal = entry.card["calibration"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Temperature T"] == f"{cal['temperature']:.3f}"
+    assert metrics["ECE before"] == f"{cal['test_ece_before']:.2%}" and metrics["ECE after"] == f"{cal['test_ece_after']:.2%}"
+    rel = next(c for c in charts(at) if c["layout"].get("meta", {}).get("kind") == "reliability")
+    after = rel["data"][2]
+    assert after["y"] == [r["accuracy"] for r in cal["reliability_after"]]
+    table = at.dataframe[0].value
+    row = table[table["model"] == entry.name].iloc[0]
+    assert abs(row["ECE after (%)"] - 100 * cal["test_ece_after"]) < 0.01
+
+
+def test_a_bag_of_words_card_opens(monkeypatch):
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    at.selectbox(key="mo_pick").select("shipped:imdb-bow").run()
+    assert not at.exception, at.exception
+    assert any("bag-of-words" in c.value for c in at.caption)

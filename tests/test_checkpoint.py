@@ -19,6 +19,7 @@ import torch
 from conftest import make_checkpoint
 from safetensors import safe_open
 
+from sentiment import spec
 from sentiment.data import text
 from sentiment.data.batching import collate
 from sentiment.errors import CheckpointError, InputError
@@ -268,9 +269,9 @@ def test_bangs_alone_are_read(en):
 
 
 def test_a_megabyte_review_is_cut_with_a_note(en):
-    """A 1 MB paste reads max_len tokens and says it was cut (its time: bench/limits.py)."""
+    """A 1 MB paste reads READ_LIMIT tokens and says it was cut (its time: bench/limits.py)."""
     p = predict(en, "the movie was good ! " * 50_000)
-    assert p.tokens == 50 and "cut to the model's first 50 tokens" in p.note
+    assert p.tokens == spec.READ_LIMIT and f"cut to the model's first {spec.READ_LIMIT} tokens" in p.note
 
 
 def test_a_megabyte_chinese_review_is_cut_before_tokenizing(zh, monkeypatch):
@@ -279,7 +280,7 @@ def test_a_megabyte_chinese_review_is_cut_before_tokenizing(zh, monkeypatch):
     real = text.tokenize_zh
     monkeypatch.setattr(text, "tokenize_zh", lambda s, *a, **kw: seen.append(len(s)) or real(s, *a, **kw))
     enc = zh.encode("房间很干净，服务不错！" * 100_000)
-    assert len(enc.ids) == 50 and enc.truncated > 0
+    assert len(enc.ids) == spec.READ_LIMIT and enc.truncated > 0
     assert seen and max(seen) <= text.MAX_CHARS
 
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sentiment import probe
+from sentiment import probe, spec
 from sentiment.data.batching import collate
 from sentiment.errors import InputError
 from sentiment.modeling import checkpoint
@@ -290,10 +290,18 @@ def test_json_round_trip_and_shape(tiny_checkpoint):
     assert back.to_json() == s
 
 
-def test_long_review_is_cut_with_a_note(tiny_checkpoint):
-    ckpt = tiny_checkpoint(max_len=50)
+def test_long_review_is_cut_with_a_note(tiny_checkpoint, monkeypatch):
+    """Past the reading limit (spec.READ_LIMIT, here lowered to 50) a review is cut, and the note says so."""
+    monkeypatch.setattr(spec, "READ_LIMIT", 50)
+    ckpt = tiny_checkpoint(max_len=20)
     tr = probe.trace(ckpt, " ".join(["good film"] * 40))
     assert tr.length == 50 and tr.truncated == 30 and "50" in tr.note and len(tr.prefix_probs) == 50
+
+
+def test_a_review_longer_than_the_training_length_is_read_whole(tiny_checkpoint):
+    """A model trained on 50 tokens reads a 600-token review to its end (the limit is spec.READ_LIMIT)."""
+    tr = probe.trace(tiny_checkpoint(max_len=50), " ".join(["good film"] * 300), occlusion=False)
+    assert tr.length == 600 and tr.truncated == 0 and tr.note == "" and len(tr.prefix_probs) == 600
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀😀🎉", "... ,,, :-)"])

@@ -23,7 +23,7 @@ PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
 # Raw text beyond this many characters is cut before tokenizing (a 1 MB paste stays fast);
-# the model reads at most max_len tokens anyway.
+# the model reads at most spec.READ_LIMIT (2,000) tokens anyway, about 11,000 characters of English.
 MAX_CHARS = 20_000
 # A paste longer than this is cut where it arrives (the page's text box, the server) with a message:
 # nothing reads the rest (a 24 MB paste cost a server 802 MB and up to 47 CPU seconds before).

@@ -9,7 +9,8 @@ Figures carry ``layout.meta`` with what they show (tokens, unit indices, kind).
     gates      gate heatmaps of a review (units sorted, filtered), saturation, CSV exports
     diffs      edit and diff (B - A), cell updates (kept / written)
     reading    pooling credit, the prefix curve, attributions; two models side by side
-    models     confusion matrix, accuracy grid, training curves (Models and Train pages)
+    models     confusion matrix, accuracy grid, reliability diagram, training curves (Models and Train pages)
+    words      the bag-of-words reference's per-word contributions
     learn      one step's values, gradient norms, the Learn page's checks
     patterns   the Patterns page (units and phrases across a dataset)
     marks      the selected token and unit outlined on a heatmap
@@ -34,7 +35,7 @@ from sentiment.figures.gates import (  # noqa: F401
     unit_scores,
 )
 from sentiment.figures.learn import gradient_norms, recombine, spread, step_values  # noqa: F401
-from sentiment.figures.models import accuracy_grid, confusion_heatmap, run_curves  # noqa: F401
+from sentiment.figures.models import accuracy_grid, confusion_heatmap, reliability_diagram, run_curves  # noqa: F401
 from sentiment.figures.reading import (  # noqa: F401
     attribution,
     attribution_bar,
@@ -46,3 +47,4 @@ from sentiment.figures.reading import (  # noqa: F401
     prefix_curve,
 )
 from sentiment.figures.style import EQUATIONS, FONT, GATE_INFO, SORTS, gate_kind, gate_title, md_escape, token_ticks  # noqa: F401
+from sentiment.figures.words import word_contributions  # noqa: F401

@@ -65,6 +65,9 @@ def unit_order(trace: "Trace", layer: int = 0, direction: str = "forward", sort:
 # ---- gate heatmaps ------------------------------------------------------------------------------
 
 
+HOVER_TOKENS = 500  # longer reviews: no per-cell token label in the heatmaps' hover (see gate_heatmaps)
+
+
 def gate_heatmaps(
     trace: "Trace",
     layer: int = 0,
@@ -78,7 +81,9 @@ def gate_heatmaps(
     """One heatmap panel per gate of one layer and direction: tokens along x, hidden units along y.
 
     Units are ordered by ``sort`` (see :func:`unit_scores`) and cut to ``top_k``; every panel shows
-    the same units in the same order. Hover: token, position, unit, value.
+    the same units in the same order. Hover: token, position, unit, value; past HOVER_TOKENS tokens
+    the hover leaves out the token (the axis names it): a per-cell label array made a 1,500-token
+    review's figure five times slower to build and send.
     """
     lt = _layer_trace(trace, layer, direction)
     names = [g for g in (gates if gates is not None else lt.gates.keys()) if g in lt.gates]
@@ -87,10 +92,13 @@ def gate_heatmaps(
     order = unit_order(trace, layer, direction, sort, top_k)
     T = len(trace.tokens)
     units = [f"u{j}" for j in order]
-    hover_tok = np.array(_hover_tokens(trace, lang), dtype=object)
-    text = np.broadcast_to(hover_tok[None, :], (len(order), T))  # [K, T]
+    with_tokens = T <= HOVER_TOKENS
+    text = None
+    if with_tokens:
+        hover_tok = np.array(_hover_tokens(trace, lang), dtype=object)
+        text = np.broadcast_to(hover_tok[None, :], (len(order), T))  # [K, T]
     hovertemplate = (
-        f"{say('fig.token', lang)}: %{{text}}<br>{say('fig.position', lang)}: %{{x}}<br>"
+        (f"{say('fig.token', lang)}: %{{text}}<br>" if with_tokens else "") + f"{say('fig.position', lang)}: %{{x}}<br>"
         f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.value', lang)}: %{{z:.3f}}<extra>%{{meta}}</extra>"
     )
     c_max = 1.0
@@ -109,7 +117,7 @@ def gate_heatmaps(
         sfx = str(row + 1) if row else ""
         top = 1.0 - row * (frac + gap)
         z = np.asarray(lt.gates[g], dtype=np.float32)[:T, order].T  # [K, T]
-        data.append(dict(type="heatmap", z=z, x=x, y=units, text=text, hovertemplate=hovertemplate,
+        data.append(dict(type="heatmap", z=z, x=x, y=units, hovertemplate=hovertemplate, **({"text": text} if with_tokens else {}),
                          coloraxis=axes[gate_kind(g)], name=g, meta=gate_title(g, lang), xaxis=f"x{sfx}", yaxis=f"y{sfx}"))
         layout[f"yaxis{sfx}"] = dict(domain=[max(0.0, top - frac), top], anchor=f"x{sfx}", autorange="reversed",
                                      showticklabels=len(order) <= 40, tickfont=dict(size=10))

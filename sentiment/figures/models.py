@@ -29,18 +29,24 @@ def confusion_heatmap(confusion: Sequence[Sequence[int]], title: str = "", lang:
     return fig
 
 
+BOW_ROW = {"en": "BOW (reference)", "zh": "词袋（参照）"}
+
+
 def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Figure:
     """Test accuracy per cell (rows) x pooling (columns) for one dataset's models; rows: dicts with
-    cell, pooling, test_accuracy (the best model per cell and pooling is shown)."""
-    cells = [c for c in ("lstm", "gru", "rnn") if any(r["cell"] == c for r in rows)]
-    pools = [p for p in ("last", "max", "mean", "attention") if any(r["pooling"] == p for r in rows)]
+    cell, pooling, test_accuracy (the best model per cell and pooling is shown). A bag-of-words
+    reference (cell "bow", no pooling) is its own last row, its one accuracy in every column."""
+    cells = [c for c in ("lstm", "gru", "rnn", "bow") if any(r["cell"] == c for r in rows)]
+    pools = [p for p in ("last", "max", "mean", "attention") if any(r["pooling"] == p for r in rows)] or ["none"]
     z = [[None] * len(pools) for _ in cells]
     for r in rows:
-        if r["cell"] in cells and r["pooling"] in pools and r.get("test_accuracy") is not None:
-            i, j = cells.index(r["cell"]), pools.index(r["pooling"])
-            z[i][j] = max(z[i][j] or 0.0, float(r["test_accuracy"]) * 100)
+        if r["cell"] in cells and (r["pooling"] in pools or r["cell"] == "bow") and r.get("test_accuracy") is not None:
+            i = cells.index(r["cell"])
+            for j in (range(len(pools)) if r["cell"] == "bow" else [pools.index(r["pooling"])]):
+                z[i][j] = max(z[i][j] or 0.0, float(r["test_accuracy"]) * 100)
     text = [["" if v is None else f"{v:.2f}%" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=[say(f"pool.{p}", lang) for p in pools], y=[c.upper() for c in cells], colorscale="Viridis",
+    names = [BOW_ROW.get(lang, BOW_ROW["en"]) if c == "bow" else c.upper() for c in cells]
+    fig = go.Figure(go.Heatmap(z=z, x=[say(f"pool.{p}", lang) for p in pools], y=names, colorscale="Viridis",
                                text=text, texttemplate="%{text}", colorbar=dict(title="%"),
                                hovertemplate=say("fig.grid_hover", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=say("picker.pooling", lang))
@@ -48,6 +54,39 @@ def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Fi
     fig.update_yaxes(autorange="reversed")
     title = say("fig.grid_title", lang, dataset=dataset)
     fig.update_layout(title=title, height=120 + 70 * len(cells), margin=dict(l=60, r=20, t=50, b=40), font=dict(family=FONT_FAMILY))
+    return fig
+
+
+_REL = {
+    "title": {"en": "Reliability on the test split (10 bins)", "zh": "测试集上的可靠性图（10 个区间）"},
+    "x": {"en": "confidence (probability of the predicted label)", "zh": "置信度（预测标签的概率）"},
+    "y": {"en": "accuracy in the bin", "zh": "区间内的准确率"},
+    "ideal": {"en": "perfectly calibrated", "zh": "完美校准"},
+    "before": {"en": "before (T = 1): ECE {e:.2%}", "zh": "校准前（T = 1）：ECE {e:.2%}"},
+    "after": {"en": "after (T = {t:.2f}): ECE {e:.2%}", "zh": "校准后（T = {t:.2f}）：ECE {e:.2%}"},
+}
+
+
+def reliability_diagram(calibration: dict, lang: str = "en") -> go.Figure:
+    """Accuracy against confidence per bin, before and after the temperature, from a card's
+    "calibration" record (reliability_before / _after rows, ECEs, temperature); marker size ~ reviews."""
+    w = {k: v.get(lang) or v["en"] for k, v in _REL.items()}
+    fig = go.Figure()
+    fig.add_scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", line=dict(dash="dot", color="grey"), name=w["ideal"])
+    for key, color, label in (("before", "#ff7f0e", w["before"].format(e=calibration.get("test_ece_before", float("nan")))),
+                              ("after", "#1f77b4", w["after"].format(t=calibration.get("temperature", 1.0),
+                                                                     e=calibration.get("test_ece_after", float("nan"))))):
+        rows = calibration.get(f"reliability_{key}") or []
+        n = max([r["n"] for r in rows] or [1])
+        fig.add_scatter(x=[r["confidence"] for r in rows], y=[r["accuracy"] for r in rows], mode="lines+markers",
+                        name=label, line=dict(color=color),
+                        marker=dict(size=[6 + 14 * (r["n"] / n) ** 0.5 for r in rows], color=color),
+                        customdata=[r["n"] for r in rows],
+                        hovertemplate="%{x:.3f} → %{y:.3f}<br>n = %{customdata}<extra></extra>")
+    fig.update_xaxes(title=w["x"], range=[0.48, 1.01])
+    fig.update_yaxes(title=w["y"], range=[0.3, 1.01])
+    fig.update_layout(title=w["title"], height=360, margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY),
+                      legend=dict(orientation="h", y=-0.25), meta={"kind": "reliability"})
     return fig
 
 

@@ -1,7 +1,8 @@
 """Checkpoints: a model is a directory of four files, written atomically, loaded without pickle.
 
     model.safetensors   weights only (float32, or float16 where the card says so)
-    config.json         {"model": ModelConfig, "tokenizer": {...}, "max_len": int, "format": 1}
+    config.json         {"model": ModelConfig, "tokenizer": {...}, "max_len": int, "format": 1,
+                        optional "calibration": {"temperature": T, ...} (absent: T = 1)}
     vocab.json          {"itos": [...]}
     card.json           dataset, split seed and sizes, test_accuracy, test_size, epochs,
                         training seconds, device, torch version, date, command, weights_sha256
@@ -30,6 +31,9 @@ from sentiment.data.text import Vocab, check_review, guess_language, other_scrip
 from sentiment.errors import CheckpointError, InputError
 from sentiment.i18n import Note
 from sentiment.jsonio import load_json_object
+from sentiment.modeling import calibration
+from sentiment.modeling.bow import KIND as BOW
+from sentiment.modeling.bow import BagOfWords, BowConfig, is_bow
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 
 FILES = ("model.safetensors", "config.json", "vocab.json", "card.json")
@@ -48,16 +52,32 @@ class Encoded:
 
 @dataclass
 class Checkpoint:
-    model: SentimentRNN
+    model: SentimentRNN  # or a BagOfWords (config.json "kind": "bow"), which has no gates to trace
     vocab: Vocab
     tokenizer: dict
     max_len: int
     card: dict = field(default_factory=dict)
     path: str = ""
+    temperature: float = 1.0  # fitted on the validation split (config.json "calibration"); 1 = none
 
     @property
     def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def read_len(self) -> int:
+        """Tokens read per review: to its end, up to spec.READ_LIMIT (or max_len, the length the model
+        was trained on, where that is longer)."""
+        return max(self.max_len, spec.READ_LIMIT)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """[..., C] calibrated class probabilities from logits [..., C]: every probability GateScope
+        shows comes from here (softmax(logits / T)); the logits themselves are left as they are."""
+        return calibration.probabilities(logits, self.temperature)
+
+    @property
+    def is_bow(self) -> bool:
+        return is_bow(self.model)
 
     @property
     def language(self) -> str:
@@ -109,13 +129,14 @@ class Checkpoint:
         lang = guess_language(text)
         if lang in ("en", "zh") and self.language in ("en", "zh") and lang != self.language:
             notes.append(Note(f"note.looks_{lang}_reads_{self.language}"))
-        truncated = max(0, len(tokens) - self.max_len)
+        limit = self.read_len
+        truncated = max(0, len(tokens) - limit)
         if chars > len(text):  # a huge paste: only its first MAX_CHARS characters were tokenized
-            tokens = tokens[: self.max_len]
+            tokens = tokens[: limit]
             notes.append(Note("note.cut_chars", n=len(tokens), chars=chars - len(text)))
         elif truncated:
-            tokens = tokens[: self.max_len]
-            notes.append(Note("note.cut_tokens", n=self.max_len, more=truncated))
+            tokens = tokens[: limit]
+            notes.append(Note("note.cut_tokens", n=limit, more=truncated))
         ids = self.vocab.encode(tokens)
         return Encoded(tokens, ids, truncated, " ".join(map(str, notes)), notes)
 
@@ -145,9 +166,13 @@ def save(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         dtype = torch.float16 if half else torch.float32
-        state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+        state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+                 for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        _write_json(tmp / "config.json", {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer, "max_len": max_len})
+        cfg = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer, "max_len": max_len}
+        if is_bow(model):
+            cfg["kind"] = BOW
+        _write_json(tmp / "config.json", cfg)
         (tmp / "vocab.json").write_text(vocab.to_json(), encoding="utf-8")
         card = dict(card, weights_dtype=str(dtype).replace("torch.", ""), weights_sha256=_sha256(tmp / "model.safetensors"))
         card.setdefault("parameters", model.num_parameters())
@@ -251,9 +276,10 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         raise CheckpointError("model.corrupt", path=d / "vocab.json", err=f"{type(e).__name__}: {str(e)[:120]}") from None
     try:
-        config = ModelConfig.from_dict(cfg["model"])
+        config = (BowConfig if cfg.get("kind") == BOW else ModelConfig).from_dict(cfg["model"])
         tokenizer = dict(cfg["tokenizer"])
         max_len = int(cfg["max_len"])
+        temperature = calibration.temperature_of(cfg)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError("model.config", path=d / "config.json", err=e) from None
     if config.vocab_size != len(vocab):
@@ -264,12 +290,12 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
         state = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError("model.corrupt", path=wpath, err=e) from None
-    model = SentimentRNN(config)
+    model = BagOfWords(config) if isinstance(config, BowConfig) else SentimentRNN(config)
     try:
-        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
         raise CheckpointError("model.weights", path=wpath, err=str(e).splitlines()[0]) from None
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise CheckpointError(f"{wpath}: some weights are NaN or infinite; this model cannot give a prediction")
     model.to(device).eval()
-    return Checkpoint(model, vocab, tokenizer, max_len, card, str(d))
+    return Checkpoint(model, vocab, tokenizer, max_len, card, str(d), temperature)

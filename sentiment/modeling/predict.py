@@ -29,7 +29,7 @@ def predict(ckpt: checkpoint.Checkpoint, text: str) -> Prediction:
     """One review -> Prediction; InputError for empty text or text with no words."""
     enc = ckpt.encode(text)
     ids, lengths = collate([enc.ids])
-    probs = torch.softmax(ckpt.model(ids, lengths).float(), dim=-1)[0]  # [C]
+    probs = ckpt.probabilities(ckpt.model(ids, lengths))[0]  # [C], calibrated
     k = int(probs.argmax())
     return Prediction(LABEL_NAMES[k], float(probs[k]), float(probs[1]), len(enc.ids), enc.note)
 

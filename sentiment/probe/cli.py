@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(json.loads(tr.to_json()), ensure_ascii=True))
     else:
         if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(errors="backslashreplace")  # 
+            sys.stdout.reconfigure(errors="backslashreplace")  #
         print(render(tr))
     return 0
 

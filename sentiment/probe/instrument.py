@@ -35,6 +35,7 @@ from sentiment.data.readers import LABEL_NAMES
 from sentiment.data.text import UNK_ID
 from sentiment.errors import InputError
 from sentiment.i18n import Note
+from sentiment.modeling.calibration import probabilities
 from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
@@ -206,8 +207,8 @@ def _chunks(n: int, T: int) -> Iterator[slice]:
         yield slice(a, min(n, a + size))
 
 
-def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndarray:
-    """[T] P(positive) had the review ended after token t. x [1, T, E].
+def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor, temperature: float = 1.0) -> np.ndarray:
+    """[T] P(positive) (calibrated by the temperature) had the review ended after token t. x [1, T, E].
 
     A forward direction's state at t *is* prefix t's state, so a unidirectional model reuses every
     state and only pools again. A bidirectional one reuses layer 0's forward direction and runs the
@@ -230,12 +231,13 @@ def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor) -> np.ndar
             else:
                 inp = hf
         logits = model.head(inp, lengths).logits
-        out.append(torch.softmax(logits.float(), -1)[:, 1])
+        out.append(probabilities(logits, temperature)[:, 1])
     return torch.cat(out).cpu().numpy()
 
 
-def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, unk_id: int = UNK_ID) -> np.ndarray:
-    """[T] P(positive) with token t's embedding replaced by <unk>'s. x [1, T, E].
+def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, unk_id: int = UNK_ID,
+                    temperature: float = 1.0) -> np.ndarray:
+    """[T] P(positive) (calibrated by the temperature) with token t's embedding replaced by <unk>'s. x [1, T, E].
 
     Variants a..b-1 of a batch share the review's states before token a (forward directions) and
     after token b-1 (layer 0's backward direction). The rerun starts from the review's own state
@@ -269,17 +271,17 @@ def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, unk_id:
             else:
                 inp = hf
         logits = model.head(inp, torch.full((n,), T, device=x.device)).logits
-        out.append(torch.softmax(logits.float(), -1)[:, 1])
+        out.append(probabilities(logits, temperature)[:, 1])
     return torch.cat(out).cpu().numpy()
 
 
-def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor) -> Tensor:
-    """P(positive) [B] from embeddings x [B, T, E]: SentimentRNN.encode after its embedding layer."""
+def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor, temperature: float = 1.0) -> Tensor:
+    """P(positive) [B] (calibrated) from embeddings x [B, T, E]: SentimentRNN.encode after its embedding layer."""
     out = run_rnn(model.rnn, x, lengths)  # [B, T, D]
-    return torch.softmax(model.head(out, lengths).logits.float(), -1)[:, 1]
+    return probabilities(model.head(out, lengths).logits, temperature)[:, 1]
 
 
-def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32) -> tuple[np.ndarray, float]:
+def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32, temperature: float = 1.0) -> tuple[np.ndarray, float]:
     """Integrated gradients of P(positive) w.r.t. the embeddings x [1, T, E], summed over embedding dims.
 
     Baseline: all-zero embeddings (the <pad> row) of the same length. The path integral uses
@@ -296,12 +298,12 @@ def ig_attributions(model: SentimentRNN, x: Tensor, steps: int = 32) -> tuple[np
         for sl in _chunks(steps, T):
             a = alphas[sl, None, None]
             xs = (base + a * (x - base)).requires_grad_(True)  # [k, T, E]
-            p = p_positive_from_embeddings(model, xs, torch.full((len(a),), T, device=x.device))
+            p = p_positive_from_embeddings(model, xs, torch.full((len(a),), T, device=x.device), temperature)
             (g,) = torch.autograd.grad(p.sum(), xs)
             total += (w[sl, None, None] * g).sum(0)
     attr = ((x - base)[0] * total).sum(-1)  # [T]
     with torch.no_grad():
-        ends = p_positive_from_embeddings(model, torch.cat([x, base]), torch.full((2,), T, device=x.device))
+        ends = p_positive_from_embeddings(model, torch.cat([x, base]), torch.full((2,), T, device=x.device), temperature)
     return attr.detach().cpu().numpy(), float(attr.sum() - (ends[0] - ends[1]))
 
 
@@ -434,7 +436,7 @@ def framed_prefix_probs(ckpt: Checkpoint, ids: list[int], padding: list[bool]) -
     for sl in _chunks(T, T):
         batch = torch.tensor(rows[sl], device=dev)  # [n, T]
         logits = model(batch, torch.full((len(batch),), T, device=dev))
-        out.append(torch.softmax(logits.float(), -1)[:, 1])
+        out.append(ckpt.probabilities(logits)[:, 1])  # calibrated
     return torch.cat(out).cpu().numpy()
 
 
@@ -442,6 +444,9 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
           integrated_gradients: bool = False, ig_steps: int = 32) -> Trace:
     """Everything the views draw for one review. InputError for empty text or text with no words;
     a review longer than the model's max length is cut, and Trace.note says so."""
+    if ckpt.is_bow:
+        raise InputError("A bag-of-words model has no gates or states to trace; its per-word contributions "
+                         "are sentiment.probe.words.read (the Compare page shows them).")
     enc = ckpt.encode(text)
     model, c = ckpt.model, ckpt.config
     dev = next(model.parameters()).device
@@ -453,16 +458,17 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
         records = recompute(model.rnn, x, lengths)
         top = torch.cat([r["gates"]["h"] for r in records[-c.directions:]], -1)  # [1, T, D]
         out = model.head(top, lengths)
-        probs = torch.softmax(out.logits.float(), -1)[0]  # [C]
+        temp = ckpt.temperature
+        probs = ckpt.probabilities(out.logits)[0]  # [C], calibrated
         unk_id = getattr(ckpt.vocab, "unk_id", UNK_ID)
         if prefix and enc.padding is not None:  # a model that reads padding: each prefix framed again
             pp = framed_prefix_probs(ckpt, enc.ids, enc.padding)
         else:
-            pp = prefix_probs(model, records, x) if prefix else None
-        occ = float(probs[1]) - occlusion_probs(model, records, x, unk_id) if occlusion else None
+            pp = prefix_probs(model, records, x, temp) if prefix else None
+        occ = float(probs[1]) - occlusion_probs(model, records, x, unk_id, temp) if occlusion else None
         ig = ig_delta = None
         if integrated_gradients:
-            ig, ig_delta = ig_attributions(model, x, ig_steps)
+            ig, ig_delta = ig_attributions(model, x, ig_steps, temp)
     layers = [LayerTrace(r["layer"], r["direction"], {k: _np(v[0]) for k, v in r["gates"].items()}) for r in records]
     return Trace(
         text=text, tokens=enc.tokens, ids=list(enc.ids), unk=[i == unk_id for i in enc.ids], length=T,

@@ -71,6 +71,7 @@ class TrainConfig:
     refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
     average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
     metrics: str | None = None
+    bow: bool = False  # train the bag-of-words reference instead (sentiment.training.bow)
     command: str = ""
     extra_card: dict = field(default_factory=dict)
 
@@ -178,6 +179,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--average-last", type=int, default=d.average_last, metavar="N",
                     help="with --refit: keep the mean of the weights after each of the last N epochs (default 1: the last)")
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
+    ap.add_argument("--bow", action=argparse.BooleanOptionalAction, default=False,
+                    help="train the bag-of-words reference (word 1-2 grams, logistic regression); with --init, "
+                         "that model's tokenizer and vocabulary")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     return ap
 

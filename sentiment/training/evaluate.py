@@ -14,25 +14,31 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from torch import nn
 
 from sentiment.data import batching, readers
 from sentiment.data.readers import Example
 from sentiment.data.text import tokenize
 from sentiment.errors import GateScopeError
-from sentiment.modeling import checkpoint
-from sentiment.modeling.model import SentimentRNN
+from sentiment.modeling import calibration, checkpoint
 
 
 @torch.no_grad()
-def predict_ids(model: SentimentRNN, seqs: Sequence[Sequence[int]], batch_size: int = 256, device: str | torch.device = "cpu") -> torch.Tensor:
-    """Class probabilities [N, C] for id sequences (each non-empty), batched by length."""
+def logits_ids(model: nn.Module, seqs: Sequence[Sequence[int]], batch_size: int = 256, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Logits [N, C] (float32, on the CPU) for id sequences (each non-empty), batched by length."""
     model.eval()
-    probs = torch.empty(len(seqs), model.config.num_classes)
+    out = torch.empty(len(seqs), model.config.num_classes)
     for batch in batching.bucket_batches([len(s) for s in seqs], batch_size):
         ids, lengths = batching.collate([seqs[i] for i in batch])
-        logits = model(ids.to(device, non_blocking=True), lengths)
-        probs[batch] = torch.softmax(logits.float(), dim=-1).cpu()
-    return probs
+        out[batch] = model(ids.to(device, non_blocking=True), lengths).float().cpu()
+    return out
+
+
+@torch.no_grad()
+def predict_ids(model: nn.Module, seqs: Sequence[Sequence[int]], batch_size: int = 256, device: str | torch.device = "cpu",
+                temperature: float = 1.0) -> torch.Tensor:
+    """Class probabilities [N, C] (softmax(logits / temperature)) for id sequences, batched by length."""
+    return calibration.probabilities(logits_ids(model, seqs, batch_size, device), temperature)
 
 
 def metrics(pred: Sequence[int], gold: Sequence[int]) -> dict:
@@ -63,13 +69,13 @@ def encode_examples(examples: Sequence[Example], vocab, tokenizer: dict, max_len
 def encode_for(ckpt: checkpoint.Checkpoint, examples: Sequence[Example]) -> tuple[list[list[int]], list[int]]:
     """encode_examples with the model's own framing (an imported model: its start id, cut and padding)."""
     if not ckpt.imported:
-        return encode_examples(examples, ckpt.vocab, ckpt.tokenizer, ckpt.max_len)
+        return encode_examples(examples, ckpt.vocab, ckpt.tokenizer, ckpt.read_len)
     return [ckpt.encode_ids(text) for text, _ in examples], [y for _, y in examples]
 
 
 def evaluate_examples(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], device: str = "cpu") -> dict:
     seqs, labels = encode_for(ckpt, examples)
-    probs = predict_ids(ckpt.model, seqs, device=device)
+    probs = predict_ids(ckpt.model, seqs, device=device, temperature=ckpt.temperature)
     return metrics(probs.argmax(1).tolist(), labels)
 
 
@@ -78,7 +84,7 @@ def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limi
     [{"text", "label", "p_positive"}]."""
     sample = list(examples[:limit])
     seqs, labels = encode_for(ckpt, sample)
-    p_pos = predict_ids(ckpt.model, seqs)[:, 1].tolist()
+    p_pos = predict_ids(ckpt.model, seqs, temperature=ckpt.temperature)[:, 1].tolist()
     wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
     return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))
 

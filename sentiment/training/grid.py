@@ -92,6 +92,14 @@ def train_all(out: Path, names: list[str], jobs: int, extra: list[str]) -> dict[
     return codes
 
 
+def _calibration_cells(card: dict) -> list[str]:
+    """Temperature, test ECE before and after (sentiment.calibrate), or dashes."""
+    cal = card.get("calibration") if isinstance(card.get("calibration"), dict) else {}
+    if "temperature" not in cal:
+        return ["—"] * 3
+    return [f"{cal['temperature']:.2f}", f"{cal['test_ece_before'] * 100:.2f}%", f"{cal['test_ece_after'] * 100:.2f}%"]
+
+
 def table(root: Path, markdown: bool = False) -> str:
     """One row per model directory under root: cell, pooling, size, parameters, test accuracy, time, device."""
     rows = []
@@ -100,16 +108,17 @@ def table(root: Path, markdown: bool = False) -> str:
             card = checkpoint.read_card(d)
             cfg = json.loads((d / "config.json").read_text())["model"]
         except (GateScopeError, OSError, ValueError, KeyError) as e:
-            rows.append([d.name, "unavailable", str(e)[:60]] + [""] * 8)
+            rows.append([d.name, "unavailable", str(e)[:60]] + [""] * 11)
             continue
         size = sum(f.stat().st_size for f in d.iterdir()) / 1e6
         rows.append([
             d.name, card.get("dataset", ""), cfg["cell"], cfg["pooling"], str(cfg["num_layers"]),
             f"{cfg['hidden_size']}{' x2' if cfg['bidirectional'] else ''}", f"{card.get('parameters', 0):,}",
             f"{size:.1f} MB", f"{card['test_accuracy'] * 100:.2f}%", f"{card.get('test_balanced_accuracy', 0) * 100:.2f}%",
-            f"{card.get('train_seconds', 0):.0f} s", str(card.get("device", "")),
+            f"{card.get('train_seconds', 0):.0f} s", str(card.get("device", "")), *_calibration_cells(card),
         ])
-    head = ["model", "dataset", "cell", "pooling", "layers", "hidden", "parameters", "size", "test acc", "balanced acc", "train time", "device"]
+    head = ["model", "dataset", "cell", "pooling", "layers", "hidden", "parameters", "size", "test acc", "balanced acc",
+            "train time", "device", "T", "ECE before", "ECE after"]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]

@@ -44,8 +44,10 @@ from sentiment.data.text import Vocab, guess_language, tokenize
 from sentiment.errors import CheckpointError, DataError, GateScopeError
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
+from sentiment.spec import READ_LIMIT
+from sentiment.training import calibrate
 from sentiment.training.config import MODEL_DEFAULTS, MODEL_OPTIONS, TRAIN_COMMAND, TrainConfig, check_threads, parser, to_argv
-from sentiment.training.evaluate import encode_examples, metrics, predict_ids
+from sentiment.training.evaluate import encode_examples, logits_ids, metrics, predict_ids
 
 Event = dict
 Callback = Callable[[Event], None]
@@ -239,7 +241,7 @@ def prepare(
     encoded = {
         "train": ([vocab.encode(tok[: cfg.max_len]) or [1] for tok in train_tokens], [y for _, y in splits.train]),
         "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
-        "test": encode_examples(splits.test, vocab, spec, cfg.max_len),
+        "test": encode_examples(splits.test, vocab, spec, max(cfg.max_len, READ_LIMIT)),  # read whole, as evaluate does
     }
     if cfg.refit:  # the validation reviews join the training set (the vocabulary stays the train split's)
         (tx, ty), (vx, vy) = encoded["train"], encoded["val"]
@@ -251,6 +253,9 @@ def prepare(
 def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     """Train, keep the best weights by validation accuracy, test them, write the checkpoint. Returns the card.
     With ``cfg.init`` training starts from that model (checked, like every option, before anything trains)."""
+    if cfg.bow:  # the bag-of-words reference: its own module (init = the model whose vocabulary it takes)
+        from sentiment.training import bow
+        return bow.fit(cfg, callback)
     t_start = time.time()
     init = load_init(cfg.init) if cfg.init else None
     cfg = resolve(cfg, init)
@@ -498,14 +503,29 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
         torch.distributed.barrier()  # rank 0 tests and writes the checkpoint
         return {}
     test_x, test_y = enc["test"]
-    test = metrics(predict_ids(s.model, test_x, device=device).argmax(1).tolist(), test_y)
+    test_logits = logits_ids(s.model, test_x, device=device)
+    test = metrics(test_logits.argmax(1).tolist(), test_y)
     card = make_card(s, splits.info, spec, test, kept, history, train_seconds, out, init, len(enc["train"][0]))
+    calibrate_card(card, s.model, enc, test_logits, cfg, device)
     checkpoint.save(out, s.model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
+    if "calibration" in card:
+        calibrate.store_temperature(out, card["calibration"]["temperature"])
     s.emit({"type": "done", "test_accuracy": test["accuracy"], "test_size": test["n"], "out": str(out)})
     print(f"test accuracy {test['accuracy']:.4f} on {test['n']} reviews; checkpoint written to {out}", file=sys.stderr)
     if world > 1:
         torch.distributed.barrier()
     return card
+
+
+def calibrate_card(card: dict, model: nn.Module, enc: dict, test_logits: torch.Tensor, cfg: TrainConfig, device) -> None:
+    """A temperature for the probabilities, fitted on the held-out validation reviews (none for a refit,
+    which has none), with the test split's ECE before and after, and its share of unknown words."""
+    if cfg.refit or not enc["val"][1]:
+        return
+    val_logits = logits_ids(model, enc["val"][0], device=device).numpy()
+    card["calibration"] = calibrate.calibration_record(val_logits, enc["val"][1], test_logits.numpy(), enc["test"][1],
+                                                       max(cfg.max_len, READ_LIMIT))
+    card["domain"] = calibrate.domain_record(enc["test"][0], str(card.get("dataset", "")))
 
 
 def make_card(s: Session, info: dict, spec: dict, test: dict, kept: Kept, history: list[dict], train_seconds: float,

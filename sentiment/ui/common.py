@@ -23,9 +23,11 @@ from .i18n import t
 
 log = logging.getLogger("gatescope.ui")
 
+
 EXAMPLES_DIR = spec.EXAMPLES_DIR
 CELL_ORDER = ("lstm", "gru", "rnn")
 POOL_ORDER = ("last", "max", "mean", "attention")  # imported models may add "last_step" (labelled as pool.last_step)
+BOW = "bow"  # the bag-of-words reference's "cell" (sentiment.modeling.bow)
 FAILED_KEY = "_gatescope_failed_models"  # session: model key -> load error
 
 
@@ -169,15 +171,18 @@ def follow_language(picker_keys: Sequence[str], review: str) -> None:
 
 
 def model_picker(key: str, prefer: dict | None = None, language: str | None = None,
-                 stacked: bool = False) -> catalog.ModelEntry | None:
+                 stacked: bool = False, allow_bow: bool = False) -> catalog.ModelEntry | None:
     """Dataset, cell and pooling choices over the usable models; a model choice when several match.
 
     ``prefer`` gives the defaults ({"cell": "gru", "pooling": "max", "dataset": "imdb"}); ``language``
     picks the default dataset; ``stacked``: cell above pooling (for a narrow column, where the two
-    side by side would cut off their last buttons). Returns None (with a message) when no model is usable.
+    side by side would cut off their last buttons); ``allow_bow``: offer the bag-of-words references
+    too (cell "bow"; they cannot be traced, so only Compare's model B offers them). Returns None (with a
+    message) when no model is usable.
     """
     prefer = prefer or {}
     ok, bad = available_models()
+    ok = ok if allow_bow else [e for e in ok if e.cell != BOW]
     if not ok:
         st.warning(t("picker.none"), icon=":material/warning:")
         _show_unavailable(bad)
@@ -193,13 +198,13 @@ def model_picker(key: str, prefer: dict | None = None, language: str | None = No
     with c1:
         cell = pick(t("picker.cell"), cells, f"{key}_cell", _first(cells, prefer.get("cell"), "lstm", "gru"),
                     widget=st.segmented_control, required=True, help=t("picker.cell.help"),
-                    format_func=lambda c: t(f"cell.{c}") if c in CELL_ORDER else c)
+                    format_func=lambda c: t(f"cell.{c}") if c in (*CELL_ORDER, BOW) else c)
     of_cell = [e for e in of_ds if e.cell == cell]
     pools = [p for p in POOL_ORDER if any(e.pooling == p for e in of_cell)] + sorted({e.pooling for e in of_cell} - set(POOL_ORDER))
     with c2:
         pooling = pick(t("picker.pooling"), pools, f"{key}_pooling", _first(pools, prefer.get("pooling"), "max", "attention"),
                        widget=st.segmented_control, required=True, help=t("picker.pooling.help"),
-                       format_func=lambda p: t(f"pool.{p}") if p in POOL_ORDER else p)
+                       format_func=lambda p: t(f"pool.{p}") if p in (*POOL_ORDER, "none") else p)
     matches = [e for e in of_cell if e.pooling == pooling]
     if not matches:  # a stale widget value in an odd rerun: fall back to the first of the cell
         matches = of_cell or of_ds
@@ -236,10 +241,13 @@ def load(entry: catalog.ModelEntry) -> checkpoint.Checkpoint | None:
 
 def card_line(entry: catalog.ModelEntry) -> str:
     """The model's card in one line: name, cell, pooling, size, test accuracy."""
-    parts = [t("card.line", name=entry.name, cell=t(f"cell.{entry.cell}") if entry.cell in CELL_ORDER else entry.cell,
-               pooling=t(f"pool.{entry.pooling}") if entry.pooling in POOL_ORDER else entry.pooling,
-               layers=entry.num_layers, hidden=entry.hidden_size, bi=t("card.bi") if entry.bidirectional else "",
-               source=t(f"source.{entry.source}"))]
+    if entry.cell == BOW:
+        parts = [t("card.line.bow", name=entry.name, source=t(f"source.{entry.source}"))]
+    else:
+        parts = [t("card.line", name=entry.name, cell=t(f"cell.{entry.cell}") if entry.cell in CELL_ORDER else entry.cell,
+                   pooling=t(f"pool.{entry.pooling}") if entry.pooling in POOL_ORDER else entry.pooling,
+                   layers=entry.num_layers, hidden=entry.hidden_size, bi=t("card.bi") if entry.bidirectional else "",
+                   source=t(f"source.{entry.source}"))]
     if entry.test_accuracy is not None:
         parts.append(t("card.accuracy", acc=entry.test_accuracy, n=entry.test_size) if entry.test_size
                      else t("card.accuracy_only", acc=entry.test_accuracy))

@@ -1,4 +1,5 @@
-"""Compare: two models on the same review, side by side (LSTM vs GRU, or two poolings).
+"""Compare: two models on the same review, side by side (LSTM vs GRU, or two poolings). Model B may
+be a bag-of-words reference (``ui.words``): then its per-word contributions are its view.
 
 The view (models A and B with their poolings, the review, the heatmaps' layer and direction) lives in the
 URL, as on Explore and Learn (``share``): a link opens the same comparison."""
@@ -10,7 +11,7 @@ import streamlit as st
 from sentiment import figures
 from sentiment.modeling import catalog
 
-from . import common, editdiff, present, share
+from . import common, editdiff, present, share, words
 from .i18n import lang, t
 
 K = "cmp"
@@ -32,8 +33,11 @@ def render() -> None:
         with col:
             st.subheader(t(f"compare.{side}"))
             with present.controls(f"{K}_{side}"):
-                entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
+                entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True, allow_bow=side == "b"))
     if any(e is None for e in entries):
+        return
+    if entries[1].cell == common.BOW:
+        with_bag_of_words(cols, entries, review)
         return
     traces, names = [], []
     for col, entry in zip(cols, entries):
@@ -85,3 +89,23 @@ def render() -> None:
                 st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)
     editdiff.before_after(traces, entries[0].key == entries[1].key, choice[0], choice[1], top_k, key=K,
                           lineage=catalog.lineage(entries[0], entries[1]))
+
+
+def with_bag_of_words(cols, entries, review: str) -> None:
+    """A gated model (A) beside the bag-of-words reference (B): predictions, then B's per-word contributions
+    under A's reading curve."""
+    a, b = entries
+    if common.load(a) is None or common.load(b) is None:
+        return
+    with cols[0]:
+        with st.spinner():
+            tr = common.trace_for(a, review, method=None)  # with the prefix curve
+        if tr is None:
+            return
+        common.show_prediction(tr, a, compact=True)
+    with cols[1]:
+        reading = words.reading_for(b, review)
+        if reading is None:
+            return
+        words.show_prediction(reading, b)
+    words.contributions_view(reading, tr, K)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from sentiment import figures
 from sentiment.figures import marks
+from sentiment.modeling import domain
 
 from . import common, editdiff, present, selection, share
 from .i18n import lang, t
@@ -34,6 +35,7 @@ def render() -> None:
     share.restore_selection(K, base, token_key=f"{K}_token", unit_key=f"{K}_unit", layer_key=f"{K}_layer",
                             gates_key=f"{K}_gates_{base.cell}")
     common.show_prediction(base, entry)
+    domain_note(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
                     t("tab.downloads")])
@@ -58,6 +60,16 @@ def render() -> None:
         reading_tab(trace, method)
     with tabs[6]:
         downloads_tab(trace)
+
+
+def domain_note(trace, entry) -> None:
+    """A note when the review's share of unknown words is well above the model's own test reviews'."""
+    found = domain.check(trace.unk, entry.card)
+    if found is None or not found.unlike:
+        return
+    name = found.dataset or entry.dataset
+    where = t(f"domain.{name}") if name in ("imdb", "hotel") else t("domain.other", name=name)
+    st.info(t("domain.note", share=found.share, test=found.test_share, domain=where), icon=":material/explore_off:")
 
 
 def gates_tab(trace, key: str, full=None) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from sentiment.errors import GateScopeError
 from sentiment.probe.gradients import input_gradient_norms
 from sentiment.probe.reference import states_from_gates
 
-from . import common, editdiff, present, selection, share
+from . import common, editdiff, present, selection, share, words
 from .i18n import lang, t
 
 K = "le"
@@ -83,6 +83,7 @@ def render() -> None:
     st.subheader(t("learn.vanishing"))
     st.caption(t("learn.vanishing.help"))
     vanishing_view(entry, review)
+    words.why_gates_view(entry, K)
 
 
 def numbers_view(trace, layer: int, direction: str, unit: int) -> None:

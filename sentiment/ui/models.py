@@ -69,10 +69,13 @@ def render() -> None:
         common._show_unavailable(bad)
         return
     grids(ok)
+    if any(e.cell == "bow" for e in ok):
+        st.caption(t("models.bow"))
     table(ok)
     common._show_unavailable(bad)
     entry = pick_model(ok)
     card_view(entry)
+    calibration_view(entry)
     misclassified_view(entry)
 
 
@@ -101,7 +104,34 @@ def table(ok: list[ModelEntry]) -> None:
         t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
         t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
         t("col.device"): e.card.get("device", ""),
+        t("col.temperature"): _cal(e.card).get("temperature"),
+        t("col.ece_before"): _pct(_cal(e.card).get("test_ece_before")),
+        t("col.ece_after"): _pct(_cal(e.card).get("test_ece_after")),
     } for e in ok], hide_index=True, width="stretch")
+
+
+def _cal(card: dict) -> dict:
+    cal = card.get("calibration") if isinstance(card, dict) else None
+    return cal if isinstance(cal, dict) else {}
+
+
+def calibration_view(entry: ModelEntry) -> None:
+    """ECE before and after, the temperature, and the reliability diagram from the card."""
+    st.subheader(t("models.calibration"), help=t("models.calibration.help"))
+    cal = _cal(entry.card)
+    if "temperature" not in cal:
+        st.info(t("models.calibration.none", path=entry.path), icon=":material/info:")
+        return
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric(t("metric.temperature"), f"{cal['temperature']:.3f}",
+                  help=t("metric.temperature.help", n=f"{cal.get('val_size', 0):,}"))
+        for key in ("ece_before", "ece_after"):
+            v = cal.get(f"test_{key}")
+            st.metric(t(f"metric.{key}"), f"{v:.2%}" if isinstance(v, (int, float)) else "—")
+    with right:
+        common.chart(figures.reliability_diagram(cal, lang=lang()), key=f"{K}_reliability",
+                     filename=f"reliability-{entry.name}")
 
 
 def pick_model(ok: list[ModelEntry]) -> ModelEntry:

@@ -215,7 +215,8 @@ def init_choice(language: str | None) -> catalog.ModelEntry | None:
     except OSError as e:
         common.error(e)
         entries = []
-    by_key = {e.key: e for e in entries if e.available and language in ("en", "zh") and e.language == language}
+    by_key = {e.key: e for e in entries if e.available and language in ("en", "zh") and e.language == language
+              and e.cell != common.BOW}  # a bag of words has no gated architecture to retrain
 
     def label(k: str) -> str:
         if k == "scratch":
