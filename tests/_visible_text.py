@@ -20,12 +20,14 @@ TECHNICAL = {
     "a", "b", "x", "y", "w", "h", "c", "i", "f", "g", "o", "r", "z", "n", "t", "u", "s", "ms", "mb", "kb", "gb", "m",
     "acc", "cpu", "cuda", "gpu", "mps", "amp", "ddp", "torchrun", "jieba", "ig", "hotel", "e", "d", "l",
     "std", "log", "exp", "v", "q", "safetensors", "streamlit", "python", "plotly", "nvidia", "torch", "amd", "intel",
+    "ece", "logits", "softmax", "bow",  # calibration's and the bag of words' technical names
+    "pytorch", "keras", "paddlepaddle", "pdparams", "tensorflow",  # the frameworks a model may come from
     "maas", "chinesenlpcorpus",  # proper names: the IMDB dataset's first author, the corpus that hosts ChnSentiCorp
 }
 SYMBOL = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[a-zA-Z]_(?:t|\{t[−-]1\}|t[−-]1|\w+)\b|\bW_\w+|\bb_\w+|\bx_t\b")  # i_t, c_{t−1}, W_ii, b_hn
 QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|「[^」]*」|\w*…")  # quoted examples of the user's language, a cut-off word
-MARKUP = re.compile(r"%\{[^}]*\}|<[^>]+>|:material/\w+:|\*\*|`[^`]*`|https?://\S+|\$[^$]*\$")  # plotly fields, HTML, icons, code, URLs, TeX
-FILE_OR_PATH = re.compile(r"[\w.-]+\.(?:json|csv|txt|tsv|gz|png|safetensors|py)\b|[\w.~-]*/[\w./*~-]*|--[\w-]+|\bpython -m [\w.]+")
+MARKUP = re.compile(r'\{"[^{}]*\}|' r"%\{[^}]*\}|<[^>]+>|:material/\w+:|\*\*|`[^`]*`|https?://\S+|\$[^$]*\$")  # plotly fields, HTML, icons, code, URLs, TeX
+FILE_OR_PATH = re.compile(r"\bstate_dict\b|\b[\w.]+\([\w.]*\)|[\w.-]+\.(?:json|csv|txt|tsv|gz|png|safetensors|py)\b|[\w.~-]*/[\w./*~-]*|--[\w-]+|\bpython -m [\w.]+")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")  # a word with a digit (H100, cu130, u12) is a name, not English
 
 

@@ -701,4 +701,11 @@ STRINGS: dict[str, str] = {
     "words.col.review": "review",
     "words.col.bow": "bag of words: P(positive)",
     "words.col.gated": "{name}: P(positive)",
+    "open.opt.pre": "front (pre)",
+    "open.opt.post": "back (post)",
+    "open.opt.masked": "masked",
+    "open.opt.final_states": "final states",
+    "open.opt.last_step": "last step",
+    "open.opt.max": "max",
+    "open.opt.mean": "mean",
 }

@@ -697,4 +697,11 @@ STRINGS: dict[str, str] = {
     "words.col.review": "评论",
     "words.col.bow": "词袋：P(正面)",
     "words.col.gated": "{name}：P(正面)",
+    "open.opt.pre": "前部",
+    "open.opt.post": "后部",
+    "open.opt.masked": "屏蔽填充",
+    "open.opt.final_states": "最终状态",
+    "open.opt.last_step": "最后时间步",
+    "open.opt.max": "最大",
+    "open.opt.mean": "平均",
 }

@@ -201,7 +201,9 @@ def check_config(cfg: dict, where: Path) -> None:
     model, tokenizer = cfg.get("model"), cfg.get("tokenizer")
     if not isinstance(model, dict) or not isinstance(tokenizer, dict):
         raise CheckpointError(f"{where}: incomplete or invalid (no model or tokenizer object)")
-    for name, most in LIMITS.items():
+    bow = cfg.get("kind") == BOW  # the bag-of-words reference: no recurrent layer (hidden_size 0), bigram rows
+    limits = {"vocab_size": LIMITS["vocab_size"], "num_bigrams": 4 * LIMITS["vocab_size"], "num_classes": 16} if bow else LIMITS
+    for name, most in limits.items():
         v = model.get(name)
         if v is None and name != "vocab_size":
             continue
@@ -214,7 +216,7 @@ def check_config(cfg: dict, where: Path) -> None:
     if language not in spec.LANGUAGES or mode not in ("word", "char") or tokenizer.get("letters", "ascii") not in ("ascii", "latin"):
         raise CheckpointError(f"{where}: tokenizer {str(tokenizer)[:80]} is not one GateScope has "
                               f"(language {' or '.join(spec.LANGUAGES)}, mode word or char)")
-    if _parameters(model) > MAX_PARAMETERS:
+    if not bow and _parameters(model) > MAX_PARAMETERS:
         raise CheckpointError(f"{where}: about {_parameters(model):,} parameters, more than the {MAX_PARAMETERS:,} "
                               "a model here may have")
 

@@ -37,10 +37,10 @@ def _choices() -> dict:
                        format_func=lambda v: t(f"open.tok.{v}"))
     language = c1.selectbox(t("open.language"), ["en", "zh"], key=f"{K}_lang", index=1 if tok == "char" else 0)
     max_len = c2.number_input(t("open.max_len"), 0, 100_000, 0, key=f"{K}_len")
-    padding = c2.selectbox(t("open.padding"), _PADDINGS, key=f"{K}_pad", format_func=lambda v: v or t("open.auto"))
+    padding = c2.selectbox(t("open.padding"), _PADDINGS, key=f"{K}_pad", format_func=lambda v: t(f"open.opt.{v}") if v else t("open.auto"))
     truncating = c2.selectbox(t("open.truncating"), ["", "pre", "post"], key=f"{K}_cut",
-                              format_func=lambda v: v or t("open.auto"))
-    reduction = c3.selectbox(t("open.reduction"), _REDUCTIONS, key=f"{K}_red", format_func=lambda v: v or t("open.auto"))
+                              format_func=lambda v: t(f"open.opt.{v}") if v else t("open.auto"))
+    reduction = c3.selectbox(t("open.reduction"), _REDUCTIONS, key=f"{K}_red", format_func=lambda v: t(f"open.opt.{v}") if v else t("open.auto"))
     tanh = c3.checkbox(t("open.tanh"), key=f"{K}_tanh")
     index_from = c3.number_input(t("open.index_from"), -1, 100, -1, key=f"{K}_idx")
     r: dict = {"tokenizer": tok, "language": language}
