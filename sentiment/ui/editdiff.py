@@ -52,10 +52,10 @@ register({
     "edit.a": {"en": "A · original", "zh": "A · 原文"},
     "edit.b": {"en": "B · edited", "zh": "B · 编辑后"},
     # the sign first in both languages: st.metric draws its arrow and colour from the delta's leading sign
-    "edit.delta": {"en": "{delta:+.1%} P(positive)", "zh": "{delta:+.1%} P(正面)"},
+    "edit.delta": {"en": "{delta:+.1f} pp P(positive)", "zh": "{delta:+.1f} 个百分点 P(正面)"},
     "edit.flipped": {"en": "The prediction flips: {a} → {b}.", "zh": "预测翻转：{a} → {b}。"},
-    "edit.kept": {"en": "The prediction stays {a}; P(positive) moves by {delta:+.1%}.",
-                  "zh": "预测仍为{a}；P(正面) 变化 {delta:+.1%}。"},
+    "edit.kept": {"en": "The prediction stays {a}; P(positive) moves by {delta:+.1f} percentage points.",
+                  "zh": "预测仍为{a}；P(正面) 变化 {delta:+.1f} 个百分点。"},
     "edit.alignment": {"en": "Tokens: {same} aligned and unchanged, {replaced} replaced, {deleted} only in A, {inserted} only in B.",
                        "zh": "词元：{same} 个对齐且未变，{replaced} 个被替换，{deleted} 个仅在 A 中，{inserted} 个仅在 B 中。"},
     "edit.diff.help": {"en": "Each cell is B − A for one unit at one aligned token (red: lower in B, blue: higher). Grey "
@@ -109,7 +109,7 @@ register({
     "ba.why.directions": {"en": "the directions differ ({a} vs {b})", "zh": "方向不同（{a} 与 {b}）"},
     "ba.bi": {"en": "bidirectional", "zh": "双向"},
     "ba.uni": {"en": "one direction", "zh": "单向"},
-    "ba.delta": {"en": "P(positive): A {a:.1%}, B {b:.1%} (B − A {delta:+.1%}).", "zh": "P(正面)：A {a:.1%}，B {b:.1%}（B − A {delta:+.1%}）。"},
+    "ba.delta": {"en": "P(positive): A {a:.1%}, B {b:.1%} (B − A {delta:+.1f} percentage points).", "zh": "P(正面)：A {a:.1%}，B {b:.1%}（B − A {delta:+.1f} 个百分点）。"},
 })
 
 
@@ -223,7 +223,7 @@ def show_predictions(a, b, diff: cf.TraceDiff) -> None:
     for col, tr, name, delta in ((c1, a, "edit.a", None), (c2, b, "edit.b", diff.delta_p)):
         label = t("label." + tr.label) if tr.label in ("positive", "negative") else tr.label
         with col:
-            st.metric(t(name), label, t("edit.delta", delta=delta) if delta is not None else t("pred.bar", p=float(tr.probs[1])),
+            st.metric(t(name), label, t("edit.delta", delta=100 * delta) if delta is not None else t("pred.bar", p=float(tr.probs[1])),
                       delta_color="normal" if delta is not None else "off", delta_arrow="auto" if delta is not None else "off")
             st.progress(min(1.0, max(0.0, float(tr.probs[1]))), text=t("pred.bar", p=float(tr.probs[1])))
     name_a = t("label." + diff.label_a) if diff.label_a in ("positive", "negative") else diff.label_a
@@ -231,7 +231,7 @@ def show_predictions(a, b, diff: cf.TraceDiff) -> None:
     if diff.label_changed:
         st.warning(t("edit.flipped", a=name_a, b=name_b), icon=":material/swap_horiz:")
     else:
-        st.caption(t("edit.kept", a=name_a, delta=diff.delta_p))
+        st.caption(t("edit.kept", a=name_a, delta=100 * diff.delta_p))
 
 
 def alignment_line(al: cf.Alignment) -> str:
@@ -309,7 +309,7 @@ def before_after(traces, same_model: bool, layer: int, direction: str, top_k: in
         st.success(t(f"ba.retrained.{lineage}"), icon=":material/history:")
     else:
         st.caption(t("ba.caveat"))
-    st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=diff.delta_p) + " " + alignment_line(diff.alignment))
+    st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=100 * diff.delta_p) + " " + alignment_line(diff.alignment))
     common.chart(figures.diff_heatmaps(diff, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_ba_heat",
                  filename=f"before-after-l{layer + 1}-{direction}")
 
