@@ -21,6 +21,7 @@ def render() -> None:
     st.caption(t("compare.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
     pickers = [f"{K}_{s}" for s in SIDES]
+    share.follow_session(K, pickers[0])  # the lesson's review and model (as A), as another page left them
     share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
     with present.controls(K):  # hidden in presenter mode, like the other pages' inputs
         review = common.review_input(K, picker_keys=pickers)
@@ -34,6 +35,7 @@ def render() -> None:
                 entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True))
     if any(e is None for e in entries):
         return
+    share.keep_session(K, entries[0], review)
     traces, names = [], []
     for col, entry in zip(cols, entries):
         with col:

@@ -69,6 +69,9 @@ register({
                                   "Put it in the data folder (GATESCOPE_DATA, or ../shared/data; see the README).",
                             "zh": "本机上没有数据集“{dataset}”，无法显示它的测试评论。请把它放到数据文件夹中（GATESCOPE_DATA 或 ../shared/data，见 README）。"},
     "models.wrong.failed": {"en": "The test reviews could not be read: {err}", "zh": "无法读取测试评论：{err}"},
+    "models.wrong.reading": {"en": "Reading the test split…", "zh": "正在读取测试集…"},
+    "models.wrong.progress": {"en": "The model is reading the test reviews: {done} of {n}",
+                              "zh": "模型正在阅读测试评论：{done} / {n}"},
     "models.wrong.row": {"en": "true {label} · P(positive) = {p:.3f}", "zh": "真实标签 {label} · P(正面) = {p:.3f}"},
     "col.model": {"en": "model", "zh": "模型"}, "col.source": {"en": "source", "zh": "来源"},
     "col.dataset": {"en": "dataset", "zh": "数据集"}, "col.cell": {"en": "cell", "zh": "单元"},
@@ -88,12 +91,26 @@ def _pct(v) -> float | None:
     return round(100 * float(v), 2) if isinstance(v, (int, float)) else None
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=8)
+def _test_reviews(path: str, limit: int) -> list:
+    """The first ``limit`` reviews of a model's own test split (reading the dataset: the slow part; cached)."""
+    return list(evaluate.split_for(common.load_model(path).card).test[:limit])
+
+
 def _misclassified(path: str, limit: int) -> list[dict]:
-    """The mistakes among a model's first ``limit`` test reviews (cached per model)."""
-    ckpt = common.load_model(path)
-    splits = evaluate.split_for(ckpt.card)
-    return evaluate.misclassified(ckpt, splits.test, limit)
+    """The mistakes among a model's first ``limit`` test reviews (kept per model for the session), with a
+    progress bar while the dataset is read and the model reads the reviews."""
+    done = st.session_state.setdefault(f"{K}_wrong_done", {})
+    if (path, limit) in done:
+        return done[(path, limit)]
+    bar = st.progress(0.0, text=t("models.wrong.reading"))
+    examples = _test_reviews(path, limit)
+    bar.progress(0.05, text=t("models.wrong.progress", done=0, n=len(examples)))
+    wrong = evaluate.misclassified(common.load_model(path), examples, limit, progress=lambda d, n: bar.progress(
+        0.05 + 0.95 * d / max(1, n), text=t("models.wrong.progress", done=d, n=n)))
+    bar.empty()
+    done[(path, limit)] = wrong
+    return wrong
 
 
 def dataset_here(card: dict) -> bool:
@@ -217,8 +234,7 @@ def misclassified_view(entry: ModelEntry) -> None:
     if common.load(entry) is None:
         return
     try:
-        with st.spinner():
-            wrong = _misclassified(entry.path, SAMPLE)
+        wrong = _misclassified(entry.path, SAMPLE)
     except GateScopeError as e:
         st.warning(t("models.wrong.failed", err=core_message(str(e))), icon=":material/warning:")
         return
