@@ -63,9 +63,13 @@ register({
                                  "（每层、每个方向的全部门控，float16）。"},
     "patterns.trace": {"en": "Trace {n:,} test reviews", "zh": "追踪 {n:,} 条测试评论"},
     "patterns.tracing": {"en": "Tracing: {done:,} of {total:,} reviews", "zh": "追踪中：{done:,} / {total:,} 条评论"},
-    "patterns.untraced": {"en": "This sample has not been traced yet for this model. Tracing 2,000 IMDB reviews takes "
-                                "about half a minute on a small CPU; the result is kept for the next visit.",
-                          "zh": "该模型的这个样本还没有追踪过。在小型 CPU 上追踪 2,000 条 IMDB 评论约需半分钟；结果会保存下来供下次使用。"},
+    "patterns.untraced": {"en": "This sample has not been traced yet for this model. Tracing {n:,} {dataset} reviews takes "
+                                "up to a minute on a small CPU (a bar shows how far it is); the result is kept for the next visit.",
+                          "zh": "该模型的这个样本还没有追踪过。在小型 CPU 上追踪 {n:,} 条 {dataset} 评论最多约需一分钟（进度条会显示进度）；"
+                                "结果会保存下来供下次使用。"},
+    "patterns.default": {"en": "Opened on the span where this model's units stay highest; pick your own phrase below or by "
+                               "dragging across the tokens.",
+                         "zh": "已自动选中本模型单元数值保持最高的片段；可在下方或在词元上拖动来选择你自己的短语。"},
     "patterns.summary": {"en": "{n:,} test reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
                          "zh": "已追踪 {n:,} 条测试评论（{tokens:,} 个词元），用时 {secs:.1f} 秒 · 磁盘占用 {size}{skipped}"},
     "patterns.summary.upload": {"en": "{n:,} of your reviews ({tokens:,} tokens) traced in {secs:.1f} s · {size} on disk{skipped}",
@@ -251,7 +255,7 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
     bt = batch_for(ckpt, n, split)
     if bt is None:
         note = st.empty()
-        note.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
+        note.info(t("patterns.untraced", n=n, dataset=entry.dataset if split == "test" else "CSV"), icon=":material/hourglass_empty:")
         label = t("patterns.trace", n=n) if split == "test" else t("patterns.trace.upload", n=n)
         button = st.empty()  # emptied once clicked: a traced sample shows no "Trace" button
         if not button.button(label, key=f"{K}_trace", type="primary"):
@@ -330,6 +334,24 @@ def _apply_brush(length: int) -> None:
         st.session_state[f"{K}_span"] = span
 
 
+def _open_on_a_finding(tokens: list, values, key: tuple, span_key: str, thr_key: str, lo: float, hi: float):
+    """For a review or gate not shown before: the span and threshold where the data find units
+    (``patterns.default_selection``) into the range slider and the threshold. Returns the selection the
+    data chose for this review and gate ((start, end), threshold), None when there was none."""
+    stamp = hash((tuple(tokens), key))
+    if st.session_state.get(f"{K}_opened_for") == stamp:
+        return st.session_state.get(f"{K}_opened_default")
+    st.session_state[f"{K}_opened_for"] = stamp
+    found = patterns.default_selection(values, tokens) if len(tokens) > 1 else None
+    chosen = None
+    if found is not None:
+        a, b, thr = found
+        chosen = ((a, b), float(min(hi, max(lo, thr))))
+        st.session_state[span_key], st.session_state[thr_key] = chosen
+    st.session_state[f"{K}_opened_default"] = chosen
+    return chosen
+
+
 def _set_threshold(key: str, value: float) -> None:
     st.session_state[key] = float(value)
 
@@ -342,11 +364,13 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     T = len(tokens)
     _apply_brush(T)
     span_key = f"{K}_span"
+    kind = gate_kind(key[2])
+    lo, hi = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0) if kind == "tanh" else (-3.0, 3.0)
+    opened = _open_on_a_finding(tokens, values, key, span_key, f"{K}_thr_{kind}", lo, hi)
     span = st.session_state.get(span_key)
     if not (isinstance(span, (tuple, list)) and len(span) == 2 and all(isinstance(x, int) for x in span)
             and 0 <= span[0] <= span[1] < T):
         st.session_state.pop(span_key, None)  # another review: back to the default range
-    kind = gate_kind(key[2])
     c1, c2 = st.columns([3, 1])
     with c1:
         if T > 1:
@@ -355,9 +379,10 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
         else:
             a = b = 0
     with c2:
-        lo, hi = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0) if kind == "tanh" else (-3.0, 3.0)
         thr = st.slider(t("patterns.threshold"), lo, hi, DEFAULT_THRESHOLD[kind], 0.05, key=f"{K}_thr_{kind}",
                         help=t("patterns.threshold.help"))
+    if opened == ((a, b), thr):
+        st.caption(t("patterns.default"))  # while the selection is still the one the data chose
     units = patterns.select_units(values, a, b, thr)
     fig = pf.review_heatmap(tokens, values, key[2], span=(a, b), units=units, lang=lang())
     st.plotly_chart(fig, key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
