@@ -18,8 +18,9 @@ from sentiment.modeling import catalog
 from sentiment.modeling import checkpoint
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
+from sentiment.figures.style import md_escape
 from . import present
-from .i18n import core_message, t
+from .i18n import core_message, register, t
 
 log = logging.getLogger("gatescope.ui")
 
@@ -339,6 +340,34 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk))
     if trace.note:
         st.warning(core_message(trace.note), icon=":material/warning:")
+    unread_note(trace)
+
+
+register({
+    "unread.en": {"en": "This English model did not read the Chinese in this review: {runs}. Its tokenizer reads Latin "
+                        "letters only; a Chinese model (hotel) reads that part.",
+                  "zh": "这个英文模型没有读取评论中的中文：{runs}。它的分词器只读拉丁字母；中文部分请用中文模型（hotel）。"},
+    "unread.zh": {"en": "This Chinese model read these English words only as unknown tokens (`<unk>`): {runs}. "
+                        "Its vocabulary is Chinese; an English model (imdb) reads that part.",
+                  "zh": "这个中文模型只把这些英文词当作未知词元（`<unk>`）：{runs}。它的词表是中文的；英文部分请用英文模型（imdb）。"},
+})
+
+
+def unread_words(trace) -> list[str]:
+    """What of a mixed-language review the model did not read: Chinese an English model dropped, English
+    words a Chinese model saw only as <unk>."""
+    if trace.language == "en":
+        return text_mod.other_script(trace.text, "en")
+    latin = set(text_mod.other_script(trace.text, "zh"))
+    return list(dict.fromkeys(tok for tok, u in zip(trace.tokens, trace.unk) if u and tok in latin | {w.lower() for w in latin}))
+
+
+def unread_note(trace) -> None:
+    """A mixed review: say what the model did not read (never drop a script without a word)."""
+    runs = unread_words(trace) if trace.language in ("en", "zh") else []
+    if runs:
+        shown = ", ".join(f"“{r}”" for r in runs[:12]) + (" …" if len(runs) > 12 else "")
+        st.info(t(f"unread.{trace.language}", runs=md_escape(shown)), icon=":material/translate:")
 
 
 def layer_options(trace) -> list[tuple[int, str]]:

@@ -14,6 +14,7 @@ from .i18n import lang, t
 
 K = "cmp"
 SIDES = ("a", "b")
+HALF_WIDTH_TICKS = 26  # token labels on a heatmap half the page wide (figures.TOKEN_TICKS on a whole width)
 
 
 def render() -> None:
@@ -80,7 +81,8 @@ def render() -> None:
     st.caption(t("gates.help"))
     for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries):
         with col:
-            fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang())
+            fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang(),
+                                        max_ticks=HALF_WIDTH_TICKS)
             common.chart(fig, key=f"{K}_heat_{side}", filename=f"gates-{entry.name}")
             with st.expander(t("gates.equations", cell=tr.cell.upper()), icon=":material/function:"):
                 st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)

@@ -21,7 +21,7 @@ from sentiment.data import uploads
 from sentiment.errors import GateScopeError
 from sentiment.figures.style import gate_kind, gate_title
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
-from . import common
+from . import common, present
 from .i18n import core_message, lang, register, t
 from .models import dataset_here
 
@@ -385,7 +385,7 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
         st.caption(t("patterns.default"))  # while the selection is still the one the data chose
     units = patterns.select_units(values, a, b, thr)
     fig = pf.review_heatmap(tokens, values, key[2], span=(a, b), units=units, lang=lang())
-    st.plotly_chart(fig, key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
+    st.plotly_chart(present.scale_figure(fig), key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
     phrase = pf.join_tokens(tokens[a: b + 1], entry.language)
     if units.size == 0:
         st.info(t("patterns.units.none", thr=f"{thr:g}", phrase=phrase), icon=":material/filter_alt_off:")
