@@ -16,7 +16,7 @@ from sentiment.training import evaluate
 from sentiment import figures
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.errors import GateScopeError
-from . import common
+from . import common, tables
 from .i18n import core_message, lang, register, t
 
 register({
@@ -153,15 +153,15 @@ def grids(ok: list[ModelEntry]) -> None:
 
 def table(ok: list[ModelEntry]) -> None:
     st.subheader(t("models.table"))
-    st.dataframe([{
+    tables.fit([{
         t("col.model"): e.name, t("col.source"): t(f"source.{e.source}"), t("col.dataset"): e.dataset,
         t("col.cell"): t(f"cell.{e.cell}") if e.cell in common.CELL_ORDER else e.cell,
         t("col.pooling"): t(f"pool.{e.pooling}") if e.pooling in common.POOL_ORDER else e.pooling,
         t("col.acc"): _pct(e.test_accuracy), t("col.bacc"): _pct(e.card.get("test_balanced_accuracy")),
         t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
         t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
-        t("col.device"): e.card.get("device", ""),
-    } for e in ok], hide_index=True, width="stretch")
+        t("col.device"): str(e.card.get("device", "")).split(" (")[0],  # "cuda"; the whole name is on the card
+    } for e in ok])
 
 
 def pick_model(ok: list[ModelEntry]) -> ModelEntry:
