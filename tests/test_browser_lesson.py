@@ -107,3 +107,191 @@ def test_patterns_opens_on_a_finding_ranked_by_strength(page, server):
     expect(page.get_by_text("has not been traced yet", exact=False)).to_be_visible()
     assert page.get_by_text("IMDB", exact=False).count() == 0
     no_exception(page)
+
+
+# ---- 3. presenter mode enlarges the charts' own text -------------------------------------------------
+
+FONT_SIZES_JS = """(root) => {
+  const px = (sel) => [...root.querySelectorAll(sel)].filter(e => (e.textContent || '').trim())
+                        .map(e => parseFloat(getComputedStyle(e).fontSize));
+  return {ticks: px('.xtick text, .ytick text'), colorbars: px('.colorbar text'), titles: px('.gtitle, .annotation-text'),
+          legends: px('.legendtext')};
+}"""
+
+
+def chart_fonts(page) -> dict[str, list[float]]:
+    """Font sizes (px) of the text in every plotly chart on the page, by kind, read from the rendered SVG."""
+    out: dict[str, list[float]] = {}
+    for chart in page.locator("[data-testid='stPlotlyChart']").all():
+        for kind, sizes in chart.evaluate(FONT_SIZES_JS).items():
+            out.setdefault(kind, []).extend(sizes)
+    return out
+
+
+def hover_font(page, chart) -> float:
+    """The hover label's font size (px) over the middle of a chart's first plot area."""
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    label = chart.locator(".hoverlayer text").first
+    label.wait_for(state="attached", timeout=15_000)
+    return float(label.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+def test_presenter_mode_enlarges_chart_ticks_colour_bars_legends_and_hover(page, server):
+    """On a projector every chart text is at least 14 px: tick labels, colour bars, titles, legends and the
+    hover label (9-12 px before); the same page outside presenter mode keeps its small ticks."""
+    text = quote("Not bad at all: the acting was wonderful, though the ending dragged a little.")
+    page.goto(f"{server}/?model=imdb-lstm-max&text={text}")
+    wait_idle(page)
+    charts_drawn(page)
+    small = chart_fonts(page)
+    assert min(small["ticks"]) < 14  # the ordinary page: small unit labels
+    page.goto(f"{server}/?model=imdb-lstm-max&text={text}&present=1")
+    wait_idle(page)
+    charts_drawn(page)
+    expect(page.get_by_role("button", name="Exit presenter mode")).to_be_visible()
+    fonts = chart_fonts(page)
+    for kind in ("ticks", "colorbars", "titles"):
+        assert fonts[kind] and min(fonts[kind]) >= 14, (kind, sorted(set(fonts[kind])))
+    heat = page.locator("[data-testid='stPlotlyChart']").filter(has_text="input gate").first
+    heat.scroll_into_view_if_needed()
+    assert hover_font(page, heat) >= 16
+    page.get_by_role("tab", name="Saturation").click()  # a chart with a legend
+    page.wait_for_timeout(1500)
+    legends = chart_fonts(page)["legends"]
+    assert legends and min(legends) >= 14, legends
+    no_exception(page)
+
+
+# ---- 4. heatmap axes readable at any length -----------------------------------------------------------
+
+
+def label_boxes(chart, axis: str = ".xtick text") -> list[dict]:
+    return [b for b in chart.locator(axis).evaluate_all(
+        "els => els.filter(e => (e.textContent || '').trim()).map(e => {const r = e.getBoundingClientRect();"
+        " return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom, t: e.textContent}})")]
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of labels whose boxes intersect (more than a pixel each way)."""
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > 1 and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > 1:
+                out.append((a["t"], b["t"]))
+    return out
+
+
+def test_compare_heatmaps_on_a_short_review_never_run_labels_together(page, server):
+    """Compare's two heatmaps side by side, 8 tokens: no two token labels overlap ("wasurprisinglyoving");
+    every unit row of a 32-unit panel has its label; each colour bar shows more than a lone "0"."""
+    text = quote("It was surprisingly moving and I loved it")
+    page.goto(f"{server}/compare?model=imdb-lstm-max&model_b=imdb-gru-max&text={text}")
+    wait_idle(page)
+    heats = page.locator("[data-testid='stPlotlyChart']").filter(has_text=re.compile(r"gates · layer 1"))
+    expect(heats.nth(1)).to_be_visible(timeout=60_000)
+    assert heats.count() == 2
+    for i in range(2):
+        heat = heats.nth(i)
+        heat.scroll_into_view_if_needed()
+        boxes = label_boxes(heat)
+        assert {b["t"] for b in boxes} >= {"surprisingly", "moving", "loved"}
+        assert not overlapping(boxes), overlapping(boxes)
+        units = [b["t"] for b in label_boxes(heat, ".ytick text")]
+        assert {f"u{j}" for j in range(32)} <= set(units), sorted(set(units))
+        for bar in heat.locator(".colorbar").all():
+            labels = [s for s in bar.locator("text").all_inner_texts() if s.strip()]
+            assert len([s for s in labels if re.fullmatch(r"−?-?[\d.]+", s.strip())]) >= 3, labels
+    no_exception(page)
+
+
+def test_a_5000_character_review_labels_positions_and_the_selected_token(page, server):
+    """A long review: the token axis shows numbered positions ("412:plot"), never a run of words that reads
+    as a sentence; labels never overlap; the selected token is always among them."""
+    words = ("the plot moves slowly but the acting is strong and the music is lovely while the ending "
+             "feels rushed yet honest ").split()
+    review = " ".join(words[i % len(words)] + ("." if i % 17 == 16 else "") for i in range(900))[:5000]
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_role("textbox", name=REVIEW_BOX).fill(review)
+    page.get_by_role("button", name="Analyse").click()
+    wait_idle(page)
+    heat = page.locator("[data-testid='stPlotlyChart']").filter(has_text="input gate").first
+    expect(heat).to_be_visible(timeout=120_000)
+    heat.locator(".xtick text").first.wait_for(state="attached", timeout=60_000)
+    heat.scroll_into_view_if_needed()
+    boxes = label_boxes(heat)
+    assert len(boxes) > 10 and all(re.match(r"\d+:", b["t"]) for b in boxes), [b["t"] for b in boxes][:8]
+    assert not overlapping(boxes), overlapping(boxes)[:3]
+    slider = page.get_by_role("slider", name="Token")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")  # token 3: between two labelled positions of the thinned axis
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    labels = [b["t"] for b in label_boxes(heat)]
+    assert any(s.startswith("3:") for s in labels), labels[:6]
+    assert not overlapping(label_boxes(heat))
+    no_exception(page)
+
+
+# ---- 6. a mixed review says what was not read -----------------------------------------------------------
+
+
+def test_a_mixed_review_says_what_the_model_did_not_read(page, server):
+    """Chinese inside an English review: the English model's page names the Chinese it dropped."""
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_role("textbox", name=REVIEW_BOX).fill("The staff were friendly and the breakfast was fine. 房间很干净")
+    page.get_by_role("button", name="Analyse").click()
+    wait_idle(page)
+    note = page.get_by_text("did not read the Chinese", exact=False).first
+    expect(note).to_be_visible(timeout=60_000)
+    expect(note).to_contain_text("房间很干净")
+    no_exception(page)
+
+
+# ---- 8. edits and numbers ---------------------------------------------------------------------------------
+
+
+def test_negation_of_tai_cha_and_changes_in_percentage_points(page, server):
+    """The built-in negation of "太差了" gives "不太差了" (never "太不差了"); the change in P(positive) reads in pp."""
+    page.goto(f"{server}/?model=hotel-lstm-max&text={quote('房间太差了')}")
+    wait_idle(page)
+    charts_drawn(page)
+    page.get_by_role("tab", name="Edit & compare").click()
+    page.get_by_role("combobox", name="Built-in edit").click()
+    page.get_by_role("option").filter(has_text="Negation").first.click()
+    wait_idle(page)
+    expect(page.get_by_role("textbox", name="Edited review (B)")).to_have_value("房间不太差了", timeout=60_000)
+    expect(page.get_by_text(re.compile(r"[+-−]\d+\.\d pp P\(positive\)")).first).to_be_visible(timeout=60_000)
+    assert page.get_by_text(re.compile(r"[+-]\d+\.\d% P\(positive\)")).count() == 0
+    no_exception(page)
+
+
+def test_find_misclassified_shows_its_progress(page, server):
+    page.goto(f"{server}/models")
+    wait_idle(page)
+    page.get_by_role("button", name="Find misclassified test reviews").click()
+    expect(page.get_by_text(re.compile(r"Reading the test split|The model is reading the test reviews")).first
+           ).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"of the first \d+ test reviews")).first).to_be_visible(timeout=180_000)
+    no_exception(page)
+
+
+# ---- 9. no Deploy button; tables that fit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["models", "train"])
+def test_no_deploy_button_and_tables_fit_the_page(page, server, path):
+    page.goto(f"{server}/{path}")
+    wait_idle(page)
+    table = page.locator("[data-testid='stDataFrame']").first
+    if path == "models":
+        table.wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Deploy").count() == 0
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    for frame in page.locator("[data-testid='stDataFrame']").all():
+        scroll, client = frame.evaluate("e => { const s = e.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth] }")
+        assert scroll <= client + 1, (scroll, client)  # no column hidden past the right edge
+    no_exception(page)

@@ -115,6 +115,27 @@ def _grown(node, grow: float):
     return None
 
 
+def _floor_unset(fig) -> None:
+    """The fonts a figure leaves to the theme (Streamlit's sets tick and legend labels to 12 px whatever
+    the base font): set to MIN_CHART_FONT + 2 on every axis, colour bar and the legend."""
+    size = MIN_CHART_FONT + 2
+    names = list(fig.layout.to_plotly_json())
+    for name in [k for k in names if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+        axis = fig.layout[name]
+        if not axis.tickfont.size:
+            axis.tickfont.size = size
+        if not axis.title.font.size:
+            axis.title.font.size = size
+    for name in [k for k in names if k.startswith("coloraxis")]:
+        bar = fig.layout[name].colorbar
+        if not bar.tickfont.size:
+            bar.tickfont.size = size
+        if not bar.title.font.size:
+            bar.title.font.size = size
+    if not fig.layout.legend.font.size:
+        fig.layout.legend.font.size = size
+
+
 def scale_figure(fig):
     """A chart's fonts enlarged for a projector when presenter mode is on (the figure, changed in place):
     the base font, every font a figure sets itself (titles, ticks, axis titles, colour bars, legends,
@@ -126,6 +147,7 @@ def scale_figure(fig):
     sparse = _grown({k: v for k, v in layout.items() if k not in ("font", "annotations", "shapes")}, grow) or {}
     fig.update_layout(sparse)
     fig.update_layout(font=dict(size=CHART_FONT), hoverlabel=dict(font=dict(size=CHART_FONT)))
+    _floor_unset(fig)
     for a in fig.layout.annotations or ():
         a.font.size = max(MIN_CHART_FONT, round((a.font.size or 13) * grow))
     for tr in fig.data:
