@@ -179,6 +179,6 @@ def _hover_tokens(trace: "Trace", lang: str) -> list[str]:
 def _token_axis(fig: go.Figure, tokens: Sequence[str], max_ticks: int = TOKEN_TICKS, **where) -> None:
     """A token x axis: thinned labels (``token_ticks``), level while they fit, else slanted or upright: never overlapping."""
     pos, text = token_ticks(tokens, max_ticks)
-    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -45, -90],
+    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -90],
                      range=[-0.5, len(tokens) - 0.5], **where)
 
