@@ -120,8 +120,10 @@ def _floor_unset(fig) -> None:
     the base font): set to MIN_CHART_FONT + 2 on every axis, colour bar and the legend."""
     size = MIN_CHART_FONT + 2
     names = list(fig.layout.to_plotly_json())
-    for name in [k for k in names if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+    for name in dict.fromkeys(["xaxis", "yaxis", *(k for k in names if k.startswith(("xaxis", "yaxis")))]):
         axis = fig.layout[name]
+        if axis.type == "log" and axis.dtick is None:
+            axis.dtick = 1  # powers of ten only: plotly draws the digits between them smaller than any floor
         if not axis.tickfont.size:
             axis.tickfont.size = size
         if not axis.title.font.size:
