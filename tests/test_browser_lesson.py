@@ -291,6 +291,9 @@ def test_no_deploy_button_and_tables_fit_the_page(page, server, path):
     table = page.locator("[data-testid='stDataFrame']").first
     if path == "models":
         table.wait_for(timeout=60_000)
+    expect(page.locator("h1").first).to_be_visible(timeout=60_000)  # the page is drawn, and with it the toolbar
+    page.wait_for_timeout(2000)
+    assert page.locator("[data-testid='stAppDeployButton']").count() == 0
     assert page.get_by_role("button", name="Deploy").count() == 0
     assert page.get_by_text("Deploy", exact=True).count() == 0
     for frame in page.locator("[data-testid='stDataFrame']").all():
