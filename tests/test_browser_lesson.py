@@ -6,13 +6,13 @@ heatmap axes stay readable; a mixed-language review says what was not read; edit
 right; no "Deploy" button, tables that fit. The fixtures are tests/test_browser.py's.
 """
 
+# ruff: noqa: F811 (the fixtures page and server, imported from test_browser, are test arguments here)
 from __future__ import annotations
 
 import re
 from urllib.parse import quote
 
 import pytest
-
 from test_browser import no_exception, page, server, wait_idle  # noqa: F401 (fixtures)
 
 try:
