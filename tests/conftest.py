@@ -18,9 +18,12 @@ from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
 
 
 def shared_data_dir() -> Path:
-    for d in [os.environ.get("GATESCOPE_DATA"), ROOT.parent / "shared" / "data", ROOT / "data"]:
-        if d and (Path(d) / "ChnSentiCorp_htl_all.csv").exists():
-            return Path(d)
+    """The first of the app's own data folders (``spec.data_dirs``, the README's order) that has the datasets."""
+    from sentiment import spec
+
+    for d in spec.data_dirs():
+        if (d / "ChnSentiCorp_htl_all.csv").exists():
+            return d
     raise RuntimeError("the datasets were not found: set GATESCOPE_DATA (see README)")
 
 

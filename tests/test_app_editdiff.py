@@ -72,7 +72,7 @@ def test_edited_text_gives_two_predictions_and_diff_heatmaps():
     assert not at.exception and not at.error
     a, b = traced("imdb-lstm-max", EN), traced("imdb-lstm-max", edited)
     metrics = {m.label: m for m in at.metric}
-    assert metrics["B · edited"].delta == f"{float(b.probs[1] - a.probs[1]):+.1%} P(positive)"
+    assert metrics["B · edited"].delta == f"{100 * float(b.probs[1] - a.probs[1]):+.1f} pp P(positive)"  # percentage points
     heat = charts(at, "diff_heatmaps")[0]
     meta = heat["layout"]["meta"]
     assert meta["labels"] == ["the", "movie", "was", "+not", "good", "and", "the", "acting", "was", "wonderful"]

@@ -127,14 +127,25 @@ def test_own_review_selects_units(env):
     at.text_area(key="pt_own").set_value("not bad at all , really not bad").run()
     at.selectbox(key="pt_gate").set_value("f").run()
     at.select_slider(key="pt_span").set_value((0, 1)).run()
+    at.slider(key="pt_thr_sigmoid").set_value(0.5).run()
     assert not at.exception and not at.error
     heat = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "review_heatmap" in c.proto.spec][0]
     assert heat["layout"]["meta"]["tokens"] == ["not", "bad", "at", "all", "really", "not", "bad"]
     tr = probe.trace(checkpoint.load(MODEL), "not bad at all , really not bad", prefix=False, occlusion=False)
-    units = patterns.select_units(tr.gate("f"), 0, 1, 0.5)
+    thr = at.slider(key="pt_thr_sigmoid").value
+    units = patterns.select_units(tr.gate("f"), 0, 1, thr)
     assert units.size > 0 and heat["layout"]["meta"]["units"] == [int(u) for u in units]
-    assert any(m.value.startswith(f"{units.size} units stay above 0.5 over “not bad”") for m in at.markdown)
+    assert any(m.value.startswith(f"{units.size} units stay above {thr:g} over “not bad”") for m in at.markdown)
     assert any("phrases in the sample" in c.value for c in at.caption)
+
+
+def test_the_page_opens_on_a_selection_that_finds_units(env):
+    """Once traced, the first screen already shows units and matches: the span and threshold come from the data."""
+    at = traced(open_page())
+    assert not [i.value for i in at.info if "No unit stays above" in i.value]
+    assert any(" units stay above " in m.value for m in at.markdown)
+    assert any("phrases in the sample" in c.value for c in at.caption)
+    assert any("Opened on the span" in c.value for c in at.caption)
 
 
 def test_missing_dataset_is_said_clearly(env, monkeypatch):

@@ -98,8 +98,13 @@ def shots_dir(tmp_path_factory) -> Path:
 
 
 def wait_idle(page) -> None:
-    """Wait until Streamlit has finished the rerun (the 'running' widget disappears)."""
+    """Wait until Streamlit has finished the rerun (the 'running' widget disappears). The widget shows only
+    after a moment of running: give a rerun up to 2 s to show it, so that a slow start is not taken for idle."""
     page.wait_for_timeout(300)
+    try:
+        page.wait_for_selector("[data-testid='stStatusWidget']", state="attached", timeout=2_000)
+    except Exception:  # no rerun running (or one already done)
+        pass
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=90_000)
 
 

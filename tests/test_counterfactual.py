@@ -58,6 +58,7 @@ def edited(text: str, kind: str, language: str, index: int = 0) -> str:
     ("It is an excellent film.", "en", "It is a not excellent film."),  # "an" follows the inserted word
     ("服务好。", "zh", "服务不好。"),
     ("房间很干净。", "zh", "房间很不干净。"),
+    ("太差了", "zh", "不太差了"),  # 不 goes before 太: never "太不差了"
 ])
 def test_negation_inserts_not(text, language, expected):
     assert edited(text, "negate", language) == expected

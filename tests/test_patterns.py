@@ -172,7 +172,7 @@ def test_match_finds_runs_ranks_them_and_never_crosses_reviews(tmp_path):
     bt = _synthetic(tmp_path, [r0, r1], [1, 0])
     matches, total, positive = P.match(bt, (0, "forward", "h"), [0, 1], 0.5, context=1)
     assert total == 4 and positive == 2  # review 0 is positive, review 1 negative
-    assert [(m.review, m.start, m.end) for m in matches][0] == (0, 1, 3)  # the longest first
+    assert [(m.review, m.start, m.end) for m in matches][0] == (0, 1, 3)  # equally strong: the longest first
     assert {(m.review, m.start, m.end) for m in matches} == {(0, 1, 3), (0, 5, 5), (1, 0, 1), (1, 3, 4)}
     m = matches[0]
     assert m.phrase == ["w1", "w2", "w3"] and m.left == ["w0"] and m.right == ["w4"] and m.label == 1
@@ -209,8 +209,42 @@ def test_match_returns_only_phrases_whose_units_really_are_on(imdb_lstm, imdb_te
             assert not (full[m.start - 1] > threshold + 1e-3).all()
         if m.end + 1 < len(full):
             assert not (full[m.end + 1] > threshold + 1e-3).all()
-    lengths = [m.length for m in matches]
-    assert lengths == sorted(lengths, reverse=True)
+    means = [m.mean for m in matches]
+    assert means == sorted(means, reverse=True)  # strongest first, whatever their length
+
+
+def _worded(tokens: list[str], values: np.ndarray) -> P.BatchTrace:
+    """A one-review BatchTrace with these tokens (one vocabulary id per distinct token) and h values [T, H]."""
+    ids = {w: i + 2 for i, w in enumerate(dict.fromkeys(tokens))}
+    info = {"cell": "rnn", "hidden_size": values.shape[1], "saturation": {}}
+    return P.BatchTrace(info, np.arange(1), np.ones(1, np.int8), np.array([0, len(tokens)], np.int64),
+                        np.array([ids[w] for w in tokens], np.int32), tokens, {(0, "forward", "h"): values.astype(np.float16)})
+
+
+def test_match_ranks_by_strength_not_length_and_drops_runs_of_punctuation():
+    """A long weak phrase comes after a short strong one; "! ! !" alone is no match (but "not !" is)."""
+    tokens = ["a", "long", "weak", "phrase", "x", "strong", "x", "!", "!", "!", "x", "not", "!"]
+    v = np.zeros((len(tokens), 1), np.float32)
+    v[0:4], v[5], v[7:10], v[11:13] = 0.6, 0.95, 0.99, 0.7
+    matches, total, _ = P.match(_worded(tokens, v), (0, "forward", "h"), [0], 0.5)
+    assert [m.phrase for m in matches] == [["strong"], ["not", "!"], ["a", "long", "weak", "phrase"]]
+    assert total == 3
+
+
+def test_the_default_selection_finds_units_and_skips_punctuation():
+    """The first screen's span: two tokens, no punctuation, over which 3 units stay highest; its threshold
+    selects those 3 units."""
+    tokens = ["it", "!", "!", "was", "not", "bad"]
+    v = np.full((6, 5), -0.2, np.float32)
+    v[1:3, :] = 0.99  # punctuation: strongest, but never chosen
+    v[3:5, :3] = 0.7  # "was not": three units on
+    a, b, thr = P.default_selection(v, tokens)
+    assert (a, b) == (3, 4)
+    assert list(P.select_units(v, a, b, thr)) == [0, 1, 2]
+
+
+def test_no_default_selection_in_a_review_of_punctuation():
+    assert P.default_selection(np.ones((3, 4), np.float32), ["!", "?", "."]) is None
 
 
 def test_match_needs_units():

@@ -213,3 +213,13 @@ def test_vocab_json_round_trips_exactly(token_lists, min_freq, max_size):
     assert all(counts[t] >= min_freq for t in v.itos[2:])
     back = Vocab.from_json(v.to_json())
     assert back == v and back.itos == v.itos and back.stoi == v.stoi
+
+
+def test_unread_runs_lists_what_a_model_of_the_other_language_cannot_read():
+    """A mixed review: Chinese runs for an English model, Latin words for a Chinese one (each once, in order)."""
+    from sentiment.data.text import unread_runs
+
+    mixed = "The staff were kind and 房间很干净, great stay. 服务好，房间很干净"
+    assert unread_runs(mixed, "en") == ["房间很干净", "服务好"]
+    assert unread_runs("房间很干净, the breakfast was great", "zh") == ["the", "breakfast", "was", "great"]
+    assert unread_runs("only English here", "en") == [] and unread_runs("只有中文", "zh") == []

@@ -152,6 +152,18 @@ def other_script(text: str, sample: int = 2000) -> str | None:
     return script.title() if script else "another script"
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def unread_runs(text: str, language: str) -> list[str]:
+    """The runs of a review a model of ``language`` cannot read as words: Chinese characters for an
+    English model (its tokenizer drops them), Latin words for a Chinese one (its vocabulary has none
+    of them), in order, each once."""
+    runs = _CJK_RUN.findall(text) if language == "en" else _LATIN_RUN.findall(text) if language == "zh" else []
+    return list(dict.fromkeys(runs))
+
+
 def check_review(text: object) -> str:
     """Validate a typed review; returns it cut to MAX_CHARS. Raises InputError with a clear message."""
     if not isinstance(text, str):

@@ -18,6 +18,7 @@ from sentiment.figures.style import (
     _token_axis,
     gate_kind,
     gate_title,
+    token_label_px,
 )
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
@@ -44,7 +45,8 @@ def _panel_grid(panels: Sequence[tuple[str, str, np.ndarray, str]], units: Seque
                 hovertemplate: str) -> tuple[list[dict], dict, int]:
     """Heatmap panels stacked top to bottom, sharing the x axis: (name, title, z [K, R], coloraxis) each.
     Returns (data, layout, plot height in pixels)."""
-    panel_h = int(np.clip(8 * len(units), 90, 240))
+    every_unit = len(units) <= 32  # every row labelled, with room for its label (as figures.gate_heatmaps)
+    panel_h = max(90, 13 * len(units)) if every_unit else int(np.clip(8 * len(units), 90, 240))
     n, gap_px = len(panels), 34
     plot_h = n * panel_h + (n - 1) * gap_px
     gap, frac = gap_px / plot_h, panel_h / plot_h
@@ -56,7 +58,8 @@ def _panel_grid(panels: Sequence[tuple[str, str, np.ndarray, str]], units: Seque
                          hovertemplate=hovertemplate, coloraxis=axis, name=name, meta=title,
                          xaxis=f"x{sfx}", yaxis=f"y{sfx}"))
         layout[f"yaxis{sfx}"] = dict(domain=[max(0.0, top - frac), top], anchor=f"x{sfx}", autorange="reversed",
-                                     showticklabels=len(units) <= 40, tickfont=dict(size=10))
+                                     showticklabels=len(units) <= 40, tickfont=dict(size=9),
+                                     **({"dtick": 1} if every_unit else {}))
         layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", domain=[0.0, 1.0], showticklabels=row == n - 1,
                                      **({"matches": "x"} if row else {}))
         layout["annotations"].append(dict(text=title, x=0.5, y=top, xref="paper", yref="paper", xanchor="center",
@@ -70,9 +73,15 @@ def _h_colorbar(title: str, slot: int) -> dict:
                 xanchor="left", len=0.28, thickness=10, tickfont=dict(size=10), nticks=4)  # few ticks: none crowded at half width
 
 
-def _token_label_px(n_tokens: int) -> int:
-    """Pixels the token labels take under a token axis (slanted from 13 tokens on)."""
-    return 75 if n_tokens > 12 else 40
+def _token_label_px(tokens: Sequence[str], max_ticks: int = 60) -> int:
+    """Pixels the token labels may take under a token axis (``style.token_label_px``)."""
+    return token_label_px(tokens, max_ticks)
+
+
+def _bar_ticks(lo: float, hi: float) -> dict:
+    """A colour bar's ticks at its two ends and its middle, always three labels (never a lone "0")."""
+    vals = [lo, (lo + hi) / 2, hi]
+    return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:.2g}" if abs(v) >= 1e-9 else "0" for v in vals])
 
 
 def _place_colorbars(fig: go.Figure, plot_h: int, below_px: int) -> go.Figure:
@@ -84,19 +93,21 @@ def _place_colorbars(fig: go.Figure, plot_h: int, below_px: int) -> go.Figure:
         axis = getattr(fig.layout, name, None)
         if axis is not None and axis.colorbar is not None and axis.colorbar.orientation == "h":
             axis.colorbar.update(y=y, yref="paper", yanchor="top")
+            if axis.cmin is not None and axis.cmax is not None:
+                axis.colorbar.update(_bar_ticks(float(axis.cmin), float(axis.cmax)))
     return fig
 
 
 def _finish_panels(fig: go.Figure, labels: Sequence[str], title: str, meta: dict, plot_h: int, max_ticks: int) -> go.Figure:
     _token_axis(fig, labels, max_ticks)
-    bottom = _token_label_px(len(labels)) + 70  # token labels, then the colour bars
+    bottom = _token_label_px(labels, max_ticks) + 70  # token labels, then the colour bars
     _base_layout(fig, title, 80 + plot_h + bottom, meta)
     fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
-    return _place_colorbars(fig, plot_h, _token_label_px(len(labels)))
+    return _place_colorbars(fig, plot_h, _token_label_px(labels, max_ticks))
 
 
 def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward", gates: Iterable[str] | None = None,
-                  top_k: int | None = None, lang: str = "en", max_ticks: int = 80) -> go.Figure:
+                  top_k: int | None = None, lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """B − A of each gate of one layer and direction, one panel per gate, on the aligned tokens.
 
     x: the aligned rows, labelled with the token ("a→b" where it was replaced, "−a" deleted from A,
@@ -143,7 +154,7 @@ def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward",
     return _finish_panels(fig, labels, title, meta, plot_h, max_ticks)
 
 
-def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """The prefix curves of A and B on the aligned tokens (lines run across the other review's extra
     tokens) and their difference B − A as bars where both have the token."""
     al = diff.alignment
@@ -176,7 +187,7 @@ def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str 
 
 
 def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", top_k: int | None = None,
-                    lang: str = "en", max_ticks: int = 80) -> go.Figure:
+                    lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Three panels over the tokens: what each step kept (f_t ⊙ c_{t−1} | z_t ⊙ h_{t−1}), what it
     wrote (i_t ⊙ g_t | (1 − z_t) ⊙ n_t) and the resulting state (their sum), one diverging scale
     centred on 0 for all three. Units: most written first (mean |written|), cut to ``top_k``."""
@@ -203,7 +214,7 @@ def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", 
 
 
 def update_unit(trace: "Trace", unit: int, layer: int = 0, direction: str = "forward", lang: str = "en",
-                max_ticks: int = 80) -> go.Figure:
+                max_ticks: int = 60) -> go.Figure:
     """One unit over the tokens: kept and written as stacked bars (signed: bars below 0 stack
     downwards) and the resulting state (their sum) as a line."""
     from sentiment.probe.updates import cell_updates

@@ -64,6 +64,10 @@ def unit_order(trace: "Trace", layer: int = 0, direction: str = "forward", sort:
 
 # ---- gate heatmaps ------------------------------------------------------------------------------
 
+UNIT_LABELS = 32  # up to this many units shown, every unit row is labelled
+UNIT_FONT = 9  # px of a unit label; plotly labels every category row from 1.2 x this + 1 px of room
+UNIT_ROW_PX = 13
+
 
 HOVER_TOKENS = 500  # longer reviews: no per-cell token label in the heatmaps' hover (see gate_heatmaps)
 
@@ -76,7 +80,7 @@ def gate_heatmaps(
     sort: str = "none",
     top_k: int | None = None,
     lang: str = "en",
-    max_ticks: int = 80,
+    max_ticks: int = 60,
 ) -> go.Figure:
     """One heatmap panel per gate of one layer and direction: tokens along x, hidden units along y.
 
@@ -104,7 +108,9 @@ def gate_heatmaps(
     c_max = 1.0
     if "c" in names:
         c_max = max(1.0, float(np.abs(lt.gates["c"][:T]).max(initial=0.0)))
-    panel_h = int(np.clip(8 * len(order), 90, 240))  # pixels per panel
+    every_unit = len(order) <= UNIT_LABELS  # then every row has its label, and its room (UNIT_ROW_PX)
+    panel_h = int(UNIT_ROW_PX * len(order)) if every_unit else int(np.clip(8 * len(order), 90, 240))  # pixels per panel
+    panel_h = max(90, panel_h)
     n = len(names)
     gap_px = 34  # room for each panel's title
     plot_h = n * panel_h + (n - 1) * gap_px
@@ -120,7 +126,8 @@ def gate_heatmaps(
         data.append(dict(type="heatmap", z=z, x=x, y=units, hovertemplate=hovertemplate, **({"text": text} if with_tokens else {}),
                          coloraxis=axes[gate_kind(g)], name=g, meta=gate_title(g, lang), xaxis=f"x{sfx}", yaxis=f"y{sfx}"))
         layout[f"yaxis{sfx}"] = dict(domain=[max(0.0, top - frac), top], anchor=f"x{sfx}", autorange="reversed",
-                                     showticklabels=len(order) <= 40, tickfont=dict(size=10))
+                                     showticklabels=len(order) <= 40, tickfont=dict(size=UNIT_FONT),
+                                     **({"dtick": 1} if every_unit else {}))
         layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", domain=[0.0, 1.0], showticklabels=row == n - 1,
                                      **({"matches": "x"} if row else {}))
         layout["annotations"].append(dict(text=gate_title(g, lang), x=0.5, y=top, xref="paper", yref="paper",
@@ -142,10 +149,10 @@ def gate_heatmaps(
                h=int(lt.gates[names[0]].shape[1]), sort=say(f"fig.sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction}
-    bottom = _token_label_px(T) + 70  # token labels, then the colour bars
+    bottom = _token_label_px(trace.tokens, max_ticks) + 70  # token labels, then the colour bars
     _base_layout(fig, title, 80 + plot_h + bottom, meta)
     fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
-    return _place_colorbars(fig, plot_h, _token_label_px(T))
+    return _place_colorbars(fig, plot_h, _token_label_px(trace.tokens, max_ticks))
 
 
 def _layer_trace(trace: "Trace", layer: int, direction: str):

@@ -32,7 +32,7 @@ def step_values(trace: "Trace", layer: int, direction: str, t: int, unit: int) -
     return values
 
 
-def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """||dLoss/dx_t|| over the tokens, one line per model (the vanishing-gradient view)."""
     fig = go.Figure()
     for name, ys in curves.items():

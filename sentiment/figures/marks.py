@@ -11,6 +11,8 @@ import math
 
 import plotly.graph_objects as go
 
+from sentiment.figures.style import token_label
+
 MARK_COLOR = "rgba(255,140,0,0.95)"  # orange: apart from Viridis, RdBu and PuOr
 HALO_COLOR = "rgba(20,20,20,0.85)"  # a dark line under the orange one: the outline shows on dark red cells too
 
@@ -35,6 +37,18 @@ def mark_selection(fig: go.Figure, token: int, unit: int) -> go.Figure:
                 shapes.append(dict(outline, xref=f"x{sfx} domain", yref=f"y{sfx}", x0=0, x1=1, y0=row - 0.5, y1=row + 0.5))
     meta["selection"] = {"token": int(token), "unit": int(unit), "row": row}
     fig.update_layout(meta=meta, shapes=[*fig.layout.shapes, *shapes])
+    return _label_token(fig, int(token), list(meta.get("tokens", [])))
+
+
+def _label_token(fig: go.Figure, token: int, tokens: list[str]) -> go.Figure:
+    """The selected token among the token axis's labels (a thinned axis may skip it), the labels closer
+    to it than the thinning step dropped so that none overlap."""
+    ticks = [int(v) for v in (fig.layout.xaxis.tickvals or ())]
+    if not tokens or not ticks or token in ticks or not 0 <= token < len(tokens):
+        return fig
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1
+    pos = sorted([p for p in ticks if abs(p - token) >= step] + [token])
+    fig.update_xaxes(tickvals=pos, ticktext=[token_label(tokens, p, step > 1) for p in pos])
     return fig
 
 

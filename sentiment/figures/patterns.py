@@ -43,7 +43,7 @@ def _colour_axis(gate: str, values: np.ndarray) -> dict:
 
 
 def review_heatmap(tokens: Sequence[str], values: np.ndarray, gate: str, span: tuple[int, int] | None = None,
-                   units: Sequence[int] | None = None, lang: str = "en", max_ticks: int = 80) -> go.Figure:
+                   units: Sequence[int] | None = None, lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """values [T, H] of one review: units along y (0 at the top), tokens along x. A row of markers
     above the units makes box selection possible (a heatmap alone is not selectable); the drag
     selects horizontally, i.e. a token range. ``span`` (inclusive) is shaded, ``units`` marked left."""

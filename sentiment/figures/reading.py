@@ -45,7 +45,7 @@ def pooling_credit(trace: "Trace") -> dict[str, np.ndarray]:
     return {"weight": np.asarray(trace.pool_weights, dtype=np.float64)[:T]}
 
 
-def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Which tokens the pooling kept, as bars over the tokens."""
     T = len(trace.tokens)
     credit = pooling_credit(trace)
@@ -66,7 +66,7 @@ def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 80) -> go.Fig
     return _base_layout(fig, title, 330 if T <= 12 else 380, meta)
 
 
-def prefix_curve(trace: "Trace", lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def prefix_curve(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """P(positive) after each prefix of the review as a line over the tokens, with the 0.5 line."""
     T = len(trace.tokens)
     fig = go.Figure()
@@ -93,7 +93,7 @@ def attribution(trace: "Trace", method: str = "occlusion") -> np.ndarray | None:
     return None if a is None else np.asarray(a, dtype=np.float64)[: len(trace.tokens)]
 
 
-def attribution_bar(trace: "Trace", method: str = "occlusion", lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def attribution_bar(trace: "Trace", method: str = "occlusion", lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Bars over the tokens: positive attribution (towards 'positive') blue, negative magenta."""
     T = len(trace.tokens)
     a = attribution(trace, method)
@@ -141,7 +141,7 @@ def _compare_axis(fig: go.Figure, traces: Sequence["Trace"], max_ticks: int) -> 
     _token_axis(fig, longest.tokens, max_ticks)
 
 
-def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Prefix curves of several models on the same review, overlaid."""
     fig = go.Figure()
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
@@ -161,7 +161,7 @@ def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = 
     return _base_layout(fig, say("fig.prefix_title", lang), 380, meta)
 
 
-def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Per-token pooling credit (summed over directions) of several models, as grouped bars."""
     fig = go.Figure()
     for i, (tr, nm) in enumerate(zip(traces, names)):

@@ -84,12 +84,34 @@ def _base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figu
     return fig
 
 
-def token_ticks(tokens: Sequence[str], max_ticks: int = 80) -> tuple[list[int], list[str]]:
-    """Tick positions and labels for a token axis: every token up to max_ticks, else every k-th."""
+TOKEN_TICKS = 60  # token labels on a full-width chart: at most one per 17 px of a 1,000 px plot, slanted
+TICK_LABEL_CHARS = 14  # a token label is cut to this many characters (with "…")
+
+
+def token_label(tokens: Sequence[str], p: int, thinned: bool) -> str:
+    """A token's tick label: the token (cut to TICK_LABEL_CHARS); on a thinned axis with its position
+    ("41:movie"), so that every k-th token never reads as a sentence."""
+    tok = tokens[p] if len(tokens[p]) <= TICK_LABEL_CHARS else tokens[p][: TICK_LABEL_CHARS - 1] + "…"
+    return html.escape(f"{p}:{tok}" if thinned else tok, quote=False)
+
+
+def token_ticks(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS, keep: int | None = None) -> tuple[list[int], list[str]]:
+    """Tick positions and labels for a token axis: every token up to max_ticks, else every k-th with its
+    position; ``keep`` (the selected token) is always among them, the ticks closer than k to it dropped."""
     n = len(tokens)
-    step = max(1, int(np.ceil(n / max_ticks)))
+    step = max(1, int(np.ceil(n / max(1, max_ticks))))
     pos = list(range(0, n, step))
-    return pos, [html.escape(tokens[p], quote=False) for p in pos]
+    if keep is not None and 0 <= keep < n and keep not in pos:
+        pos = sorted([p for p in pos if abs(p - keep) >= step] + [int(keep)])
+    return pos, [token_label(tokens, p, step > 1) for p in pos]
+
+
+def token_label_px(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS) -> int:
+    """Pixels the token labels may take under a token axis: plotly slants or turns them upright when they
+    would overlap (``autotickangles``), so room for the longest label standing upright."""
+    pos, labels = token_ticks(tokens, max_ticks)
+    longest = max((len(html.unescape(s)) for s in labels), default=1)
+    return int(np.clip(12 + 7 * longest, 40, 12 + 7 * (TICK_LABEL_CHARS + 5)))
 
 
 def _hover_tokens(trace: "Trace", lang: str) -> list[str]:
@@ -97,8 +119,9 @@ def _hover_tokens(trace: "Trace", lang: str) -> list[str]:
     return [html.escape(tok) + (say("fig.unk", lang) if u else "") for tok, u in zip(trace.tokens, unk)]
 
 
-def _token_axis(fig: go.Figure, tokens: Sequence[str], max_ticks: int = 80, **where) -> None:
+def _token_axis(fig: go.Figure, tokens: Sequence[str], max_ticks: int = TOKEN_TICKS, **where) -> None:
+    """A token x axis: thinned labels (``token_ticks``), level while they fit, else slanted or upright: never overlapping."""
     pos, text = token_ticks(tokens, max_ticks)
-    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=text, tickangle=-60 if len(tokens) > 12 else 0,
+    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -90],
                      range=[-0.5, len(tokens) - 0.5], **where)
 

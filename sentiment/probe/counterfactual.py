@@ -53,6 +53,7 @@ ZH_WORDS: dict[str, int] = {
 }
 ZH_NEGATORS = ("没有", "不是", "不", "没")  # longest first
 ZH_INTENSIFIERS = ("非常", "特别", "十分", "相当", "比较", "很", "太", "挺", "真", "超", "蛮", "最", "更")
+ZH_NEGATE_BEFORE = ("太",)  # intensifiers that 不 goes before, not after: "太差了" -> "不太差了" (never "太不差了")
 CONTRAST = {  # language -> polarity of the review -> the clause that says the opposite
     "en": {1: "But the ending was awful.", -1: "But the acting was wonderful."},
     "zh": {1: "但是早餐很差。", -1: "但是服务很热情。"},
@@ -207,6 +208,8 @@ def _negate(text: str, language: str, h: _Hit) -> Edit:
         at = h.start
         if h.intensified and language == "en":  # "very good" -> "not very good"; Chinese: "很好" -> "很不好"
             at = _words_en(text[: h.start])[-1][1]
+        elif h.intensified and language == "zh":  # but "太差" -> "不太差"
+            at -= next((len(m) for m in ZH_NEGATE_BEFORE if text.endswith(m, 0, at)), 0)
         return _insert(text, language, "negate", at, h.word)
     ns, ne = h.negator
     neg = text[ns:ne]

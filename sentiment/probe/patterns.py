@@ -580,6 +580,50 @@ def threshold_for(values: np.ndarray, start: int, end: int, k: int = 3, step: fl
     return round(thr, 10)
 
 
+def is_punctuation(token: str) -> bool:
+    """Whether a token is only punctuation or symbols ("!", "...", "。", "<br />" pieces): never a pattern."""
+    return bool(token) and not any(ch.isalnum() for ch in token)
+
+
+def punctuation_rows(bt: BatchTrace) -> np.ndarray:
+    """[N_tok] bool: the sample's punctuation tokens (worked out once per vocabulary id; kept on ``bt``)."""
+    cached = getattr(bt, "_punct", None)
+    if cached is not None:
+        return cached
+    ids = np.asarray(bt.ids, dtype=np.int64)
+    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    punct = np.array([is_punctuation(bt.tokens[int(i)]) for i in first], dtype=bool)[inverse.reshape(-1)]
+    bt._punct = punct  # type: ignore[attr-defined]
+    return punct
+
+
+def default_selection(values: np.ndarray, tokens: Sequence[str], k: int = 3, widths: Sequence[int] = (2, 3, 1)
+                      ) -> tuple[int, int, float] | None:
+    """A first selection that finds units: the span of ``widths[0]`` tokens (then the other widths), free of
+    punctuation, over which at least ``k`` units stay highest, and the threshold just under the k-th of
+    them (``threshold_for``). (start, end, threshold), or None when no span qualifies. values [T, H]."""
+    T, H = values.shape
+    if T == 0 or H == 0:
+        return None
+    punct = np.array([is_punctuation(tok) for tok in tokens[:T]], dtype=bool)
+    v = np.asarray(values, dtype=np.float32)
+    for w in widths:
+        if w > T:
+            continue
+        best, best_low = None, -np.inf
+        for a in range(T - w + 1):
+            if punct[a: a + w].any():
+                continue
+            low = np.sort(v[a: a + w].min(0))[::-1][min(k, H) - 1]  # the k-th highest unit's minimum
+            if low > best_low:
+                best, best_low = a, float(low)
+        if best is not None:
+            thr = threshold_for(v, best, best + w - 1, k)
+            if thr is not None:
+                return best, best + w - 1, thr
+    return None
+
+
 @dataclass
 class Match:
     """A phrase where all selected units are on together."""
@@ -622,9 +666,10 @@ class Matches(NamedTuple):
 def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_length: int = 1,
           limit: int = 50, context: int = 5) -> Matches:
     """Phrases of the sample where every selected unit is above threshold at every token, ranked by
-    length (longest first), then by mean value over the phrase and units. Returns (the first
-    ``limit`` matches, how many phrases matched in all, how many of those are in positive reviews).
-    A phrase never crosses two reviews."""
+    strength: the mean value over the whole phrase and the units (strongest first), then by length.
+    Phrases of punctuation alone ("! ! !") are left out. Returns (the first ``limit`` matches, how
+    many phrases matched in all, how many of those are in positive reviews). A phrase never crosses
+    two reviews."""
     units = np.asarray(units, dtype=np.int64)
     on = on_together(bt, key, units, threshold)  # [N_tok]
     prev = np.concatenate([[False], on[:-1]])
@@ -634,7 +679,9 @@ def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_
     starts = np.flatnonzero(on & ~prev)
     ends = np.flatnonzero(on & ~nxt)  # paired with starts, in order
     lengths = ends - starts + 1
-    keep = lengths >= max(1, int(min_length))
+    punct = np.concatenate([[0], np.cumsum(punctuation_rows(bt))])
+    words = lengths - (punct[ends + 1] - punct[starts])  # tokens of each phrase that are not punctuation
+    keep = (lengths >= max(1, int(min_length))) & (words > 0)
     starts, ends, lengths = starts[keep], ends[keep], lengths[keep]
     if starts.size == 0:
         return Matches([], 0, 0)
@@ -645,7 +692,7 @@ def match(bt: BatchTrace, key: Key, units: Sequence[int], threshold: float, min_
         mean_row[a: a + step] = np.asarray(v[a: a + step][:, units], dtype=np.float64).mean(1)
     cs = np.concatenate([[0.0], np.cumsum(mean_row)])
     means = (cs[ends + 1] - cs[starts]) / lengths
-    order = np.lexsort((starts, -means, -lengths))[: max(0, int(limit))]
+    order = np.lexsort((starts, -lengths, -means))[: max(0, int(limit))]
     out = []
     for j in order:
         s, e = int(starts[j]), int(ends[j])

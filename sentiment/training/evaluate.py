@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -79,12 +79,17 @@ def evaluate_examples(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], 
     return metrics(probs.argmax(1).tolist(), labels)
 
 
-def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limit: int = 300) -> list[dict]:
+def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limit: int = 300,
+                  progress: Callable[[int, int], None] | None = None, chunk: int = 50) -> list[dict]:
     """The reviews among the first `limit` examples that the model gets wrong, most confident first:
-    [{"text", "label", "p_positive"}]."""
+    [{"text", "label", "p_positive"}]. ``progress(done, total)`` after each ``chunk`` reviews read."""
     sample = list(examples[:limit])
-    seqs, labels = encode_for(ckpt, sample)
-    p_pos = predict_ids(ckpt.model, seqs, temperature=ckpt.temperature)[:, 1].tolist()
+    p_pos: list[float] = []
+    for a in range(0, len(sample), chunk):
+        seqs, _ = encode_for(ckpt, sample[a: a + chunk])
+        p_pos += predict_ids(ckpt.model, seqs, temperature=ckpt.temperature)[:, 1].tolist()
+        if progress is not None:
+            progress(len(p_pos), len(sample))
     wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
     return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))
 

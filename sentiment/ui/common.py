@@ -16,6 +16,7 @@ import streamlit as st
 from sentiment import serving, spec
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
+from sentiment.figures.style import md_escape
 from sentiment.modeling import catalog, checkpoint
 
 from . import present, waiting
@@ -376,6 +377,24 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk))
     if trace.note:
         st.warning(" ".join(t(n) for n in getattr(trace, "notes", ())) or trace.note, icon=":material/warning:")
+    unread_note(trace)
+
+
+def unread_words(trace) -> list[str]:
+    """What of a mixed-language review the model did not read: Chinese an English model dropped, English
+    words a Chinese model saw only as <unk>."""
+    if trace.language == "en":
+        return text_mod.unread_runs(trace.text, "en")
+    latin = set(text_mod.unread_runs(trace.text, "zh"))
+    return list(dict.fromkeys(tok for tok, u in zip(trace.tokens, trace.unk) if u and tok in latin | {w.lower() for w in latin}))
+
+
+def unread_note(trace) -> None:
+    """A mixed review: say what the model did not read (never drop a script without a word)."""
+    runs = unread_words(trace) if trace.language in ("en", "zh") else []
+    if runs:
+        shown = ", ".join(f"“{r}”" for r in runs[:12]) + (" …" if len(runs) > 12 else "")
+        st.info(t(f"unread.{trace.language}", runs=md_escape(shown)), icon=":material/translate:")
 
 
 def layer_options(trace) -> list[tuple[int, str]]:

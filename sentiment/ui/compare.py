@@ -16,6 +16,7 @@ from .i18n import lang, t
 
 K = "cmp"
 SIDES = ("a", "b")
+HALF_WIDTH_TICKS = 26  # token labels on a heatmap half the page wide (figures.TOKEN_TICKS on a whole width)
 
 
 def render() -> None:
@@ -23,6 +24,7 @@ def render() -> None:
     st.caption(t("compare.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
     pickers = [f"{K}_{s}" for s in SIDES]
+    share.follow_session(K, pickers[0])  # the lesson's review and model (as A), as another page left them
     share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
     with present.controls(K):  # hidden in presenter mode, like the other pages' inputs
         review = common.review_input(K, picker_keys=pickers)
@@ -36,6 +38,7 @@ def render() -> None:
                 entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True, allow_bow=side == "b"))
     if any(e is None for e in entries):
         return
+    share.keep_session(K, entries[0], review)
     if entries[1].cell == common.BOW:
         with_bag_of_words(cols, entries, review)
         return
@@ -83,7 +86,8 @@ def render() -> None:
     st.caption(t("gates.help"))
     for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries):
         with col:
-            fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang())
+            fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang(),
+                                        max_ticks=HALF_WIDTH_TICKS)
             common.chart(fig, key=f"{K}_heat_{side}", filename=f"gates-{entry.name}")
             with st.expander(t("gates.equations", cell=tr.cell.upper()), icon=":material/function:"):
                 st.code("\n".join(figures.EQUATIONS.get(tr.cell, [])), language=None)

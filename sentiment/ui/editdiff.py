@@ -126,7 +126,7 @@ def show_predictions(a, b, diff: cf.TraceDiff) -> None:
     for col, tr, name, delta in ((c1, a, "edit.a", None), (c2, b, "edit.b", diff.delta_p)):
         label = t("label." + tr.label) if tr.label in ("positive", "negative") else tr.label
         with col:
-            st.metric(t(name), label, t("edit.delta", delta=delta) if delta is not None else t("pred.bar", p=float(tr.probs[1])),
+            st.metric(t(name), label, t("edit.delta", delta=100 * delta) if delta is not None else t("pred.bar", p=float(tr.probs[1])),
                       delta_color="normal" if delta is not None else "off", delta_arrow="auto" if delta is not None else "off")
             st.progress(min(1.0, max(0.0, float(tr.probs[1]))), text=t("pred.bar", p=float(tr.probs[1])))
     name_a = t("label." + diff.label_a) if diff.label_a in ("positive", "negative") else diff.label_a
@@ -134,7 +134,7 @@ def show_predictions(a, b, diff: cf.TraceDiff) -> None:
     if diff.label_changed:
         st.warning(t("edit.flipped", a=name_a, b=name_b), icon=":material/swap_horiz:")
     else:
-        st.caption(t("edit.kept", a=name_a, delta=diff.delta_p))
+        st.caption(t("edit.kept", a=name_a, delta=100 * diff.delta_p))
 
 
 def alignment_line(al: cf.Alignment) -> str:
@@ -212,7 +212,7 @@ def before_after(traces, same_model: bool, layer: int, direction: str, top_k: in
         st.success(t(f"ba.retrained.{lineage}"), icon=":material/history:")
     else:
         st.caption(t("ba.caveat"))
-    st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=diff.delta_p) + " " + alignment_line(diff.alignment))
+    st.caption(t("ba.delta", a=diff.p_a, b=diff.p_b, delta=100 * diff.delta_p) + " " + alignment_line(diff.alignment))
     common.chart(figures.diff_heatmaps(diff, layer, direction, top_k=top_k, lang=lang()), key=f"{key}_ba_heat",
                  filename=f"before-after-l{layer + 1}-{direction}")
 

@@ -19,11 +19,13 @@ def render() -> None:
     st.title(t("explore.title"))
     st.caption(t("explore.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    share.follow_session(K)  # the review and model of the lesson, as another page left them
     share.restore(K)  # a shared link's model and review (first run only)
     chosen = common.review_and_model(K)
     if chosen is None:
         return
     entry, review = chosen
+    share.keep_session(K, entry, review)
     method = st.session_state.get(f"{K}_method", "occlusion")
     method = method if method in METHODS else "occlusion"
     # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;

@@ -18,7 +18,7 @@ from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.training import evaluate
 from sentiment.training.config import made_by
 
-from . import common, openmodel, waiting
+from . import common, openmodel, tables, waiting
 from .i18n import lang, t
 
 K = "mo"
@@ -30,12 +30,26 @@ def _pct(v) -> float | None:
     return round(100 * float(v), 2) if isinstance(v, (int, float)) else None
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=8)
+def _test_reviews(path: str, limit: int) -> list:
+    """The first ``limit`` reviews of a model's own test split (reading the dataset: the slow part; cached)."""
+    return list(evaluate.split_for(common.load_model(path).card).test[:limit])
+
+
 def _misclassified(path: str, limit: int) -> list[dict]:
-    """The mistakes among a model's first ``limit`` test reviews (cached per model)."""
-    ckpt = common.load_model(path)
-    splits = evaluate.split_for(ckpt.card)
-    return evaluate.misclassified(ckpt, splits.test, limit)
+    """The mistakes among a model's first ``limit`` test reviews (kept per model for the session), with a
+    progress bar while the dataset is read and the model reads the reviews."""
+    done = st.session_state.setdefault(f"{K}_wrong_done", {})
+    if (path, limit) in done:
+        return done[(path, limit)]
+    bar = st.progress(0.0, text=t("models.wrong.reading"))
+    examples = _test_reviews(path, limit)
+    bar.progress(0.05, text=t("models.wrong.progress", done=0, n=len(examples)))
+    wrong = evaluate.misclassified(common.load_model(path), examples, limit, progress=lambda d, n: bar.progress(
+        0.05 + 0.95 * d / max(1, n), text=t("models.wrong.progress", done=d, n=n)))
+    bar.empty()
+    done[(path, limit)] = wrong
+    return wrong
 
 
 _searched: set[tuple[str, int]] = set()  # (model, limit) already searched in this process: no queue
@@ -96,18 +110,18 @@ def grids(ok: list[ModelEntry]) -> None:
 
 def table(ok: list[ModelEntry]) -> None:
     st.subheader(t("models.table"))
-    st.dataframe([{
+    tables.fit([{
         t("col.model"): e.name, t("col.source"): t(f"source.{e.source}"), t("col.dataset"): e.dataset,
         t("col.cell"): t(f"cell.{e.cell}") if e.cell in common.CELL_ORDER else e.cell,
         t("col.pooling"): t(f"pool.{e.pooling}") if e.pooling in common.POOL_ORDER else e.pooling,
         t("col.acc"): _pct(e.test_accuracy), t("col.bacc"): _pct(e.card.get("test_balanced_accuracy")),
         t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
         t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
-        t("col.device"): e.card.get("device", ""),
+        t("col.device"): str(e.card.get("device", "")).split(" (")[0],  # "cuda"; the whole name is on the card
         t("col.temperature"): _cal(e.card).get("temperature"),
         t("col.ece_before"): _pct(_cal(e.card).get("test_ece_before")),
         t("col.ece_after"): _pct(_cal(e.card).get("test_ece_after")),
-    } for e in ok], hide_index=True, width="stretch")
+    } for e in ok])
 
 
 def _cal(card: dict) -> dict:

@@ -23,7 +23,7 @@ from sentiment.modeling import catalog
 from sentiment.probe import patterns
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 
-from . import common, waiting
+from . import common, present, waiting
 from .i18n import lang, t
 from .models import dataset_here
 
@@ -142,7 +142,7 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
     bt = batch_for(ckpt, n, split)
     if bt is None:
         note = st.empty()
-        note.info(t("patterns.untraced"), icon=":material/hourglass_empty:")
+        note.info(t("patterns.untraced", n=n, dataset=entry.dataset if split == "test" else "CSV"), icon=":material/hourglass_empty:")
         label = t("patterns.trace", n=n) if split == "test" else t("patterns.trace.upload", n=n)
         button = st.empty()  # emptied once clicked: a traced sample shows no "Trace" button
         if not button.button(label, key=f"{K}_trace", type="primary"):
@@ -230,6 +230,24 @@ def _apply_brush(length: int) -> None:
         st.session_state[f"{K}_span"] = span
 
 
+def _open_on_a_finding(tokens: list, values, key: tuple, span_key: str, thr_key: str, lo: float, hi: float):
+    """For a review or gate not shown before: the span and threshold where the data find units
+    (``patterns.default_selection``) into the range slider and the threshold. Returns the selection the
+    data chose for this review and gate ((start, end), threshold), None when there was none."""
+    stamp = hash((tuple(tokens), key))
+    if st.session_state.get(f"{K}_opened_for") == stamp:
+        return st.session_state.get(f"{K}_opened_default")
+    st.session_state[f"{K}_opened_for"] = stamp
+    found = patterns.default_selection(values, tokens) if len(tokens) > 1 else None
+    chosen = None
+    if found is not None:
+        a, b, thr = found
+        chosen = ((a, b), float(min(hi, max(lo, thr))))
+        st.session_state[span_key], st.session_state[thr_key] = chosen
+    st.session_state[f"{K}_opened_default"] = chosen
+    return chosen
+
+
 def _set_threshold(key: str, value: float) -> None:
     st.session_state[key] = float(value)
 
@@ -242,11 +260,13 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     T = len(tokens)
     _apply_brush(T)
     span_key = f"{K}_span"
+    kind = gate_kind(key[2])
+    lo, hi = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0) if kind == "tanh" else (-3.0, 3.0)
+    opened = _open_on_a_finding(tokens, values, key, span_key, f"{K}_thr_{kind}", lo, hi)
     span = st.session_state.get(span_key)
     if not (isinstance(span, (tuple, list)) and len(span) == 2 and all(isinstance(x, int) for x in span)
             and 0 <= span[0] <= span[1] < T):
         st.session_state.pop(span_key, None)  # another review: back to the default range
-    kind = gate_kind(key[2])
     c1, c2 = st.columns([3, 1])
     with c1:
         if T > 1:
@@ -255,12 +275,13 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
         else:
             a = b = 0
     with c2:
-        lo, hi = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0) if kind == "tanh" else (-3.0, 3.0)
         thr = st.slider(t("patterns.threshold"), lo, hi, DEFAULT_THRESHOLD[kind], 0.05, key=f"{K}_thr_{kind}",
                         help=t("patterns.threshold.help"))
+    if opened == ((a, b), thr):
+        st.caption(t("patterns.default"))  # while the selection is still the one the data chose
     units = patterns.select_units(values, a, b, thr)
     fig = pf.review_heatmap(tokens, values, key[2], span=(a, b), units=units, lang=lang())
-    st.plotly_chart(fig, key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
+    st.plotly_chart(present.scale_figure(fig), key=f"{K}_brush", on_select="rerun", selection_mode="box", config=common.plot_config("patterns-review"))
     phrase = pf.join_tokens(tokens[a: b + 1], entry.language)
     if units.size == 0:
         st.info(t("patterns.units.none", thr=f"{thr:g}", phrase=phrase), icon=":material/filter_alt_off:")

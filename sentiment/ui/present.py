@@ -43,6 +43,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 .gs-present-review { font-size: 1.9rem; line-height: 1.6; border-left: 6px solid #888; padding: 0.3rem 1rem; margin: 0.5rem 0 1rem 0; }
 </style>"""
 CHART_FONT = 18  # plotly font size in presenter mode (13 otherwise, see figures.FONT)
+MIN_CHART_FONT = 14  # no chart text smaller than this in presenter mode (ticks, colour bars: 9-11 px otherwise)
 
 
 def on() -> bool:
@@ -83,18 +84,67 @@ def review_banner(review: str) -> None:
         st.markdown(f'<div class="gs-present-review">{shown}</div>', unsafe_allow_html=True)
 
 
+def _grown(node, grow: float):
+    """The font sizes set anywhere inside a figure's JSON (``font``, ``tickfont``, ``title.font``...), each
+    times ``grow`` (at least MIN_CHART_FONT): a sparse copy holding only the font-bearing parts; None when there are none."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k.endswith("font") and isinstance(v, dict) and isinstance(v.get("size"), (int, float)):
+                out[k] = {**v, "size": max(MIN_CHART_FONT, round(v["size"] * grow))}
+            elif isinstance(v, dict):
+                sub = _grown(v, grow)
+                if sub:
+                    out[k] = sub
+        return out or None
+    return None
+
+
+def _floor_unset(fig) -> None:
+    """The fonts a figure leaves to the theme (Streamlit's sets tick and legend labels to 12 px whatever
+    the base font): set to MIN_CHART_FONT + 2 on every axis, colour bar and the legend."""
+    size = MIN_CHART_FONT + 2
+    names = list(fig.layout.to_plotly_json())
+    for name in dict.fromkeys(["xaxis", "yaxis", *(k for k in names if k.startswith(("xaxis", "yaxis")))]):
+        axis = fig.layout[name]
+        if axis.type == "log" and axis.dtick is None:
+            axis.dtick = 1  # powers of ten only: plotly draws the digits between them smaller than any floor
+        if not axis.tickfont.size:
+            axis.tickfont.size = size
+        if not axis.title.font.size:
+            axis.title.font.size = size
+    for name in [k for k in names if k.startswith("coloraxis")]:
+        bar = fig.layout[name].colorbar
+        if not bar.tickfont.size:
+            bar.tickfont.size = size
+        if not bar.title.font.size:
+            bar.title.font.size = size
+    if not fig.layout.legend.font.size:
+        fig.layout.legend.font.size = size
+
+
 def scale_figure(fig):
     """A chart's fonts enlarged for a projector when presenter mode is on (the figure, changed in place):
-    the base font, and the title and panel titles that set their own size (tick labels keep theirs:
-    the figures leave them room by their size)."""
-    if on():
-        fig.update_layout(font=dict(size=CHART_FONT))
-        grow = CHART_FONT / 13
-        if fig.layout.title.font.size:
-            fig.layout.title.font.size = round(fig.layout.title.font.size * grow)
-        for a in fig.layout.annotations or ():
-            if a.font.size:
-                a.font.size = round(a.font.size * grow)
+    the base font, every font a figure sets itself (titles, ticks, axis titles, colour bars, legends,
+    annotations), the hover labels, and the height and margins in step (room for the larger labels)."""
+    if not on():
+        return fig
+    grow = CHART_FONT / 13
+    layout = fig.layout.to_plotly_json()
+    sparse = _grown({k: v for k, v in layout.items() if k not in ("font", "annotations", "shapes")}, grow) or {}
+    fig.update_layout(sparse)
+    fig.update_layout(font=dict(size=CHART_FONT), hoverlabel=dict(font=dict(size=CHART_FONT)))
+    _floor_unset(fig)
+    for a in fig.layout.annotations or ():
+        a.font.size = max(MIN_CHART_FONT, round((a.font.size or 13) * grow))
+    for tr in fig.data:
+        sub = _grown(tr.to_plotly_json(), grow)
+        if sub:
+            tr.update(sub)
+    if fig.layout.height:
+        fig.layout.height = round(fig.layout.height * grow)
+    m = fig.layout.margin
+    fig.update_layout(margin={side: round(getattr(m, side) * grow) for side in ("l", "r", "t", "b") if getattr(m, side)})
     return fig
 
 

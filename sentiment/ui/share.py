@@ -27,6 +27,8 @@ from .i18n import LANG_KEY, lang, t
 
 DONE_KEY = "_share_restored"  # session: the page keys whose link was read
 PENDING = "_share_pending_{key}"  # session: the link's ViewState until the page has a trace
+SESSION_VIEW = "_session_view"  # session: {"text", "model" (catalog key), "rev"}: the review and model of the lesson
+SEEN = "_session_view_seen_{key}"  # session: the SESSION_VIEW rev a page last showed
 
 
 def _plain(v):
@@ -64,6 +66,30 @@ def _restore_model(picker_key: str, wanted: str | None, pooling: str | None, sid
         st.session_state[f"{picker_key}_pooling"] = entry.pooling
         st.session_state[f"{picker_key}_model"] = entry.key
     return problems
+
+
+def follow_session(key: str, picker_key: str | None = None) -> None:
+    """Before a page's widgets: the session's review and model (set on another page since this page last
+    ran) into this page's review (``{key}_text``) and model picker (``picker_key``, default ``key``). One
+    review and one model per browser session: Explore, Compare (as model A) and Learn show the same."""
+    view = st.session_state.get(SESSION_VIEW)
+    seen = SEEN.format(key=key)
+    if not view or st.session_state.get(seen) == view["rev"]:
+        return
+    st.session_state[seen] = view["rev"]
+    st.session_state[f"{key}_text"] = view["text"]
+    _restore_model(picker_key or key, view["model"], None)
+
+
+def keep_session(key: str, entry, review: str) -> None:
+    """After a page's widgets: its review and model become the session's (``follow_session``)."""
+    if entry is None or not isinstance(review, str):
+        return
+    view = st.session_state.get(SESSION_VIEW)
+    if not view or (view["text"], view["model"]) != (review, entry.key):
+        view = {"text": review, "model": entry.key, "rev": (view["rev"] + 1) if view else 1}
+        st.session_state[SESSION_VIEW] = view
+    st.session_state[SEEN.format(key=key)] = view["rev"]
 
 
 def restore(key: str) -> None:

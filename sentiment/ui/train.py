@@ -22,7 +22,7 @@ from sentiment.jsonio import read_json
 from sentiment.modeling import catalog
 from sentiment.training import estimate, runs
 
-from . import common
+from . import common, tables
 from .i18n import lang, t
 
 K = "tr"
@@ -355,7 +355,7 @@ def live_runs() -> None:
         rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): r.device or "—",
                      t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): None if acc is None else round(100 * acc, 2),
                      t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
-    st.dataframe(rows, hide_index=True, width="stretch")
+    tables.fit(rows)  # every column in view, none cut off on the right
     by_id = {r.id: r for r in all_runs}
     # no state in the label: a browser keeps showing the label the picker first had (the state is in the table)
     labels = {i: f"{r.name} · {i}" for i, r in by_id.items()}
