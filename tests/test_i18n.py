@@ -214,7 +214,7 @@ def test_a_traces_notes_translate_and_survive_its_json():
     from sentiment.probe.instrument import Trace
 
     ckpt = checkpoint.load(ROOT / "assets" / "models" / "imdb-lstm-max")
-    tr = probe.trace(ckpt, "good " * (ckpt.max_len + 7), prefix=False, occlusion=False)
+    tr = probe.trace(ckpt, "good " * (ckpt.read_len + 7), prefix=False, occlusion=False)
     assert [n.code for n in tr.notes] == ["note.cut_tokens"] and "7 more not read" in tr.note
     back = Trace.from_json(tr.to_json())
-    assert back.notes == tr.notes and t(back.notes[0], "zh") == f"评论已截断为模型的前 {ckpt.max_len} 个词元（另有 7 个未读）。"
+    assert back.notes == tr.notes and t(back.notes[0], "zh") == f"评论已截断为模型的前 {ckpt.read_len} 个词元（另有 7 个未读）。"

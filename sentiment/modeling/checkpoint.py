@@ -111,7 +111,7 @@ class Checkpoint:
         if any(f.padding):
             notes.append(f"This model reads {sum(f.padding)} padding steps ({'before' if c.padding == 'pre' else 'after'} "
                          "the review), as its framework ran it.")
-        return Encoded(f.tokens, f.ids, f.truncated, " ".join(notes), f.padding if c.reads_padding else None)
+        return Encoded(f.tokens, f.ids, f.truncated, " ".join(notes), padding=f.padding if c.reads_padding else None)
 
     def encode(self, text: str) -> Encoded:
         """Tokenize and map to ids as training did; raises InputError when nothing is left to read."""
