@@ -639,7 +639,7 @@ STRINGS: dict[str, str] = {
     "error.vocab.too_many_tokens": "{file}: {n} tokens, but the embedding has only {size} rows: not this model's vocabulary",
     "error.vocab.invalid": "{file}: {err}",
     "error.model.field_range": "{path}: {field} is {value!r}; it must be a whole number from 1 to {most:,}",
-    "error.model.tokenizer": "{path}: tokenizer {tokenizer} is not one GateScope has (language {languages}, mode word or char)",
+    "error.model.tokenizer": "{path}: tokenizer {tokenizer} is not one GateScope has (language {languages} or {last}, mode word or char)",
     "error.model.too_many_parameters": "{path}: about {n:,} parameters, more than the {most:,} a model here may have",
     "error.model.weights_too_big": "{path}: {mb:.0f} MB, far more than config.json's model needs",
     "error.model.vocab_too_big": "{path}: {mb:.0f} MB, more than a vocabulary here may take",

@@ -635,7 +635,7 @@ STRINGS: dict[str, str] = {
     "error.vocab.too_many_tokens": "{file}：有 {n} 个词元，但词嵌入只有 {size} 行：这不是该模型的词表",
     "error.vocab.invalid": "{file}：{err}",
     "error.model.field_range": "{path}：{field} 为 {value!r}；它必须是 1 到 {most:,} 之间的整数",
-    "error.model.tokenizer": "{path}：分词设置 {tokenizer} 不受支持（语言须为 {languages}，切分方式为按词或按字）",
+    "error.model.tokenizer": "{path}：分词设置 {tokenizer} 不受支持（语言须为 {languages} 或 {last}，切分方式为按词或按字）",
     "error.model.too_many_parameters": "{path}：约有 {n:,} 个参数，超过了这里的模型上限 {most:,}",
     "error.model.weights_too_big": "{path}：{mb:.0f} MB，远大于 config.json 中的模型所需",
     "error.model.vocab_too_big": "{path}：{mb:.0f} MB，超过了这里词表的大小上限",

@@ -187,8 +187,9 @@ def check_config(cfg: dict, where: Path) -> None:
         raise CheckpointError("model.field_range", path=where, field="max_len", value=str(max_len)[:40], most=MAX_LEN)
     language, mode = tokenizer.get("language", "en"), tokenizer.get("mode", "word")
     if language not in spec.LANGUAGES or mode not in ("word", "char") or tokenizer.get("letters", "ascii") not in ("ascii", "latin"):
-        raise CheckpointError("model.tokenizer", path=where, tokenizer=str(tokenizer)[:80],
-                              languages=" or ".join(spec.LANGUAGES))
+        *first, last = spec.LANGUAGES
+        raise CheckpointError("model.tokenizer", path=where, tokenizer=str(tokenizer)[:80], languages=", ".join(first),
+                              last=last)
     if _parameters(model) > MAX_PARAMETERS:
         raise CheckpointError("model.too_many_parameters", path=where, n=_parameters(model), most=MAX_PARAMETERS)
 
