@@ -82,7 +82,7 @@ def test_the_tables_import_neither_torch_nor_streamlit():
 
 ERROR_CALL = re.compile(r"""\b(?:\w*Error|Note)\(\s*f?(["'])([a-z_]+(?:\.[a-z_{}\[\]0-9]+)+)\1""")
 EDIT_CALL = re.compile(r"""\bEditRefused\(\s*(["'])([a-z_]+)\1""")
-LAYERS_WITH_CODES = ("data", "modeling", "probe", "figures")
+LAYERS_WITH_CODES = ("data", "modeling", "probe", "figures", "training", "interop")
 # English that may stay in a Chinese message: names of formats, files and technical things.
 ALLOWED = {"csv", "utf", "gb18030", "gbk", "json", "http", "sha256", "lstm", "gru", "rnn", "excel", "imdb", "aclimdb",
            "config", "card", "vocab", "model", "tokenizer", "neg", "pos", "positive", "negative", "mb"}
@@ -200,7 +200,7 @@ def test_no_regular_expression_back_translation_is_left():
 
 
 def test_the_converted_layers_raise_codes_not_sentences():
-    """data, modeling, probe, figures and viewstate raise with a code (training keeps plain messages for now)."""
+    """data, modeling, probe, figures, training, interop and viewstate raise with a code."""
     plain = re.compile(r"""\b(?:GateScope|Input|Data|Checkpoint|Upload|Download)Error\(\s*(?:f?["'](?![a-z_]+\.)|(?!f["']|\w+Error\))[^"'\s)])""")
     paths = [p for layer in LAYERS_WITH_CODES for p in (ROOT / "sentiment" / layer).rglob("*.py")]
     found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in paths + [ROOT / "sentiment" / "viewstate.py"]

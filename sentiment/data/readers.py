@@ -199,9 +199,8 @@ def _check_gbk_plausible(text: str, where: str, sample: int = 200_000) -> None:
     if common / len(odd) < 0.9:
         rare = next(i for i, ch in enumerate(text[:sample]) if ord(ch) > 127 and not _in_gb2312(ch))
         line = text[:rare].count("\n") + 1
-        raise DataError(f"{where}: line {line}: the file is not UTF-8, and read as Chinese GBK it gives unlikely "
-                        f"characters ({text[max(0, rare - 8): rare + 8].strip()!r}): it is probably in another encoding "
-                        "(Latin-1, Windows-1252, Shift-JIS ...); save it as UTF-8")
+        raise DataError("data.unlikely_gbk", path=where, line=line, sample=text[max(0, rare - 8): rare + 8].strip(),
+                        encodings="Latin-1, Windows-1252, Shift-JIS ...")
 
 
 def _in_gb2312(ch: str) -> bool:

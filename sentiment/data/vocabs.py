@@ -110,13 +110,12 @@ def _from_mapping(data: dict, size: int, name: str, index_from: int | None, ids:
     """A JSON word -> id object: a Keras word index (ranks from 1; id = rank + index_from, default 3,
     with pad 0, start 1, unknown 2) or, when it names "<pad>" / "<unk>" or starts at 0, ids as they are."""
     if not all(isinstance(v, int) for v in data.values()):
-        raise InputError(f"{name}: a word index maps words to integer ids")
+        raise InputError("vocab.not_ids", file=name)
     direct = PAD in data or UNK in data or min(data.values(), default=1) == 0
     k = index_from if index_from is not None else (0 if direct else 3)
     top = max(data.values(), default=0) + k
     if top + 1 < size:
-        raise InputError(f"{name}: the vocabulary reaches id {top}, but the embedding has {size} rows: "
-                         "the vocabulary is smaller than the model needs (or --index-from is wrong)")
+        raise InputError("vocab.too_few_ids", file=name, top=top, size=size)
     if direct:
         itos = [""] * size
         for w, i in data.items():
@@ -136,13 +135,13 @@ def read_vocab_file(path: str | Path, size: int, index_from: int | None = None, 
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{p.name}: cannot read the vocabulary ({e})") from None
+        raise InputError("vocab.unreadable", file=p.name, err=e) from None
     data = None
     if text.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise InputError(f"{p.name}: not valid JSON ({e})") from None
+            raise InputError("vocab.bad_json", file=p.name, err=e) from None
     try:
         if isinstance(data, dict):
             return _from_mapping(data, size, p.name, index_from, ids)
@@ -150,14 +149,12 @@ def read_vocab_file(path: str | Path, size: int, index_from: int | None = None, 
         if tokens and tokens[-1] == "" and not isinstance(data, list):
             tokens = tokens[:-1]
         if len(tokens) < size:
-            raise InputError(f"{p.name}: {len(tokens)} tokens, but the embedding has {size} rows: "
-                             "the vocabulary is smaller than the model needs")
+            raise InputError("vocab.too_few_tokens", file=p.name, n=len(tokens), size=size)
         if len(tokens) > size:
-            raise InputError(f"{p.name}: {len(tokens)} tokens, but the embedding has only {size} rows: "
-                             "not this model's vocabulary")
+            raise InputError("vocab.too_many_tokens", file=p.name, n=len(tokens), size=size)
         return from_token_list(tokens, size, ids.get("pad_id"), ids.get("unk_id"))
     except ValueError as e:
-        raise InputError(f"{p.name}: {e}") from None
+        raise InputError("vocab.invalid", file=p.name, err=e) from None
 
 
 # ---- framing ------------------------------------------------------------------------------------

@@ -35,13 +35,12 @@ def read_bytes(path: str | Path) -> bytes:
     """A model file's bytes; InputError for a missing, empty or too large file (checked before reading)."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: no such file")
+        raise InputError("interop.no_file", path=p)
     size = p.stat().st_size
     if size > MAX_BYTES:
-        raise InputError(f"{p.name}: {size / 2**30:.1f} GiB; GateScope opens model files up to "
-                         f"{MAX_BYTES / 2**30:.0f} GiB (an LSTM/GRU sentiment model is rarely over 100 MB)")
+        raise InputError("interop.too_big", file=p.name, size=size / 2**30, most=MAX_BYTES / 2**30, unit="GiB")
     if size == 0:
-        raise InputError(f"{p.name}: the file is empty")
+        raise InputError("interop.empty", file=p.name)
     return p.read_bytes()
 
 
@@ -62,8 +61,8 @@ def framework_of(name: str, data: bytes, hint: str | None = None) -> str:
         return "keras" if "config.json" in names else "pytorch"
     if data[:1] == b"\x80":
         return "paddle"
-    raise InputError(f"{name}: cannot tell the framework (expected .keras, .h5, .pt, .pth, .bin, "
-                     ".safetensors or .pdparams)")
+    raise InputError("interop.framework", file=name, extensions=".keras, .h5, .pt, .pth, .bin, .safetensors",
+                     last=".pdparams")
 
 
 def read_structure(data: bytes, name: str, recipe: dict) -> Structure:
@@ -90,8 +89,7 @@ def build_vocab(s: Structure, vocab_path: str | Path | None, recipe: dict):
                                       {k: x for k, x in v.items() if k != "index_from"})
     if s.vocab is not None:
         return s.vocab
-    raise InputError("this model needs its vocabulary: --vocab FILE (a Keras word index JSON such as "
-                     "imdb_word_index.json, a JSON word -> id object, or one token per line)")
+    raise InputError("interop.needs_vocab", option="--vocab FILE", example="imdb_word_index.json")
 
 
 def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None, recipe: dict | None = None,
@@ -100,7 +98,7 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
     recipe = recipes.check(dict(recipe or {}))
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: already exists; a checkpoint is never overwritten")
+        raise InputError("interop.out_exists", path=out)
     data = read_bytes(source)
     fname = name or Path(source).name
     s = read_structure(data, fname, recipe)
@@ -109,13 +107,13 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
     try:
         model.load_state_dict(s.state)
     except RuntimeError as e:
-        raise InputError(f"shapes fit no recipe ({str(e).splitlines()[0]})") from None
+        raise InputError("interop.no_recipe_fits", err=str(e).splitlines()[0]) from None
     model.eval()
     T = s.max_len if s.padding != "none" else 1
     with torch.no_grad():
         logits = model(torch.full((1, T), v.pad_id, dtype=torch.long), torch.tensor([T]))  # [1, 2]
     if not torch.isfinite(logits).all():
-        raise InputError("the weights give NaN or infinite outputs")
+        raise InputError("interop.not_finite")
     card = {
         "imported": {"framework": s.framework, "file": fname, "sha256": hashlib.sha256(data).hexdigest(),
                      "recipe": recipe, "head": s.head, "structure": s.describe().splitlines()},

@@ -41,7 +41,7 @@ def _h5():
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py is a runtime dependency
-        raise InputError("reading Keras files needs h5py (pip install h5py)") from None
+        raise InputError("keras.needs_h5py", keras="Keras", package="h5py", install="pip install h5py") from None
     return h5py
 
 
@@ -72,7 +72,7 @@ def read_keras3(data: bytes) -> KerasFile:
         wbytes = z.read("model.weights.h5")
         assets = {n: z.read(n) for n in z.namelist() if n.startswith("assets/") and n.endswith(".txt")}
     except (zipfile.BadZipFile, KeyError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"truncated or not a .keras file ({type(e).__name__}: {e})") from None
+        raise InputError("interop.truncated", kind=".keras", err=f"{type(e).__name__}: {e}") from None
     layers = _layer_list(config)
     weights: dict[str, list[np.ndarray]] = {}
     used: dict[str, int] = {}
@@ -107,8 +107,8 @@ def read_legacy_h5(data: bytes) -> KerasFile:
         with _h5().File(io.BytesIO(data), "r") as f:
             raw = f.attrs.get("model_config")
             if raw is None:
-                raise InputError("this .h5 holds weights only (model.save_weights); save the whole model "
-                                 "with model.save(PATH) so its layers are known")
+                raise InputError("keras.weights_only", ext=".h5", weights_call="model.save_weights",
+                                 save_call="model.save(PATH)")
             config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
             mw = f["model_weights"] if "model_weights" in f else f
             weights = {}
@@ -119,7 +119,7 @@ def read_legacy_h5(data: bytes) -> KerasFile:
     except InputError:
         raise
     except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
-        raise InputError(f"truncated or not a Keras .h5 model ({type(e).__name__}: {e})") from None
+        raise InputError("interop.truncated_model", kind="Keras .h5", err=f"{type(e).__name__}: {e}") from None
     return KerasFile(config, weights)
 
 
@@ -127,12 +127,12 @@ def _layer_list(config: dict) -> list[dict]:
     cfg = config.get("config", {})
     layers = cfg.get("layers") if isinstance(cfg, dict) else cfg
     if not isinstance(layers, list):
-        raise InputError("the model config lists no layers")
+        raise InputError("keras.no_layers")
     for layer in layers:
         nodes = layer.get("inbound_nodes") or []
         if len(nodes) > 1 or (nodes and len(_args_of(nodes[0])) > 1):
-            raise InputError(f"layer {layer['config'].get('name')}: more than one input; GateScope reads "
-                             "a chain of layers (Sequential or a straight Functional model)")
+            raise InputError("keras.inputs", name=layer["config"].get("name"), sequential="Sequential",
+                             functional="Functional")
     return layers
 
 
@@ -151,18 +151,19 @@ def _check_rnn(layer: dict, where: str, backward: bool = False) -> dict:
     name = c.get("name", layer["class_name"])
     kind = _RNNS[layer["class_name"]]
     if layer["class_name"].startswith("CuDNN"):
-        raise InputError(f"{where}{name}: {layer['class_name']} (cuDNN-only Keras 2 layer) is not supported")
+        raise InputError("keras.cudnn", layer=f"{where}{name}", cls=layer["class_name"], cudnn="cuDNN", keras="Keras 2")
     if c.get("activation", "tanh") != "tanh":
-        raise InputError(f"{where}{name}: activation {c.get('activation')!r} is not supported (tanh only)")
+        raise InputError("keras.only", layer=f"{where}{name}", option="activation", value=c.get("activation"), only="tanh")
     if kind != "rnn" and c.get("recurrent_activation", "sigmoid") != "sigmoid":
-        raise InputError(f"{where}{name}: recurrent_activation {c.get('recurrent_activation')!r} is not supported "
-                         "(sigmoid only; hard_sigmoid was Keras 2's default: retrain or set recurrent_activation='sigmoid')")
+        raise InputError("keras.recurrent_activation", layer=f"{where}{name}", option="recurrent_activation",
+                         value=c.get("recurrent_activation"), only="sigmoid", old="hard_sigmoid", keras="Keras 2",
+                         setting="recurrent_activation='sigmoid'")
     if kind == "gru" and not c.get("reset_after", False):
-        raise InputError(f"{where}{name}: GRU with reset_after=False is not supported (GateScope runs "
-                         "reset_after=True, the cuDNN and PyTorch variant)")
+        raise InputError("keras.reset_after", layer=f"{where}{name}", setting="reset_after=False", ours="reset_after=True",
+                         cudnn="cuDNN", torch="PyTorch")
     for flag in ("go_backwards", "stateful", "return_state"):
         if c.get(flag) and not (flag == "go_backwards" and backward):
-            raise InputError(f"{where}{name}: {flag}=True is not supported")
+            raise InputError("keras.setting", layer=f"{where}{name}", setting=f"{flag}=True")
     return {"cell": kind, "units": int(c["units"]), "use_bias": c.get("use_bias", True),
             "return_sequences": bool(c.get("return_sequences", False)), "name": name}
 
@@ -170,15 +171,15 @@ def _check_rnn(layer: dict, where: str, backward: bool = False) -> dict:
 def _rnn_weights(cell: str, H: int, ws: list[np.ndarray], use_bias: bool, name: str) -> dict[str, torch.Tensor]:
     """Keras kernel [In, G*H], recurrent_kernel [H, G*H], bias -> PyTorch's weight_ih, weight_hh, bias_ih, bias_hh."""
     if len(ws) < 2:
-        raise InputError(f"{name}: weights missing from the file")
+        raise InputError("keras.no_weights", layer=name)
     k, rk = ws[0], ws[1]
     G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
     bias = ws[2] if use_bias and len(ws) > 2 else np.zeros((2, G * H) if cell == "gru" else (G * H,), np.float32)
     if k.shape[1] != G * H or rk.shape != (H, G * H):
-        raise InputError(f"{name}: kernel {k.shape}, recurrent kernel {rk.shape} do not fit a {cell.upper()} of {H} units")
+        raise InputError("keras.kernels", layer=name, kernel=k.shape, recurrent=rk.shape, cell=cell.upper(), units=H)
     if cell == "gru":
         if bias.ndim != 2:
-            raise InputError(f"{name}: GRU bias {bias.shape}; reset_after=True keeps two (input, recurrent)")
+            raise InputError("keras.gru_bias", layer=name, shape=bias.shape, setting="reset_after=True")
         order = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])  # z,r,h -> r,z,n
         k, rk, b_ih, b_hh = k[:, order], rk[:, order], bias[0][order], bias[1][order]
     else:
@@ -219,11 +220,11 @@ def _walk(kf: KerasFile) -> _Walk:
             w.max_len = c.get("output_sequence_length")  # None: each batch padded to its longest review
             continue
         if w.denses and cls != "Dense":
-            raise InputError(f"layer {name} ({cls}) after a Dense layer is not supported")
+            raise InputError("keras.after_dense", name=name, cls=cls, dense="Dense")
         if cls == "Embedding":
             ws = kf.weights.get(name) or []
             if w.emb is not None or not ws:
-                raise InputError(f"layer {name}: a second embedding, or its weights are missing")
+                raise InputError("keras.second_embedding", name=name)
             w.emb, w.mask = ws[0], bool(c.get("mask_zero"))
         elif cls == "Masking":
             w.mask = _masking_is_mask_zero(w.emb, c, name)
@@ -231,13 +232,13 @@ def _walk(kf: KerasFile) -> _Walk:
             _add_rnn(w, layer, kf.weights.get(name) or [])
         elif cls in _POOLS:
             if c.get("keepdims") or c.get("data_format", "channels_last") != "channels_last":
-                raise InputError(f"layer {name}: {cls} with keepdims or channels_first is not supported")
+                raise InputError("keras.pool_options", name=name, cls=cls, a="keepdims", b="channels_first")
             w.pooling = _POOLS[cls]
         elif cls == "Dense":
             w.denses.append((c, kf.weights.get(name) or []))
         else:
-            raise InputError(f"layer {name}: {cls} is not supported (GateScope reads Embedding, Masking, LSTM, "
-                             "GRU, SimpleRNN, Bidirectional, GlobalMax/AveragePooling1D, Dropout, Dense)")
+            raise InputError("keras.layer_kind", name=name, cls=cls, known="Embedding, Masking, LSTM, GRU, SimpleRNN, "
+                             "Bidirectional, GlobalMax/AveragePooling1D, Dropout, Dense")
     return w
 
 
@@ -246,27 +247,27 @@ def _masking_is_mask_zero(emb: np.ndarray | None, c: dict, name: str) -> bool:
     the same as mask_zero when exactly the pad row (id 0) does."""
     v = float(c.get("mask_value", 0.0))
     if emb is None:
-        raise InputError(f"layer {name}: Masking before an Embedding is not supported")
+        raise InputError("keras.masking_first", name=name, masking="Masking", embedding="Embedding")
     hits = np.flatnonzero((emb == v).all(1))
     if list(hits) != [0]:
-        raise InputError(f"layer {name}: Masking with mask_value={v} masks embedding rows {list(hits[:5])}; "
-                         "GateScope supports it only when it masks exactly the pad row 0 (as mask_zero)")
+        raise InputError("keras.masking_rows", name=name, masking="Masking", setting=f"mask_value={v}",
+                         rows=list(hits[:5]), mask_zero="mask_zero")
     return True
 
 
 def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
     c = layer["config"]
     if w.pooling is not None:
-        raise InputError(f"layer {c.get('name')}: a recurrent layer after pooling is not supported")
+        raise InputError("keras.rnn_after_pool", name=c.get("name"))
     if layer["class_name"] == "Bidirectional":
         mode = c.get("merge_mode", "concat")
         if mode != "concat":
-            raise InputError(f"layer {c.get('name')}: Bidirectional merge_mode={mode!r} is not supported (concat only)")
+            raise InputError("keras.merge_mode", name=c.get("name"), bidi="Bidirectional", setting=f"merge_mode={mode!r}", only="concat")
         inner = _check_rnn(c["layer"], f"{c.get('name')}/")
         if c.get("backward_layer"):
             back = _check_rnn(c["backward_layer"], f"{c.get('name')}/", backward=True)
             if (back["cell"], back["units"]) != (inner["cell"], inner["units"]):
-                raise InputError(f"layer {c.get('name')}: forward and backward layers differ")
+                raise InputError("keras.directions_differ", name=c.get("name"))
         half = len(ws) // 2
         dirs = [_rnn_weights(inner["cell"], inner["units"], ws[:half], inner["use_bias"], c.get("name")),
                 _rnn_weights(inner["cell"], inner["units"], ws[half:], inner["use_bias"], c.get("name"))]
@@ -280,23 +281,23 @@ def structure(kf: KerasFile) -> Structure:
     """The Structure of a Keras model file."""
     w = _walk(kf)
     if w.emb is None:
-        raise InputError("no Embedding layer found; GateScope reads models that start from token ids")
+        raise InputError("keras.no_embedding", embedding="Embedding")
     if not w.rnns:
-        raise InputError("no recurrent layer (LSTM, GRU, SimpleRNN) found")
+        raise InputError("keras.no_rnn", kinds="LSTM, GRU, SimpleRNN")
     first = w.rnns[0]
     for r in w.rnns[1:]:
         if (r["cell"], r["units"], len(r["dirs"])) != (first["cell"], first["units"], len(first["dirs"])):
-            raise InputError(f"layer {r['name']}: stacked recurrent layers must share cell, units and directions")
+            raise InputError("keras.stack_differs", name=r["name"])
     for r in w.rnns[:-1]:
         if not r["return_sequences"]:
-            raise InputError(f"layer {r['name']}: return_sequences=False below another recurrent layer")
+            raise InputError("keras.stack_sequences", name=r["name"], setting="return_sequences=False")
     last = w.rnns[-1]
     if last["return_sequences"] and w.pooling is None:
-        raise InputError(f"layer {last['name']}: return_sequences=True with no pooling after it is not supported")
+        raise InputError("keras.no_pooling", name=last["name"], setting="return_sequences=True")
     if not last["return_sequences"] and w.pooling is not None:
-        raise InputError("pooling after a recurrent layer with return_sequences=False is not supported")
+        raise InputError("keras.pooling_last_step", setting="return_sequences=False")
     if w.mask and w.pooling == "max":
-        raise InputError("mask_zero with GlobalMaxPooling1D is not supported (Keras' max pooling ignores the mask)")
+        raise InputError("keras.mask_max", mask_zero="mask_zero", pool="GlobalMaxPooling1D", keras="Keras")
     H, dirs = first["units"], len(first["dirs"])
     state = {"embedding.weight": torch.as_tensor(np.ascontiguousarray(w.emb, dtype=np.float32))}
     for l, r in enumerate(w.rnns):
@@ -325,24 +326,24 @@ def structure(kf: KerasFile) -> Structure:
 
 def _keras_head(s: Structure, denses: list, D: int) -> None:
     if not denses or len(denses) > 2:
-        raise InputError(f"expected one or two Dense layers at the end, found {len(denses)}")
+        raise InputError("keras.denses", dense="Dense", n=len(denses))
     *hidden, (hc, hws) = denses
     if hidden:
         c, ws = hidden[0]
         if c.get("activation", "linear") not in _DENSE_ACTS:
-            raise InputError(f"layer {c.get('name')}: activation {c.get('activation')!r} is not supported")
+            raise InputError("keras.activation", name=c.get("name"), option="activation", value=c.get("activation"))
         if not ws or ws[0].shape[0] != D:
-            raise InputError(f"layer {c.get('name')}: kernel {ws[0].shape if ws else None} does not read {D} features")
+            raise InputError("keras.dense_input", name=c.get("name"), shape=ws[0].shape if ws else None, d=D)
         s.hidden_dense, s.hidden_activation = ws[0].shape[1], c.get("activation", "linear")
         s.state["hidden.weight"] = torch.as_tensor(np.ascontiguousarray(ws[0].T, dtype=np.float32))
         s.state["hidden.bias"] = torch.as_tensor(np.asarray(ws[1] if len(ws) > 1 else np.zeros(ws[0].shape[1]), dtype=np.float32))
         D = ws[0].shape[1]
     act = hc.get("activation", "linear")
     if not hws or hws[0].shape[0] != D:
-        raise InputError(f"layer {hc.get('name')}: kernel {hws[0].shape if hws else None} does not read {D} features")
+        raise InputError("keras.dense_input", name=hc.get("name"), shape=hws[0].shape if hws else None, d=D)
     units = hws[0].shape[1]
     if (units, act) not in ((1, "sigmoid"), (2, "softmax")):
-        raise InputError(f"layer {hc.get('name')}: a head of {units} units with activation {act!r} is not supported "
-                         "(1 unit sigmoid, or 2 units softmax)")
+        raise InputError("keras.head", name=hc.get("name"), units=units, option="activation", value=act,
+                         sigmoid="sigmoid", softmax="softmax")
     s.head = "sigmoid" if units == 1 else "softmax"
     s.state.update(head_state(hws[0].T, hws[1] if len(hws) > 1 else None, s.head))

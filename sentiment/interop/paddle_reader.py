@@ -16,7 +16,7 @@ from sentiment.interop import safepickle
 def read(data: bytes, name: str) -> tuple[dict[str, np.ndarray], list[str]]:
     obj = safepickle.load_arrays(data)
     if not isinstance(obj, dict):
-        raise InputError("expected a dictionary of arrays (paddle.save(model.state_dict(), PATH))")
+        raise InputError("interop.not_dict", how="paddle.save(model.state_dict(), PATH)")
     out = {}
     for k, v in obj.items():
         if k == "StructuredToParameterName@@":
@@ -24,8 +24,8 @@ def read(data: bytes, name: str) -> tuple[dict[str, np.ndarray], list[str]]:
         if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], np.ndarray):  # (name, array) of old Paddle
             v = v[1]
         if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
-            raise InputError(f"{k}: not a numeric array ({type(v).__name__})")
+            raise InputError("interop.not_numeric", key=k, kind=type(v).__name__)
         out[str(k)] = v.astype(np.float32)
     if not out:
-        raise InputError("no arrays found in the file")
+        raise InputError("interop.no_arrays")
     return out, ["paddle state dict (arrays only)"]

@@ -34,21 +34,21 @@ VOCAB_KEYS = ("index_from", "pad_id", "unk_id", "start_id")
 def check(recipe: dict) -> dict:
     """The recipe, validated (InputError names the bad key or value)."""
     if not isinstance(recipe, dict):
-        raise InputError("a recipe is a JSON object")
+        raise InputError("recipe.not_object")
     for k, v in recipe.items():
         if k in CHOICES:
             if v not in CHOICES[k]:
-                raise InputError(f"recipe: {k} {v!r} is not one of {', '.join(CHOICES[k])}")
+                raise InputError("recipe.choice", key=k, value=v, choices=", ".join(CHOICES[k]))
         elif k in OTHER_KEYS:
             if not isinstance(v, OTHER_KEYS[k]) or (OTHER_KEYS[k] is int and isinstance(v, bool)):
-                raise InputError(f"recipe: {k} must be {OTHER_KEYS[k].__name__}")
+                raise InputError("recipe.type", key=k, kind=OTHER_KEYS[k].__name__)
         else:
-            raise InputError(f"recipe: unknown key {k!r} (known: {', '.join(sorted([*CHOICES, *OTHER_KEYS]))})")
+            raise InputError("recipe.unknown_key", key=k, known=", ".join(sorted([*CHOICES, *OTHER_KEYS])))
     if "max_len" in recipe and not 1 <= recipe["max_len"] <= 100_000:
-        raise InputError("recipe: max_len must be between 1 and 100000")
+        raise InputError("recipe.range", key="max_len", most=100000)
     for k, v in recipe.get("vocab", {}).items():
         if k not in VOCAB_KEYS or not isinstance(v, int) or isinstance(v, bool):
-            raise InputError(f"recipe: vocab.{k} must be one of {', '.join(VOCAB_KEYS)} with an integer value")
+            raise InputError("recipe.vocab_key", key=k, keys=", ".join(VOCAB_KEYS))
     return recipe
 
 
@@ -58,7 +58,7 @@ def read(path: str | Path | None) -> dict:
     try:
         return check(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{Path(path).name}: cannot read the recipe ({e})") from None
+        raise InputError("recipe.unreadable", file=Path(path).name, err=e) from None
 
 
 def apply(s: Structure, recipe: dict) -> list[str]:
@@ -92,7 +92,7 @@ def tokenizer_spec(recipe: dict, framework: str) -> dict:
     lang = recipe.get("language", "zh" if mode == "char" else "en")
     spec = {"language": lang, "mode": mode}
     if lang == "en" and mode == "char":
-        raise InputError("a character tokenizer is for Chinese; English models read words")
+        raise InputError("recipe.char_english")
     marks = recipe.get("marks", False)  # the seeds' tokenizers (Keras' IMDB index, Paddle's, seed 3's) drop punctuation
     if not marks:
         spec["marks"] = False

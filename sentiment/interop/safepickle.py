@@ -37,11 +37,10 @@ class _ArrayUnpickler(pickle.Unpickler):
             return getattr(__import__(module, fromlist=[name]), name)
         if (module, name) == ("collections", "OrderedDict"):
             return collections.OrderedDict
-        raise Refused(f"the file asks to run {module}.{name} when loaded; GateScope reads only arrays "
-                      "(save with paddle.save(model.state_dict(), PATH))")
+        raise Refused("interop.asks_to_run", name=f"{module}.{name}", how="paddle.save(model.state_dict(), PATH)")
 
     def persistent_load(self, pid):
-        raise Refused("the file refers to external objects; expected a plain dictionary of arrays")
+        raise Refused("interop.external")
 
 
 def load_arrays(data: bytes) -> object:
@@ -51,7 +50,7 @@ def load_arrays(data: bytes) -> object:
     except Refused:
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
-        raise InputError(f"truncated or not a pickle of arrays ({type(e).__name__}: {e})") from None
+        raise InputError("interop.not_array_pickle", err=f"{type(e).__name__}: {e}") from None
 
 
 def globals_named(data: bytes, limit: int = 5) -> list[str]:
@@ -79,8 +78,7 @@ def globals_named(data: bytes, limit: int = 5) -> list[str]:
 
 class _StubMeta(type):
     def __call__(cls, *args, **kwargs):  # REDUCE: the pickle asks to call the named class or function
-        raise Refused(f"the file asks to call {cls.qualname} when loaded; GateScope runs no code from a model file. "
-                      "Save the weights instead: torch.save(model.state_dict(), PATH)")
+        raise Refused("interop.asks_to_call", name=cls.qualname, how="torch.save(model.state_dict(), PATH)")
 
 
 class Stub(metaclass=_StubMeta):
@@ -115,7 +113,7 @@ def _rebuild_parameter(data, requires_grad=False, hooks=None, state=None):
 
 def _reconstructor(cls, base, state=None):  # copyreg._reconstructor, for stubs only
     if not (isinstance(cls, type) and issubclass(cls, Stub)):
-        raise Refused(f"the file asks to rebuild {cls!r} when loaded; refused")
+        raise Refused("interop.asks_to_rebuild", what=repr(cls))
     return object.__new__(cls)
 
 
@@ -143,14 +141,14 @@ class _ModuleUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and pid and pid[0] == "storage" and len(pid) >= 3):
-            raise Refused(f"unexpected reference {pid!r:.80} in the pickle")
+            raise Refused("interop.reference", pid=f"{pid!r:.80}")
         dtype, key = pid[1], str(pid[2])
         if not isinstance(dtype, torch.dtype):
-            raise Refused(f"unsupported storage type {dtype!r:.80}")
+            raise Refused("interop.storage_type", dtype=f"{dtype!r:.80}")
         try:
             raw = self.archive.read(f"{self.prefix}data/{key}")
         except (KeyError, zipfile.BadZipFile, OSError, EOFError) as e:
-            raise InputError(f"truncated archive: storage {key} unreadable ({e})") from None
+            raise InputError("interop.storage", key=key, err=e) from None
         return torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
 
 
@@ -158,18 +156,18 @@ def load_torch_module(archive: zipfile.ZipFile) -> Stub:
     """The root object of ``torch.save(model)``'s archive, as Stubs and tensors."""
     names = [n for n in archive.namelist() if n.endswith("data.pkl")]
     if not names:
-        raise InputError("not a PyTorch archive (no data.pkl)")
+        raise InputError("interop.no_data_pkl", kind="PyTorch", file="data.pkl")
     prefix = names[0][: -len("data.pkl")]
     try:
         order = archive.read(prefix + "byteorder").decode().strip() if prefix + "byteorder" in archive.namelist() else "little"
         if order != "little":
-            raise InputError(f"saved on a {order}-endian machine; not supported")
+            raise InputError("interop.byte_order", order=order)
         return _ModuleUnpickler(archive.read(names[0]), archive, prefix).load()
     except (Refused, InputError):
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             zipfile.BadZipFile, RuntimeError) as e:
-        raise InputError(f"truncated or unreadable pickled module ({type(e).__name__}: {e})") from None
+        raise InputError("interop.module_unreadable", err=f"{type(e).__name__}: {e}") from None
 
 
 def module_tensors(root: object) -> tuple[dict[str, torch.Tensor], dict[str, dict]]:
@@ -192,6 +190,6 @@ def module_tensors(root: object) -> tuple[dict[str, torch.Tensor], dict[str, dic
                 walk(sub, f"{prefix}{name}.")
 
     if not isinstance(root, Stub):
-        raise InputError("the pickle holds no module")
+        raise InputError("interop.no_module")
     walk(root, "")
     return tensors, modules

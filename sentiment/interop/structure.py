@@ -90,10 +90,10 @@ def head_state(weight: np.ndarray, bias: np.ndarray | None, head: str) -> dict[s
     b = torch.zeros(w.shape[0]) if bias is None else torch.as_tensor(np.asarray(bias, dtype=np.float32))
     if head == "sigmoid":
         if w.shape[0] != 1:
-            raise InputError(f"a sigmoid head needs 1 unit; this one has {w.shape[0]}")
+            raise InputError("structure.sigmoid_units", kind="sigmoid", n=w.shape[0])
         w, b = torch.cat([torch.zeros_like(w), w]), torch.cat([torch.zeros(1), b])
     elif w.shape[0] != 2:
-        raise InputError(f"the head has {w.shape[0]} units; GateScope reads 2-class (softmax) or 1-unit sigmoid heads")
+        raise InputError("structure.head_units", n=w.shape[0], softmax="softmax", sigmoid="sigmoid")
     return {"fc.weight": w.contiguous(), "fc.bias": b.contiguous()}
 
 
@@ -109,21 +109,21 @@ def _rnn_part(named: dict[str, np.ndarray], hint: str | None) -> tuple[str, dict
     if hint is not None:
         prefixes = [p for p in prefixes if p.rstrip(".") == hint]
     if not prefixes:
-        raise InputError("no recurrent layer found (expected tensors named like lstm.weight_ih_l0, "
-                         "as nn.LSTM / nn.GRU / paddle.nn.LSTM name them)" + (f" under {hint!r}" if hint else ""))
+        example, modules = "lstm.weight_ih_l0", "nn.LSTM / nn.GRU / paddle.nn.LSTM"
+        if hint:
+            raise InputError("structure.no_rnn_under", example=example, modules=modules, hint=hint)
+        raise InputError("structure.no_rnn", example=example, modules=modules)
     if len(prefixes) > 1:
-        raise InputError(f"several recurrent modules ({', '.join(p.rstrip('.') for p in prefixes)}); "
-                         "name the one to read in a recipe: {\"rnn\": NAME}")
+        raise InputError("structure.several_rnn", names=", ".join(p.rstrip(".") for p in prefixes), recipe='{"rnn": NAME}')
     p = prefixes[0]
     layers = sorted({int(m["layer"]) for k in named if (m := _RNN_KEY.match(k)) and m["prefix"] == p})
     if layers != list(range(len(layers))):
-        raise InputError(f"{p}weight_ih_l*: layers {layers} are not numbered 0..n-1")
+        raise InputError("structure.layer_numbers", key=f"{p}weight_ih_l*", layers=layers, range="0..n-1")
     bidi = f"{p}weight_ih_l0_reverse" in named
     H = named[f"{p}weight_hh_l0"].shape[1]
     G = named[f"{p}weight_ih_l0"].shape[0] // H
     if G not in _GATES or named[f"{p}weight_ih_l0"].shape[0] != G * H:
-        raise InputError(f"{p}weight_ih_l0 {tuple(named[f'{p}weight_ih_l0'].shape)} with hidden size {H} "
-                         "fits no LSTM (4 gates), GRU (3) or RNN (1)")
+        raise InputError("structure.gates", key=f"{p}weight_ih_l0", shape=tuple(named[f"{p}weight_ih_l0"].shape), hidden=H)
     return p, {"layers": len(layers), "bidirectional": bidi, "hidden": H, "cell": _GATES[G],
                "input": named[f"{p}weight_ih_l0"].shape[1]}
 
@@ -143,9 +143,9 @@ def _rnn_state(named: dict, p: str, info: dict, used: set) -> dict[str, torch.Te
                     if kind.startswith("bias"):
                         state[f"rnn.{kind}_{sfx}"] = torch.zeros(G * H)
                         continue
-                    raise InputError(f"{key}: missing (the other layers and directions have it)")
+                    raise InputError("structure.missing_tensor", key=key)
                 if tuple(named[key].shape) != shape:
-                    raise InputError(f"{key}: shape {tuple(named[key].shape)}, expected {shape}")
+                    raise InputError("structure.shape", key=key, shape=tuple(named[key].shape), expected=shape)
                 state[f"rnn.{kind}_{sfx}"] = torch.as_tensor(np.asarray(named[key], dtype=np.float32))
                 used.add(key)
     return state
@@ -174,8 +174,8 @@ def detect(named: dict[str, np.ndarray], framework: str, recipe: dict) -> Struct
     emb_name = recipe.get("embedding") or _find_embedding(named, used, info["input"])
     emb = named.get(emb_name)
     if emb is None or emb.ndim != 2 or emb.shape[1] != info["input"]:
-        raise InputError(f"embedding {emb_name!r}: {None if emb is None else tuple(emb.shape)}, but the first "
-                         f"recurrent layer reads {info['input']} features")
+        raise InputError("structure.embedding", name=emb_name, shape=None if emb is None else tuple(emb.shape),
+                         n=info["input"])
     used.add(emb_name)
     state["embedding.weight"] = torch.as_tensor(np.asarray(emb, dtype=np.float32))
     found.append(f"embedding {emb_name} {tuple(emb.shape)}")
@@ -186,8 +186,8 @@ def detect(named: dict[str, np.ndarray], framework: str, recipe: dict) -> Struct
     _attach_head(s, named, used, D, recipe, framework)
     left = sorted(k for k in named if k not in used and named[k].size > 1)
     if left:
-        raise InputError(f"tensors that fit no recipe: {', '.join(left[:6])}{' ...' if len(left) > 6 else ''} "
-                         "(GateScope reads embedding -> LSTM/GRU/RNN -> [Linear ->] Linear)")
+        raise InputError("structure.left_over", names=", ".join(left[:6]), more=" ..." if len(left) > 6 else "",
+                         chain="embedding -> LSTM/GRU/RNN -> [Linear ->] Linear")
     return s
 
 
@@ -196,8 +196,7 @@ def _find_embedding(named: dict, used: set, width: int) -> str:
     named_emb = [k for k in cands if "emb" in k.lower()]
     if len(named_emb) == 1 or len(cands) == 1:
         return (named_emb or cands)[0]
-    raise InputError(f"cannot tell which tensor is the embedding (candidates: {', '.join(cands) or 'none'}); "
-                     "name it in a recipe: {\"embedding\": NAME}")
+    raise InputError("structure.which_embedding", candidates=", ".join(cands) or "none", recipe='{"embedding": NAME}')
 
 
 def _attach_head(s: Structure, named: dict, used: set, D: int, recipe: dict, framework: str) -> None:
@@ -207,27 +206,25 @@ def _attach_head(s: Structure, named: dict, used: set, D: int, recipe: dict, fra
     if head_name is None:
         ends = [k for k, (w, _) in lin.items() if w.shape[0] in (1, 2)]
         if len(ends) != 1:
-            raise InputError(f"cannot tell which layer is the head (1 or 2 outputs): {', '.join(ends) or 'none found'}; "
-                             "name it in a recipe: {\"head_layer\": NAME}")
+            raise InputError("structure.which_head", ends=", ".join(ends) or "none found", recipe='{"head_layer": NAME}')
         head_name = ends[0]
     if head_name not in lin:
-        raise InputError(f"head layer {head_name!r} not found among {', '.join(lin) or 'no linear layers'}")
+        raise InputError("structure.head_not_found", name=head_name, names=", ".join(lin) or "no linear layers")
     w, b = lin[head_name]
     if hidden_name is None and w.shape[1] != D:
         hidden_name = next((k for k, (hw, _) in lin.items() if k != head_name and hw.shape == (w.shape[1], D)), None)
     if hidden_name is not None:
         hw, hb = lin[hidden_name]
         if hw.shape[1] != D or w.shape[1] != hw.shape[0]:
-            raise InputError(f"hidden layer {hidden_name} {tuple(hw.shape)} does not fit between the recurrent "
-                             f"output ({D}) and the head {tuple(w.shape)}")
+            raise InputError("structure.hidden_fit", name=hidden_name, shape=tuple(hw.shape), d=D, head=tuple(w.shape))
         s.hidden_dense = hw.shape[0]
         s.state["hidden.weight"] = torch.as_tensor(np.asarray(hw, dtype=np.float32)).contiguous()
         s.state["hidden.bias"] = torch.as_tensor(np.asarray(hb if hb is not None else np.zeros(hw.shape[0]), dtype=np.float32))
         used.update({hidden_name + ".weight", hidden_name + ".bias"})
         s.found.append(f"hidden layer {hidden_name} {D} -> {hw.shape[0]}")
     elif w.shape[1] != D:
-        raise InputError(f"shapes fit no recipe: the head {head_name} reads {w.shape[1]} features, but the recurrent "
-                         f"layers give {D} ({s.hidden_size} x {2 if s.bidirectional else 1} directions)")
+        raise InputError("structure.head_reads", name=head_name, n=w.shape[1], d=D, hidden=s.hidden_size,
+                         dirs=2 if s.bidirectional else 1)
     s.head = recipe.get("head") or ("sigmoid" if w.shape[0] == 1 else "softmax")
     s.state.update(head_state(w, b, s.head))
     used.update({head_name + ".weight", head_name + ".bias"})

@@ -36,20 +36,20 @@ def read(data: bytes, name: str) -> tuple[dict[str, np.ndarray], list[str]]:
         try:
             tensors = load(data)
         except (SafetensorError, ValueError, OSError) as e:
-            raise InputError(f"truncated or not a safetensors file ({e})") from None
+            raise InputError("interop.truncated", kind="safetensors", err=e) from None
         return {k: v.float().numpy() for k, v in tensors.items()}, ["safetensors state dict"]
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         kind = "state dict (torch.load weights_only=True)"
     except pickle.UnpicklingError as e:  # weights_only refused a global: a whole pickled module?
         if "weights_only" not in str(e) and "Unsupported" not in str(e) and "GLOBAL" not in str(e):
-            raise InputError(f"truncated or not a PyTorch file ({str(e).splitlines()[0]})") from None
+            raise InputError("interop.truncated", kind="PyTorch", err=str(e).splitlines()[0]) from None
         obj, kind = _module(data), "whole pickled module (its class not imported; tensors only)"
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as e:
-        raise InputError(f"truncated or not a PyTorch file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise InputError("interop.truncated", kind="PyTorch", err=str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     tensors = _flatten(obj)
     if not tensors:
-        raise InputError("no tensors found in the file")
+        raise InputError("interop.no_tensors")
     return {k: v.detach().float().numpy() for k, v in tensors.items()}, [kind]
 
 
@@ -58,9 +58,10 @@ def _module(data: bytes) -> dict[str, torch.Tensor]:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         named = safepickle.globals_named(data)
-        asks = f"it asks to run {', '.join(named)} when loaded; " if named else ""
-        raise safepickle.Refused(f"refused: a pickle that is not a PyTorch archive; {asks}GateScope runs no code from a "
-                                 "model file. Save the weights with torch.save(model.state_dict(), PATH)") from None
+        if named:
+            raise safepickle.Refused("interop.not_archive_asks", kind="PyTorch", names=", ".join(named),
+                                     how="torch.save(model.state_dict(), PATH)") from None
+        raise safepickle.Refused("interop.not_archive", kind="PyTorch", how="torch.save(model.state_dict(), PATH)") from None
     root = safepickle.load_torch_module(archive)
     tensors, _modules = safepickle.module_tensors(root)
     return tensors

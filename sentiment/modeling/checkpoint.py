@@ -101,7 +101,7 @@ class Checkpoint:
         """encode() for an imported model: its framework's start id, cutting side and padding."""
         tokens = vocabs.read_tokens(text, self.tokenizer)
         if not tokens:
-            raise InputError("No words found in the review (only symbols, emoji or punctuation).")
+            raise InputError("review.no_words")
         c = self.config
         f = vocabs.frame(tokens, self.vocab, self.max_len, c.padding, c.truncating)
         notes = []
@@ -200,7 +200,7 @@ def check_config(cfg: dict, where: Path) -> None:
     CheckpointError naming the field otherwise."""
     model, tokenizer = cfg.get("model"), cfg.get("tokenizer")
     if not isinstance(model, dict) or not isinstance(tokenizer, dict):
-        raise CheckpointError(f"{where}: incomplete or invalid (no model or tokenizer object)")
+        raise CheckpointError("model.config_parts", path=where)
     bow = cfg.get("kind") == BOW  # the bag-of-words reference: no recurrent layer (hidden_size 0), bigram rows
     limits = {"vocab_size": LIMITS["vocab_size"], "num_bigrams": 4 * LIMITS["vocab_size"], "num_classes": 16} if bow else LIMITS
     for name, most in limits.items():
@@ -208,17 +208,17 @@ def check_config(cfg: dict, where: Path) -> None:
         if v is None and name != "vocab_size":
             continue
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= most:
-            raise CheckpointError(f"{where}: model.{name} is {str(v)[:40]!r}; it must be a whole number from 1 to {most:,}")
+            raise CheckpointError("model.field_range", path=where, field=f"model.{name}", value=str(v)[:40], most=most)
     max_len = cfg.get("max_len")
     if not isinstance(max_len, int) or isinstance(max_len, bool) or not 1 <= max_len <= MAX_LEN:
-        raise CheckpointError(f"{where}: max_len is {str(max_len)[:40]!r}; it must be a whole number from 1 to {MAX_LEN:,}")
+        raise CheckpointError("model.field_range", path=where, field="max_len", value=str(max_len)[:40], most=MAX_LEN)
     language, mode = tokenizer.get("language", "en"), tokenizer.get("mode", "word")
     if language not in spec.LANGUAGES or mode not in ("word", "char") or tokenizer.get("letters", "ascii") not in ("ascii", "latin"):
-        raise CheckpointError(f"{where}: tokenizer {str(tokenizer)[:80]} is not one GateScope has "
-                              f"(language {' or '.join(spec.LANGUAGES)}, mode word or char)")
+        *first, last = spec.LANGUAGES
+        raise CheckpointError("model.tokenizer", path=where, tokenizer=str(tokenizer)[:80], languages=", ".join(first),
+                              last=last)
     if not bow and _parameters(model) > MAX_PARAMETERS:
-        raise CheckpointError(f"{where}: about {_parameters(model):,} parameters, more than the {MAX_PARAMETERS:,} "
-                              "a model here may have")
+        raise CheckpointError("model.too_many_parameters", path=where, n=_parameters(model), most=MAX_PARAMETERS)
 
 
 def _parameters(model: dict) -> int:
@@ -264,13 +264,13 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     check_config(cfg, d / "config.json")  # sizes before anything is read or built from them
     wpath = d / "model.safetensors"
     if not wpath.is_file():
-        raise CheckpointError(f"{wpath}: missing (a model directory holds {', '.join(FILES)})")
+        raise CheckpointError("model.missing", path=wpath, files=", ".join(FILES))
     if wpath.stat().st_size > 4 * _parameters(cfg["model"]) + (16 << 20):
-        raise CheckpointError(f"{wpath}: {wpath.stat().st_size / 1e6:.0f} MB, far more than config.json's model needs")
+        raise CheckpointError("model.weights_too_big", path=wpath, mb=wpath.stat().st_size / 1e6)
     try:
         vpath = d / "vocab.json"
         if vpath.is_file() and vpath.stat().st_size > MAX_JSON_BYTES["vocab.json"]:
-            raise CheckpointError(f"{vpath}: {vpath.stat().st_size / 1e6:.0f} MB, more than a vocabulary here may take")
+            raise CheckpointError("model.vocab_too_big", path=vpath, mb=vpath.stat().st_size / 1e6)
         vtext = vpath.read_text(encoding="utf-8")
         vocab = vocabs.IdVocab.from_json(vtext) if vocabs.is_id_vocab_json(vtext) else Vocab.from_json(vtext)
     except FileNotFoundError:
@@ -298,6 +298,6 @@ def load(model_dir: str | Path, device: str = "cpu") -> Checkpoint:
     except RuntimeError as e:
         raise CheckpointError("model.weights", path=wpath, err=str(e).splitlines()[0]) from None
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        raise CheckpointError(f"{wpath}: some weights are NaN or infinite; this model cannot give a prediction")
+        raise CheckpointError("model.not_finite", path=wpath)
     model.to(device).eval()
     return Checkpoint(model, vocab, tokenizer, max_len, card, str(d), temperature)

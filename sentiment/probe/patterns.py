@@ -313,9 +313,7 @@ def choose_gates(ckpt: Checkpoint, n_tokens: int, n_reviews: int, text_bytes: in
             return gates
     need = sample_bytes(ckpt, n_tokens, n_reviews, text_bytes, ["h"])
     fits = max(0, int(n_reviews * (max_bytes - INDEX_BYTES) / max(1, need - INDEX_BYTES)))
-    raise InputError(f"This sample would take {need / 1e6:.1f} MB on disk even with the hidden states alone, more than "
-                     f"the Patterns cache may hold ({max_bytes / 1e6:.1f} MB, {PATTERNS_CACHE_ENV}): trace at most about "
-                     f"{fits:,} of these reviews.")
+    raise InputError("patterns.too_big", mb=need / 1e6, limit=max_bytes / 1e6, env=PATTERNS_CACHE_ENV, fits=fits)
 
 
 def load_dir(path: str | Path, expect_sha: str | None = None) -> BatchTrace:

@@ -79,31 +79,31 @@ class TrainConfig:
         """Check the values. A resolved config (train.resolve()) is checked whole; in an unresolved one the
         model options not given (None) are skipped. ``check_device``: also check that a CUDA GPU is here."""
         if self.cell is not None and self.cell not in CELLS:
-            raise GateScopeError(f"--cell must be one of {', '.join(CELLS)}")
+            raise GateScopeError("train.one_of", flag="--cell", choices=", ".join(CELLS))
         if self.pooling is not None and self.pooling not in POOLINGS:
-            raise GateScopeError(f"--pooling must be one of {', '.join(POOLINGS)}")
+            raise GateScopeError("train.one_of", flag="--pooling", choices=", ".join(POOLINGS))
         for name, lo in AT_LEAST.items():
             value = getattr(self, name)
             if value is not None and int(value) < lo:
-                raise GateScopeError(f"{flag(name)} must be at least {lo}")
+                raise GateScopeError("train.at_least", flag=flag(name), lo=lo)
         if self.schedule not in SCHEDULES:
-            raise GateScopeError("--schedule must be cosine or constant")
+            raise GateScopeError("train.either", flag="--schedule", a="cosine", b="constant")
         if not self.lr > 0:
-            raise GateScopeError("--lr must be positive")
+            raise GateScopeError("train.positive", flag="--lr")
         if self.device not in DEVICES:
-            raise GateScopeError("--device must be auto, cpu or cuda")
+            raise GateScopeError("train.device", flag="--device", a="auto", b="cpu", c="cuda")
         if check_device and self.device == "cuda" and not _cuda_available():
-            raise GateScopeError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
+            raise GateScopeError("train.no_cuda", flag="--device", device="cuda", auto="auto", cpu="cpu")
         if self.limit is not None and self.limit < 2:
-            raise GateScopeError("--limit must be at least 2")
+            raise GateScopeError("train.at_least", flag="--limit", lo=2)
         if self.max_seconds is not None and not self.max_seconds > 0:
-            raise GateScopeError("--max-seconds must be positive")
+            raise GateScopeError("train.positive", flag="--max-seconds")
         if self.refit and self.max_seconds:
-            raise GateScopeError("--refit trains exactly --epochs epochs: leave out --max-seconds")
+            raise GateScopeError("train.refit_time", refit="--refit", epochs="--epochs", seconds="--max-seconds")
         if not 1 <= self.average_last <= self.epochs:
-            raise GateScopeError("--average-last must be between 1 and --epochs")
+            raise GateScopeError("train.average_range", flag="--average-last", epochs="--epochs")
         if self.average_last > 1 and not self.refit:
-            raise GateScopeError("--average-last needs --refit (without it, validation picks the best epoch's weights)")
+            raise GateScopeError("train.average_refit", flag="--average-last", refit="--refit")
 
     def resolved(self) -> bool:
         return all(getattr(self, k) is not None for k in MODEL_DEFAULTS)
@@ -117,7 +117,7 @@ def _cuda_available() -> bool:
 
 def check_threads(threads: int | None) -> None:
     if threads is not None and threads < 1:
-        raise GateScopeError("--threads must be at least 1")
+        raise GateScopeError("train.at_least", flag="--threads", lo=1)
 
 
 def to_argv(cfg: TrainConfig) -> list[str]:

@@ -65,6 +65,11 @@ class RunConfigError(RunError):
     """A proposed run configuration that is invalid or over the limits; nothing was started."""
 
 
+def as_run_config_error(e: GateScopeError) -> RunConfigError:
+    """``e`` as a RunConfigError with the same code and params (the same message, translated alike)."""
+    return RunConfigError(e.code, **e.params) if e.code else RunConfigError(str(e))
+
+
 # ---- limits ------------------------------------------------------------------------------------
 
 
@@ -93,7 +98,7 @@ class RunLimits:
             if os.environ.get(RUN_SECONDS_ENV):
                 kw["max_seconds"] = float(os.environ[RUN_SECONDS_ENV])
         except ValueError as e:
-            raise RunConfigError(f"${MAX_RUNS_ENV} / ${RUN_SECONDS_ENV}: not a number ({e})") from None
+            raise RunConfigError("run.env_number", a=MAX_RUNS_ENV, b=RUN_SECONDS_ENV, err=e) from None
         kw.update(overrides)
         return cls(**kw)
 
@@ -117,7 +122,7 @@ def policy_limits() -> dict[str, int]:
     """The priority of app-started runs under $GATESCOPE_RUN_POLICY (see the module's docstring)."""
     policy = (os.environ.get(RUN_POLICY_ENV) or "shared").strip().lower()
     if policy not in POLICIES:
-        raise RunConfigError(f"${RUN_POLICY_ENV}={policy}: must be shared or workstation")
+        raise RunConfigError("run.policy", env=RUN_POLICY_ENV, policy=policy, a=POLICIES[0], b=POLICIES[1])
     return dict(nice=10, spare_cores=1) if policy == "shared" else dict(nice=0, spare_cores=0)
 
 
@@ -130,26 +135,27 @@ def run_options() -> dict[str, argparse.Action]:
 
 
 def _typed(key: str, action: argparse.Action, value: Any) -> Any:
-    """``value`` as the parser's option ``key`` takes it; ValueError saying why not."""
+    """``value`` as the parser's option ``key`` takes it; RunConfigError saying why not."""
+    option = key.replace("_", "-")
     if action.choices:
         if str(value) not in action.choices:
-            raise ValueError(f"must be one of {', '.join(map(str, action.choices))}")
+            raise RunConfigError("run.option_choices", option=option, choices=", ".join(map(str, action.choices)))
         return str(value)
     if schema.is_switch(action):
         if isinstance(value, str):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError("must be true or false")
+                raise RunConfigError("run.option_switch", option=option, yes="true", no="false")
             return value.lower() in ("true", "1", "yes")
         return bool(value)
     kind = action.type or str
     if kind is int and isinstance(value, float) and not value.is_integer():
-        raise ValueError("must be a whole number")
+        raise RunConfigError("run.option_whole", option=option)
     try:
         typed = kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a valid {kind.__name__}") from None
+        raise RunConfigError("run.option_type", option=option, value=value, kind=kind.__name__) from None
     if kind is float and not math.isfinite(typed):
-        raise ValueError("must be a finite number")
+        raise RunConfigError("run.option_finite", option=option)
     return typed
 
 
@@ -164,20 +170,19 @@ def typed_options(config: Mapping[str, Any]) -> dict:
                 cfg[key] = str(value)
             continue
         if key in RUN_OWNED_OPTIONS:
-            raise RunConfigError(f"{key!r} is set by the run itself (the checkpoint goes to the run's model/ folder)")
+            raise RunConfigError("run.owned_option", option=key)
         if key in SHELL_ONLY_OPTIONS:
             if value is None or str(value).lower() == {"refit": "false", "average_last": "1"}[key]:
                 continue  # the default: no refit, the last epoch's weights
-            raise RunConfigError(f"{key.replace('_', '-')}: a refit trains an exact number of epochs, which a run's "
-                                 "time limit could cut short; run python -m sentiment.train --refit from a shell instead")
+            raise RunConfigError("run.shell_only", option=key.replace("_", "-"), command="python -m sentiment.train --refit")
         if key not in known:
-            raise RunConfigError(f"unknown training option {key!r}; known: {', '.join(known)}")
+            raise RunConfigError("run.unknown_option", option=key, known=", ".join(known))
         if value is None:
             continue
         try:
             cfg[key] = _typed(key, known[key], value)
         except ValueError as e:
-            raise RunConfigError(f"{key.replace('_', '-')}: {e}") from None
+            raise RunConfigError("run.option_invalid", option=key.replace("_", "-"), err=e) from None
     return cfg
 
 
@@ -189,25 +194,21 @@ def check_values(cfg: Mapping[str, Any]) -> None:
         train_cfg.validate(check_device=False)  # a missing GPU is the training process's to report
         schema.check_threads(cfg.get("threads"))
     except GateScopeError as e:
-        raise RunConfigError(str(e)) from None
+        raise as_run_config_error(e) from None
 
 
 def check_limits(cfg: dict, limits: RunLimits) -> None:
     """The runs' own limits (epochs, training reviews, time); fills in the review cap and the time limit."""
     epochs = cfg.get("epochs", schema.TrainConfig(data="", out="").epochs)
     if limits.max_epochs is not None and epochs > limits.max_epochs:
-        raise RunConfigError(f"epochs: {epochs} is over the limit of {limits.max_epochs} for runs started here")
+        raise RunConfigError("run.epochs_over", option="epochs", epochs=epochs, most=limits.max_epochs)
     if limits.max_limit is not None:
         if cfg.get("limit") is None:
             cfg["limit"] = limits.max_limit  # the cap on dataset size; the card records it
         elif cfg["limit"] > limits.max_limit:
-            raise RunConfigError(
-                f"limit: {cfg['limit']} training reviews is over the limit of {limits.max_limit} for runs started here"
-            )
+            raise RunConfigError("run.limit_over", option="limit", n=cfg["limit"], most=limits.max_limit)
     if cfg.get("max_seconds") is not None and cfg["max_seconds"] > limits.max_seconds:
-        raise RunConfigError(
-            f"max-seconds: {cfg['max_seconds']:g} s is over the time limit of {limits.max_seconds:g} s per run"
-        )
+        raise RunConfigError("run.seconds_over", option="max-seconds", seconds=cfg["max_seconds"], most=limits.max_seconds)
     cfg.setdefault("max_seconds", float(limits.max_seconds))
 
 
@@ -218,7 +219,7 @@ def check_config(config: Mapping[str, Any], limits: RunLimits | None = None, roo
     limits = limits or RunLimits.from_env()
     cfg = typed_options(config)
     if not cfg.get("data"):
-        raise RunConfigError("no data: give a dataset name (imdb, hotel), a dataset path or an uploaded CSV")
+        raise RunConfigError("run.no_data", names="imdb, hotel")
     check_values(cfg)
     check_limits(cfg, limits)
     r = Path(root).resolve() if root else None
@@ -246,26 +247,23 @@ def _resolve_init(cfg: Mapping[str, Any], limits: RunLimits, root: Path | None =
     try:
         path = Path(by_key[value].path).resolve() if value in by_key else train.find_init(value)
     except GateScopeError as e:
-        raise RunConfigError(str(e)) from None
+        raise as_run_config_error(e) from None
     if not limits.allow_any_path and path not in {Path(e.path).resolve() for e in entries}:
-        raise RunConfigError(f"init: {value}: runs started here may start only from a model the app lists "
-                             "(a shipped model, or a finished run's)")
+        raise RunConfigError("run.init_not_listed", option="init", value=value)
     try:
         ckpt = checkpoint.load(path)
     except GateScopeError as e:
-        raise RunConfigError(f"init: cannot start from this model: {e}") from None
+        raise RunConfigError("run.init_unusable", option="init", cause=e) from None
     conflicts = train.init_conflicts(cfg, ckpt)
     if conflicts:
-        raise RunConfigError(f"init: options that contradict the model: {'; '.join(conflicts)}. "
-                             "Leave them out (they are taken from the model).")
+        raise RunConfigError("run.init_conflicts", option="init", conflicts="; ".join(conflicts))
     try:
         language = readers.guess_dataset_language(cfg["data"])
     except GateScopeError:
         language = "unknown"  # the training process says what is wrong with the data
     if language in train.LANGUAGE_NAMES and language != ckpt.language:
-        names = train.LANGUAGE_NAMES
-        raise RunConfigError(f"init: the model reads {names.get(ckpt.language, ckpt.language)}, but the data is "
-                             f"{names[language]}: start from a model of the data's language")
+        raise RunConfigError("run.init_language", option="init", model=train.language_name(ckpt.language),
+                             data=train.language_name(language))
     return str(path)
 
 
@@ -280,16 +278,14 @@ def _resolve_data(value: str, limits: RunLimits, root: Path | None = None) -> tu
 
         found = readers.find_dataset(value)
         if found is None:
-            raise RunConfigError(
-                f"data: {value}: no such file, and no dataset of that name in the data folders "
-                f"({', '.join(str(x) for x in readers.data_dirs())})"
-            )
+            raise RunConfigError("run.no_dataset", option="data", value=value,
+                                 folders=", ".join(str(x) for x in readers.data_dirs()))
         path, name = Path(found).resolve(), value
     if not limits.allow_any_path:
         up = uploads_dir(root).resolve()
         known = {Path(x["path"]) for x in available_datasets()}
         if path not in known and up not in path.parents:
-            raise RunConfigError(f"data: {value}: runs started here may use the datasets of the data folder or an uploaded CSV")
+            raise RunConfigError("run.data_not_listed", option="data", value=value)
     return str(path), name
 
 
@@ -369,8 +365,7 @@ def _queue_room(root: Path, limits: RunLimits) -> None:
         return
     waiting = sum(1 for r in scan(root, reconcile=False) if r.state == "queued")
     if waiting >= limits.max_queued:
-        raise RunConfigError(f"{waiting} runs are already waiting to train (at most {limits.max_queued}); "
-                             "start this one when one of them has finished, or cancel one")
+        raise RunConfigError("run.queue_full", n=waiting, most=limits.max_queued)
 
 
 def launch(config: Mapping[str, Any], limits: RunLimits | None = None, root: str | Path | None = None) -> Run:
@@ -379,7 +374,7 @@ def launch(config: Mapping[str, Any], limits: RunLimits | None = None, root: str
     ``get(run.id)``."""
     limits = limits or RunLimits.from_env()
     if limits.max_concurrent < 1:
-        raise RunConfigError("max_concurrent must be at least 1")
+        raise RunConfigError("run.at_least", option="max_concurrent", lo=1)
     cfg = check_config(config, limits, root)
     cfg.setdefault("threads", limits.threads())
     r = root_path(root)
@@ -423,8 +418,9 @@ def cancel(run_id: str, grace: float = 5.0, root: str | Path | None = None) -> R
         st = read_json(d / "status.json") or {}
         state = st.get("state")
         if state in TERMINAL:
-            raise RunError(f"run {run_id} has already " + ("finished" if state == "finished" else f"ended ({state})")
-                           + "; nothing to cancel")
+            if state == "finished":
+                raise RunError("run.already_finished", run=run_id)
+            raise RunError("run.already_ended", run=run_id, state=state)
         (d / "cancel").touch()
         if state == "queued":
             update_status(d, state="cancelled", reason="cancelled while queued", ended=_now())

@@ -201,10 +201,10 @@ class Run:
 
 def run_dir(run_id: str, root: Path | None = None) -> Path:
     if not ID_RE.match(run_id or ""):
-        raise RunError(f"{run_id!r} is not a run id (they look like 20260101-120000-0a1b2c3d)")
+        raise RunError("run.bad_id", run=run_id, example="20260101-120000-0a1b2c3d")
     d = (root or runs_root()) / run_id
     if not d.is_dir():
-        raise RunError(f"no run {run_id} in {d.parent}")
+        raise RunError("run.no_run", run=run_id, folder=d.parent)
     return d
 
 
@@ -227,7 +227,7 @@ def update_status(d: Path, **changes: Any) -> dict:
     """Read-modify-write status.json (caller holds the lock). A terminal state is never changed."""
     status = read_json(d / "status.json")
     if status is None:
-        raise RunError(f"{d / 'status.json'}: missing or unreadable")
+        raise RunError("run.no_status", path=d / "status.json")
     if status.get("state") in TERMINAL:
         return status
     status.update(changes)
@@ -407,6 +407,6 @@ def new_run_dir(root: Path) -> Path:
             return d
         except FileExistsError:
             continue
-    raise RunError(f"{root}: could not create a new run directory")
+    raise RunError("run.no_new_dir", path=root)
 
 

@@ -42,6 +42,7 @@ from torch import nn
 from sentiment.data import batching, readers
 from sentiment.data.text import Vocab, guess_language, tokenize
 from sentiment.errors import CheckpointError, DataError, GateScopeError
+from sentiment.i18n import Note
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.spec import READ_LIMIT
@@ -74,7 +75,7 @@ def find_init(spec: str) -> Path:
     shipped = catalog.models_root() / spec
     if spec and "/" not in spec and shipped.is_dir():
         return shipped.resolve()
-    raise GateScopeError(f"--init {spec}: no such model directory, and no shipped model of that name in {catalog.models_root()}")
+    raise GateScopeError("train.init_not_found", flag="--init", spec=spec, folder=catalog.models_root())
 
 
 def load_init(spec: str) -> InitModel:
@@ -83,7 +84,7 @@ def load_init(spec: str) -> InitModel:
     try:
         ckpt = checkpoint.load(path)
     except GateScopeError as e:
-        raise CheckpointError(f"--init {spec}: cannot start from this model: {e}") from None
+        raise CheckpointError("train.init_unusable", flag="--init", spec=spec, cause=e) from None
     sha = ckpt.card.get("weights_sha256") or hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
     name = path.name if path.parent == catalog.models_root().resolve() else str(path)
     return InitModel(ckpt, path, name, str(sha))
@@ -126,8 +127,7 @@ def resolve(cfg: TrainConfig, init: InitModel | None = None) -> TrainConfig:
         return replace(cfg, **{k: v for k, v in MODEL_DEFAULTS.items() if getattr(cfg, k) is None})
     conflicts = init_conflicts(asdict(cfg), init.checkpoint)
     if conflicts:
-        raise GateScopeError(f"--init {cfg.init}: options that contradict the model: {'; '.join(conflicts)}. "
-                             "Leave them out (they are taken from the model) or train from scratch.")
+        raise GateScopeError("train.init_conflicts", flag="--init", spec=cfg.init, conflicts="; ".join(conflicts))
     have = init_values(init.checkpoint)
     return replace(cfg, **{k: have.get(k, MODEL_DEFAULTS[k]) for k in MODEL_DEFAULTS if getattr(cfg, k) is None})
 
@@ -145,7 +145,7 @@ def resolve_data(path: str) -> Path:
         return p
     found = readers.find_dataset(path)
     if found is None:
-        raise GateScopeError(f"{path}: no such file, and no dataset of that name in {', '.join(map(str, readers.data_dirs()))}")
+        raise GateScopeError("train.no_dataset", path=path, folders=", ".join(map(str, readers.data_dirs())))
     return found
 
 
@@ -214,6 +214,11 @@ def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 
+def language_name(code: str | None) -> "Note | str | None":
+    """A language's name in messages, translated with them (a Note), or the code itself when unknown."""
+    return Note(f"language.{code}") if code in LANGUAGE_NAMES else code
+
+
 def prepare(
     cfg: TrainConfig, init: InitModel | None = None
 ) -> tuple[readers.Splits, dict, Vocab, dict[str, tuple[list[list[int]], list[int]]]]:
@@ -227,10 +232,8 @@ def prepare(
     if init is not None:
         spec = dict(init.checkpoint.tokenizer)
         if spec.get("language", "en") != language:
-            want = LANGUAGE_NAMES.get(spec.get("language", "en"), spec.get("language"))
-            raise GateScopeError(
-                f"--init {cfg.init}: the model reads {want}, but {Path(cfg.data).name} is {LANGUAGE_NAMES[language]}: "
-                f"retrain it on {want} reviews, or train from scratch")
+            raise GateScopeError("train.init_language", flag="--init", spec=cfg.init, file=Path(cfg.data).name,
+                                 model=language_name(spec.get("language", "en")), data=language_name(language))
         vocab = init.checkpoint.vocab
         train_tokens = [tokenize(t, spec) for t, _ in splits.train]
     else:
@@ -262,7 +265,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     cfg.validate()
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
-        raise GateScopeError(f"{out}: already exists and is not empty; choose another --out")
+        raise GateScopeError("train.out_exists", path=out, flag="--out")
     rank, world, local = dist_setup(cfg.device)
     try:
         return _fit(cfg, callback, rank, world, local, out, t_start, init)
