@@ -389,9 +389,7 @@ def split_for(card: dict, data_path: str | None = None) -> Splits:
     if not path or not Path(path).exists():
         found = find_dataset(card.get("dataset", ""))
         if found is None:
-            raise GateScopeError(
-                f"dataset {card.get('dataset')!r} not found: pass --data PATH or set GATESCOPE_DATA to the folder that holds it"
-            )
+            raise GateScopeError("train.dataset_not_found", name=card.get("dataset"), flag="--data PATH", env="GATESCOPE_DATA")
         path = str(found)
     raw = load(path, card.get("format"))
     return split(raw, seed=int(card.get("split_seed", 0)))

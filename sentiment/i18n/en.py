@@ -858,4 +858,7 @@ STRINGS: dict[str, str] = {
     "models.wrong.reading": "Reading the test split…",
     "models.wrong.progress": "The model is reading the test reviews: {done} of {n}",
     "patterns.default": "Opened on the span where this model's units stay highest; pick your own phrase below or by dragging across the tokens.",
+    "error.bow.no_gates": "A bag-of-words model has no gates or states to trace; its per-word contributions are {fn} (the Compare page shows them).",
+    "error.bow.not_bow": "Per-word contributions belong to a bag-of-words model; this one is recurrent (trace it).",
+    "error.calibrate.refit": "{path}: refit on its validation reviews, so no held-out split is left to fit a temperature on",
 }

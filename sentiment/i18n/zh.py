@@ -854,4 +854,7 @@ STRINGS: dict[str, str] = {
     "models.wrong.reading": "正在读取测试集…",
     "models.wrong.progress": "模型正在阅读测试评论：{done} / {n}",
     "patterns.default": "已自动选中本模型单元数值保持最高的片段；可在下方或在词元上拖动来选择你自己的短语。",
+    "error.bow.no_gates": "词袋模型没有可追踪的门或状态；它的逐词贡献由 {fn} 给出（对比页显示）。",
+    "error.bow.not_bow": "逐词贡献只属于词袋模型；这个模型是循环网络（请追踪它）。",
+    "error.calibrate.refit": "{path}：它在验证集上重新拟合过，没有留出的数据可用来拟合温度",
 }

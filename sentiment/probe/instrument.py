@@ -445,8 +445,7 @@ def trace(ckpt: Checkpoint, text: str, prefix: bool = True, occlusion: bool = Tr
     """Everything the views draw for one review. InputError for empty text or text with no words;
     a review longer than the model's max length is cut, and Trace.note says so."""
     if ckpt.is_bow:
-        raise InputError("A bag-of-words model has no gates or states to trace; its per-word contributions "
-                         "are sentiment.probe.words.read (the Compare page shows them).")
+        raise InputError("bow.no_gates", fn="sentiment.probe.words.read")
     enc = ckpt.encode(text)
     model, c = ckpt.model, ckpt.config
     dev = next(model.parameters()).device

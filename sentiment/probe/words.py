@@ -40,7 +40,7 @@ def read(ckpt: Checkpoint, text: str) -> WordReading:
     """One review through a bag-of-words checkpoint. InputError for a review with no words, or for a
     model that is not a bag of words."""
     if not ckpt.is_bow:
-        raise InputError("Per-word contributions belong to a bag-of-words model; this one is recurrent (trace it).")
+        raise InputError("bow.not_bow")
     enc = ckpt.encode(text)
     contrib, bias = contributions(ckpt.model, enc.ids)
     logits = ckpt.model(torch.tensor([enc.ids]), torch.tensor([len(enc.ids)]))  # [1, 2]

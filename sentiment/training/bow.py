@@ -136,7 +136,7 @@ def fit(cfg, callback: Callable[[dict], None] | None = None) -> dict:
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
-        raise GateScopeError(f"{out}: already exists and is not empty; choose another --out")
+        raise GateScopeError("train.out_exists", path=out, flag="--out")
     from sentiment.training.train import resolve_data  # the training CLI's dataset lookup (imdb, hotel, paths)
     path = resolve_data(cfg.data)
     splits = readers.limit(readers.split(readers.load(path, cfg.format), seed=cfg.split_seed), cfg.limit, cfg.seed)

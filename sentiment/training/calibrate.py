@@ -92,7 +92,7 @@ def calibrate(model_dir: str | Path, data: str | None = None) -> tuple[dict, dic
     """(calibration record, domain record) of one model, from its own validation and test splits."""
     ckpt = checkpoint.load(model_dir)
     if ckpt.card.get("refit"):
-        raise CheckpointError(f"{model_dir}: refit on its validation reviews, so no held-out split is left to fit a temperature on")
+        raise CheckpointError("calibrate.refit", path=model_dir)
     splits = split_for(ckpt.card, data)
     read_len = ckpt.read_len
     val_x, val_y = encode_examples(splits.val, ckpt.vocab, ckpt.tokenizer, read_len)
