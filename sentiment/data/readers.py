@@ -236,6 +236,66 @@ def _pick_column(header: list[str], wanted: str | int | None, candidates: list[s
     raise DataError(f"data.no_{what}_column", path=where, candidates=", ".join(candidates[:6]), header=header)
 
 
+def _headerless_rows(text: str, delim: str, where: str) -> tuple[list[Example], int]:
+    """(examples, reviews skipped as empty) of headerless label<sep>text lines."""
+    examples: list[Example] = []
+    skipped = 0
+    # headerless label<sep>text lines; the text may contain unquoted separators
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if delim not in line:
+            raise DataError("data.no_separator", path=where, line=lineno, delim=delim)
+        lab, review = line.split(delim, 1)
+        y = parse_label(lab)
+        if y is None:
+            raise DataError("data.bad_label", path=where, line=lineno, label=lab.strip()[:30])
+        review = review.strip()
+        if len(review) >= 2 and review[0] == review[-1] == '"':
+            review = review[1:-1].replace('""', '"')
+        if not review:
+            skipped += 1
+            continue
+        examples.append((review, y))
+    return examples, skipped
+
+
+def _header_rows(text: str, delim: str, header: list[str], label_col: str | int | None, text_col: str | int | None,
+                 where: str) -> tuple[list[Example], int]:
+    """(examples, reviews skipped as empty) of a CSV with a header, the columns found by name (or given)."""
+    examples: list[Example] = []
+    skipped = 0
+    li = _pick_column(header, label_col, _LABEL_COLUMNS, "label", where)
+    ti = _pick_column(header, text_col, _TEXT_COLUMNS, "text", where)
+    if li == ti:
+        raise DataError("data.same_column", path=where)
+    # strict: a stray or unclosed quote is an error naming its line, not rows silently merged into one
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    start = 1  # the line where the record being read begins
+    try:
+        next(rows)  # the header, read above
+        start = rows.line_num + 1
+        for row in rows:
+            lineno, start = start, rows.line_num + 1
+            if not row or not any(c.strip() for c in row):
+                continue
+            if len(row) <= max(li, ti):
+                raise DataError("data.fields", path=where, line=lineno, n=len(row), header_n=len(header))
+            if len(row) > len(header) and ti == len(header) - 1:
+                row = row[:ti] + [delim.join(row[ti:])]  # unquoted separators inside the last column
+            y = parse_label(row[li])
+            if y is None:
+                raise DataError("data.bad_label_named", path=where, line=lineno, label=row[li].strip()[:30])
+            review = row[ti].strip()
+            if not review:
+                skipped += 1
+                continue
+            examples.append((review, y))
+    except csv.Error as e:
+        raise DataError("data.quotes", path=where, line=start, err=e) from None
+    return examples, skipped
+
+
 def read_csv(
     path: str | Path,
     label_col: str | int | None = None,
@@ -257,55 +317,10 @@ def read_csv(
         header = next(rows)
     except csv.Error as e:
         raise DataError("data.bad_header", path=where, err=e) from None
-    examples: list[Example] = []
-    skipped = 0
     if len(header) >= 2 and parse_label(header[0]) is not None and label_col is None and text_col is None:
-        # headerless label<sep>text lines; the text may contain unquoted separators
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            if delim not in line:
-                raise DataError("data.no_separator", path=where, line=lineno, delim=delim)
-            lab, review = line.split(delim, 1)
-            y = parse_label(lab)
-            if y is None:
-                raise DataError("data.bad_label", path=where, line=lineno, label=lab.strip()[:30])
-            review = review.strip()
-            if len(review) >= 2 and review[0] == review[-1] == '"':
-                review = review[1:-1].replace('""', '"')
-            if not review:
-                skipped += 1
-                continue
-            examples.append((review, y))
+        examples, skipped = _headerless_rows(text, delim, where)
     else:
-        li = _pick_column(header, label_col, _LABEL_COLUMNS, "label", where)
-        ti = _pick_column(header, text_col, _TEXT_COLUMNS, "text", where)
-        if li == ti:
-            raise DataError("data.same_column", path=where)
-        # strict: a stray or unclosed quote is an error naming its line, not rows silently merged into one
-        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
-        start = 1  # the line where the record being read begins
-        try:
-            next(rows)  # the header, read above
-            start = rows.line_num + 1
-            for row in rows:
-                lineno, start = start, rows.line_num + 1
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(row) <= max(li, ti):
-                    raise DataError("data.fields", path=where, line=lineno, n=len(row), header_n=len(header))
-                if len(row) > len(header) and ti == len(header) - 1:
-                    row = row[:ti] + [delim.join(row[ti:])]  # unquoted separators inside the last column
-                y = parse_label(row[li])
-                if y is None:
-                    raise DataError("data.bad_label_named", path=where, line=lineno, label=row[li].strip()[:30])
-                review = row[ti].strip()
-                if not review:
-                    skipped += 1
-                    continue
-                examples.append((review, y))
-        except csv.Error as e:
-            raise DataError("data.quotes", path=where, line=start, err=e) from None
+        examples, skipped = _header_rows(text, delim, header, label_col, text_col, where)
     if not examples:
         raise DataError("data.no_reviews", path=where)
     labels = {y for _, y in examples}

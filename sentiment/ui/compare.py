@@ -23,6 +23,26 @@ def render() -> None:
     st.title(t("compare.title"))
     st.caption(t("compare.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
+    review, cols, entries = pick_review_and_models()
+    if any(e is None for e in entries):
+        return
+    share.keep_session(K, entries[0], review)
+    if entries[1].cell == common.BOW:
+        with_bag_of_words(cols, entries, review)
+        return
+    traced = trace_both(cols, entries, review)
+    if traced is None:
+        return
+    traces, names = traced
+    st.subheader(t("compare.pooling"))
+    common.chart(figures.compare_pooling(traces, names, lang=lang()), key=f"{K}_pool", filename="compare-pooling")
+    st.subheader(t("compare.prefix"))
+    common.chart(figures.compare_prefix(traces, names, lang=lang()), key=f"{K}_prefix", filename="compare-prefix")
+    heatmaps(traces, entries, review, share_slot)
+
+
+def pick_review_and_models() -> tuple[str, list, list]:
+    """The review (shared with the other pages, or from a link) and models A and B, side by side."""
     pickers = [f"{K}_{s}" for s in SIDES]
     share.follow_session(K, pickers[0])  # the lesson's review and model (as A), as another page left them
     share.restore_pair(K, *pickers)  # a shared link's models and review (first run only)
@@ -36,21 +56,20 @@ def render() -> None:
             st.subheader(t(f"compare.{side}"))
             with present.controls(f"{K}_{side}"):
                 entries.append(common.model_picker(f"{K}_{side}", prefer=prefer, stacked=True, allow_bow=side == "b"))
-    if any(e is None for e in entries):
-        return
-    share.keep_session(K, entries[0], review)
-    if entries[1].cell == common.BOW:
-        with_bag_of_words(cols, entries, review)
-        return
+    return review, cols, entries
+
+
+def trace_both(cols, entries, review: str) -> tuple[list, list[str]] | None:
+    """Both models' traces and predictions (None after an error was shown), with their display names."""
     traces, names = [], []
     for col, entry in zip(cols, entries):
         with col:
             if common.load(entry) is None:
-                return
+                return None
             with st.spinner():
                 tr = common.trace_for(entry, review, method=None)  # prefix curves, no attribution
             if tr is None:
-                return
+                return None
             common.show_prediction(tr, entry, compact=True)
             traces.append(tr)
             names.append(entry.name)
@@ -59,12 +78,11 @@ def render() -> None:
         names = [f"{names[0]} (A)", f"{names[1]} (B)"]
     if traces[0].tokens != traces[1].tokens:
         st.warning(t("compare.tokens_differ"), icon=":material/warning:")
+    return traces, names
 
-    st.subheader(t("compare.pooling"))
-    common.chart(figures.compare_pooling(traces, names, lang=lang()), key=f"{K}_pool", filename="compare-pooling")
-    st.subheader(t("compare.prefix"))
-    common.chart(figures.compare_prefix(traces, names, lang=lang()), key=f"{K}_prefix", filename="compare-prefix")
 
+def heatmaps(traces: list, entries: list, review: str, share_slot) -> None:
+    """The gates side by side for a layer both models have, then before/after when one was retrained from the other."""
     st.subheader(t("compare.heatmaps"))
     shared = [c for c in common.layer_options(traces[0]) if c in common.layer_options(traces[1])] or [(0, "forward")]
     share.restore_layer(K, shared, f"{K}_layer")  # the link's layer, if both models have it
