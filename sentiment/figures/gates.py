@@ -97,25 +97,12 @@ def gate_heatmaps(
     T = len(trace.tokens)
     units = [f"u{j}" for j in order]
     with_tokens = T <= HOVER_TOKENS
-    text = None
-    if with_tokens:
-        hover_tok = np.array(_hover_tokens(trace, lang), dtype=object)
-        text = np.broadcast_to(hover_tok[None, :], (len(order), T))  # [K, T]
-    hovertemplate = (
-        (f"{say('fig.token', lang)}: %{{text}}<br>" if with_tokens else "") + f"{say('fig.position', lang)}: %{{x}}<br>"
-        f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.value', lang)}: %{{z:.3f}}<extra>%{{meta}}</extra>"
-    )
+    text, hovertemplate = _heat_hover(trace, len(order), with_tokens, lang)
     c_max = 1.0
     if "c" in names:
         c_max = max(1.0, float(np.abs(lt.gates["c"][:T]).max(initial=0.0)))
-    every_unit = len(order) <= UNIT_LABELS  # then every row has its label, and its room (UNIT_ROW_PX)
-    panel_h = int(UNIT_ROW_PX * len(order)) if every_unit else int(np.clip(8 * len(order), 90, 240))  # pixels per panel
-    panel_h = max(90, panel_h)
     n = len(names)
-    gap_px = 34  # room for each panel's title
-    plot_h = n * panel_h + (n - 1) * gap_px
-    gap = gap_px / plot_h
-    frac = panel_h / plot_h
+    every_unit, plot_h, frac, gap = _panel_geometry(len(order), n)
     axes = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}
     x = np.arange(T)
     data, layout = [], {"annotations": []}
@@ -132,16 +119,7 @@ def gate_heatmaps(
                                      **({"matches": "x"} if row else {}))
         layout["annotations"].append(dict(text=gate_title(g, lang), x=0.5, y=top, xref="paper", yref="paper",
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
-    kinds = {gate_kind(g) for g in names}
-    bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
-    # horizontal colour bars under the token labels, side by side: they fit any width
-    cb = lambda k: _h_colorbar(say('fig.' + k, lang), bars.index(k))  # noqa: E731
-    if "sigmoid" in kinds:
-        layout["coloraxis"] = dict(colorscale="Viridis", cmin=0.0, cmax=1.0, colorbar=cb("sigmoid"))
-    if "tanh" in kinds:
-        layout["coloraxis2"] = dict(colorscale="RdBu", cmin=-1.0, cmax=1.0, cmid=0.0, colorbar=cb("tanh"))
-    if "cell" in kinds:
-        layout["coloraxis3"] = dict(colorscale="PuOr", cmin=-c_max, cmax=c_max, cmid=0.0, colorbar=cb("cell"))
+    layout.update(_color_axes(names, c_max, lang))
     fig = go.Figure(data=data, layout=layout)
     _token_axis(fig, trace.tokens, max_ticks)
     dir_name = say('fig.' + direction, lang)
@@ -153,6 +131,45 @@ def gate_heatmaps(
     _base_layout(fig, title, 80 + plot_h + bottom, meta)
     fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
     return _place_colorbars(fig, plot_h, _token_label_px(trace.tokens, max_ticks))
+
+
+def _panel_geometry(k: int, n: int) -> tuple[bool, int, float, float]:
+    """(every unit row labelled, plot height px, a panel's and a gap's share of it) for n panels of k units."""
+    every_unit = k <= UNIT_LABELS  # then every row has its label, and its room (UNIT_ROW_PX)
+    panel_h = int(UNIT_ROW_PX * k) if every_unit else int(np.clip(8 * k, 90, 240))  # pixels per panel
+    panel_h = max(90, panel_h)
+    gap_px = 34  # room for each panel's title
+    plot_h = n * panel_h + (n - 1) * gap_px
+    return every_unit, plot_h, panel_h / plot_h, gap_px / plot_h
+
+
+def _heat_hover(trace: "Trace", k: int, with_tokens: bool, lang: str) -> tuple[np.ndarray | None, str]:
+    """The heatmaps' hover text [K, T] (the token of each column; None past HOVER_TOKENS) and template."""
+    text = None
+    if with_tokens:
+        hover_tok = np.array(_hover_tokens(trace, lang), dtype=object)
+        text = np.broadcast_to(hover_tok[None, :], (k, len(trace.tokens)))  # [K, T]
+    hovertemplate = (
+        (f"{say('fig.token', lang)}: %{{text}}<br>" if with_tokens else "") + f"{say('fig.position', lang)}: %{{x}}<br>"
+        f"{say('fig.unit', lang)}: %{{y}}<br>{say('fig.value', lang)}: %{{z:.3f}}<extra>%{{meta}}</extra>"
+    )
+    return text, hovertemplate
+
+
+def _color_axes(names: list[str], c_max: float, lang: str) -> dict:
+    """One colour axis per kind of gate shown (sigmoid [0, 1], tanh [-1, 1], cell state ±c_max), each with a
+    horizontal colour bar under the token labels, side by side: they fit any width."""
+    kinds = {gate_kind(g) for g in names}
+    bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
+    cb = lambda k: _h_colorbar(say('fig.' + k, lang), bars.index(k))  # noqa: E731
+    axes = {}
+    if "sigmoid" in kinds:
+        axes["coloraxis"] = dict(colorscale="Viridis", cmin=0.0, cmax=1.0, colorbar=cb("sigmoid"))
+    if "tanh" in kinds:
+        axes["coloraxis2"] = dict(colorscale="RdBu", cmin=-1.0, cmax=1.0, cmid=0.0, colorbar=cb("tanh"))
+    if "cell" in kinds:
+        axes["coloraxis3"] = dict(colorscale="PuOr", cmin=-c_max, cmax=c_max, cmid=0.0, colorbar=cb("cell"))
+    return axes
 
 
 def _layer_trace(trace: "Trace", layer: int, direction: str):

@@ -196,15 +196,9 @@ def trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | P
             torch.set_num_threads(before)
 
 
-def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int, seed: int,
-                  progress: Progress | None, info: dict | None, max_batch: int, tokens_per_batch: int,
-                  max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
-    t0 = time.perf_counter()
-    if n < 1:
-        raise InputError("patterns.sample_empty")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    chosen = sample_indices(len(examples), int(n), seed)
+def _encode_sample(ckpt: Checkpoint, examples: Sequence[Example], chosen: Sequence[int]):
+    """The chosen reviews encoded, shortest first: (ids, tokens, labels, split positions, how many had no
+    words to read). InputError when none has."""
     seqs, tokens, labels, where, skipped = [], [], [], [], 0
     for j in chosen:
         text, y = examples[j]
@@ -220,10 +214,38 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
     if not seqs:
         raise InputError("review.none_readable")
     order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), where[i]))  # shortest first
-    seqs = [seqs[i] for i in order]
-    tokens = [tokens[i] for i in order]
-    labels = [labels[i] for i in order]
-    where = [where[i] for i in order]
+    return ([seqs[i] for i in order], [tokens[i] for i in order], [labels[i] for i in order],
+            [where[i] for i in order], skipped)
+
+
+def _save_reviews(out: Path, seqs, offsets: np.ndarray, labels, where, tokens) -> None:
+    """The sample's ids, offsets (review r is rows offsets[r]:offsets[r+1]), labels, split positions and tokens."""
+    np.save(out / "ids.npy", np.concatenate([np.asarray(s, dtype=np.int32) for s in seqs]))
+    np.save(out / "offsets.npy", offsets)
+    np.save(out / "labels.npy", np.asarray(labels, dtype=np.int8))
+    np.save(out / "split_index.npy", np.asarray(where, dtype=np.int64))
+    (out / "tokens.txt").write_text("\n".join(tok.replace("\n", " ") for review in tokens for tok in review), encoding="utf-8")
+
+
+def _open_arrays(out: Path, keys: list, n_tok: int, H: int) -> dict:
+    """One .npy file per kept gate, its float16 [n_tok, H] header written; the rows are written in order,
+    batch after batch (no page faults of a memmap)."""
+    files = {k: open(out / _file(k), "wb") for k in keys}
+    for f in files.values():
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+                                                 "fortran_order": False, "shape": (n_tok, H)})
+    return files
+
+
+def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int, seed: int,
+                  progress: Progress | None, info: dict | None, max_batch: int, tokens_per_batch: int,
+                  max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
+    t0 = time.perf_counter()
+    if n < 1:
+        raise InputError("patterns.sample_empty")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seqs, tokens, labels, where, skipped = _encode_sample(ckpt, examples, sample_indices(len(examples), int(n), seed))
     lengths = [len(s) for s in seqs]
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(lengths)
@@ -236,10 +258,7 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
         reserve(sample_bytes(ckpt, n_tok, len(seqs), text_bytes, stored))
     keys = [(l, DIRECTIONS[d], g) for l in range(c.num_layers) for d in range(c.directions) for g in stored]
     every = [(l, DIRECTIONS[d], g) for l in range(c.num_layers) for d in range(c.directions) for g in GATE_NAMES[c.cell]]
-    files = {k: open(out / _file(k), "wb") for k in keys}  # written in order, batch after batch (no page faults of a memmap)
-    for f in files.values():
-        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
-                                                 "fortran_order": False, "shape": (n_tok, H)})
+    files = _open_arrays(out, keys, n_tok, H)
     lo, hi = SATURATION
     sat = {k: [np.zeros(H, np.int64), np.zeros(H, np.int64)] for k in every if k[2] in SIGMOID_GATES[c.cell]}
     dev = next(model.parameters()).device
@@ -263,11 +282,7 @@ def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | 
     finally:
         for f in files.values():
             f.close()
-    np.save(out / "ids.npy", np.concatenate([np.asarray(s, dtype=np.int32) for s in seqs]))
-    np.save(out / "offsets.npy", offsets)
-    np.save(out / "labels.npy", np.asarray(labels, dtype=np.int8))
-    np.save(out / "split_index.npy", np.asarray(where, dtype=np.int64))
-    (out / "tokens.txt").write_text("\n".join(tok.replace("\n", " ") for review in tokens for tok in review), encoding="utf-8")
+    _save_reviews(out, seqs, offsets, labels, where, tokens)
     index = dict(info or {})
     index.update({
         "format": FORMAT, "cell": c.cell, "hidden_size": H, "num_layers": c.num_layers, "bidirectional": c.bidirectional,
