@@ -412,3 +412,11 @@ def pick(label: str, options: Sequence, key: str, default=None, format_func: Cal
     kw.setdefault("persist_state", "session")  # kept across page switches
     labels = {o: format_func(o) for o in options}  # now, in this run's language (not later, outside the run)
     return (widget or st.selectbox)(label, options, key=key, format_func=lambda o: labels.get(o, str(o)), **kw)
+
+
+def top_k_slider(key: str, H: int, default: int) -> int:
+    """How many units the heatmaps show (1 to H, kept for the session); 1 without a slider when H is 1."""
+    if H <= 1:
+        return 1
+    st.session_state[key] = min(H, int(st.session_state.get(key, min(H, default))))
+    return st.slider(t("gates.topk"), 1, H, key=key, persist_state="session")

@@ -96,11 +96,7 @@ def heatmaps(traces: list, entries: list, review: str, share_slot) -> None:
                            format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
     H = min(int(tr.hidden_size) for tr in traces)
     with c3:
-        if H > 1:
-            st.session_state[f"{K}_topk"] = min(H, int(st.session_state.get(f"{K}_topk", min(H, 16))))
-            top_k = st.slider(t("gates.topk"), 1, H, key=f"{K}_topk", persist_state="session")
-        else:
-            top_k = 1
+        top_k = common.top_k_slider(f"{K}_topk", H, 16)
     st.caption(t("gates.help"))
     for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries):
         with col:

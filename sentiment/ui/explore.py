@@ -19,13 +19,10 @@ def render() -> None:
     st.title(t("explore.title"))
     st.caption(t("explore.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
-    share.follow_session(K)  # the review and model of the lesson, as another page left them
-    share.restore(K)  # a shared link's model and review (first run only)
-    chosen = common.review_and_model(K)
+    chosen = share.lesson_review_and_model(K)
     if chosen is None:
         return
     entry, review = chosen
-    share.keep_session(K, entry, review)
     method = st.session_state.get(f"{K}_method", "occlusion")
     method = method if method in METHODS else "occlusion"
     # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;
@@ -89,11 +86,7 @@ def gates_tab(trace, key: str, full=None) -> tuple[int, str]:
         sort = common.pick(t("gates.sort"), figures.SORTS, f"{key}_sort", default="none",
                            format_func=lambda s: t(f"sort.{s}"), help=t("gates.sort.help"))
     with c3:
-        if H > 1:
-            st.session_state[f"{key}_topk"] = min(H, int(st.session_state.get(f"{key}_topk", min(H, 32))))
-            top_k = st.slider(t("gates.topk"), 1, H, key=f"{key}_topk", persist_state="session")
-        else:
-            top_k = 1
+        top_k = common.top_k_slider(f"{key}_topk", H, 32)
     with c4:
         gates_key = f"{key}_gates_{trace.cell}"
         if gates_key not in st.session_state:

@@ -59,13 +59,10 @@ def render() -> None:
     st.title(t("learn.title"))
     st.caption(t("learn.intro"))
     share_slot = st.empty()  # the "share this view" box, filled once the view is known
-    share.follow_session(K)  # the review and model of the lesson, as another page left them
-    share.restore(K)  # a shared link's model and review (first run only)
-    chosen = common.review_and_model(K)
+    chosen = share.lesson_review_and_model(K)
     if chosen is None:
         return
     entry, review = chosen
-    share.keep_session(K, entry, review)
     trace = common.trace_for(entry, review, method=None, prefix=False)
     if trace is None:
         return

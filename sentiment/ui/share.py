@@ -226,3 +226,14 @@ def share_box(params: Mapping[str, str], help_key: str = "share.help") -> None:
             st.caption(t("share.relative"))
         if "text" not in params:
             st.caption(t("share.text_left_out", max=viewstate.MAX_TEXT))
+
+
+def lesson_review_and_model(key: str):
+    """The page's review and model: the lesson's (as another page left them), or a shared link's on its
+    first run, then as the person picks them; kept for the other pages. (entry, review), or None."""
+    follow_session(key)
+    restore(key)
+    chosen = common.review_and_model(key)
+    if chosen is not None:
+        keep_session(key, *chosen)
+    return chosen
