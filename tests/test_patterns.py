@@ -254,6 +254,7 @@ def test_match_needs_units():
         P.match(bt, (0, "forward", "h"), [], 0.5)
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_word_profile_is_the_mean_when_read_minus_the_mean(imdb_batch):
     bt, key = imdb_batch, (0, "backward", "o")
     prof = P.word_profile(bt, key, min_count=20)
@@ -391,6 +392,7 @@ def test_cocluster_heatmap_shows_the_ordered_matrix():
     assert len([s for s in fig.layout.shapes if s.xref == "paper"]) == boundaries > 0
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
     sat = P.saturation(imdb_batch)
     fig = pf.saturation_scatter(sat)
@@ -406,6 +408,7 @@ def test_saturation_scatter_one_panel_per_layer_and_direction(imdb_batch):
 
 
 
+@pytest.mark.slow  # traces a sample of the IMDB test split
 def test_saturation_legend_sits_under_the_axis_titles(imdb_batch):
     """The gates' legend is below the x-axis titles (about 50 px under the axes), not drawn across them."""
     fig = pf.saturation_scatter(P.saturation(imdb_batch))

@@ -209,7 +209,7 @@ def heavy_slow(kw: dict, heavy: bool):
     return pytest.param(kw, marks=pytest.mark.slow) if heavy else kw
 
 
-@pytest.mark.parametrize("kw", [heavy_slow(kw, kw["layers"] == 3) for kw in MODELS],
+@pytest.mark.parametrize("kw", [heavy_slow(kw, kw["layers"] == 3 or kw["pooling"] == "attention" and kw["layers"] == 2) for kw in MODELS],
                          ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_trace_equals_model_prefixes_and_occlusion(tiny_checkpoint, kw):
     ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
