@@ -140,9 +140,6 @@ def test_cancel_from_the_page(runs_root):
 def _open_in_explore_script(root: str, model: str, review: str) -> None:
     """AppTest script: a session whose Explore review is `review` opens the shipped `model` as the Train
     page's "Open in Explore" does (train.select_in_explore), then draws Explore."""
-    import sys
-
-    sys.path.insert(0, root)
     import streamlit as st
 
     from sentiment.modeling import catalog
@@ -185,9 +182,6 @@ def test_open_in_explore_keeps_a_review_of_the_models_language():
 
 def _away_and_back_script(root: str) -> None:
     """AppTest script: the Train page, or another page while session_state["away"] is set."""
-    import sys
-
-    sys.path.insert(0, root)
     import streamlit as st
 
     from sentiment.ui import train

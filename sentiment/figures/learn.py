@@ -3,7 +3,6 @@ recombined cell and hidden state, the spread of gradient norms."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
@@ -11,6 +10,7 @@ import plotly.graph_objects as go
 from sentiment.figures.gates import _layer_trace
 from sentiment.figures.style import FONT, _token_axis
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
+from sentiment.probe.reference import states_from_gates
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.instrument import Trace
@@ -47,17 +47,10 @@ def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], la
 
 # ---- the Learn page's checks ------------------------------------------------------------------------
 def recombine(cell: str, v: dict[str, float]) -> dict[str, float]:
-    """The state(s) the cell's update equation gives from one step's gate values (one unit).
-
-    LSTM: {"c": f c_{t-1} + i g, "h": o tanh(c_t)} (h from the traced c_t, as PyTorch does);
-    GRU: {"h": (1 - z) n + z h_{t-1}}; RNN: {} (its pre-activation needs the weights).
-    ``v`` is what ``figures.step_values`` returns: gate names, plus "c_prev" / "h_prev".
-    """
-    if cell == "lstm":
-        return {"c": v["f"] * v["c_prev"] + v["i"] * v["g"], "h": v["o"] * math.tanh(v["c"])}
-    if cell == "gru":
-        return {"h": (1.0 - v["z"]) * v["n"] + v["z"] * v["h_prev"]}
-    return {}
+    """The state(s) the cell's update equation gives from one step's gate values (one unit):
+    ``sentiment.probe.reference.states_from_gates`` (the equations, written once).
+    ``v`` is what ``figures.step_values`` returns: gate names, plus "c_prev" / "h_prev"."""
+    return states_from_gates(cell, v)
 
 
 def spread(norms) -> float:

@@ -345,8 +345,7 @@ def ensure_supervisor(root: Path) -> tuple[int | None, str | None]:
     pending = read_json(root / SUPERVISOR_SPAWNED) or {}
     if pending.get("pid") != serving.get("pid") and pid_alive(pending.get("pid"), pending.get("identity")):
         return pending["pid"], pending.get("identity")
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(
-        [str(PROJECT_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # the package: installed, or the checkout (cwd) for python -m
     with open(root / ".supervisor.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sentiment.runs", "_supervise", str(root)],
