@@ -25,7 +25,7 @@ TECHNICAL = {
     "maas", "chinesenlpcorpus",  # proper names: the IMDB dataset's first author, the corpus that hosts ChnSentiCorp
 }
 SYMBOL = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[a-zA-Z]_(?:t|\{t[−-]1\}|t[−-]1|\w+)\b|\bW_\w+|\bb_\w+|\bx_t\b")  # i_t, c_{t−1}, W_ii, b_hn
-QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|「[^」]*」|\w*…")  # quoted examples of the user's language, a cut-off word
+QUOTED = re.compile(r"…[^…\n]*…|“[^”]*”|‘[^’]*’|「[^」]*」|\w*…")  # "… excerpt …" of a review: the data's own words  # quoted examples of the user's language, a cut-off word
 MARKUP = re.compile(r'\{"[^{}]*\}|' r"%\{[^}]*\}|<[^>]+>|:material/\w+:|\*\*|`[^`]*`|https?://\S+|\$[^$]*\$")  # plotly fields, HTML, icons, code, URLs, TeX
 FILE_OR_PATH = re.compile(r"\bstate_dict\b|\b[\w.]+\([\w.]*\)|[\w.-]+\.(?:json|csv|txt|tsv|gz|png|safetensors|py)\b|[\w.~-]*/[\w./*~-]*|--[\w-]+|\bpython -m [\w.]+")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")  # a word with a digit (H100, cu130, u12) is a name, not English

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # every text node of the page but icons (drawn from ligature names), code, formulas (KaTeX) and charts (read below)
 TEXT_NODES = """(sel) => {
-  const skip = "[data-testid='stIconMaterial'], code, pre, .katex, [data-testid='stPlotlyChart'], script, style";
+  const skip = "[data-testid='stIconMaterial'], code, pre, .katex, [data-testid='stPlotlyChart'], script, style, " +
+               "[data-testid='stFileUploaderDropzone']";  // Streamlit's own uploader text (its language, not the app's)
   const out = [];
   document.querySelectorAll(sel).forEach(root => {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);

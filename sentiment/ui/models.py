@@ -112,8 +112,8 @@ def table(ok: list[ModelEntry]) -> None:
     st.subheader(t("models.table"))
     tables.fit([{
         t("col.model"): e.name, t("col.source"): t(f"source.{e.source}"), t("col.dataset"): e.dataset,
-        t("col.cell"): t(f"cell.{e.cell}") if e.cell in common.CELL_ORDER else e.cell,
-        t("col.pooling"): t(f"pool.{e.pooling}") if e.pooling in common.POOL_ORDER else e.pooling,
+        t("col.cell"): t(f"cell.{e.cell}") if e.cell in (*common.CELL_ORDER, common.BOW) else e.cell,
+        t("col.pooling"): t(f"pool.{e.pooling}") if e.pooling in (*common.POOL_ORDER, "none", "last_step") else e.pooling,
         t("col.acc"): _pct(e.test_accuracy), t("col.bacc"): _pct(e.card.get("test_balanced_accuracy")),
         t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
         t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
