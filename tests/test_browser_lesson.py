@@ -261,10 +261,17 @@ def test_negation_of_tai_cha_and_changes_in_percentage_points(page, server):
     page.goto(f"{server}/?model=hotel-lstm-max&text={quote('房间太差了')}")
     wait_idle(page)
     charts_drawn(page)
-    page.get_by_role("tab", name="Edit & compare").click()
+    tab = page.get_by_role("tab", name="Edit & compare")
+    tab.click()
+    wait_idle(page)
+    if tab.get_attribute("aria-selected") != "true":  # a rerun drew the tabs again: select it once more
+        tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true", timeout=30_000)
     page.get_by_role("combobox", name="Built-in edit").click()
     page.get_by_role("option").filter(has_text="Negation").first.click()
     wait_idle(page)
+    if tab.get_attribute("aria-selected") != "true":  # known: the edit's rerun draws the tabs again (issue 14 note)
+        tab.click()
     expect(page.get_by_role("textbox", name="Edited review (B)")).to_have_value("房间不太差了", timeout=60_000)
     expect(page.get_by_text(re.compile(r"[+-−]\d+\.\d pp P\(positive\)")).first).to_be_visible(timeout=60_000)
     assert page.get_by_text(re.compile(r"[+-]\d+\.\d% P\(positive\)")).count() == 0
@@ -275,7 +282,7 @@ def test_find_misclassified_shows_its_progress(page, server):
     page.goto(f"{server}/models")
     wait_idle(page)
     page.get_by_role("button", name="Find misclassified test reviews").click()
-    expect(page.get_by_text(re.compile(r"Reading the test split|The model is reading the test reviews")).first
+    expect(page.get_by_text(re.compile(r"Reading the test split|The model is reading the test reviews|Reading the model's first \d+ test reviews")).first
            ).to_be_visible(timeout=30_000)
     expect(page.get_by_text(re.compile(r"of the first \d+ test reviews")).first).to_be_visible(timeout=180_000)
     no_exception(page)

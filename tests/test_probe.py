@@ -194,7 +194,7 @@ REVIEW = "I loved the acting but the plot was not good at all ! the film was awf
 def model_probs(ckpt, ids: list[list[int]]) -> np.ndarray:
     with torch.no_grad():
         i, L = collate(ids)
-        return torch.softmax(ckpt.model(i, L), -1).numpy()
+        return ckpt.probabilities(ckpt.model(i, L)).numpy()  # calibrated, as every shown probability
 
 
 MODELS = [dict(cell=c, pooling=p, layers=l, bidirectional=bi)
@@ -384,6 +384,8 @@ def test_shipped_models_on_real_reviews():
     checked = 0
     for d in SHIPPED:
         ckpt = checkpoint.load(d)
+        if ckpt.is_bow:  # the bag-of-words reference has no gates (tests/test_bow.py reads it)
+            continue
         reviews = [e["text"] for e in json.loads((ROOT / "assets" / "examples" / f"{ckpt.language}.json").read_text("utf-8"))]
         reviews = reviews[:1] + [" ".join(reviews)]  # a short one and a long one
         for text in reviews:
