@@ -37,7 +37,7 @@ def render() -> None:
     domain_note(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
-                    t("tab.downloads")])
+                    t("tab.downloads")], key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
     with tabs[0]:
         layer, direction = gates_tab(base, K, full=full)
     share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),

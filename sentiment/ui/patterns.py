@@ -93,7 +93,8 @@ def render() -> None:
     with c2:
         layer, direction = common.pick(t("gates.layer"), bt.layers(), f"{K}_layer", format_func=common.layer_label)
     key = (layer, direction, gate)
-    tabs = st.tabs([t("patterns.tab.select"), t("patterns.tab.words"), t("patterns.tab.saturation")])
+    tabs = st.tabs([t("patterns.tab.select"), t("patterns.tab.words"), t("patterns.tab.saturation")],
+                   key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
     with tabs[0]:
         select_and_match(entry, bt, key)
     with tabs[1]:
