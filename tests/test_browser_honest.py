@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pytest
 from test_browser import no_exception, page, server, wait_idle  # noqa: F401 (fixtures)
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 @pytest.mark.parametrize("a,b,text", [("imdb-lstm-max", "imdb-bow", "I expected a boring film, but it was great."),
                                       ("hotel-lstm-max", "hotel-bow", "本来以为房间很差，结果很好。")], ids=["en", "zh"])

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from keras import layers  # noqa: E402
 from test_browser import no_exception, page, server, shots_dir, wait_idle  # noqa: E402,F401,F811  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 try:
     from playwright.sync_api import expect

@@ -35,8 +35,9 @@ def _shown(v) -> str:
     return str(v)
 
 
-def fit(rows: Sequence[dict], **kw) -> None:
-    """``st.dataframe(rows)`` with columns that fit the page (``column_widths``), the full header in each tooltip."""
-    widths = column_widths(rows)
+def fit(rows: Sequence[dict], total: int = FIT_PX, **kw) -> None:
+    """``st.dataframe(rows)`` with columns that fit ``total`` pixels (``column_widths``; the main column of a
+    wide page by default), the full header in each tooltip."""
+    widths = column_widths(rows, total)
     config = {c: st.column_config.Column(c, width=w, help=c) for c, w in widths.items()}
     st.dataframe(list(rows), hide_index=True, column_config=config, **kw)

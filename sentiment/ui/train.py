@@ -37,6 +37,7 @@ HIDDEN = (16, 32, 64, 128)
 QUICK = dict(cell="gru", pooling="max", hidden=32, epochs=4, limit=5000, max_len=128, batch_size=128, lr=1e-2)
 MAX_LENS = (64, 128, 256, 400)
 GOTO_KEY = f"{K}_goto_explore"
+LISTING_PX = tables.FIT_PX * 3 // 5 - 24  # the runs list's column: 3/5 of the page, less the gap
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -355,7 +356,7 @@ def live_runs() -> None:
         rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): r.device or "—",
                      t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): None if acc is None else round(100 * acc, 2),
                      t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
-    tables.fit(rows)  # every column in view, none cut off on the right
+    tables.fit(rows, total=LISTING_PX)  # every column in view, none cut off on the right
     by_id = {r.id: r for r in all_runs}
     # no state in the label: a browser keeps showing the label the picker first had (the state is in the table)
     labels = {i: f"{r.name} · {i}" for i, r in by_id.items()}

@@ -1,0 +1,62 @@
+"""The Train page as a teacher uses it in class (issue 14, item 7), in a real browser: the quick run the
+page offers first trains on real reviews to a model clearly better than always saying the
+majority label, and the page says so; its curve has a point per logged batch, not a single dot; the
+runs table fits the page; "Use this model" opens Explore on the new model, which draws its heatmaps.
+The fixtures are tests/test_browser.py's (a fresh runs folder per server)."""
+
+# ruff: noqa: F811 (the fixtures page and server, imported from test_browser, are test arguments here)
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_browser import no_exception, page, server, wait_idle  # noqa: F401 (fixtures)
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # test_browser's fixtures skip (or fail in CI) without playwright
+    expect = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+RUN_MINUTES = 12  # the quick run: about 30 s of CPU at one thread; the limit allows for a loaded CI machine
+
+
+def test_the_quick_run_beats_the_majority_label_and_opens_in_explore(page, server):
+    page.goto(f"{server}/train")
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    started = page.get_by_text(re.compile(r"Run \S+ started")).first
+    expect(started).to_be_visible(timeout=60_000)
+    run_id = re.search(r"\d{8}-\d{6}-[0-9a-f]{8}", started.inner_text())
+
+    # the run ends with the plain verdict against the majority label
+    verdict = page.get_by_text(re.compile(r"Test accuracy \d+\.\d\d% on [\d,]+ reviews"))
+    expect(verdict.first).to_be_visible(timeout=RUN_MINUTES * 60_000)
+    wait_idle(page)
+    text = verdict.first.inner_text()
+    assert "better than always saying" in text and "no better than" not in text, text
+    acc, base = (float(v) for v in re.findall(r"(\d+\.\d\d)%", text)[:2])
+    assert acc >= base + 2, text
+
+    # the curve: a point per logged batch (a one-epoch run is a line, not one dot)
+    chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
+    expect(chart).to_be_visible(timeout=30_000)
+    points = chart.evaluate("g => Math.max(...g.data.map(d => (d.x || []).length))")
+    assert points >= 4, points
+
+    # the runs table fits the page: no column hidden past the right edge
+    frame = page.locator("[data-testid='stDataFrame']").first
+    scroll, client = frame.evaluate("e => { const s = e.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth] }")
+    assert scroll <= client + 1, (scroll, client)
+    no_exception(page)
+
+    # "Use this model": Explore on the run's model, its gates drawn
+    page.get_by_role("button", name="Use this model").click()
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(rf"model=[^&]*{run_id.group(0)}"), timeout=60_000)
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg", timeout=120_000)
+    expect(page.get_by_text(re.compile(rf"{run_id.group(0)}.*trained run")).first).to_be_visible(timeout=60_000)
+    box = page.get_by_role("textbox", name="Review (English or Chinese)")
+    expect(box).to_have_value(re.compile(r"\S"), timeout=30_000)  # a review in the model's language, all of it read
+    assert page.get_by_text("did not read the", exact=False).count() == 0
+    no_exception(page)
