@@ -85,7 +85,6 @@ def test_a_truncated_pdparams_is_refused(tmp_path):
     (layers.Conv1D(4, 3), "Conv1D is not supported"),
     (layers.LSTM(3, recurrent_activation="hard_sigmoid"), "hard_sigmoid"),
     (layers.GRU(3, reset_after=False), "reset_after=False"),
-    (layers.Bidirectional(layers.LSTM(3), merge_mode="sum"), "merge_mode='sum'"),
 ])
 def test_an_unsupported_keras_layer_or_setting_is_named(tmp_path, layer, match):
     rest = [layers.GlobalMaxPooling1D()] if isinstance(layer, layers.Conv1D) else []
@@ -94,6 +93,16 @@ def test_an_unsupported_keras_layer_or_setting_is_named(tmp_path, layer, match):
     m.save(tmp_path / "m.keras")
     (tmp_path / "vocab.txt").write_text("\n".join(f"w{i}" for i in range(30)))
     refused(tmp_path, tmp_path / "m.keras", tmp_path / "vocab.txt", match=match)
+
+
+def test_a_merged_bidirectional_layer_below_the_top_is_named(tmp_path):
+    """sum / ave / mul are read on the top recurrent layer; below it the next layer would read H units, not 2H."""
+    m = keras.Sequential([keras.Input((20,), dtype="int32"), layers.Embedding(30, 4),
+                          layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="sum"),
+                          layers.Bidirectional(layers.LSTM(3)), layers.Dense(1, activation="sigmoid")])
+    m.save(tmp_path / "m.keras")
+    (tmp_path / "vocab.txt").write_text("\n".join(f"w{i}" for i in range(30)))
+    refused(tmp_path, tmp_path / "m.keras", tmp_path / "vocab.txt", match="merge_mode='sum' below the top layer")
 
 
 def test_a_vocabulary_smaller_than_the_embedding_is_refused(tmp_path):

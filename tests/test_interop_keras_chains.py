@@ -1,6 +1,7 @@
 """Other Keras chains GateScope reads, each exact to Keras within 1e-5 (random weights, short input):
 SimpleRNN with mean pooling, stacked bidirectional LSTMs with a hidden Dense layer, a Functional
-model, and a Masking layer that masks the pad row."""
+model, a Masking layer that masks the pad row, and Bidirectional's merge modes sum / ave / mul (at
+every step before pooling over time, and on the final states)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,15 @@ CHAINS = {
                                           layers.Dense(3, activation="tanh"), layers.Dense(1, activation="sigmoid")),
     "functional-gru": _functional,
     "masking": _masking,
+    "bigru-sum-max": lambda: _sequential(layers.Bidirectional(layers.GRU(5, return_sequences=True), merge_mode="sum"),
+                                         layers.GlobalMaxPooling1D(), layers.Dense(1, activation="sigmoid")),
+    "bilstm-ave-final-states": lambda: _sequential(layers.Bidirectional(layers.LSTM(4), merge_mode="ave"),
+                                                   layers.Dense(2, activation="softmax")),
+    "stacked-bilstm-mul-mean": lambda: _sequential(layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                                                   layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode="mul"),
+                                                   layers.GlobalAveragePooling1D(), layers.Dense(1, activation="sigmoid")),
 }
+MERGED = [n for n in CHAINS if "-sum-" in n or "-ave-" in n or "-mul-" in n]
 
 
 @pytest.mark.parametrize("name", list(CHAINS))
@@ -70,3 +79,34 @@ def test_keras_chain_predicts_as_keras(tmp_path, name):
     ref = ref[:, 0] if ref.shape[1] == 1 else ref[:, 1]
     ours = predict_ids(ckpt.model, [ckpt.encode_ids(t) for t in texts])[:, 1].numpy()
     assert np.abs(ours - ref).max() < 1e-5
+
+
+def _converted(tmp_path, name):
+    keras.utils.set_random_seed(1)
+    m = CHAINS[name]()
+    rng = np.random.default_rng(0)
+    m.set_weights([w + rng.normal(0, 0.4, w.shape).astype("float32") for w in m.get_weights()])
+    m.save(tmp_path / "m.keras")
+    (tmp_path / "index.json").write_text(json.dumps({f"w{i}": i for i in range(1, 100)}))
+    return m, checkpoint.load(convert(tmp_path / "m.keras", tmp_path / "ck", tmp_path / "index.json")[0])
+
+
+@pytest.mark.parametrize("name", MERGED)
+def test_a_merged_model_is_traced_and_its_trace_predicts_as_keras(tmp_path, name):
+    """The probe runs the merged head too: the trace's probability is Keras' own, its top-layer h_t are
+    each direction's (2 x H), and the pooling credit of a merge over time reads as weights over tokens."""
+    from sentiment.figures.reading import pooling_credit
+    from sentiment.probe import trace
+
+    m, ckpt = _converted(tmp_path, name)
+    assert ckpt.config.merge in ("sum", "ave", "mul")
+    text = "w3 w7 w11 w2 w40 w9"
+    x = keras.utils.pad_sequences([[1] + [int(w[1:]) + 3 for w in text.split()]], maxlen=T)
+    ref = m.predict(x, verbose=0)
+    ref = ref[0, 0] if ref.shape[1] == 1 else ref[0, 1]
+    tr = trace(ckpt, text, prefix=False, occlusion=False)
+    assert abs(float(tr.probs[1]) - float(ref)) < 1e-5
+    assert [lt.direction for lt in tr.layers[-2:]] == ["forward", "backward"]
+    assert all(lt.gates["h"].shape[-1] == ckpt.config.hidden_size for lt in tr.layers)
+    credit = pooling_credit(tr)
+    assert all(len(v) == len(tr.tokens) for v in credit.values())

@@ -22,6 +22,7 @@ import torch
 
 from sentiment.errors import InputError
 from sentiment.interop.structure import Structure, head_state
+from sentiment.modeling.model import MERGES
 
 _SKIP = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
 _RNNS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn", "CuDNNLSTM": "lstm", "CuDNNGRU": "gru"}
@@ -261,8 +262,9 @@ def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
         raise InputError("keras.rnn_after_pool", name=c.get("name"))
     if layer["class_name"] == "Bidirectional":
         mode = c.get("merge_mode", "concat")
-        if mode != "concat":
-            raise InputError("keras.merge_mode", name=c.get("name"), bidi="Bidirectional", setting=f"merge_mode={mode!r}", only="concat")
+        if mode not in MERGES:  # None: the two directions returned as a list
+            raise InputError("keras.merge_mode", name=c.get("name"), bidi="Bidirectional", setting=f"merge_mode={mode!r}",
+                             only=", ".join(MERGES))
         inner = _check_rnn(c["layer"], f"{c.get('name')}/")
         if c.get("backward_layer"):
             back = _check_rnn(c["backward_layer"], f"{c.get('name')}/", backward=True)
@@ -271,7 +273,7 @@ def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
         half = len(ws) // 2
         dirs = [_rnn_weights(inner["cell"], inner["units"], ws[:half], inner["use_bias"], c.get("name")),
                 _rnn_weights(inner["cell"], inner["units"], ws[half:], inner["use_bias"], c.get("name"))]
-        w.rnns.append({**inner, "name": c.get("name"), "dirs": dirs})
+        w.rnns.append({**inner, "name": c.get("name"), "dirs": dirs, "merge": mode})
     else:
         inner = _check_rnn(layer, "")
         w.rnns.append({**inner, "dirs": [_rnn_weights(inner["cell"], inner["units"], ws, inner["use_bias"], inner["name"])]})
@@ -291,6 +293,9 @@ def structure(kf: KerasFile) -> Structure:
     for r in w.rnns[:-1]:
         if not r["return_sequences"]:
             raise InputError("keras.stack_sequences", name=r["name"], setting="return_sequences=False")
+        if r.get("merge", "concat") != "concat":  # the next layer would read H units, not H x 2: no fused stack
+            raise InputError("keras.merge_mode", name=r["name"], bidi="Bidirectional",
+                             setting=f"merge_mode={r['merge']!r} below the top layer", only="concat")
     last = w.rnns[-1]
     if last["return_sequences"] and w.pooling is None:
         raise InputError("keras.no_pooling", name=last["name"], setting="return_sequences=True")
@@ -308,11 +313,11 @@ def structure(kf: KerasFile) -> Structure:
     free = w.vectorize is not None and not w.max_len  # no fixed length: a review alone is read unpadded
     s = Structure("keras", first["cell"], w.emb.shape[0], w.emb.shape[1], H, len(w.rnns), dirs == 2, state,
                   pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
-                  max_len=w.max_len or 500)
+                  max_len=w.max_len or 500, merge=last.get("merge", "concat"))
     s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
     if w.max_len is None:
         s.found.append("the model's input length is not in the file: 500 assumed (--max-len to change)")
-    _keras_head(s, w.denses, H * dirs)
+    _keras_head(s, w.denses, H * dirs if s.merge == "concat" else H)
     words = kf.vocabulary
     if w.vectorize is not None and isinstance(w.vectorize.get("vocabulary"), list):
         words = ["", "[UNK]"] + [str(v) for v in w.vectorize["vocabulary"]]  # get_vocabulary() order

@@ -50,6 +50,7 @@ class Structure:
     max_len: int = 200
     found: list[str] = field(default_factory=list)  # what was detected, and from what
     vocab: object = None  # an IdVocab the file itself holds (a Keras TextVectorization layer)
+    merge: str = "concat"  # the top layer's directions joined by concat | sum | ave | mul (Keras' merge_mode)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(
@@ -57,7 +58,7 @@ class Structure:
             num_layers=self.num_layers, bidirectional=self.bidirectional, cell=self.cell, pooling=self.pooling,
             dropout=0.0, num_classes=2, padding=self.padding, truncating=self.truncating,
             output_activation=self.output_activation, hidden_dense=self.hidden_dense,
-            hidden_activation=self.hidden_activation)
+            hidden_activation=self.hidden_activation, merge=self.merge)
 
     def _reduction_words(self) -> str:
         if self.pooling in ("last", "last_step") and not self.bidirectional:
@@ -72,6 +73,8 @@ class Structure:
             f"recurrent: {self.num_layers} layer(s) {dirs}{self.cell.upper()} {self.hidden_size}",
             f"reduction: {self._reduction_words()}" + (" after tanh" if self.output_activation == "tanh" else ""),
         ]
+        if self.merge != "concat":
+            lines.insert(3, f"directions merged: {self.merge} (Keras merge_mode)")
         if self.hidden_dense:
             lines.append(f"hidden dense: {self.hidden_dense} units, {self.hidden_activation}")
         lines.append(f"head: {'1 unit, sigmoid' if self.head == 'sigmoid' else '2 units, softmax'}")

@@ -28,7 +28,14 @@ from sentiment.spec import CELLS
 
 _RNN = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 PADDINGS = ("none", "pre", "post")
+MERGES = ("concat", "sum", "ave", "mul")  # how a bidirectional top layer's two directions are joined (Keras' merge_mode)
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda v: v}
+
+
+def merge_directions(x: torch.Tensor, how: str) -> torch.Tensor:
+    """x [..., 2H] (forward half, backward half) -> [..., H]: f + b, (f + b) / 2 or f * b."""
+    f, b = x.chunk(2, dim=-1)
+    return f + b if how == "sum" else (f + b) / 2 if how == "ave" else f * b
 
 
 def cell_of(rnn: nn.Module) -> str:
@@ -158,6 +165,7 @@ class ModelConfig:
     output_activation: str = "none"  # "tanh": on the top layer's outputs before pooling (seed 3)
     hidden_dense: int = 0  # units of a Dense layer between pooling and head; 0: none
     hidden_activation: str = "relu"  # of that layer: relu | tanh | sigmoid | linear
+    merge: str = "concat"  # the top layer's directions: concat [H * 2] | sum | ave | mul [H] (Keras' merge_mode)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -170,11 +178,14 @@ class ModelConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
         for name, allowed in (("padding", PADDINGS), ("truncating", ("pre", "post")),
-                              ("output_activation", ("none", "tanh")), ("hidden_activation", tuple(ACTIVATIONS))):
+                              ("output_activation", ("none", "tanh")), ("hidden_activation", tuple(ACTIVATIONS)),
+                              ("merge", MERGES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         if int(self.hidden_dense) < 0:
             raise ValueError("hidden_dense must be at least 0")
+        if self.merge != "concat" and (not self.bidirectional or self.pooling == "attention"):
+            raise ValueError(f"merge {self.merge!r} needs a bidirectional model pooled by last, last_step, max or mean")
 
     @property
     def reads_padding(self) -> bool:
@@ -184,6 +195,11 @@ class ModelConfig:
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    @property
+    def pooled_size(self) -> int:
+        """Units the head reads: hidden x directions, or hidden when the directions are merged."""
+        return self.hidden_size * (self.directions if self.merge == "concat" else 1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -213,8 +229,8 @@ class SentimentRNN(nn.Module):
         D = c.hidden_size * c.directions
         self.pool = Pooling(c.pooling, D, c.bidirectional, c.attn_dim)
         self.drop = nn.Dropout(c.dropout)
-        self.hidden = nn.Linear(D, c.hidden_dense) if c.hidden_dense else None  # imported models only
-        self.fc = nn.Linear(c.hidden_dense or D, c.num_classes)
+        self.hidden = nn.Linear(c.pooled_size, c.hidden_dense) if c.hidden_dense else None  # imported models only
+        self.fc = nn.Linear(c.hidden_dense or c.pooled_size, c.num_classes)
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """ids [B, T], lengths [B] -> top-layer outputs [B, T, D] (zeros at pad steps)."""
@@ -224,8 +240,16 @@ class SentimentRNN(nn.Module):
     def head(self, out: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
         """Pool top-layer outputs [B, T, D] and classify."""
         c = self.config
-        pool = self.pool(torch.tanh(out) if c.output_activation == "tanh" else out, lengths)
-        z = self.drop(pool.pooled)  # [B, D]
+        seq = torch.tanh(out) if c.output_activation == "tanh" else out  # [B, T, D]
+        if c.merge == "concat":
+            pool = self.pool(seq, lengths)
+        elif self.pool.kind == "last":  # each direction's final state, then merged (Keras, return_sequences=False)
+            pool = self.pool(seq, lengths)
+            pool = PoolResult(merge_directions(pool.pooled, c.merge), pool.weights, pool.winners)  # pooled [B, H]
+        else:  # merged at every step, then pooled over time; a merged unit is no one direction's: no winners
+            pool = self.pool(merge_directions(seq, c.merge), lengths)  # [B, T, H] -> [B, H]
+            pool = PoolResult(pool.pooled, pool.weights, None)
+        z = self.drop(pool.pooled)  # [B, D or H]
         if self.hidden is not None:
             z = ACTIVATIONS[c.hidden_activation](self.hidden(z))  # [B, hidden_dense]
         logits = self.fc(z)  # [B, C]
