@@ -81,15 +81,27 @@ def test_explore_in_chinese_with_the_default_review():
     assert_chinese(at, review)
 
 
+EXPLORE_TABS = ("tab.gates", "tab.pooling", "tab.reading", "tab.saturation", "tab.updates", "tab.downloads", "tab.edit")
+
+
 def test_explore_in_chinese_with_a_chinese_review_and_an_edit():
+    """Every tab of Explore opened in turn (a tab is drawn when open), the last one with a built-in edit applied."""
+    from sentiment.i18n import t
+
     at = open_zh("explore")
     at.text_area[0].set_value(ZH_REVIEW).run()
-    edits = [s for s in at.selectbox if s.key and s.key.endswith("_edit_pick")]
-    if edits and edits[0].options:
-        edits[0].set_value(edits[0].options[0]).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("plotly_chart")) >= 5
-    assert_chinese(at, ZH_REVIEW, at.text_area[0].value)
+    drawn = 0
+    for tab in EXPLORE_TABS:
+        at.session_state["ex_tab"] = t(tab, "zh")
+        at.run()
+        if tab == "tab.edit":
+            edits = [s for s in at.selectbox if s.key and s.key.endswith("_edit_pick")]
+            assert edits and edits[0].options
+            edits[0].set_value(edits[0].options[0]).run()
+        assert not at.exception, [e.value for e in at.exception]
+        drawn += len(at.get("plotly_chart"))
+        assert_chinese(at, ZH_REVIEW, *(a.value for a in at.text_area))
+    assert drawn >= 7
 
 
 def test_compare_in_chinese():

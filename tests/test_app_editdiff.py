@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from test_figures import bdata
 
 from sentiment import probe
+from sentiment.i18n import t
 from sentiment.modeling import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,13 @@ def no_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))  # only the shipped models
 
 
-def page(script: str, **state) -> AppTest:
+def page(script: str, tab: str | None = None, **state) -> AppTest:
+    """The page alone, with ``state`` in its session and, on Explore, the tab ``tab`` (a string key) open."""
     at = AppTest.from_file(str(ROOT / "tests" / script), default_timeout=120)
     for k, v in state.items():
         at.session_state[k] = v
+    if tab:
+        at.session_state["ex_tab"] = t(tab, state.get("lang", "en"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -44,8 +48,8 @@ def charts(at: AppTest, kind: str) -> list[dict]:
     return [s for s in specs if s["layout"].get("meta", {}).get("kind") == kind]
 
 
-def explore(text: str) -> AppTest:
-    at = page("_explore_page.py")
+def explore(text: str, tab: str = "tab.edit") -> AppTest:
+    at = page("_explore_page.py", tab)
     at.text_area(key="ex_text").input(text).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -101,7 +105,7 @@ def test_builtin_negation_english():
 
 def test_builtin_negation_chinese():
     """A Chinese review through the hotel model: “干净” → “不干净”, with Chinese labels."""
-    at = page("_explore_page.py", lang="zh")
+    at = page("_explore_page.py", "tab.edit", lang="zh")
     at.text_area(key="ex_text").input(ZH).run()
     assert at.selectbox(key="ex_dataset").value[1] == "zh"
     at.selectbox(key="ex_edit_pick").select("negate:0").run()
@@ -115,7 +119,7 @@ def test_builtin_negation_chinese():
 
 def test_chinese_delta_starts_with_its_sign():
     """st.metric takes its arrow and colour from the delta's leading sign: in Chinese too a fall reads as a fall."""
-    at = page("_explore_page.py", lang="zh")
+    at = page("_explore_page.py", "tab.edit", lang="zh")
     at.text_area(key="ex_text").input(ZH).run()
     at.selectbox(key="ex_edit_pick").select("negate:0").run()
     delta = {m.label: m for m in at.metric}["B · 编辑后"].delta
@@ -151,7 +155,7 @@ def test_new_review_resets_the_edit_box():
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_cell_updates_tab_adds_up(cell):
     """Kept and written bars of the picked unit add up to the state line, which is the traced c_t / h_t."""
-    at = explore(EN)
+    at = explore(EN, "tab.updates")
     at.segmented_control(key="ex_cell").set_value(cell).run()
     at.number_input(key="ex_upd_unit").set_value(5).run()
     heat = charts(at, "update_heatmaps")[0]
@@ -169,13 +173,13 @@ def test_cell_updates_tab_adds_up(cell):
 def test_cell_updates_start_at_the_unit_that_wrote_most():
     """On opening, before any pick, the unit split over the review is the heatmap's top unit (most written),
     not unit 0 (which need not be shown at all)."""
-    at = page("_explore_page.py")
+    at = page("_explore_page.py", "tab.updates")
     top = charts(at, "update_heatmaps")[0]["layout"]["meta"]["units"][0]
     assert at.number_input(key="ex_upd_unit").value == top
     assert charts(at, "update_unit")[0]["layout"]["meta"]["unit"] == top
 
 def test_plain_rnn_has_no_split():
-    at = explore(EN)
+    at = explore(EN, "tab.updates")
     at.segmented_control(key="ex_cell").set_value("rnn").run()
     assert any("no gates" in i.value for i in at.info) and not charts(at, "update_heatmaps")
 

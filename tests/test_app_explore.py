@@ -76,6 +76,16 @@ def heat_axis(spec: dict) -> list[str]:
     return spec["layout"][f"xaxis{n if n > 1 else ''}"]["ticktext"]
 
 
+def open_tab(at: AppTest, key: str, prefix: str = "ex") -> AppTest:
+    """Open one of the page's tabs (its label in English), as a click on it does."""
+    from sentiment.i18n import t
+
+    at.session_state[f"{prefix}_tab"] = t(key, "en")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def analyse(at: AppTest, text: str) -> AppTest:
     at.text_area(key="ex_text").input(text)
     at.button(key="ex_go").click().run()
@@ -92,8 +102,7 @@ def test_landing_page(app):
     assert pred.value in ("Positive", "Negative") and pred.delta.endswith("% sure")
     assert not at.error and not at.warning
     kinds = [c["layout"]["meta"]["kind"] for c in charts(at)]
-    assert kinds == ["gate_heatmaps", "pooling_bar", "prefix_curve", "attribution_bar", "saturation_histogram",
-                     "update_heatmaps", "update_unit"]  # Edit & compare draws nothing until the review is edited
+    assert kinds == ["gate_heatmaps"]  # only the open tab is computed
     heat = chart(at, "gate_heatmaps")
     assert [d["name"] for d in heat["data"]] == ["i", "f", "g", "o", "c", "h"]
     assert all(bdata(d["z"]).shape[0] == 8 for d in heat["data"])  # 8 hidden units
@@ -102,6 +111,24 @@ def test_landing_page(app):
     # the broken directory and its message are listed, not raised
     exp = [e for e in at.expander if "unavailable" in e.label]
     assert exp and any("broken-lstm-max" in c.value and "missing" in c.value for c in exp[0].caption)
+
+
+def test_each_tab_draws_its_charts_when_opened(app):
+    """The tabs track which one is open; a tab's charts are computed when it is opened (the Reading tab's
+    full trace only then), and the Gates tab's picks are kept meanwhile."""
+    at = app
+    at.selectbox(key="ex_layer").select((0, "backward")).run()
+    expected = {"tab.pooling": ["pooling_bar"], "tab.reading": ["prefix_curve", "attribution_bar"],
+                "tab.saturation": ["saturation_histogram"], "tab.edit": [], "tab.updates": ["update_heatmaps", "update_unit"],
+                "tab.downloads": []}
+    for key, kinds in expected.items():
+        open_tab(at, key)
+        assert [c["layout"]["meta"]["kind"] for c in charts(at)] == kinds, key
+    assert at.get("download_button")  # the Downloads tab
+    sat = chart(open_tab(at, "tab.saturation"), "saturation_histogram")
+    assert "backward" in json.dumps(sat["layout"]["title"])  # the Gates tab's layer and direction, kept
+    assert [c["layout"]["meta"]["kind"] for c in charts(open_tab(at, "tab.gates"))] == ["gate_heatmaps"]
+    assert at.selectbox(key="ex_layer").value == (0, "backward")
 
 
 def test_type_pick_click(app):
@@ -115,10 +142,10 @@ def test_type_pick_click(app):
     assert heat_axis(heat) == tokens
     assert heat["layout"]["meta"]["tokens"] == tokens
     assert bdata(heat["data"][0]["z"]).shape == (8, len(tokens))
-    pool = chart(at, "pooling_bar")
+    pool = chart(open_tab(at, "tab.pooling"), "pooling_bar")
     assert pool["layout"]["xaxis"]["ticktext"] == tokens
     assert sum(bdata(d["y"]).sum() for d in pool["data"]) == pytest.approx(1.0, abs=1e-5)
-    prefix = chart(at, "prefix_curve")
+    prefix = chart(open_tab(at, "tab.reading"), "prefix_curve")
     assert len(bdata(prefix["data"][0]["y"])) == len(tokens)
     assert any("tiny-gru-attention" in c for c in at.caption.values)
 
@@ -147,7 +174,7 @@ def test_layers_and_directions(app):
     heat = chart(at, "gate_heatmaps")
     assert heat["layout"]["meta"]["layer"] == 1 and heat["layout"]["meta"]["direction"] == "backward"
     assert [d["name"] for d in heat["data"]] == ["h"]
-    sat = chart(at, "saturation_histogram")
+    sat = chart(open_tab(at, "tab.saturation"), "saturation_histogram")
     assert sat["layout"]["meta"]["gates"] == ["h"]
 
 
@@ -234,7 +261,7 @@ def test_model_that_fails_to_load_is_unavailable(app):
 
 
 def test_downloads(app):
-    at = app
+    at = open_tab(app, "tab.downloads")
     labels = [b.label for b in at.get("download_button")] if at.get("download_button") else []
     assert labels == ["Trace (JSON)", "Per-token table (CSV)", "All gate values (CSV, long format)"]
     assert any("PNG" in i.value for i in at.info)

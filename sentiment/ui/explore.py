@@ -36,29 +36,51 @@ def render() -> None:
     common.show_prediction(base, entry)
     domain_note(base, entry)
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
+    # Tracked tabs: a rerun keeps the open tab, and only the open tab is computed (the Reading tab's
+    # full trace, a prefix pass and an occlusion pass per token, waits until someone opens it).
     tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
-                    t("tab.downloads")], key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
-    with tabs[0]:
-        layer, direction = gates_tab(base, K, full=full)
+                    t("tab.downloads")], key=f"{K}_tab", on_change="rerun")
+    shown = [tab.open is not False for tab in tabs]  # open is None (all drawn) where tabs do not track
+    if shown[0]:
+        with tabs[0]:
+            layer, direction = gates_tab(base, K, full=full)
+    else:
+        layer, direction = kept_layer(base, K)
     share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
                                     unit=st.session_state.get(f"{K}_unit"), gates=_gates_param(base)), share_slot)
-    with tabs[1]:
-        pooling_tab(base)
-    with tabs[3]:
-        st.caption(t("saturation.help"))
-        common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
-    with tabs[4]:
-        editdiff.edit_tab(entry, review, layer, direction, K)
-    with tabs[5]:
-        editdiff.updates_tab(base, layer, direction, K)
-    with tabs[2]:
+    if shown[1]:
+        with tabs[1]:
+            pooling_tab(base)
+    if shown[3]:
+        with tabs[3]:
+            st.caption(t("saturation.help"))
+            common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
+    if shown[4]:
+        with tabs[4]:
+            editdiff.edit_tab(entry, review, layer, direction, K)
+    if shown[5]:
+        with tabs[5]:
+            editdiff.updates_tab(base, layer, direction, K)
+    if not (shown[2] or shown[6]):
+        return
+    with tabs[2] if shown[2] else tabs[6]:
         with st.spinner(t("reading.wait")):
             trace = full()
-        if trace is None:
-            return
-        reading_tab(trace, method)
-    with tabs[6]:
-        downloads_tab(trace)
+    if trace is None:
+        return
+    if shown[2]:
+        with tabs[2]:
+            reading_tab(trace, method)
+    if shown[6]:
+        with tabs[6]:
+            downloads_tab(trace)
+
+
+def kept_layer(trace, key: str) -> tuple[int, str]:
+    """The layer and direction the Gates tab's picker holds (its first choice when it holds none)."""
+    choices = common.layer_options(trace)
+    kept = st.session_state.get(f"{key}_layer")
+    return tuple(kept) if kept is not None and tuple(kept) in choices else choices[0]
 
 
 def domain_note(trace, entry) -> None:
