@@ -84,6 +84,7 @@ def test_explore_in_chinese_with_the_default_review():
 EXPLORE_TABS = ("tab.gates", "tab.pooling", "tab.reading", "tab.saturation", "tab.updates", "tab.downloads", "tab.edit")
 
 
+@pytest.mark.slow
 def test_explore_in_chinese_with_a_chinese_review_and_an_edit():
     """Every tab of Explore opened in turn (a tab is drawn when open), the last one with a built-in edit applied."""
     from sentiment.i18n import t
@@ -162,6 +163,7 @@ def test_the_frame_in_presenter_mode_in_chinese():
     assert_chinese(at, "Language English", *(a.value for a in at.text_area))
 
 
+@pytest.mark.slow
 def test_a_bad_upload_on_train_is_explained_in_chinese():
     """The core's error (a code and params) reaches the page in Chinese: file name and labels as params."""
     at = open_zh("train")

@@ -34,6 +34,7 @@ def _session(review: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_a_second_session_asking_the_same_review_computes_nothing_again(one_model, monkeypatch):
     from sentiment.probe import instrument
 
@@ -50,6 +51,7 @@ def test_a_second_session_asking_the_same_review_computes_nothing_again(one_mode
     assert len(calls) > first
 
 
+@pytest.mark.slow
 def test_a_paste_at_the_text_box_limit_says_it_was_cut(one_model):
     from sentiment.data import text as text_mod
 
@@ -60,6 +62,7 @@ def test_a_paste_at_the_text_box_limit_says_it_was_cut(one_model):
     assert any("was cut to its first" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_a_24_mb_value_is_never_read_whole(one_model, monkeypatch):
     """A client that sends more than the text box allows (no browser cut): the page stays up, and
     nothing reads more than MAX_CHARS of it (the language guess once read all 24 MB)."""

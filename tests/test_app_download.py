@@ -58,6 +58,7 @@ def test_missing_datasets_offer_a_download(empty_data):
     assert any("No dataset found" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_download_from_the_page_makes_the_dataset_available(empty_data, monkeypatch):
     serve(monkeypatch)
     at = page()
@@ -71,6 +72,7 @@ def test_download_from_the_page_makes_the_dataset_available(empty_data, monkeypa
     assert "tr_dl_hotel" not in [b.key for b in at.button]
 
 
+@pytest.mark.slow
 def test_no_network_says_so_and_changes_nothing(empty_data, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

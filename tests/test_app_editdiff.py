@@ -67,6 +67,7 @@ def test_unedited_review_shows_no_difference_yet():
     assert not charts(at, "diff_heatmaps") and not charts(at, "diff_prefix")
 
 
+@pytest.mark.slow
 def test_edited_text_gives_two_predictions_and_diff_heatmaps():
     """Typing an edit: A's and B's predictions with the change, and B − A per gate on aligned tokens,
     equal to the differences of the two traces."""
@@ -92,6 +93,7 @@ def test_edited_text_gives_two_predictions_and_diff_heatmaps():
     assert len(charts(at, "diff_prefix")) == 1
 
 
+@pytest.mark.slow
 def test_builtin_negation_english():
     """Picking the built-in negation of "good" edits the text and draws the difference."""
     at = explore(EN)
@@ -103,6 +105,7 @@ def test_builtin_negation_english():
     assert "+not" in charts(at, "diff_heatmaps")[0]["layout"]["meta"]["labels"]
 
 
+@pytest.mark.slow
 def test_builtin_negation_chinese():
     """A Chinese review through the hotel model: “干净” → “不干净”, with Chinese labels."""
     at = page("_explore_page.py", "tab.edit", lang="zh")
@@ -117,6 +120,7 @@ def test_builtin_negation_chinese():
 
 
 
+@pytest.mark.slow
 def test_chinese_delta_starts_with_its_sign():
     """st.metric takes its arrow and colour from the delta's leading sign: in Chinese too a fall reads as a fall."""
     at = page("_explore_page.py", "tab.edit", lang="zh")
@@ -125,6 +129,7 @@ def test_chinese_delta_starts_with_its_sign():
     delta = {m.label: m for m in at.metric}["B · 编辑后"].delta
     assert delta[0] in "+-" and delta.endswith("P(正面)"), delta
 
+@pytest.mark.slow
 def test_edit_that_does_not_apply_says_why():
     """Bad input tried: a review with no sentiment word from the list. No built-in edit is offered,
     a caption says why for each kind, and the edit box keeps the review."""
@@ -136,6 +141,7 @@ def test_edit_that_does_not_apply_says_why():
     assert at.text_area(key="ex_edit_text").value == text
 
 
+@pytest.mark.slow
 def test_empty_edit_is_refused_and_changes_nothing():
     """Bad input tried: an emptied edit box. The error says the review is empty; no difference is drawn."""
     at = explore(EN)
@@ -145,6 +151,7 @@ def test_empty_edit_is_refused_and_changes_nothing():
     assert at.text_area(key="ex_text").value == EN  # the review itself is untouched
 
 
+@pytest.mark.slow
 def test_new_review_resets_the_edit_box():
     at = explore(EN)
     at.text_area(key="ex_edit_text").input("The movie was bad.").run()
@@ -153,6 +160,7 @@ def test_new_review_resets_the_edit_box():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.slow
 def test_cell_updates_tab_adds_up(cell):
     """Kept and written bars of the picked unit add up to the state line, which is the traced c_t / h_t."""
     at = explore(EN, "tab.updates")
@@ -178,12 +186,14 @@ def test_cell_updates_start_at_the_unit_that_wrote_most():
     assert at.number_input(key="ex_upd_unit").value == top
     assert charts(at, "update_unit")[0]["layout"]["meta"]["unit"] == top
 
+@pytest.mark.slow
 def test_plain_rnn_has_no_split():
     at = explore(EN, "tab.updates")
     at.segmented_control(key="ex_cell").set_value("rnn").run()
     assert any("no gates" in i.value for i in at.info) and not charts(at, "update_heatmaps")
 
 
+@pytest.mark.slow
 def test_learn_page_shows_the_split_for_the_picked_unit():
     at = page("_learn_page.py")
     at.text_area(key="le_text").set_value(EN).run()
@@ -201,6 +211,7 @@ def compare(text: str = EN) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_compare_before_after_same_architecture():
     """Two LSTMs of one size (max and mean pooling): B − A of their gates on the same review."""
     at = compare()
@@ -217,6 +228,7 @@ def test_compare_before_after_same_architecture():
     assert any("trained starting from A's weights" in c.value for c in at.caption)  # two separately trained models
 
 
+@pytest.mark.slow
 def test_compare_before_after_same_model_is_zero():
     at = compare()
     at.segmented_control(key="cmp_b_cell").set_value("lstm").run()
@@ -225,6 +237,7 @@ def test_compare_before_after_same_model_is_zero():
     assert any("every difference is 0" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_compare_before_after_mismatched_cells():
     """LSTM vs GRU: no difference drawn, and the page says why."""
     at = compare()
@@ -232,6 +245,7 @@ def test_compare_before_after_mismatched_cells():
     assert any("No difference of the gates is shown: the cells differ (LSTM vs GRU)" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_compare_before_after_mismatched_hidden_size(tmp_path, monkeypatch):
     """Two LSTMs with 8 and 16 hidden units: no difference, and the sizes are named."""
     make_checkpoint(tmp_path / "models" / "tiny-lstm-max", cell="lstm", pooling="max", hidden=8)

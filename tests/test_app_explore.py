@@ -113,6 +113,7 @@ def test_landing_page(app):
     assert exp and any("broken-lstm-max" in c.value and "missing" in c.value for c in exp[0].caption)
 
 
+@pytest.mark.slow
 def test_each_tab_draws_its_charts_when_opened(app):
     """The tabs track which one is open; a tab's charts are computed when it is opened (the Reading tab's
     full trace only then), and the Gates tab's picks are kept meanwhile."""
@@ -131,6 +132,7 @@ def test_each_tab_draws_its_charts_when_opened(app):
     assert at.selectbox(key="ex_layer").value == (0, "backward")
 
 
+@pytest.mark.slow
 def test_type_pick_click(app):
     at = app
     at.segmented_control(key="ex_cell").set_value("gru").run()
@@ -150,6 +152,7 @@ def test_type_pick_click(app):
     assert any("tiny-gru-attention" in c for c in at.caption.values)
 
 
+@pytest.mark.slow
 def test_units_sorted_and_filtered(app):
     at = app
     at.slider(key="ex_topk").set_value(3)
@@ -165,6 +168,7 @@ def test_units_sorted_and_filtered(app):
     assert [d["name"] for d in heat["data"]] == ["f", "c"]
 
 
+@pytest.mark.slow
 def test_layers_and_directions(app):
     at = app
     at.segmented_control(key="ex_cell").set_value("rnn").run()
@@ -178,6 +182,7 @@ def test_layers_and_directions(app):
     assert sat["layout"]["meta"]["gates"] == ["h"]
 
 
+@pytest.mark.slow
 def test_run_model_is_offered(app):
     at = app
     at.segmented_control(key="ex_pooling").set_value("mean").run()
@@ -191,12 +196,14 @@ def test_run_model_is_offered(app):
     ("😀🎉👍🔥", "No words found"),
     ("\x00\x01\x02\x7f", "No words found"),
 ])
+@pytest.mark.slow
 def test_bad_input_gives_a_message(app, text, message):
     at = analyse(app, text)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert not at.get("plotly_chart") and not at.metric
 
 
+@pytest.mark.slow
 def test_other_language(app):
     at = app
     at.checkbox(key="ex_follow").uncheck().run()
@@ -211,6 +218,7 @@ def test_other_language(app):
     assert at.metric
 
 
+@pytest.mark.slow
 def test_huge_paste_is_cut(app, monkeypatch):
     from sentiment.data.text import MAX_PASTE
 
@@ -227,6 +235,7 @@ def test_huge_paste_is_cut(app, monkeypatch):
     assert len(chart(at, "gate_heatmaps")["layout"]["meta"]["tokens"]) == 1
 
 
+@pytest.mark.slow
 def test_example_follows_language(app):
     at = app
     at.selectbox(key="ex_example").select("zh:0").run()
@@ -238,6 +247,7 @@ def test_example_follows_language(app):
     assert any(len(tok) > 1 and "\u4e00" <= tok[0] <= "\u9fff" for tok in heat_axis(heat))  # jieba words
 
 
+@pytest.mark.slow
 def test_chinese_interface(app):
     at = app
     at.radio(key="lang").set_value("zh").run()
@@ -249,6 +259,7 @@ def test_chinese_interface(app):
     assert any("评论为空" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_model_that_fails_to_load_is_unavailable(app):
     at = app
     at.segmented_control(key="ex_cell").set_value("gru").run()
@@ -260,6 +271,7 @@ def test_model_that_fails_to_load_is_unavailable(app):
     assert "2 model(s)" in exp.label and any("tiny-gru-last" in c.value for c in exp.caption)
 
 
+@pytest.mark.slow
 def test_downloads(app):
     at = open_tab(app, "tab.downloads")
     labels = [b.label for b in at.get("download_button")] if at.get("download_button") else []

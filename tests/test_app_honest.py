@@ -40,6 +40,7 @@ def charts(at: AppTest, kind: str) -> list[dict]:
 
 @pytest.mark.parametrize("text,dataset,bow", [(EN, ("imdb", "en"), "imdb-bow"), (ZH, ("hotel", "zh"), "hotel-bow")],
                          ids=["en", "zh"])
+@pytest.mark.slow
 def test_compare_with_the_bag_of_words_as_model_b(text, dataset, bow):
     at = page("_compare_page.py")
     at.text_area(key="cmp_text").input(text).run()
@@ -72,6 +73,7 @@ def test_learn_compares_the_same_words_in_another_order():
     assert row["bag of words: P(positive)"] == pytest.approx(predict(bow, row["review"]).positive, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_explore_notes_a_review_unlike_the_training_data():
     at = page("_explore_page.py")
     at.text_area(key="ex_text").input("Zorblax quindle fremp vashti good, nurgle plonk wibbet zanthro, "

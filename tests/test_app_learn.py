@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from sentiment import probe
@@ -34,6 +35,7 @@ def numbers(latex: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+\.\d{3}", latex)]
 
 
+@pytest.mark.slow
 def test_lstm_numbers_are_the_traces():
     """For the picked token and unit, f_t, i_t, g_t, c_{t-1}, c_t and h_t shown equal the probe's trace."""
     at = page("lstm")
@@ -51,6 +53,7 @@ def test_lstm_numbers_are_the_traces():
     assert any("The numbers add up" in m.value for m in at.success)
 
 
+@pytest.mark.slow
 def test_backward_direction_reads_the_next_token():
     """In the backward direction the previous state c_{t-1} is the trace's c at the token after."""
     at = page("lstm")
@@ -78,6 +81,7 @@ def test_one_token_review_and_chinese_labels():
     assert any(m.value.startswith("**代入本条评论的数值**") for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_gru_equations_follow_pytorch():
     """The GRU page shows PyTorch's h_t = (1 - z_t) n_t + z_t h_{t-1}, with numbers that recombine."""
     at = page("gru")
@@ -88,6 +92,7 @@ def test_gru_equations_follow_pytorch():
     assert z == z2 and abs((1 - z) * n + z * h_prev - h) < 5e-3
 
 
+@pytest.mark.slow
 def test_vanishing_gradient_view_compares_three_cells():
     """One line per cell (RNN, LSTM, GRU of the same dataset), one point per token."""
     at = page("lstm")

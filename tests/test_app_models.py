@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from sentiment.modeling import catalog
@@ -69,6 +70,7 @@ def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
     assert seen == 18 and bow_rows == 2
 
 
+@pytest.mark.slow
 def test_card_and_confusion_matrix_are_the_cards(monkeypatch):
     """The picked model's metrics and confusion heatmap show its card's numbers."""
     monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
@@ -87,6 +89,7 @@ def test_card_and_confusion_matrix_are_the_cards(monkeypatch):
     assert any(c.value.startswith("imdb-lstm-max") for c in at.caption)
 
 
+@pytest.mark.slow
 def test_misclassified_reviews_come_from_the_test_split(monkeypatch):
     """'Find misclassified test reviews' lists reviews the model gets wrong, with their true label."""
     monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))

@@ -54,6 +54,7 @@ def test_untraced_sample_offers_the_trace_button(env):
     assert not (env / "cache" / "patterns").exists()  # nothing traced before the click
 
 
+@pytest.mark.slow
 def test_tracing_a_small_sample_keeps_it_on_disk(env):
     at = traced(open_page())
     assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption), [c.value for c in at.caption]
@@ -66,6 +67,7 @@ def test_tracing_a_small_sample_keeps_it_on_disk(env):
     assert any(c.value.startswith(f"{N} test reviews (") for c in again.caption)
 
 
+@pytest.mark.slow
 def test_broken_cache_is_traced_again_not_a_crash(env):
     """Bad input tried: the cached sample's index.json cut short on disk; the page offers to trace it again."""
     traced(open_page())
@@ -79,6 +81,7 @@ def test_broken_cache_is_traced_again_not_a_crash(env):
     assert any(c.value.startswith(f"{N} test reviews (") for c in at.caption)
 
 
+@pytest.mark.slow
 def test_selected_units_and_matches_are_the_cores(env):
     """Forget gate over tokens 2..4 of the picked review, threshold 0.6 (set with the slider fallback):
     the units listed are select_units', the phrases and their count are match's."""
@@ -109,6 +112,7 @@ def test_selected_units_and_matches_are_the_cores(env):
     assert heat["layout"]["dragmode"] == "select"
 
 
+@pytest.mark.slow
 def test_unit_words_and_saturation_views(env):
     at = traced(open_page())
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -120,6 +124,7 @@ def test_unit_words_and_saturation_views(env):
     assert len(at.dataframe) == 2  # words that raise and lower the picked unit
 
 
+@pytest.mark.slow
 def test_own_review_selects_units(env):
     """A typed review instead of one of the sample: its own trace gives the units, matched over the sample."""
     at = traced(open_page())
@@ -168,6 +173,7 @@ def test_chinese_interface(env):
     assert any("还没有追踪过" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_chinese_hotel_sample_joins_words_without_spaces(env):
     """A Chinese model (hotel GRU): its reviews' words are joined without spaces, labels and rows in Chinese."""
     at = open_page("zh")
@@ -192,6 +198,7 @@ def own_csv(n: int = 60) -> bytes:
     return ("label,text\n" + "\n".join(rows) + "\n").encode()
 
 
+@pytest.mark.slow
 def test_own_csv_is_traced_and_its_reviews_offered(env):
     """The person's own labelled reviews: traced (progress, cache) and the sample's reviews are theirs."""
     at = open_page()
@@ -211,6 +218,7 @@ def test_own_csv_is_traced_and_its_reviews_offered(env):
         "boring" in " ".join(" ".join(bt.review_tokens(i)) for i in range(bt.n))
 
 
+@pytest.mark.slow
 def test_bad_own_csv_is_refused_and_nothing_traced(env):
     """Bad input tried: star ratings instead of binary labels."""
     at = open_page()
@@ -222,6 +230,7 @@ def test_bad_own_csv_is_refused_and_nothing_traced(env):
     assert not (env / "cache" / "patterns").exists() or not any((env / "cache" / "patterns").iterdir())
 
 
+@pytest.mark.slow
 def test_chinese_csv_for_an_english_model_is_warned(env):
     at = open_page()
     at.radio(key="pt_data").set_value("upload").run()
@@ -230,6 +239,7 @@ def test_chinese_csv_for_an_english_model_is_warned(env):
     assert any("look Chinese" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
+@pytest.mark.slow
 def test_no_unit_above_the_threshold_offers_one_that_selects_some(env):
     """A threshold no unit reaches over the range: the message, and a button with the highest
     threshold that keeps three units; clicking it selects them."""

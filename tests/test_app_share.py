@@ -62,6 +62,7 @@ def warnings(at: AppTest) -> list[str]:
 # ---- a link opens the same view ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_link_opens_the_same_learn_view():
     """model, review, layer, token and unit from the link are the ones shown, with the trace's numbers."""
     at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, token="8", unit="5", layer="1", dir="backward")
@@ -77,6 +78,7 @@ def test_link_opens_the_same_learn_view():
     assert abs(h_prev - tr.gate("h", 0, "backward")[9, 5]) < 1e-3 and abs(h - tr.gate("h", 0, "backward")[8, 5]) < 1e-3
 
 
+@pytest.mark.slow
 def test_link_opens_the_same_explore_view():
     """On Explore (the landing page) the link picks the model, review, layer, gates, token and unit: the
     heatmaps outline that token and unit and the unit's gate values there are the trace's."""
@@ -96,6 +98,7 @@ def test_link_opens_the_same_explore_view():
         assert abs(shown[f"{g}_t"] - tr.gate(g)[12, 3]) < 1e-3, g
 
 
+@pytest.mark.slow
 def test_chinese_link_without_a_model_reads_chinese():
     """A link with a Chinese review and no model opens a Chinese model, in the Chinese interface."""
     at = open_link(APP, text="房间很干净，服务也很热情，下次还会再来。", lang="zh")
@@ -107,6 +110,7 @@ def test_chinese_link_without_a_model_reads_chinese():
 # ---- the widgets write the link ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_changing_widgets_writes_the_link():
     """Picking another cell, review, token and unit rewrites the query parameters and the share box's link."""
     at = open_link(LEARN)
@@ -128,6 +132,7 @@ def test_changing_widgets_writes_the_link():
     assert learn_h_line(again) == learn_h_line(at)
 
 
+@pytest.mark.slow
 def test_a_review_too_long_for_a_link_is_left_out():
     """A review over viewstate.MAX_TEXT characters is not put in the URL, and the share box says so."""
     from sentiment.viewstate import MAX_TEXT
@@ -147,6 +152,7 @@ def test_a_review_too_long_for_a_link_is_left_out():
     ({"pooling": "median"}, "“median” is not a pooling"),
     ({"model": "imdb-rnn-max", "pooling": "attention"}, "there is no attention-pooling sibling of imdb-rnn-max"),
 ])
+@pytest.mark.slow
 def test_unknown_model_falls_back_to_the_default(params, message):
     """A link naming a model (or pooling) that is not here: a message, the default model (imdb-lstm-max)."""
     at = open_link(LEARN, text=REVIEW, **params)
@@ -170,6 +176,7 @@ def test_unknown_model_falls_back_to_the_default(params, message):
     ({"layer": "0"}, "layer = “0” is not a whole number"),
     ({"dir": "sideways"}, "dir = “sideways” is neither forward nor backward"),
 ])
+@pytest.mark.slow
 def test_bad_selection_falls_back_to_the_first(params, message):
     """A token past the end, a unit that is not a number or not in the model, a missing layer: a message,
     token 0 / unit 0 / the first layer, and the model and review of the link still shown."""
@@ -186,6 +193,7 @@ def test_bad_selection_falls_back_to_the_first(params, message):
     ("good " * 20_000, "has 100,000 characters"),  # (past 512 Ki characters Streamlit drops the whole query string)
     ("   ", "the review in the link is empty"),
 ])
+@pytest.mark.slow
 def test_overlong_or_empty_text_gives_the_default_review(text, message):
     """A review in the link longer than a link may carry (or blank): a message and the first example."""
     at = open_link(LEARN, model="imdb-gru-max", text=text)
@@ -194,12 +202,14 @@ def test_overlong_or_empty_text_gives_the_default_review(text, message):
     assert at.segmented_control(key="le_cell").value == "gru"
 
 
+@pytest.mark.slow
 def test_bad_link_messages_speak_chinese():
     at = open_link(APP, model="nope", unit="x", lang="zh")
     assert any("这里没有可用的模型“nope”" in w for w in warnings(at)), warnings(at)
     assert any("unit = “x”不是" in w for w in warnings(at)), warnings(at)
 
 
+@pytest.mark.slow
 def test_link_is_read_once_per_session():
     """After the first run the widgets rule: a changed unit is not put back to the link's."""
     at = open_link(LEARN, model="imdb-gru-max", text=REVIEW, unit="5")
@@ -256,6 +266,7 @@ def test_compare_link_with_poolings_only():
     ({"pooling_b": "median"}, "pooling_b = “median” is not a pooling"),
     ({"model_b": "imdb-rnn-max", "pooling_b": "attention"}, "no attention-pooling sibling of imdb-rnn-max (model B)"),
 ])
+@pytest.mark.slow
 def test_bad_model_b_falls_back_to_the_default(params, message):
     """Bad input tried: an unknown model_b, an overlong one, an unknown pooling_b, a pooling that model B
     lacks. A message naming model B; B is its default (GRU, max) or the named model; A and the review of
@@ -271,6 +282,7 @@ def test_bad_model_b_falls_back_to_the_default(params, message):
     ({"layer": "2"}, "layer 2 forward is not in both models (they share 1 layer(s))"),
     ({"dir": "up"}, "dir = “up” is neither forward nor backward"),
 ])
+@pytest.mark.slow
 def test_bad_compare_layer_falls_back_to_the_first(params, message):
     """Bad input tried: a layer neither model has, a direction that is no direction: a message, the first
     layer, the link's two models kept."""
@@ -286,6 +298,7 @@ def test_markdown_in_a_compare_link_is_shown_as_plain_text():
     assert shown and "\\[click\\]\\(https://evil.example\\)" in shown[0], warnings(at)
 
 
+@pytest.mark.slow
 def test_compare_widgets_write_the_link():
     """Picking B's cell and pooling, a review and a direction rewrites the URL (model, model_b, their
     poolings, text, layer, dir; none of Explore's token/unit/gates) and the share box; the link opened
@@ -321,6 +334,7 @@ def presenter_css(at: AppTest) -> list[str]:
     return [h.proto.body for h in at.get("html") if 'data-gatescope="presenter"' in h.proto.body]
 
 
+@pytest.mark.slow
 def test_presenter_mode_toggles():
     """The sidebar switch puts the presenter CSS (sidebar and control rows hidden, large type), the review
     in large type, ?present=1 and an exit button; the exit button turns it all off."""
@@ -348,6 +362,7 @@ def test_presenter_mode_from_the_link():
 # ---- step-through -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_step_next_and_previous_move_the_token_and_the_equations():
     """Next moves the token one on and the equations' numbers follow it; previous moves back; at the first
     token 'previous' is disabled."""
@@ -387,6 +402,7 @@ def clock(monkeypatch) -> FakeClock:
     return c
 
 
+@pytest.mark.slow
 def test_play_steps_on_and_stops_at_the_end(clock):
     """Play moves one token on per interval (0.5 s here) and stops, paused, at the last token."""
     at = open_link(LEARN, model="imdb-gru-max", text="not bad at all")  # 4 tokens
@@ -405,6 +421,7 @@ def test_play_steps_on_and_stops_at_the_end(clock):
     assert at.session_state["le_playing"] is False and at.button(key="le_play").label == "Play"
 
 
+@pytest.mark.slow
 def test_pause_stops_stepping(clock):
     at = open_link(LEARN, model="imdb-gru-max", text=REVIEW)
     at.segmented_control(key="le_speed").set_value(0.5).run()
@@ -449,6 +466,7 @@ def _widget_keys_in_block(at: AppTest, suffix: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_compare_in_presenter_mode_shows_the_review_large_and_hides_its_inputs():
     """Compare in presenter mode: the review in large type; its inputs (review box, both model pickers,
     heatmap controls) inside the containers the presenter CSS hides (AppTest runs no CSS)."""

@@ -54,6 +54,7 @@ def test_page_lists_the_data_folder_datasets(runs_root):
     assert at.slider(key="tr_epochs").max == runs.RunLimits.browser().max_epochs
 
 
+@pytest.mark.slow
 def test_bad_upload_shows_the_reason_and_launches_nothing(runs_root):
     """Star ratings are not binary labels: the message says so, Start is disabled, no run is made."""
     at = page()
@@ -65,6 +66,7 @@ def test_bad_upload_shows_the_reason_and_launches_nothing(runs_root):
     assert runs.list_runs(runs_root) == [] and not (runs_root / "uploads").exists()  # nothing stored either
 
 
+@pytest.mark.slow
 def test_bad_run_name_is_refused(runs_root):
     at = page()
     at.text_input(key="tr_name").set_value("../../etc").run()
@@ -192,6 +194,7 @@ def _away_and_back_script(root: str) -> None:
         train.render()
 
 
+@pytest.mark.slow
 def test_the_form_is_kept_across_page_switches(runs_root):
     """Fill the form, visit another page (the form's widgets are not drawn there), come back: every field
     is as it was, not only the pickers (name, hidden units, epochs, reviews, tokens)."""
@@ -260,6 +263,7 @@ def test_a_one_epoch_run_draws_a_curve_of_its_batches(runs_root):
     assert len(loss["x"]) == 12
 
 
+@pytest.mark.slow
 def test_the_estimate_says_how_it_is_computed_and_follows_the_last_run(runs_root):
     """Before any run: the reference CPU's speed; after one: that run's, and the estimate for the same
     settings is the time that run took."""

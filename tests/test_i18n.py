@@ -208,6 +208,7 @@ def test_the_converted_layers_raise_codes_not_sentences():
     assert found == []
 
 
+@pytest.mark.slow
 def test_a_traces_notes_translate_and_survive_its_json():
     from sentiment import probe
     from sentiment.modeling import checkpoint

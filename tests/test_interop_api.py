@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,6 +20,7 @@ def readme_example() -> str:
     return m.group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_example_opens_a_pytorch_file_traces_and_draws(tmp_path):
     (tmp_path / "example.py").write_text(readme_example(), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT), GATESCOPE_CACHE=str(tmp_path / "cache"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -46,6 +47,7 @@ def test_the_models_page_shows_an_imported_model_and_the_open_your_own_model_sec
     assert "tiny-gru" in list(at.dataframe[0].value["model"])
 
 
+@pytest.mark.slow
 def test_explore_traces_an_imported_model_with_its_padding_steps(tmp_path, monkeypatch):
     """The only model offered is an imported one that reads padding: Explore's heatmap has the pad
     steps on its token axis."""

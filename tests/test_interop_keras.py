@@ -59,6 +59,7 @@ def _keras_p(m, x):
 
 
 @pytest.mark.parametrize("ext", ["keras", "h5"])
+@pytest.mark.slow
 def test_seed4_predicts_what_keras_predicts_on_200_test_reviews(files, imdb, tmp_path, ext):
     d, m = files
     _, test, index = imdb
@@ -129,6 +130,7 @@ def test_a_bidirectional_gru_with_max_pooling_reads_padding_in_both_directions_a
         assert np.abs(h - kh[b]).max() < 1e-5
 
 
+@pytest.mark.slow
 def test_a_mask_zero_model_reads_no_padding_and_matches_keras(files, imdb, tmp_path):
     d, _ = files
     _, test, index = imdb

@@ -133,6 +133,7 @@ def test_seed3_trace_shows_the_last_step_reading_padding(seed3, tmp_path):
     assert abs(tr.gate("h") - h).max() < 1e-5
 
 
+@pytest.mark.slow
 def test_the_pickled_module_is_read_without_importing_or_unpickling_its_class(seed3, tmp_path):
     d, *_ = seed3
     marks = tmp_path / "marks"
@@ -147,6 +148,7 @@ def test_the_pickled_module_is_read_without_importing_or_unpickling_its_class(se
     assert "seed3mod" not in r.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_gives_an_imported_model_a_test_accuracy(seed3, tmp_path, data_dir):
     """python -m sentiment.evaluate --data: the accuracy PyTorch's own model has on that test split."""
     d, model, stoi, _ = seed3

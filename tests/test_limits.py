@@ -179,12 +179,14 @@ def _cli(args: list[str], encoding: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+@pytest.mark.slow
 def test_trace_json_prints_on_any_terminal_encoding(model_dir, encoding):
     r = _cli(["--model", str(model_dir), "--json", "--no-occlusion", "the film was good — très bon 好"], encoding)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert json.loads(r.stdout.decode("ascii"))["label"] in ("positive", "negative")
 
 
+@pytest.mark.slow
 def test_trace_json_survives_lone_surrogates(model_dir):
     env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONPATH=str(ROOT))
     arg = os.fsencode("good film \udcff bad")  # an undecodable byte in the argument, as a shell can pass it

@@ -329,6 +329,7 @@ def supervisor_processes(root: Path) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_the_supervisor_leaves_when_nothing_waits_and_a_later_launch_starts_another(root, tiny_csv):
     first = runs.launch(dict(TINY, data=str(tiny_csv)))
     first = wait_for(first.id, ("finished", "failed"), timeout=90)
@@ -377,6 +378,7 @@ def test_a_workstation_gives_app_runs_every_core(monkeypatch):
         RunLimits.browser()
 
 
+@pytest.mark.slow
 def test_a_failed_runs_reason_never_quotes_the_file_it_read(root, tmp_path):
     """A file that is no dataset (its header holds a secret): the reason names the file and the kind of
     problem, and quotes nothing of it."""

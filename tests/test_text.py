@@ -107,6 +107,7 @@ def test_unknown_chinese_mode_is_refused():
         text.tokenize_zh("很好", mode="bpe")
 
 
+@pytest.mark.slow
 def test_jieba_cache_goes_only_into_the_gatescope_cache_folder(tmp_path):
     """With GATESCOPE_CACHE set, jieba's dictionary cache is written there and not into the temp folder."""
     cache, tmp = tmp_path / "cache", tmp_path / "tmp"
