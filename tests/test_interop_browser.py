@@ -67,6 +67,8 @@ def test_upload_a_keras_model_then_see_its_heatmaps_in_explore(page, server, ker
     chart = page.locator("[data-testid='stPlotlyChart'] .main-svg").first
     expect(chart).to_be_visible(timeout=60_000)
     no_exception(page)
-    ticks = page.locator("[data-testid='stPlotlyChart'] .xtick text").all_text_contents()
+    x_ticks = page.locator("[data-testid='stPlotlyChart'] g[class^='x'][class$='tick'] text")  # xtick, x2tick, ... x6tick
+    expect(x_ticks.filter(has_text="<pad>").first).to_be_attached(timeout=60_000)
+    ticks = x_ticks.all_text_contents()
     assert "<pad>" in ticks and "<start>" in ticks
     page.screenshot(path=str(out / "imported-explore.png"))
