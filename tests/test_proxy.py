@@ -196,8 +196,6 @@ def browser():
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason="after the session-4 merges the chart does not draw through the proxy within "
-                   "180 s (it did on the proxy branch; direct browser tests draw); open in issue 16's note")
 def test_explore_draws_its_chart_through_the_proxy_over_a_websocket(proxy, servers, browser):
     port = proxy.rsplit(":", 1)[1]
     text = urllib.parse.quote("the movie was not bad at all, I loved it")
