@@ -371,6 +371,18 @@ def test_review_heatmap_is_selectable_and_marks_span_and_units():
     assert fig.layout.coloraxis.cmin == 0.0 and fig.layout.coloraxis.cmax == 1.0
 
 
+def test_review_heatmap_axes_read_as_every_heatmap_s():
+    """Every unit row labelled at 32 units or fewer; a long review's token labels thinned, with their positions."""
+    rng = np.random.default_rng(1)
+    fig = pf.review_heatmap([f"w{i}" for i in range(8)], rng.uniform(size=(8, 32)).astype(np.float32), "h")
+    assert list(fig.layout.yaxis.tickvals) == list(range(32)) and fig.layout.yaxis.ticktext[31] == "u31"
+    long = pf.review_heatmap([f"w{i}" for i in range(600)], rng.uniform(size=(600, 64)).astype(np.float32), "h")
+    assert long.layout.yaxis.tickvals is None  # 64 rows: plotly's own thinned ticks
+    labels = list(long.layout.xaxis.ticktext)
+    assert 1 < len(labels) <= 60 and all(":" in label for label in labels[1:])  # "120:w120"
+    assert list(long.layout.xaxis.autotickangles) == [0, -60, -90]
+
+
 def test_match_markdown_bolds_the_phrase_and_escapes():
     m = P.Match(review=0, split_index=7, label=1, start=2, end=3, mean=0.8, minimum=0.7,
                 phrase=["not", "bad"], left=["it", "*was*"], right=["at"])

@@ -23,6 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sentiment.figures.gates import UNIT_LABELS
 from sentiment.figures.style import FONT, FONT_FAMILY, GATE_INFO, SERIES_COLORS, gate_kind, gate_title, md_escape, token_ticks
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 from sentiment.probe.patterns import CoClusters, Match
@@ -82,9 +83,11 @@ def review_heatmap(tokens: Sequence[str], values: np.ndarray, gate: str, span: t
         meta={"kind": "review_heatmap", "gate": gate, "tokens": list(tokens), "span": list(span) if span else None,
               "units": units},
     )
-    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=labels, tickangle=-60 if T > 12 else 0,
+    # the token axis as on every heatmap: thinned labels, level while they fit, else slanted or upright
+    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=labels, autotickangles=[0, -60, -90],
                      range=[-1.5, T - 0.5], showgrid=False)
-    fig.update_yaxes(autorange="reversed", title=say("fig.unit", lang), showgrid=False, zeroline=False)
+    rows = dict(tickmode="array", tickvals=list(range(H)), ticktext=[f"u{j}" for j in range(H)]) if H <= UNIT_LABELS else {}
+    fig.update_yaxes(autorange="reversed", title=say("fig.unit", lang), showgrid=False, zeroline=False, **rows)
     return fig
 
 
