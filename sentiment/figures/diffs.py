@@ -84,6 +84,19 @@ def _bar_ticks(lo: float, hi: float) -> dict:
     return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:.2g}" if abs(v) >= 1e-9 else "0" for v in vals])
 
 
+def place_colorbars(layout: dict, plot_h: int, below_px: int) -> dict:
+    """``_place_colorbars`` on a layout dict, before the figure is built (an update after costs a copy of it)."""
+    y = -(below_px + 6) / max(1, plot_h)
+    for name in ("coloraxis", "coloraxis2", "coloraxis3"):
+        axis = layout.get(name)
+        bar = axis.get("colorbar") if axis else None
+        if bar is not None and bar.get("orientation") == "h":
+            bar.update(y=y, yref="paper", yanchor="top")
+            if axis.get("cmin") is not None and axis.get("cmax") is not None:
+                bar.update(_bar_ticks(float(axis["cmin"]), float(axis["cmax"])))
+    return layout
+
+
 def _place_colorbars(fig: go.Figure, plot_h: int, below_px: int) -> go.Figure:
     """Hang every colour axis's bar from just under the token labels (``below_px`` under a plot area
     ``plot_h`` pixels tall), its title on top. Paper coordinates: bars in container coordinates get

@@ -72,15 +72,14 @@ def gate_kind(gate: str) -> str:
     return "sigmoid" if gate in SIGMOID else "cell" if gate in CELL else "tanh"
 
 
+def base_layout(title: str, height: int, meta: dict) -> dict:
+    """Every chart's title, fonts, height, margins and meta, as layout properties."""
+    return dict(title=dict(text=title, font=dict(size=15)), font=FONT, height=height,
+                margin=dict(l=60, r=30, t=60, b=40), meta=meta, hoverlabel=dict(font=dict(family=FONT_FAMILY)))
+
+
 def _base_layout(fig: go.Figure, title: str, height: int, meta: dict) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, font=dict(size=15)),
-        font=FONT,
-        height=height,
-        margin=dict(l=60, r=30, t=60, b=40),
-        meta=meta,
-        hoverlabel=dict(font=dict(family=FONT_FAMILY)),
-    )
+    fig.update_layout(**base_layout(title, height, meta))
     return fig
 
 
@@ -119,9 +118,14 @@ def _hover_tokens(trace: "Trace", lang: str) -> list[str]:
     return [html.escape(tok) + (say("fig.unk", lang) if u else "") for tok, u in zip(trace.tokens, unk)]
 
 
-def _token_axis(fig: go.Figure, tokens: Sequence[str], max_ticks: int = TOKEN_TICKS, **where) -> None:
-    """A token x axis: thinned labels (``token_ticks``), level while they fit, else slanted or upright: never overlapping."""
+def token_axis(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS) -> dict:
+    """A token x axis's properties: thinned labels (``token_ticks``), level while they fit, else slanted or
+    upright: never overlapping."""
     pos, text = token_ticks(tokens, max_ticks)
-    fig.update_xaxes(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -90],
-                     range=[-0.5, len(tokens) - 0.5], **where)
+    return dict(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -90], range=[-0.5, len(tokens) - 0.5])
+
+
+def _token_axis(fig: go.Figure, tokens: Sequence[str], max_ticks: int = TOKEN_TICKS, **where) -> None:
+    """``token_axis`` on a built figure's x axes (``where`` selects them as ``update_xaxes`` does)."""
+    fig.update_xaxes(**token_axis(tokens, max_ticks), **where)
 
