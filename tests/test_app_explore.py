@@ -133,6 +133,15 @@ def test_each_tab_draws_its_charts_when_opened(app):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_the_open_tab_stays_open_when_the_language_changes(app):
+    at = open_tab(app, "tab.reading")
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.session_state["ex_tab"] == "阅读" and [c["layout"]["meta"]["kind"] for c in charts(at)] == ["prefix_curve", "attribution_bar"]
+
+
 def test_type_pick_click(app):
     at = app
     at.segmented_control(key="ex_cell").set_value("gru").run()

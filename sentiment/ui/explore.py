@@ -9,7 +9,7 @@ from sentiment.figures import marks
 from sentiment.modeling import domain
 
 from . import common, editdiff, present, selection, share
-from .i18n import lang, t
+from .i18n import LANGS, lang, t
 
 K = "ex"  # this page's widget key prefix
 METHODS = ("occlusion", "integrated_gradients")
@@ -38,8 +38,7 @@ def render() -> None:
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     # Tracked tabs: a rerun keeps the open tab, and only the open tab is computed (the Reading tab's
     # full trace, a prefix pass and an occlusion pass per token, waits until someone opens it).
-    tabs = st.tabs([t("tab.gates"), t("tab.pooling"), t("tab.reading"), t("tab.saturation"), t("tab.edit"), t("tab.updates"),
-                    t("tab.downloads")], key=f"{K}_tab", on_change="rerun")
+    tabs = st.tabs(tab_names(f"{K}_tab"), key=f"{K}_tab", on_change="rerun")
     shown = [tab.open is not False for tab in tabs]  # open is None (all drawn) where tabs do not track
     if shown[0]:
         with tabs[0]:
@@ -74,6 +73,21 @@ def render() -> None:
     if shown[6]:
         with tabs[6]:
             downloads_tab(trace)
+
+
+TABS = ("tab.gates", "tab.pooling", "tab.reading", "tab.saturation", "tab.edit", "tab.updates", "tab.downloads")
+
+
+def tab_names(key: str) -> list[str]:
+    """The tabs' labels in the page's language. The open tab is kept by its label: after a switch of
+    language, the kept one becomes the same tab's label in the new language."""
+    names = [t(k) for k in TABS]
+    kept = st.session_state.get(key)
+    if kept is not None and kept not in names:
+        found = [i for i, k in enumerate(TABS) if any(kept == t(k, other) for other in LANGS)]
+        if found:
+            st.session_state[key] = names[found[0]]
+    return names
 
 
 def kept_layer(trace, key: str) -> tuple[int, str]:
