@@ -25,8 +25,8 @@ def render() -> None:
     entry, review = chosen
     method = st.session_state.get(f"{K}_method", "occlusion")
     method = method if method in METHODS else "occlusion"
-    # first one pass of the model (fast): prediction, gates, pooling, saturation are drawn at once;
-    # then the prefix predictions and the attribution (one pass per token) for the Reading tab
+    # one pass of the model (fast) gives the prediction and every tab but Reading and Downloads, which
+    # need the prefix predictions and the attribution (one pass per token), computed when opened
     with st.spinner():
         base = common.trace_for(entry, review, method=None, prefix=False)
     if base is None:
