@@ -59,8 +59,8 @@ CHAINS = {
 MERGED = [n for n in CHAINS if "-sum-" in n or "-ave-" in n or "-mul-" in n]
 
 
-@pytest.mark.parametrize("name", list(CHAINS))
-def test_keras_chain_predicts_as_keras(tmp_path, name):
+def _converted(tmp_path, name):
+    """The chain with seeded random weights, saved by Keras and converted: (Keras model, checkpoint, the rng)."""
     keras.utils.set_random_seed(1)
     m = CHAINS[name]()
     rng = np.random.default_rng(0)
@@ -70,7 +70,12 @@ def test_keras_chain_predicts_as_keras(tmp_path, name):
     m.set_weights(ws)
     m.save(tmp_path / "m.keras")
     (tmp_path / "index.json").write_text(json.dumps({f"w{i}": i for i in range(1, 100)}))
-    ckpt = checkpoint.load(convert(tmp_path / "m.keras", tmp_path / "ck", tmp_path / "index.json")[0])
+    return m, checkpoint.load(convert(tmp_path / "m.keras", tmp_path / "ck", tmp_path / "index.json")[0]), rng
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_keras_chain_predicts_as_keras(tmp_path, name):
+    m, ckpt, rng = _converted(tmp_path, name)
     texts = [" ".join(f"w{j}" for j in rng.integers(1, 80, rng.integers(1, 35))) for _ in range(40)]
     seqs = [[1] + [int(w[1:]) + 3 if int(w[1:]) + 3 < V else 2 for w in t.split()] for t in texts]
     x = keras.utils.pad_sequences(seqs, maxlen=T)
@@ -81,14 +86,6 @@ def test_keras_chain_predicts_as_keras(tmp_path, name):
     assert np.abs(ours - ref).max() < 1e-5
 
 
-def _converted(tmp_path, name):
-    keras.utils.set_random_seed(1)
-    m = CHAINS[name]()
-    rng = np.random.default_rng(0)
-    m.set_weights([w + rng.normal(0, 0.4, w.shape).astype("float32") for w in m.get_weights()])
-    m.save(tmp_path / "m.keras")
-    (tmp_path / "index.json").write_text(json.dumps({f"w{i}": i for i in range(1, 100)}))
-    return m, checkpoint.load(convert(tmp_path / "m.keras", tmp_path / "ck", tmp_path / "index.json")[0])
 
 
 @pytest.mark.parametrize("name", MERGED)
@@ -98,7 +95,7 @@ def test_a_merged_model_is_traced_and_its_trace_predicts_as_keras(tmp_path, name
     from sentiment.figures.reading import pooling_credit
     from sentiment.probe import trace
 
-    m, ckpt = _converted(tmp_path, name)
+    m, ckpt, _ = _converted(tmp_path, name)
     assert ckpt.config.merge in ("sum", "ave", "mul")
     text = "w3 w7 w11 w2 w40 w9"
     x = keras.utils.pad_sequences([[1] + [int(w[1:]) + 3 for w in text.split()]], maxlen=T)

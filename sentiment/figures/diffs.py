@@ -16,8 +16,10 @@ from sentiment.figures.style import (
     _base_layout,
     _hover_tokens,
     _token_axis,
+    base_layout,
     gate_kind,
     gate_title,
+    token_axis,
     token_label_px,
 )
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
@@ -68,7 +70,7 @@ def _panel_grid(panels: Sequence[tuple[str, str, np.ndarray, str]], units: Seque
 
 
 def _h_colorbar(title: str, slot: int) -> dict:
-    """A horizontal colour bar in slot 0, 1 or 2 under the plot, its title above it (placed by _place_colorbars)."""
+    """A horizontal colour bar in slot 0, 1 or 2 under the plot, its title above it (placed by place_colorbars)."""
     return dict(orientation="h", title=dict(text=title, side="top", font=dict(size=11)), x=0.02 + 0.34 * slot,
                 xanchor="left", len=0.28, thickness=10, tickfont=dict(size=10), nticks=4)  # few ticks: none crowded at half width
 
@@ -85,7 +87,9 @@ def _bar_ticks(lo: float, hi: float) -> dict:
 
 
 def place_colorbars(layout: dict, plot_h: int, below_px: int) -> dict:
-    """``_place_colorbars`` on a layout dict, before the figure is built (an update after costs a copy of it)."""
+    """Hang every colour axis's horizontal bar from just under the token labels (``below_px`` under a plot
+    area ``plot_h`` pixels tall), its title on top, with three ticks. Paper coordinates: bars in container
+    coordinates get their titles drawn across the bar by the plotly.js in Streamlit."""
     y = -(below_px + 6) / max(1, plot_h)
     for name in ("coloraxis", "coloraxis2", "coloraxis3"):
         axis = layout.get(name)
@@ -97,26 +101,19 @@ def place_colorbars(layout: dict, plot_h: int, below_px: int) -> dict:
     return layout
 
 
-def _place_colorbars(fig: go.Figure, plot_h: int, below_px: int) -> go.Figure:
-    """Hang every colour axis's bar from just under the token labels (``below_px`` under a plot area
-    ``plot_h`` pixels tall), its title on top. Paper coordinates: bars in container coordinates get
-    their titles drawn across the bar by the plotly.js in Streamlit."""
-    y = -(below_px + 6) / max(1, plot_h)
-    for name in ("coloraxis", "coloraxis2", "coloraxis3"):
-        axis = getattr(fig.layout, name, None)
-        if axis is not None and axis.colorbar is not None and axis.colorbar.orientation == "h":
-            axis.colorbar.update(y=y, yref="paper", yanchor="top")
-            if axis.cmin is not None and axis.cmax is not None:
-                axis.colorbar.update(_bar_ticks(float(axis.cmin), float(axis.cmax)))
-    return fig
-
-
-def _finish_panels(fig: go.Figure, labels: Sequence[str], title: str, meta: dict, plot_h: int, max_ticks: int) -> go.Figure:
-    _token_axis(fig, labels, max_ticks)
-    bottom = _token_label_px(labels, max_ticks) + 70  # token labels, then the colour bars
-    _base_layout(fig, title, 80 + plot_h + bottom, meta)
-    fig.update_layout(margin=dict(l=60, r=30, t=80, b=bottom))
-    return _place_colorbars(fig, plot_h, _token_label_px(labels, max_ticks))
+def finish_panels(data: list[dict], layout: dict, labels: Sequence[str], title: str, meta: dict, plot_h: int,
+                  max_ticks: int) -> go.Figure:
+    """A panel figure (gates, their differences, cell updates) with its token axis on every panel, title,
+    height, margins and colour bars, all in the layout before the figure is built: each update of a built
+    plotly figure copies it."""
+    axis = token_axis(labels, max_ticks)
+    for name, value in layout.items():
+        if name.startswith("xaxis"):
+            value.update(axis)
+    labels_px = _token_label_px(labels, max_ticks)
+    bottom = labels_px + 70  # token labels, then the colour bars
+    layout.update(base_layout(title, 80 + plot_h + bottom, meta), margin=dict(l=60, r=30, t=80, b=bottom))
+    return go.Figure(data=data, layout=place_colorbars(layout, plot_h, labels_px))
 
 
 def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward", gates: Iterable[str] | None = None,
@@ -159,12 +156,11 @@ def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward",
     layout["shapes"] = [dict(type="rect", xref="x", yref="paper", x0=r - 0.5, x1=r + 0.5, y0=0, y1=1, layer="below",
                              fillcolor="rgba(128,128,128,0.18)", line_width=0)
                         for r in range(R) if not al.paired[r]]
-    fig = go.Figure(data=data, layout=layout)
     title = say("fig.diff_title", lang, layer=layer + 1, direction=say('fig.' + direction, lang), k=len(order), h=H)
     meta = {"kind": "diff_heatmaps", "tokens_a": list(al.tokens_a), "tokens_b": list(al.tokens_b),
             "rows": [list(r) for r in al.rows], "ops": list(al.ops), "labels": labels, "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction, "delta_p": diff.delta_p}
-    return _finish_panels(fig, labels, title, meta, plot_h, max_ticks)
+    return finish_panels(data, layout, labels, title, meta, plot_h, max_ticks)
 
 
 def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str = "en", max_ticks: int = 60) -> go.Figure:
@@ -219,11 +215,10 @@ def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", 
     data, layout, plot_h = _panel_grid(panels, units, text, hovertemplate)
     m = _sym_max(p[2] for p in panels)
     layout["coloraxis"] = dict(colorscale="PuOr", cmin=-m, cmax=m, cmid=0.0, colorbar=_h_colorbar(say("fig.value", lang), 0))
-    fig = go.Figure(data=data, layout=layout)
     title = say("fig.updates_title", lang, cell=u.cell.upper(), layer=layer + 1, direction=say('fig.' + direction, lang), k=len(order), h=H)
     meta = {"kind": "update_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "panels": [p[0] for p in panels], "layer": layer, "direction": direction, "cell": u.cell}
-    return _finish_panels(fig, trace.tokens, title, meta, plot_h, max_ticks)
+    return finish_panels(data, layout, trace.tokens, title, meta, plot_h, max_ticks)
 
 
 def update_unit(trace: "Trace", unit: int, layer: int = 0, direction: str = "forward", lang: str = "en",

@@ -10,17 +10,15 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 import plotly.graph_objects as go
 
-from sentiment.figures.diffs import _h_colorbar, _token_label_px, place_colorbars
+from sentiment.figures.diffs import _h_colorbar, finish_panels
 from sentiment.figures.style import (
     SERIES_COLORS,
     SIGMOID,
     SORTS,
     _base_layout,
     _hover_tokens,
-    base_layout,
     gate_kind,
     gate_title,
-    token_axis,
 )
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
@@ -107,7 +105,6 @@ def gate_heatmaps(
     axes = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}
     x = np.arange(T)
     data, layout = [], {"annotations": []}
-    tokens_x = token_axis(trace.tokens, max_ticks)  # in the layout from the start: an update after costs a copy of the figure
     for row, g in enumerate(names):
         sfx = str(row + 1) if row else ""
         top = 1.0 - row * (frac + gap)
@@ -118,7 +115,7 @@ def gate_heatmaps(
                                      showticklabels=len(order) <= 40, tickfont=dict(size=UNIT_FONT),
                                      **({"dtick": 1} if every_unit else {}))
         layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", domain=[0.0, 1.0], showticklabels=row == n - 1,
-                                     **({"matches": "x"} if row else {}), **tokens_x)
+                                     **({"matches": "x"} if row else {}))
         layout["annotations"].append(dict(text=gate_title(g, lang), x=0.5, y=top, xref="paper", yref="paper",
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
     layout.update(_color_axes(names, c_max, lang))
@@ -127,11 +124,7 @@ def gate_heatmaps(
                h=int(lt.gates[names[0]].shape[1]), sort=say(f"fig.sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
             "gates": names, "layer": layer, "direction": direction}
-    labels_px = _token_label_px(trace.tokens, max_ticks)
-    bottom = labels_px + 70  # token labels, then the colour bars
-    layout.update(base_layout(title, 80 + plot_h + bottom, meta), margin=dict(l=60, r=30, t=80, b=bottom))
-    # the whole layout in the constructor: each update of a built figure costs a copy of it
-    return go.Figure(data=data, layout=place_colorbars(layout, plot_h, labels_px))
+    return finish_panels(data, layout, trace.tokens, title, meta, plot_h, max_ticks)
 
 
 def _panel_geometry(k: int, n: int) -> tuple[bool, int, float, float]:

@@ -91,10 +91,10 @@ def tab_names(key: str) -> list[str]:
 
 
 def kept_layer(trace, key: str) -> tuple[int, str]:
-    """The layer and direction the Gates tab's picker holds (its first choice when it holds none)."""
+    """The layer and direction the Gates tab's picker holds, kept among this trace's as the picker keeps it."""
     choices = common.layer_options(trace)
-    kept = st.session_state.get(f"{key}_layer")
-    return tuple(kept) if kept is not None and tuple(kept) in choices else choices[0]
+    common._ensure(f"{key}_layer", choices, choices[0])
+    return st.session_state[f"{key}_layer"]
 
 
 def domain_note(trace, entry) -> None:
