@@ -154,3 +154,17 @@ def test_a_bag_of_words_card_opens(monkeypatch):
     at.selectbox(key="mo_pick").select("shipped:imdb-bow").run()
     assert not at.exception, at.exception
     assert any("bag-of-words" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_model_chosen_on_held_out_training_reviews_says_so(monkeypatch):
+    """hotel-gru-max chose its epoch on 10% of the training reviews held out (--stop-holdout): its card
+    says how many, and that validation only fitted the temperature; imdb-lstm-max chose on validation."""
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    at.selectbox(key="mo_pick").set_value("shipped:hotel-gru-max").run()
+    sizes = shipped()["shipped:hotel-gru-max"].card["sizes"]
+    said = f"Its epoch was chosen on {sizes['stop']:,} training reviews held out of training; the 776 validation"
+    assert any(said in c.value for c in at.caption)
+    at.selectbox(key="mo_pick").set_value("shipped:imdb-lstm-max").run()
+    assert not any("held out of training" in c.value for c in at.caption)

@@ -391,6 +391,21 @@ def test_a_failed_runs_reason_never_quotes_the_file_it_read(root, tmp_path):
     assert run.status["return_code"] == 2
 
 
+@pytest.mark.slow
+def test_a_failed_runs_log_never_quotes_the_file_it_read(root, tmp_path):
+    """The Train page shows every visitor a run's log: it says what the reason says; the full message,
+    with the file's header, is in the run's details.txt, readable by its owner only."""
+    secret = tmp_path / "notes.csv"
+    secret.write_text("password,hunter2-SECRET\nalpha,beta\ngamma,delta\n", encoding="utf-8")
+    run = wait_for(runs.launch(dict(TINY, data=str(secret))).id, ("failed", "finished"), timeout=60)
+    log = runs.log_tail(run.id)
+    assert f"error: {run.reason}" in log and "SECRET" not in log and "password" not in log
+    details = registry.run_dir(run.id) / "details.txt"
+    assert "hunter2-SECRET" in details.read_text(encoding="utf-8")
+    assert details.stat().st_mode & 0o077 == 0
+    assert "(details.txt)" in run.reason
+
+
 def test_a_crash_is_told_by_its_exception_type_only(root):
     d = root / "20260101-000000-0000000a"
     d.mkdir(parents=True)

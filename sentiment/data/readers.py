@@ -398,6 +398,20 @@ def limit(splits: Splits, n: int | None, seed: int) -> Splits:
     return Splits(train, val, splits.test, info)
 
 
+def hold_out(splits: Splits, share: float, seed: int) -> tuple[Splits, list[Example]]:
+    """Move ``share`` of the training reviews (drawn by the seed) into a held-out set of their own, for
+    choosing the epoch; returns the smaller splits and that set. share 0: the splits as they are, no set."""
+    n = round(len(splits.train) * share)
+    if not n:
+        return splits, []
+    order = list(range(len(splits.train)))
+    random.Random(f"stop-{seed}").shuffle(order)
+    held, kept = sorted(order[:n]), sorted(order[n:])
+    sizes = dict(splits.info["sizes"], train=len(kept), stop=n)
+    info = dict(splits.info, sizes=sizes, stop_holdout=share)
+    return Splits([splits.train[i] for i in kept], splits.val, splits.test, info), [splits.train[i] for i in held]
+
+
 def split_for(card: dict, data_path: str | None = None) -> Splits:
     """Rebuild the splits a model was trained with, from its card (dataset, format, split seed)."""
     path = data_path or card.get("data_path")

@@ -92,7 +92,8 @@ def reliability_diagram(calibration: dict, lang: str = "en") -> go.Figure:
 
 def run_curves(events: Sequence[dict], lang: str = "en") -> go.Figure:
     """A training run's loss and accuracy as it goes: running train loss and accuracy per logged step,
-    validation accuracy per epoch (events from sentiment.train's --metrics file)."""
+    validation accuracy per epoch, and the held-out training reviews' accuracy where those chose the epoch
+    (--stop-holdout) (events from sentiment.train's --metrics file)."""
     steps = [e for e in events if e.get("type") == "step"]
     epochs = [e for e in events if e.get("type") == "epoch"]
     fig = go.Figure()
@@ -103,8 +104,12 @@ def run_curves(events: Sequence[dict], lang: str = "en") -> go.Figure:
         last_step = {}
         for e in steps:
             last_step[e["epoch"]] = e["step"]
-        fig.add_scatter(x=[last_step.get(e["epoch"], e["epoch"]) for e in epochs], y=[e["val_acc"] for e in epochs],
+        at = [last_step.get(e["epoch"], e["epoch"]) for e in epochs]
+        fig.add_scatter(x=at, y=[e["val_acc"] for e in epochs],
                         name=say("fig.val_acc", lang), mode="markers", marker=dict(size=10, symbol="diamond"), yaxis="y2")
+        if any("stop_acc" in e for e in epochs):  # --stop-holdout: the accuracy that chose the epoch
+            fig.add_scatter(x=at, y=[e.get("stop_acc") for e in epochs], name=say("fig.stop_acc", lang),
+                            mode="markers", marker=dict(size=9, symbol="square-open"), yaxis="y2")
     fig.update_layout(height=300, margin=dict(l=50, r=50, t=30, b=40), font=FONT, legend=dict(orientation="h", y=1.15),
                       xaxis=dict(title=say("fig.step", lang)), yaxis=dict(title=say("fig.loss", lang)),
                       yaxis2=dict(title=say("fig.accuracy", lang), overlaying="y", side="right", range=[0, 1]))

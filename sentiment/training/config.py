@@ -70,6 +70,9 @@ class TrainConfig:
     max_seconds: float | None = None  # stop after the epoch that passes this
     refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
     average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
+    # share of the training reviews held out (drawn by split_seed) to choose the epoch and stop early; the
+    # validation reviews then only fit the temperature, so calibration is not fitted where the choice was made
+    stop_holdout: float = 0.0
     metrics: str | None = None
     bow: bool = False  # train the bag-of-words reference instead (sentiment.training.bow)
     command: str = ""
@@ -104,6 +107,10 @@ class TrainConfig:
             raise GateScopeError("train.average_range", flag="--average-last", epochs="--epochs")
         if self.average_last > 1 and not self.refit:
             raise GateScopeError("train.average_refit", flag="--average-last", refit="--refit")
+        if not 0 <= self.stop_holdout < 0.5:
+            raise GateScopeError("train.stop_range", flag="--stop-holdout")
+        if self.stop_holdout and self.refit:
+            raise GateScopeError("train.stop_refit", flag="--stop-holdout", refit="--refit")
 
     def resolved(self) -> bool:
         return all(getattr(self, k) is not None for k in MODEL_DEFAULTS)
@@ -178,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
                          "stopping; pick --epochs from an earlier run's best epoch) and keep the last weights")
     ap.add_argument("--average-last", type=int, default=d.average_last, metavar="N",
                     help="with --refit: keep the mean of the weights after each of the last N epochs (default 1: the last)")
+    ap.add_argument("--stop-holdout", type=float, default=d.stop_holdout, metavar="SHARE",
+                    help="hold this share of the training reviews out to choose the epoch and stop early; the "
+                         "validation reviews then only fit the temperature (default 0: validation does both)")
     ap.add_argument("--metrics", default=None, help="append progress events to this JSON-lines file")
     ap.add_argument("--bow", action=argparse.BooleanOptionalAction, default=False,
                     help="train the bag-of-words reference (word 1-2 grams, logistic regression); with --init, "

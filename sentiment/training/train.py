@@ -212,6 +212,7 @@ def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+DETAILS = "details.txt"  # a background run's full error message (train.keep_details)
 
 
 def language_name(code: str | None) -> "Note | str | None":
@@ -227,6 +228,7 @@ def prepare(
     path = resolve_data(cfg.data)
     raw = readers.load(path, cfg.format)
     splits = readers.limit(readers.split(raw, seed=cfg.split_seed), cfg.limit, cfg.seed)
+    splits, stop = readers.hold_out(splits, cfg.stop_holdout, cfg.split_seed)
     sample = " ".join(t for t, _ in splits.train[:200])
     language = "zh" if guess_language(sample) == "zh" else "en"
     if init is not None:
@@ -246,6 +248,8 @@ def prepare(
         "val": encode_examples(splits.val, vocab, spec, cfg.max_len),
         "test": encode_examples(splits.test, vocab, spec, max(cfg.max_len, READ_LIMIT)),  # read whole, as evaluate does
     }
+    if stop:  # held out of training to choose the epoch (--stop-holdout); validation then only calibrates
+        encoded["stop"] = encode_examples(stop, vocab, spec, cfg.max_len)
     if cfg.refit:  # the validation reviews join the training set (the vocabulary stays the train split's)
         (tx, ty), (vx, vy) = encoded["train"], encoded["val"]
         encoded["train"] = (tx + vx, ty + vy)
@@ -314,7 +318,8 @@ class Session:
 
 @dataclass
 class Kept:
-    """The weights a run keeps: the best epoch's by validation accuracy, or (refit) the last epochs' mean."""
+    """The weights a run keeps: the best epoch's by validation accuracy (or, with --stop-holdout, by the
+    held-out training reviews' accuracy), or (refit) the last epochs' mean."""
 
     state: dict | None = None
     acc: float | None = -1.0
@@ -442,7 +447,8 @@ def should_stop(s: Session, kept: Kept, epoch: int, t_start: float, bar: Progres
     """Early stopping (--patience) and the time limit (--max-seconds), agreed by every rank."""
     cfg = s.cfg
     if _agree(kept.bad_epochs >= cfg.patience, s.world, s.device):
-        bar.say(f"early stop: validation accuracy has not improved for {cfg.patience} epochs")
+        held = "held-out training reviews' (--stop-holdout)" if cfg.stop_holdout else "validation"
+        bar.say(f"early stop: {held} accuracy has not improved for {cfg.patience} epochs")
         return True
     if _agree(bool(cfg.max_seconds) and time.time() - t_start > cfg.max_seconds, s.world, s.device):
         bar.say(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}")
@@ -464,15 +470,18 @@ def run_epochs(s: Session, enc: dict, t_start: float) -> tuple[Kept, list[dict]]
         val_acc = None if cfg.refit else accuracy(s, enc["val"])  # a refit has no held-out reviews
         rec = {"type": "epoch", "epoch": epoch, "train_loss": loss, "train_acc": acc, "val_acc": val_acc,
                "seconds": time.time() - t_start}
+        if "stop" in enc:  # the epoch is chosen on the held-out training reviews, not on validation
+            rec["stop_acc"] = accuracy(s, enc["stop"])
         history.append(rec)
         s.emit(rec)
         bar.close(f"epoch {epoch}/{cfg.epochs}: loss {loss:.4f} train acc {acc:.4f} "
                   + ("(refit on train + validation)" if cfg.refit else f"val acc {val_acc:.4f}")
+                  + (f" stop acc {rec['stop_acc']:.4f}" if "stop" in enc else "")
                   + f" ({time.time() - bar.t0:.0f}s)")
         if cfg.refit:
             keep_refit(s, kept, epoch)
             continue
-        keep_best(s, kept, epoch, val_acc)
+        keep_best(s, kept, epoch, rec.get("stop_acc", val_acc))
         if should_stop(s, kept, epoch, t_start, bar):
             break
     return kept, history
@@ -509,6 +518,8 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
     test_logits = logits_ids(s.model, test_x, device=device)
     test = metrics(test_logits.argmax(1).tolist(), test_y)
     card = make_card(s, splits.info, spec, test, kept, history, train_seconds, out, init, len(enc["train"][0]))
+    if "stop" in enc:  # kept.acc is the held-out training reviews' accuracy; validation's, of the kept weights
+        card.update(stop_accuracy=kept.acc, val_accuracy=accuracy(s, enc["val"]))
     calibrate_card(card, s.model, enc, test_logits, cfg, device)
     checkpoint.save(out, s.model.cpu(), vocab, spec, cfg.max_len, card, half=cfg.half)
     if "calibration" in card:
@@ -573,10 +584,23 @@ def public_reason(error: GateScopeError, cfg: TrainConfig) -> str:
     if isinstance(error, DataError):
         line = re.search(r": (line \d+):", str(error))
         return (f"{cfg.data}: cannot be read as a dataset of labelled reviews"
-                + (f" ({line.group(1)})" if line else "") + "; the run's log has the details")
+                + (f" ({line.group(1)})" if line else "") + f"; the details are in the run's folder ({DETAILS})")
     if isinstance(error, CheckpointError):
-        return f"--init {cfg.init}: the model cannot be loaded; the run's log has the details"
+        return f"--init {cfg.init}: the model cannot be loaded; the details are in the run's folder ({DETAILS})"
     return str(error)
+
+
+def keep_details(error: GateScopeError, cfg: TrainConfig) -> bool:
+    """Write a background run's full message, which may quote the file it read, to details.txt beside its
+    events (readable by its owner only), out of the log the Train page shows. False when it cannot."""
+    path = Path(cfg.metrics).with_name(DETAILS)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"{error}\n")
+    except OSError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,9 +618,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fit(cfg)
     except GateScopeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        if cfg.metrics:  # what a background run shows as its reason
-            _emit({"type": "error", "kind": type(e).__name__, "reason": public_reason(e, cfg)}, cfg.metrics, None)
+        if cfg.metrics:  # a background run: its reason and log are shown to every visitor of the Train page
+            reason = public_reason(e, cfg)
+            if reason != str(e):  # the message may quote the file: in details.txt only
+                keep_details(e, cfg)
+            print(f"error: {reason}", file=sys.stderr)
+            _emit({"type": "error", "kind": type(e).__name__, "reason": reason}, cfg.metrics, None)
+        else:
+            print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no checkpoint written", file=sys.stderr)

@@ -180,6 +180,8 @@ def card_view(entry: ModelEntry) -> None:
                  torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))
     if card.get("refit"):
         st.caption(t("models.refit", epochs=card.get("epochs", "—")))
+    if sizes.get("stop"):
+        st.caption(t("models.stop", stop=f"{sizes['stop']:,}", val=f"{sizes.get('val', 0):,}"))
     left, right = st.columns([2, 3])
     with left:
         conf = card.get("test_confusion")
