@@ -68,11 +68,6 @@ def test_the_grid_chooses_a_seed_on_the_held_out_training_reviews_when_there_are
     assert grid.chosen_on({"val_accuracy": 0.9}) == 0.9
 
 
-def test_the_hotel_grid_holds_training_reviews_out():
-    args = grid.grid()["hotel-gru-max"]
-    assert args[args.index("--stop-holdout") + 1] == "0.1"
-
-
 @pytest.fixture(scope="module")
 def held_model(tmp_path_factory, hotel_path):
     out = tmp_path_factory.mktemp("stop") / "m"
