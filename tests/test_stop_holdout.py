@@ -6,7 +6,7 @@ temperature: the temperature is fitted where the model was chosen to look good, 
 reviews (drawn by the split seed) is held out to choose the epoch and stop early, and the validation
 reviews only fit the temperature. Real hotel reviews (ChnSentiCorp), tiny character-level models.
 
-Bad input tried here: a share of 0.5, of -0.1 and "nan", and --stop-holdout with --refit: each refused
+Bad input tried here: a share of 0.5, of -0.1 and "nan", --stop-holdout with --refit and with --bow: each refused
 with exit status 2 and an ``error:`` line, and no output folder is made.
 """
 
@@ -60,6 +60,13 @@ def test_a_held_out_share_with_refit_is_refused(tmp_path, hotel_path, capsys):
     out = tmp_path / "m"
     assert train.main(["--data", str(hotel_path), *TINY, "--stop-holdout", "0.1", "--refit", "--out", str(out)]) == 2
     assert "error: --stop-holdout holds reviews out for early stopping, which --refit" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_held_out_share_for_the_bag_of_words_is_refused(tmp_path, hotel_path, capsys):
+    out = tmp_path / "m"
+    assert train.main(["--data", str(hotel_path), "--limit", "200", "--bow", "--stop-holdout", "0.1", "--out", str(out)]) == 2
+    assert "error: --stop-holdout chooses a recurrent model's epoch; --bow has no epochs" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -657,6 +657,7 @@ STRINGS: dict[str, str] = {
     "error.train.average_refit": "{flag} needs {refit} (without it, validation picks the best epoch's weights)",
     "error.train.stop_range": "{flag} must be at least 0 and below 0.5 (a share of the training reviews)",
     "error.train.stop_refit": "{flag} holds reviews out for early stopping, which {refit} does not do: leave one out",
+    "error.train.stop_bow": "{flag} chooses a recurrent model's epoch; {bow} has no epochs (validation chooses its L2 weight): leave one out",
     "error.train.dataset_not_found": "dataset {name!r} not found: pass {flag} or set {env} to the folder that holds it",
     "error.train.init_not_found": "{flag} {spec}: no such model directory, and no shipped model of that name in {folder}",
     "error.train.init_unusable": "{flag} {spec}: cannot start from this model: {cause}",

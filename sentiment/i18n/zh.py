@@ -653,6 +653,7 @@ STRINGS: dict[str, str] = {
     "error.train.average_refit": "{flag} 需要与 {refit} 一起使用（不用它时，由验证集挑选最好一轮的权重）",
     "error.train.stop_range": "{flag} 必须不小于 0 且小于 0.5（训练评论中留出的比例）",
     "error.train.stop_refit": "{flag} 留出评论用于提前停止，而 {refit} 不做提前停止：请去掉其中一个",
+    "error.train.stop_bow": "{flag} 用于选定循环模型的训练轮次；{bow} 没有轮次（由验证集选定其 L2 权重）：请去掉其中一个",
     "error.train.dataset_not_found": "找不到数据集 {name!r}：请传入 {flag}，或把 {env} 设为存放它的文件夹",
     "error.train.init_not_found": "{flag} {spec}：没有这个模型目录，{folder} 中也没有同名的内置模型",
     "error.train.init_unusable": "{flag} {spec}：无法从这个模型开始训练：{cause}",

@@ -111,6 +111,8 @@ class TrainConfig:
             raise GateScopeError("train.stop_range", flag="--stop-holdout")
         if self.stop_holdout and self.refit:
             raise GateScopeError("train.stop_refit", flag="--stop-holdout", refit="--refit")
+        if self.stop_holdout and self.bow:
+            raise GateScopeError("train.stop_bow", flag="--stop-holdout", bow="--bow")
 
     def resolved(self) -> bool:
         return all(getattr(self, k) is not None for k in MODEL_DEFAULTS)

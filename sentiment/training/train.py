@@ -262,6 +262,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     With ``cfg.init`` training starts from that model (checked, like every option, before anything trains)."""
     if cfg.bow:  # the bag-of-words reference: its own module (init = the model whose vocabulary it takes)
         from sentiment.training import bow
+        cfg.validate()  # the options it shares (the model options not given are skipped)
         return bow.fit(cfg, callback)
     t_start = time.time()
     init = load_init(cfg.init) if cfg.init else None
