@@ -72,6 +72,10 @@ STRINGS: dict[str, str] = {
     "pred.bar": "P(positive) = {p:.3f}",
     "pred.tokens": "{n} tokens read, {unk} not in the vocabulary",
     "pred.confidence": "{p:.1%} sure",
+    "pred.calibrated.help": "Calibrated: the probability is softmax(logits / T) with T = {T:.2f}, fitted on the model's validation reviews.",
+    "pred.ece.help": "On its {n} test reviews its confidence was off by {pts:.1f} percentage points on average (expected calibration error, Models page).",
+    "pred.raw.help": "Not calibrated: the probability is the model's own softmax, and recurrent models tend to be too sure. `python -m sentiment.calibrate --model DIR` fits a temperature on its validation reviews.",
+    "pred.rough": "on its own test reviews its confidence was off by {pts:.1f} points on average: read the percentage as a rough guide",
     # ---- explore page
     "explore.title": "Explore a review",
     "explore.intro": "Type a review, pick a model, and see every gate of the recurrent layer read it token by token.",

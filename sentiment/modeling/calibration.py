@@ -18,6 +18,7 @@ import torch
 
 BINS = 10  # ECE bins, equal width over the confidence [0.5, 1] of a binary model's predicted class
 T_RANGE = (0.05, 20.0)  # the temperatures a fit may return
+TARGET_ECE = 0.02  # the test split's ECE after calibration a shipped model should reach (issue 15)
 
 
 def probabilities(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -106,3 +107,20 @@ def temperature_of(config: dict) -> float:
     if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) or t <= 0:
         raise ValueError(f"calibration temperature must be a positive number (got {t!r})")
     return float(t)
+
+
+def _number(value) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def ece_on_test(record: object) -> tuple[float, bool] | None:
+    """A card's calibration record read for a reader of the probability: (the test split's ECE after the
+    temperature, whether that is more than sampling explains: above TARGET_ECE and above the noise level
+    of a perfectly calibrated model on as many reviews). None without a usable record."""
+    if not isinstance(record, dict):
+        return None
+    after, noise = _number(record.get("test_ece_after")), _number(record.get("test_ece_noise_p95"))
+    if after is None or after < 0:
+        return None
+    return after, after > max(TARGET_ECE, noise or 0.0)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sentiment.errors import CheckpointError
 from sentiment.jsonio import read_json
+from sentiment.modeling import calibration
 from sentiment.modeling.checkpoint import FILES, check_config, read_model_json
 from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
@@ -51,6 +52,7 @@ class ModelEntry:
     parameters: int | None = None
     size_bytes: int = 0  # weights file size on disk
     card: dict = field(default_factory=dict)
+    temperature: float | None = None  # config.json's fitted temperature; None: not calibrated (read with T = 1)
 
     @property
     def summary(self) -> str:
@@ -127,6 +129,7 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
         entry.num_layers = int(model.get("num_layers", 1))
         entry.bidirectional = bool(model.get("bidirectional", True))
         entry.max_len = int(cfg.get("max_len", 0))
+        entry.temperature = calibration.temperature_of(cfg) if cfg.get("calibration") is not None else None
         entry.dataset = str(card.get("dataset") or ds)
         acc = card.get("test_accuracy")
         entry.test_accuracy = float(acc) if isinstance(acc, (int, float)) else None

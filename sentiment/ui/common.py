@@ -17,7 +17,7 @@ from sentiment import serving, spec
 from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError, InputError
 from sentiment.figures.style import md_escape
-from sentiment.modeling import catalog, checkpoint
+from sentiment.modeling import calibration, catalog, checkpoint
 
 from . import present, waiting
 from .i18n import t
@@ -360,21 +360,39 @@ def trace_for(entry: catalog.ModelEntry, review: str, method: str | None = "occl
     return None
 
 
+def confidence_words(entry: catalog.ModelEntry) -> tuple[str, str | None]:
+    """What the shown probability is for this model (the metric's help): calibrated with its temperature
+    and how far off it was on its test reviews, or not calibrated; and a short warning when that is more
+    than sampling explains (None otherwise)."""
+    if entry.temperature is None:
+        return t("pred.raw.help"), None
+    record = entry.card.get("calibration") if isinstance(entry.card, dict) else None
+    read = calibration.ece_on_test(record)
+    n = record.get("test_size") if isinstance(record, dict) and isinstance(record.get("test_size"), int) else 0
+    if read is None or not n:  # calibrated, but its card does not say how it did on test reviews
+        return t("pred.calibrated.help", T=entry.temperature), None
+    ece, over = read
+    words = t("pred.calibrated.help", T=entry.temperature) + " " + t("pred.ece.help", n=f"{n:,}", pts=100 * ece)
+    return words, (t("pred.rough", pts=100 * ece) if over else None)
+
+
 def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> None:
     """Label with its probability, the P(positive) bar, the card line and any note (as a warning)."""
     p_pos = float(trace.probs[1])
     p_label = float(trace.probs.max())
     label = t("label." + trace.label) if trace.label in ("positive", "negative") else trace.label
     sure = t("pred.confidence", p=p_label)
+    about, rough = confidence_words(entry)
     if compact:
-        st.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off")
+        st.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off", help=about)
         st.progress(min(1.0, max(0.0, p_pos)), text=t("pred.bar", p=p_pos))
     else:
         c1, c2 = st.columns([1, 3], vertical_alignment="center")
-        c1.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off")
+        c1.metric(t("pred.label"), label, sure, delta_color="off", delta_arrow="off", help=about)
         c2.progress(min(1.0, max(0.0, p_pos)), text=t("pred.bar", p=p_pos))
     unk = int(sum(bool(u) for u in trace.unk))
-    st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk))
+    st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk)
+               + (" · " + rough if rough else ""))
     if trace.note:
         st.warning(" ".join(t(n) for n in getattr(trace, "notes", ())) or trace.note, icon=":material/warning:")
     unread_note(trace)
