@@ -38,6 +38,7 @@ RUNS_ENV = "GATESCOPE_RUNS"  # the runs root (training runs and uploads)
 CACHE_ENV = "GATESCOPE_CACHE"  # caches (jieba's dictionary, pattern traces)
 MAX_RUNS_ENV = "GATESCOPE_MAX_RUNS"  # how many runs may train at once (default 1)
 RUN_SECONDS_ENV = "GATESCOPE_RUN_SECONDS"  # per-run time limit in seconds (default 900)
+RUN_DIR_ENV = "GATESCOPE_RUN_DIR"  # set by the runs' supervisor for a training process: its run folder
 RUN_POLICY_ENV = "GATESCOPE_RUN_POLICY"  # app-started runs: shared (nice 10, a core left to the pages) or workstation
 PATTERNS_CACHE_ENV = "GATESCOPE_PATTERNS_CACHE_MB"  # the most pattern traces may take on disk
 

@@ -79,6 +79,19 @@ def test_a_model_without_a_temperature_says_it_is_not_calibrated(tmp_path, monke
     assert not rough_guide(at)
 
 
+def test_a_refit_model_says_no_held_out_reviews_were_left_to_calibrate_on(tmp_path, monkeypatch):
+    model = tmp_path / "models" / "tiny-lstm-max"
+    make_checkpoint(model)
+    card = json.loads((model / "card.json").read_text(encoding="utf-8"))
+    card["refit"] = "trained on train + validation (400 reviews) for 3 epochs; last weights kept"
+    (model / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("GATESCOPE_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert prediction_help(at).startswith("Not calibrated: this model was refit on its training and validation reviews")
+
+
 @pytest.mark.parametrize("record", [None, "calibrated", {"temperature": 1.2, "test_ece_after": "4%"}],
                          ids=["none", "not-a-dict", "string-ece"])
 def test_a_calibrated_model_without_a_usable_record_says_only_its_temperature(tmp_path, monkeypatch, record):

@@ -406,6 +406,23 @@ def test_a_failed_runs_log_never_quotes_the_file_it_read(root, tmp_path):
     assert "(details.txt)" in run.reason
 
 
+def test_a_terminal_run_with_a_metrics_file_says_the_whole_message_and_writes_no_details(tmp_path, capsys):
+    """Only a run the supervisor started keeps its details apart: on a terminal the person who typed the
+    command sees the whole message, and a details.txt beside the metrics file is left as it was."""
+    from sentiment.training import train
+
+    notes = tmp_path / "notes.csv"
+    notes.write_text("password,hunter2-SECRET\nalpha,beta\ngamma,delta\n", encoding="utf-8")
+    mine = tmp_path / "details.txt"
+    mine.write_text("my own notes\n", encoding="utf-8")
+    code = train.main(["--data", str(notes), "--metrics", str(tmp_path / "progress.jsonl"), "--out", str(tmp_path / "m")])
+    assert code == 2
+    assert "hunter2-SECRET" in capsys.readouterr().err
+    assert mine.read_text(encoding="utf-8") == "my own notes\n"
+    event = json.loads((tmp_path / "progress.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert "SECRET" not in event["reason"] and "details.txt" not in event["reason"]
+
+
 def test_a_crash_is_told_by_its_exception_type_only(root):
     d = root / "20260101-000000-0000000a"
     d.mkdir(parents=True)

@@ -6,7 +6,7 @@ temperature: the temperature is fitted where the model was chosen to look good, 
 reviews (drawn by the split seed) is held out to choose the epoch and stop early, and the validation
 reviews only fit the temperature. Real hotel reviews (ChnSentiCorp), tiny character-level models.
 
-Bad input tried here: a share of 0.5, of -0.1 and "nan", --stop-holdout with --refit and with --bow: each refused
+Bad input tried here: a share of 0.5, of -0.1 and "nan", --stop-holdout with --refit, --bow and --init: each refused
 with exit status 2 and an ``error:`` line, and no output folder is made.
 """
 
@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 from sentiment.data import readers
+from sentiment.data.text import Vocab, tokenize
 from sentiment.modeling import calibration, checkpoint
 from sentiment.training import grid, train
+from sentiment.training.config import TrainConfig
 from sentiment.training.evaluate import encode_examples, logits_ids
 
 TINY = ["--limit", "200", "--hidden", "8", "--embed", "8", "--max-len", "40", "--tokenizer", "char",
@@ -70,6 +72,36 @@ def test_a_held_out_share_for_the_bag_of_words_is_refused(tmp_path, hotel_path, 
     assert not out.exists()
 
 
+def test_a_held_out_share_with_an_init_model_is_refused(tmp_path, hotel_path, capsys):
+    """The model a run starts from may have been trained on the very reviews the run would hold out."""
+    out = tmp_path / "m"
+    code = train.main(["--data", str(hotel_path), "--init", "hotel-gru-max", "--limit", "200", "--epochs", "1",
+                       "--stop-holdout", "0.1", "--out", str(out)])
+    assert code == 2
+    assert "error: --stop-holdout cannot be used with --init" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def prepared(hotel_path, seed: int, share: float = 0.1):
+    cfg = train.resolve(TrainConfig(data=str(hotel_path), out="unused", tokenizer="char", max_len=40, seed=seed,
+                                    stop_holdout=share))
+    return train.prepare(cfg)
+
+
+def test_the_held_out_reviews_are_neither_trained_on_nor_in_the_vocabulary(hotel_splits, hotel_path):
+    splits, spec, vocab, enc = prepared(hotel_path, seed=1)
+    held = readers.hold_out(hotel_splits, 0.1, seed=0)[1]  # what the split seed (0) holds out
+    assert len(enc["stop"][0]) == len(held) and enc["stop"][1] == [y for _, y in held]
+    assert not {t for t, _ in held} & {t for t, _ in splits.train}
+    assert len(enc["train"][0]) == len(splits.train) == splits.info["sizes"]["train"]
+    assert len(splits.train) + len(held) == len(hotel_splits.train)
+    assert vocab == Vocab.build([tokenize(t, spec) for t, _ in splits.train], 2, 20_000)
+
+
+def test_the_held_out_reviews_depend_on_the_split_seed_not_the_training_seed(hotel_path):
+    assert prepared(hotel_path, seed=1)[3]["stop"] == prepared(hotel_path, seed=2)[3]["stop"]
+
+
 def test_the_grid_chooses_a_seed_on_the_held_out_training_reviews_when_there_are_some():
     assert grid.chosen_on({"stop_accuracy": 0.8, "val_accuracy": 0.9}) == 0.8
     assert grid.chosen_on({"val_accuracy": 0.9}) == 0.9
@@ -89,6 +121,15 @@ def test_the_kept_epoch_is_the_best_on_the_held_out_training_reviews(held_model)
     stop = [h["stop_acc"] for h in card["history"]]
     assert card["best_epoch"] == 1 + stop.index(max(stop))  # the first epoch that reached the best
     assert card["stop_accuracy"] == max(stop)
+
+
+@pytest.mark.slow
+def test_the_stop_accuracy_is_the_kept_models_on_the_held_out_reviews(held_model, hotel_path):
+    splits = readers.limit(readers.split(readers.load(hotel_path, None), seed=0), 200, 1)
+    held = readers.hold_out(splits, 0.2, seed=0)[1]
+    x, y = encode_examples(held, held_model.vocab, held_model.tokenizer, 40)
+    right = (logits_ids(held_model.model, x).argmax(1).numpy() == np.asarray(y)).mean()
+    assert held_model.card["stop_accuracy"] == pytest.approx(right, abs=1e-9)
 
 
 @pytest.mark.slow

@@ -75,6 +75,7 @@ STRINGS: dict[str, str] = {
     "pred.calibrated.help": "Calibrated: the probability is softmax(logits / T) with T = {T:.2f}, fitted on the model's validation reviews.",
     "pred.ece.help": "On its {n} test reviews its confidence was off by {pts:.1f} percentage points on average (expected calibration error, Models page).",
     "pred.raw.help": "Not calibrated: the probability is the model's own softmax, and recurrent models tend to be too sure. `python -m sentiment.calibrate --model DIR` fits a temperature on its validation reviews.",
+    "pred.refit.help": "Not calibrated: this model was refit on its training and validation reviews, so no held-out reviews are left to fit a temperature on; the probability is its own softmax, and recurrent models tend to be too sure.",
     "pred.rough": "on its own test reviews its confidence was off by {pts:.1f} points on average: read the percentage as a rough guide",
     # ---- explore page
     "explore.title": "Explore a review",
@@ -661,6 +662,7 @@ STRINGS: dict[str, str] = {
     "error.train.average_refit": "{flag} needs {refit} (without it, validation picks the best epoch's weights)",
     "error.train.stop_range": "{flag} must be at least 0 and below 0.5 (a share of the training reviews)",
     "error.train.stop_refit": "{flag} holds reviews out for early stopping, which {refit} does not do: leave one out",
+    "error.train.stop_init": "{flag} cannot be used with {init}: the model it starts from may have been trained on the reviews it would hold out",
     "error.train.stop_bow": "{flag} chooses a recurrent model's epoch; {bow} has no epochs (validation chooses its L2 weight): leave one out",
     "error.train.dataset_not_found": "dataset {name!r} not found: pass {flag} or set {env} to the folder that holds it",
     "error.train.init_not_found": "{flag} {spec}: no such model directory, and no shipped model of that name in {folder}",

@@ -70,8 +70,8 @@ class TrainConfig:
     max_seconds: float | None = None  # stop after the epoch that passes this
     refit: bool = False  # train on train + validation for exactly `epochs` epochs and keep the last weights
     average_last: int = 1  # with refit: keep the mean of the weights after each of the last N epochs
-    # share of the training reviews held out (drawn by split_seed) to choose the epoch and stop early; the
-    # validation reviews then only fit the temperature, so calibration is not fitted where the choice was made
+    # share of the training reviews held out (drawn by split_seed, from those --limit drew) to choose the epoch
+    # and stop early; validation then only fits the temperature, so calibration is not fitted where the choice was made
     stop_holdout: float = 0.0
     metrics: str | None = None
     bow: bool = False  # train the bag-of-words reference instead (sentiment.training.bow)
@@ -111,6 +111,8 @@ class TrainConfig:
             raise GateScopeError("train.stop_range", flag="--stop-holdout")
         if self.stop_holdout and self.refit:
             raise GateScopeError("train.stop_refit", flag="--stop-holdout", refit="--refit")
+        if self.stop_holdout and self.init:
+            raise GateScopeError("train.stop_init", flag="--stop-holdout", init="--init")
         if self.stop_holdout and self.bow:
             raise GateScopeError("train.stop_bow", flag="--stop-holdout", bow="--bow")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sentiment.jsonio import read_json, write_json_atomic
-from sentiment.spec import PROJECT_ROOT
+from sentiment.spec import PROJECT_ROOT, RUN_DIR_ENV
 from sentiment.training.launcher import SUPERVISOR_INFO, SUPERVISOR_LOCK, signal_group, train_argv
 from sentiment.training.registry import (
     ACTIVE,
@@ -89,7 +89,7 @@ def start_training(d: Path, status: dict) -> Training | None:
     argv = train_argv(config, d)
     note(d, "starting: " + " ".join(argv[1:]))
     nice = int((config.get("limits") or {}).get("nice") or 0)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **{RUN_DIR_ENV: str(d)})  # errors that may quote a file: train.report_error
     try:
         with open(d / "log.txt", "ab") as log:
             child = subprocess.Popen(argv, cwd=str(PROJECT_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=log,

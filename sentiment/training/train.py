@@ -45,7 +45,7 @@ from sentiment.errors import CheckpointError, DataError, GateScopeError
 from sentiment.i18n import Note
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
-from sentiment.spec import READ_LIMIT
+from sentiment.spec import READ_LIMIT, RUN_DIR_ENV
 from sentiment.training import calibrate
 from sentiment.training.config import MODEL_DEFAULTS, MODEL_OPTIONS, TRAIN_COMMAND, TrainConfig, check_threads, parser, to_argv
 from sentiment.training.evaluate import encode_examples, logits_ids, metrics, predict_ids
@@ -212,7 +212,7 @@ def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
-DETAILS = "details.txt"  # a background run's full error message (train.keep_details)
+DETAILS = "details.txt"  # in a background run's folder: its full error message (keep_details)
 
 
 def language_name(code: str | None) -> "Note | str | None":
@@ -262,7 +262,7 @@ def fit(cfg: TrainConfig, callback: Callback | None = None) -> dict:
     With ``cfg.init`` training starts from that model (checked, like every option, before anything trains)."""
     if cfg.bow:  # the bag-of-words reference: its own module (init = the model whose vocabulary it takes)
         from sentiment.training import bow
-        cfg.validate()  # the options it shares (the model options not given are skipped)
+        cfg.validate(check_device=False)  # the options it shares (it trains on the CPU whatever --device says)
         return bow.fit(cfg, callback)
     t_start = time.time()
     init = load_init(cfg.init) if cfg.init else None
@@ -444,12 +444,13 @@ def keep_refit(s: Session, kept: Kept, epoch: int) -> None:
             n: kept.state[n] + (v - kept.state[n]) / k if v.is_floating_point() else v for n, v in now.items()}
 
 
-def should_stop(s: Session, kept: Kept, epoch: int, t_start: float, bar: Progress) -> bool:
-    """Early stopping (--patience) and the time limit (--max-seconds), agreed by every rank."""
+def should_stop(s: Session, kept: Kept, epoch: int, t_start: float, bar: Progress, held: bool = False) -> bool:
+    """Early stopping (--patience) and the time limit (--max-seconds), agreed by every rank. ``held``: the
+    epoch is chosen on held-out training reviews (--stop-holdout), not on validation."""
     cfg = s.cfg
     if _agree(kept.bad_epochs >= cfg.patience, s.world, s.device):
-        held = "held-out training reviews' (--stop-holdout)" if cfg.stop_holdout else "validation"
-        bar.say(f"early stop: {held} accuracy has not improved for {cfg.patience} epochs")
+        on = "held-out training reviews' (--stop-holdout)" if held else "validation"
+        bar.say(f"early stop: {on} accuracy has not improved for {cfg.patience} epochs")
         return True
     if _agree(bool(cfg.max_seconds) and time.time() - t_start > cfg.max_seconds, s.world, s.device):
         bar.say(f"time limit of {cfg.max_seconds:.0f}s reached after epoch {epoch}")
@@ -483,7 +484,7 @@ def run_epochs(s: Session, enc: dict, t_start: float) -> tuple[Kept, list[dict]]
             keep_refit(s, kept, epoch)
             continue
         keep_best(s, kept, epoch, rec.get("stop_acc", val_acc))
-        if should_stop(s, kept, epoch, t_start, bar):
+        if should_stop(s, kept, epoch, t_start, bar, held="stop" in enc):
             break
     return kept, history
 
@@ -578,30 +579,43 @@ def make_card(s: Session, info: dict, spec: dict, test: dict, kept: Kept, histor
     )
 
 
-def public_reason(error: GateScopeError, cfg: TrainConfig) -> str:
+def public_reason(error: GateScopeError, cfg: TrainConfig, details: bool = False) -> str:
     """The reason a background run shows every visitor of the Train page: the message, except that an
     error about a file's content (a dataset, an --init model) names the file and says what kind of
-    problem it is, without quoting any of it (the message may quote a line of the file)."""
+    problem it is, without quoting any of it (the message may quote a line of the file). ``details``:
+    the full message was kept in the run's details.txt (keep_details)."""
+    where = f"; the details are in the run's folder ({DETAILS})" if details else ""
     if isinstance(error, DataError):
         line = re.search(r": (line \d+):", str(error))
-        return (f"{cfg.data}: cannot be read as a dataset of labelled reviews"
-                + (f" ({line.group(1)})" if line else "") + f"; the details are in the run's folder ({DETAILS})")
+        return f"{cfg.data}: cannot be read as a dataset of labelled reviews" + (f" ({line.group(1)})" if line else "") + where
     if isinstance(error, CheckpointError):
-        return f"--init {cfg.init}: the model cannot be loaded; the details are in the run's folder ({DETAILS})"
+        return f"--init {cfg.init}: the model cannot be loaded" + where
     return str(error)
 
 
-def keep_details(error: GateScopeError, cfg: TrainConfig) -> bool:
-    """Write a background run's full message, which may quote the file it read, to details.txt beside its
-    events (readable by its owner only), out of the log the Train page shows. False when it cannot."""
-    path = Path(cfg.metrics).with_name(DETAILS)
+def keep_details(error: GateScopeError, run_dir: Path) -> bool:
+    """Write a background run's full message, which may quote the file it read, to a new details.txt in
+    its folder, readable by its owner only, out of the log the Train page shows. False when it cannot
+    (the folder is gone, or a details.txt is already there: nothing is overwritten)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(run_dir / DETAILS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(f"{error}\n")
     except OSError:
         return False
     return True
+
+
+def report_error(error: GateScopeError, cfg: TrainConfig) -> None:
+    """Say why training stopped: the whole message on a terminal; in a background run (the supervisor sets
+    RUN_DIR_ENV) only what every visitor of the Train page may read, the rest in its details.txt."""
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    reason = public_reason(error, cfg)
+    if run_dir and reason != str(error):  # the message may quote the file it read
+        reason = public_reason(error, cfg, details=keep_details(error, Path(run_dir)))
+    print(f"error: {reason if run_dir else error}", file=sys.stderr)
+    if cfg.metrics:  # what a background run shows as its reason
+        _emit({"type": "error", "kind": type(error).__name__, "reason": reason}, cfg.metrics, None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -619,14 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fit(cfg)
     except GateScopeError as e:
-        if cfg.metrics:  # a background run: its reason and log are shown to every visitor of the Train page
-            reason = public_reason(e, cfg)
-            if reason != str(e):  # the message may quote the file: in details.txt only
-                keep_details(e, cfg)
-            print(f"error: {reason}", file=sys.stderr)
-            _emit({"type": "error", "kind": type(e).__name__, "reason": reason}, cfg.metrics, None)
-        else:
-            print(f"error: {e}", file=sys.stderr)
+        report_error(e, cfg)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no checkpoint written", file=sys.stderr)

@@ -365,7 +365,7 @@ def confidence_words(entry: catalog.ModelEntry) -> tuple[str, str | None]:
     and how far off it was on its test reviews, or not calibrated; and a short warning when that is more
     than sampling explains (None otherwise)."""
     if entry.temperature is None:
-        return t("pred.raw.help"), None
+        return t("pred.refit.help" if isinstance(entry.card, dict) and entry.card.get("refit") else "pred.raw.help"), None
     record = entry.card.get("calibration") if isinstance(entry.card, dict) else None
     read = calibration.ece_on_test(record)
     n = record.get("test_size") if isinstance(record, dict) and isinstance(record.get("test_size"), int) else 0
