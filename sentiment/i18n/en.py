@@ -845,6 +845,8 @@ STRINGS: dict[str, str] = {
     "models.calibration.none": "This model has not been calibrated: its probabilities are the raw softmax (run python -m sentiment.calibrate --model {path}).",
     "metric.ece_before": "ECE before",
     "metric.ece_after": "ECE after",
+    "metric.ece_after.help": "With a perfectly calibrated model, sampling alone would give an ECE up to {noise:.2%} on {n} test reviews (95th percentile of 200 draws).",
+    "models.ece_over": "Above {target:.0%} and above what sampling explains: on its test reviews this model's confidence is off, so the pages flag its percentages as a rough guide (MODELS.md says why).",
     "metric.temperature": "Temperature T",
     "metric.temperature.help": "Fitted on the validation split ({n} reviews). T > 1: the raw model was over-confident.",
     "models.bow": "The bag-of-words row is the reference: word 1-2 grams and logistic regression, trained on the same reviews and read with the same tokens. It has no pooling, so its one accuracy fills the row; a gated model earns its gates where it beats it.",

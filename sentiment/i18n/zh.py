@@ -841,6 +841,8 @@ STRINGS: dict[str, str] = {
     "models.calibration.none": "该模型尚未校准：它的概率是原始 softmax（运行 python -m sentiment.calibrate --model {path}）。",
     "metric.ece_before": "校准前 ECE",
     "metric.ece_after": "校准后 ECE",
+    "metric.ece_after.help": "若模型完全校准，仅抽样误差在 {n} 条测试评论上也可使 ECE 达到 {noise:.2%}（200 次抽样的第 95 百分位）。",
+    "models.ece_over": "高于 {target:.0%}，也高于抽样误差所能解释的范围：这个模型在测试评论上的置信度有偏差，因此各页面把它的百分比标为粗略参考（原因见 MODELS.md）。",
     "metric.temperature": "温度 T",
     "metric.temperature.help": "在验证集（{n} 条评论）上拟合。T > 1：原始模型过于自信。",
     "models.bow": "“词袋”一行是参照模型：一元和二元词组加逻辑回归，用同样的评论训练、同样的词元读取。它没有池化，所以一行只有一个准确率；门控模型只有超过它，门才算物有所值。",

@@ -14,6 +14,7 @@ import streamlit as st
 from sentiment import figures
 from sentiment.data import readers
 from sentiment.errors import GateScopeError
+from sentiment.modeling import calibration
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.training import evaluate
 from sentiment.training.config import made_by
@@ -140,9 +141,15 @@ def calibration_view(entry: ModelEntry) -> None:
     with left:
         st.metric(t("metric.temperature"), f"{cal['temperature']:.3f}",
                   help=t("metric.temperature.help", n=f"{cal.get('val_size', 0):,}"))
+        noise = cal.get("test_ece_noise_p95")
         for key in ("ece_before", "ece_after"):
             v = cal.get(f"test_{key}")
-            st.metric(t(f"metric.{key}"), f"{v:.2%}" if isinstance(v, (int, float)) else "—")
+            st.metric(t(f"metric.{key}"), f"{v:.2%}" if isinstance(v, (int, float)) else "—",
+                      help=t("metric.ece_after.help", noise=noise, n=f"{cal.get('test_size', 0):,}")
+                      if key == "ece_after" and isinstance(noise, (int, float)) else None)
+        read = calibration.ece_on_test(cal)
+        if read is not None and read[1]:  # more than sampling explains
+            st.caption(t("models.ece_over", target=calibration.TARGET_ECE))
     with right:
         common.chart(figures.reliability_diagram(cal, lang=lang()), key=f"{K}_reliability",
                      filename=f"reliability-{entry.name}")
