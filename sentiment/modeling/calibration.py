@@ -97,6 +97,12 @@ def ece_noise(logits: np.ndarray, temperature: float = 1.0, draws: int = 200, se
     return {"mean": float(np.mean(values)), "p95": float(np.quantile(values, 0.95))}
 
 
+def _number(value) -> float | None:
+    """A finite int or float (not a bool) as a float, else None."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
 def temperature_of(config: dict) -> float:
     """The temperature a checkpoint's config.json records ({"calibration": {"temperature": T}}), else 1.
     ValueError when it is there but not a positive finite number."""
@@ -104,14 +110,9 @@ def temperature_of(config: dict) -> float:
     if cal is None:
         return 1.0
     t = cal.get("temperature") if isinstance(cal, dict) else None
-    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) or t <= 0:
+    if _number(t) is None or t <= 0:
         raise ValueError(f"calibration temperature must be a positive number (got {t!r})")
     return float(t)
-
-
-def _number(value) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
 
 
 def ece_on_test(record: object) -> tuple[float, bool] | None:

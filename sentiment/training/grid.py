@@ -83,13 +83,12 @@ def train_all(out: Path, names: list[str], jobs: int, extra: list[str]) -> dict[
         time.sleep(1)
     for name in {n for n in names if not (out / n).exists()}:
         tried = [out / f".{name}-seed{s}" for s in SEEDS[name.split("-")[0]]]
-        done = [(chosen_on(checkpoint.read_card(d)), d) for d in tried if (d / "card.json").exists()]
-        if done:
-            best = max(done, key=lambda t: t[0])[1]
+        cards = {d: checkpoint.read_card(d) for d in tried if (d / "card.json").exists()}
+        if cards:
+            best = max(cards, key=lambda d: chosen_on(cards[d]))
             os.rename(best, out / name)
-            on = "held-out training reviews'" if checkpoint.read_card(out / name).get("stop_accuracy") is not None \
-                else "validation"
-            print(f"{name}: kept {best.name} ({on} accuracy {max(done)[0]:.4f})", file=sys.stderr)
+            on = "held-out training reviews'" if cards[best].get("stop_accuracy") is not None else "validation"
+            print(f"{name}: kept {best.name} ({on} accuracy {chosen_on(cards[best]):.4f})", file=sys.stderr)
         for d in tried:
             shutil.rmtree(d, ignore_errors=True)
     return codes

@@ -610,9 +610,8 @@ def report_error(error: GateScopeError, cfg: TrainConfig) -> None:
     """Say why training stopped: the whole message on a terminal; in a background run (the supervisor sets
     RUN_DIR_ENV) only what every visitor of the Train page may read, the rest in its details.txt."""
     run_dir = os.environ.get(RUN_DIR_ENV)
-    reason = public_reason(error, cfg)
-    if run_dir and reason != str(error):  # the message may quote the file it read
-        reason = public_reason(error, cfg, details=keep_details(error, Path(run_dir)))
+    quotes = isinstance(error, (DataError, CheckpointError))  # the message may quote the file it read
+    reason = public_reason(error, cfg, details=bool(run_dir) and quotes and keep_details(error, Path(run_dir)))
     print(f"error: {reason if run_dir else error}", file=sys.stderr)
     if cfg.metrics:  # what a background run shows as its reason
         _emit({"type": "error", "kind": type(error).__name__, "reason": reason}, cfg.metrics, None)

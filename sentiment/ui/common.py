@@ -377,7 +377,8 @@ def confidence_words(entry: catalog.ModelEntry) -> tuple[str, str | None]:
 
 
 def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> None:
-    """Label with its probability, the P(positive) bar, the card line and any note (as a warning)."""
+    """Label with its probability, the P(positive) bar, the card line and any note (as a warning).
+    ``trace``: the probe's Trace, or a bag of words' WordReading (the same fields, no language)."""
     p_pos = float(trace.probs[1])
     p_label = float(trace.probs.max())
     label = t("label." + trace.label) if trace.label in ("positive", "negative") else trace.label
@@ -409,7 +410,7 @@ def unread_words(trace) -> list[str]:
 
 def unread_note(trace) -> None:
     """A mixed review: say what the model did not read (never drop a script without a word)."""
-    runs = unread_words(trace) if trace.language in ("en", "zh") else []
+    runs = unread_words(trace) if getattr(trace, "language", None) in ("en", "zh") else []
     if runs:
         shown = ", ".join(f"“{r}”" for r in runs[:12]) + (" …" if len(runs) > 12 else "")
         st.info(t(f"unread.{trace.language}", runs=md_escape(shown)), icon=":material/translate:")

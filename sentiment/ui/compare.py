@@ -125,5 +125,5 @@ def with_bag_of_words(cols, entries, review: str) -> None:
         reading = words.reading_for(b, review)
         if reading is None:
             return
-        words.show_prediction(reading, b)
+        common.show_prediction(reading, b, compact=True)
     words.contributions_view(reading, tr, K)

@@ -39,20 +39,6 @@ def reading_for(entry: catalog.ModelEntry, review: str) -> WordReading | None:
     return None
 
 
-def show_prediction(reading: WordReading, entry: catalog.ModelEntry) -> None:
-    """As common.show_prediction, compact, for a bag of words."""
-    p_pos = float(reading.probs[1])
-    label = t("label." + reading.label)
-    about, rough = common.confidence_words(entry)
-    st.metric(t("pred.label"), label, t("pred.confidence", p=float(reading.probs.max())), delta_color="off", delta_arrow="off",
-              help=about)
-    st.progress(min(1.0, max(0.0, p_pos)), text=t("pred.bar", p=p_pos))
-    st.caption(common.card_line(entry) + " · " + t("pred.tokens", n=len(reading.tokens), unk=sum(reading.unk))
-               + (" · " + rough if rough else ""))
-    if reading.note:
-        st.warning(" ".join(t(n) for n in reading.notes) or reading.note, icon=":material/warning:")
-
-
 def contributions_view(reading: WordReading, trace_a, key: str) -> None:
     """Compare with a bag of words as B: its per-word contributions, under model A's reading curve."""
     st.subheader(t("words.title"), help=t("words.help"))
