@@ -20,7 +20,7 @@ import torch
 
 from sentiment.data import vocabs
 from sentiment.errors import GateScopeError, InputError
-from sentiment.interop import keras_reader, paddle_reader, torch_reader
+from sentiment.interop import keras_reader, paddle_reader, sandbox, torch_reader
 from sentiment.interop import recipe as recipes
 from sentiment.interop.structure import Structure, detect
 from sentiment.modeling import checkpoint
@@ -65,8 +65,15 @@ def framework_of(name: str, data: bytes, hint: str | None = None) -> str:
                      last=".pdparams")
 
 
-def read_structure(data: bytes, name: str, recipe: dict) -> Structure:
-    """The structure of a model file's bytes, with the recipe applied."""
+def read_structure(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None) -> Structure:
+    """The structure of a model file's bytes, with the recipe applied, parsed in a limited child process
+    (sandbox.read); its ``vocab`` is the vocabulary file's when one is given, else the file's own."""
+    return sandbox.read(data, name, recipe, vocab)
+
+
+def structure_here(data: bytes, name: str, recipe: dict) -> Structure:
+    """The structure of a model file's bytes, with the recipe applied, parsed in this process: only the
+    sandbox's child calls it on a user's file."""
     fw = framework_of(name, data, recipe.get("framework"))
     if fw == "keras":
         kf = keras_reader.read_keras3(data) if data[:2] == b"PK" else keras_reader.read_legacy_h5(data)
@@ -101,8 +108,10 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
         raise InputError("interop.out_exists", path=out)
     data = read_bytes(source)
     fname = name or Path(source).name
-    s = read_structure(data, fname, recipe)
-    v = build_vocab(s, vocab, recipe)
+    s = read_structure(data, fname, recipe, vocab)
+    if s.vocab is None:
+        raise InputError("interop.needs_vocab", option="--vocab FILE", example="imdb_word_index.json")
+    v = s.vocab
     model = SentimentRNN(s.model_config())
     try:
         model.load_state_dict(s.state)
@@ -147,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         path, s = convert(args.source, args.out, args.vocab, recipe)
     except GateScopeError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (Exception, RecursionError) as e:  # noqa: BLE001 - one line for any file, never a traceback
+        print(f"error: {InputError('interop.unexpected', err=type(e).__name__)}", file=sys.stderr)
         return 2
     print(s.describe())
     print(f"wrote {path}")
