@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -44,6 +45,8 @@ MAX_JSON = 64 << 20  # the structure and vocabulary the child sends back
 _CACHE: "OrderedDict[str, object]" = OrderedDict()  # request digest -> Structure (the page reruns often)
 _CACHE_SIZE = 8
 last_peak_bytes = 0  # the last child's peak resident memory (tests and the README's limits read it)
+MAX_VOCAB_BYTES = 256 << 20  # a vocabulary file larger than this is refused before it is read
+_SLOTS = threading.BoundedSemaphore(2)  # children at once: thirty uploads in a class queue, the server serves on
 
 
 # ---- limits -----------------------------------------------------------------------------------------
@@ -87,7 +90,15 @@ def read(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None, 
     file holds one), parsed in a limited child process. InputError for anything the child could not
     parse safely. ``target`` (module:function) is the parser; tests pass crashing ones."""
     memory, seconds = memory_limit(), seconds_limit()
-    vbytes = Path(vocab).read_bytes() if vocab is not None else None
+    vbytes = None
+    if vocab is not None:
+        vp = Path(vocab)
+        if not vp.is_file():
+            raise InputError("interop.no_file", path=vp)
+        if vp.stat().st_size > MAX_VOCAB_BYTES:
+            raise InputError("interop.too_big", file=vp.name, size=vp.stat().st_size / 2**20,
+                             most=MAX_VOCAB_BYTES / 2**20, unit="MiB")
+        vbytes = vp.read_bytes()
     head = json.dumps([len(data), name, recipe, target, memory, seconds], sort_keys=True, default=str).encode()
     key = hashlib.sha256(head + data + b"|" + (vbytes or b"-")).hexdigest()
     if key in _CACHE:
@@ -107,7 +118,8 @@ def read(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None, 
         out.mkdir()
         request = {"file": str(src), "name": name, "recipe": recipe, "vocab": str(vpath) if vpath else None,
                    "out": str(out), "target": target, "memory": memory, "seconds": seconds}
-        _run_child(request, folder)
+        with _SLOTS:
+            _run_child(request, folder)
         s = _receive(out)
     _CACHE[key] = s
     while len(_CACHE) > _CACHE_SIZE:
