@@ -8,6 +8,7 @@ The pages and the tests use ``runs.launch``, ``runs.get``, ``runs.list_runs``, .
 from __future__ import annotations
 
 from sentiment.training.launcher import (  # noqa: F401
+    MAX_QUEUED,
     RunConfigError,
     RunLimits,
     available_datasets,

@@ -64,7 +64,7 @@ def _limits() -> runs.RunLimits:
         return runs.RunLimits.browser()
     except GateScopeError as e:  # a bad GATESCOPE_MAX_RUNS / GATESCOPE_RUN_SECONDS: say so, use the defaults
         common.error(e)
-        return runs.RunLimits(max_epochs=10, max_limit=5000, allow_any_path=False)
+        return runs.RunLimits(max_epochs=10, max_limit=5000, allow_any_path=False, max_queued=runs.MAX_QUEUED)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
