@@ -551,3 +551,21 @@ def test_cli_launch_list_show_cancel(root, tiny_csv, finished_run):
     p = cli("show", "20260101-000000-deadbeef", env_root=root)
     assert p.returncode == 2 and "no run" in p.stderr
     assert len(runs.list_runs()) == n
+
+
+def test_cli_launch_keeps_the_pages_queue_cap(root, tiny_csv, capsys):
+    """`python -m sentiment.runs launch` fills the queue the Train page fills: past the page's 20
+    waiting runs it is refused with the page's message, exit code 2, and nothing is written."""
+    from sentiment.training import launcher, runs_cli
+
+    assert RunLimits.browser().max_queued == launcher.MAX_QUEUED == 20
+    for i in range(launcher.MAX_QUEUED):
+        _fake_run(root, f"20260101-000000-{i:08x}", {"state": "queued", "supervisor_pid": None})
+    (root / ".lock").touch()  # as the launches that queued them left it
+    before = tree_digest(root)
+    code = runs_cli.main(["launch", "--data", str(tiny_csv), "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"error: {RunConfigError('run.queue_full', n=20, most=20)}"
+    assert "20 runs are already waiting to train (at most 20)" in err
+    assert tree_digest(root) == before  # no run folder, no supervisor record

@@ -1,13 +1,25 @@
-"""Text: cleaning, tokenizers (English regex, Chinese jieba words or characters), language guess, Vocab.
+"""Text: cleaning, tokenizers (English regex, Chinese jieba words or characters, list(text), Keras'
+Tokenizer), language guess, Vocab.
 
-A tokenizer is described by a small dict, ``{"language": "en" | "zh", "mode": "word" | "char"}``,
-stored in every checkpoint's config so the app tokenizes exactly as training did. English models
-trained since 2026-11-23 also record ``"letters": "latin"``: their words keep accented Latin letters
-("café", "naïve"); without it (the shipped English models) only a-z are letters, as they were trained.
+A tokenizer is described by a small dict, ``{"language": "en" | "zh", "mode": ...}``, stored in
+every checkpoint's config so the app tokenizes exactly as training did (``TOKENIZER_MODES`` says what
+each mode does, ``tokenizer_problem`` checks a spec):
+- ``"word"``: GateScope's own words (English regex words; Chinese jieba words). English models
+  trained since 2026-11-23 also record ``"letters": "latin"``: their words keep accented Latin letters
+  ("café", "naïve"); without it (the shipped English models) only a-z are letters, as they were trained.
+- ``"char"``: GateScope's Chinese characters (``python -m sentiment.train --tokenizer char``):
+  punctuation dropped but ! and ?, width normalised, Latin and digit runs kept whole and lower-cased.
+- ``"list"``: Python's ``list(text)``, every character as it is, for models imported from
+  character-level tutorials (nothing cleaned, normalised or dropped).
+- ``"keras"``: Keras' ``Tokenizer`` / ``text_to_word_sequence`` (optional ``"filters"``, ``"lower"``,
+  ``"split"``, ``"char_level"`` as the Keras arguments), for models imported from Keras tutorials.
+Imported models (``data.vocabs.read_tokens``) may also record ``"marks": false`` (word and char
+modes only: ! and ? dropped, as the seeds' tokenizers did).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -103,10 +115,103 @@ def tokenize_zh(text: str, mode: str = "word") -> list[str]:
     return [w.strip().lower() for w in words if _ZH_KEEP.search(w) or w in _ZH_PUNCT_KEEP]
 
 
+# ---- the tokenizers tutorials write: list(text) and Keras' Tokenizer ------------------------------
+
+# Keras' default filters (keras.preprocessing.text.Tokenizer, text_to_word_sequence): ASCII
+# punctuation but the apostrophe, tab and newline.
+KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+def tokenize_list(text: str) -> list[str]:
+    """Exactly ``list(text)``: every character is a token, as character-level tutorials feed their
+    models (punctuation, spaces, Latin letters and digits one by one; nothing cleaned or normalised)."""
+    return list(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _keras_table(filters: str, split: str) -> dict[int, str]:
+    return str.maketrans({c: split for c in filters})
+
+
+def tokenize_keras(text: str, filters: str = KERAS_FILTERS, lower: bool = True, split: str = " ",
+                   char_level: bool = False) -> list[str]:
+    """Keras' ``Tokenizer.texts_to_sequences`` tokens (tf_keras/src/preprocessing/text.py): lower-case
+    (``lower``); then with ``char_level`` every character, else each filter character becomes
+    ``split``, the text is split on ``split`` and empty pieces are dropped (``text_to_word_sequence``)."""
+    if lower:
+        text = text.lower()
+    if char_level:  # Keras applies no filters at character level
+        return list(text)
+    return [w for w in text.translate(_keras_table(filters, split)).split(split) if w]
+
+
+# The modes a tokenizer spec may name, each with what it reads (English: the CLI's help and the
+# converter's printout; the pages word their own).
+TOKENIZER_MODES: dict[str, str] = {
+    "word": "GateScope's words: English lower-case words, numbers, ! and ?; Chinese jieba words "
+            "(punctuation dropped but ! and ?)",
+    "char": "GateScope's Chinese characters (models trained here with --tokenizer char): punctuation dropped "
+            "but ! and ?, full-width marks normalised, Latin letters and digits kept as lower-case runs",
+    "list": "Python's list(text): every character one by one (punctuation, spaces, Latin letters and "
+            "digits included), nothing normalised, as character-level tutorials feed their models",
+    "keras": "Keras' Tokenizer / text_to_word_sequence: lower-cased, each filter character (by default "
+             "ASCII punctuation except the apostrophe, plus tab and newline) made a space, split on spaces",
+}
+# The modes offered per language (tokenizer_modes); a checkpoint may name any mode with either.
+_MODES_OFFERED = {"en": ("word", "keras", "list"), "zh": ("word", "char", "list", "keras")}
+# Every key a spec may hold, with the modes it belongs to (None: any mode).
+TOKENIZER_KEYS: dict[str, tuple[str, ...] | None] = {
+    "language": None, "mode": None, "letters": ("word", "char"), "marks": ("word", "char"),
+    "filters": ("keras",), "lower": ("keras",), "split": ("keras",), "char_level": ("keras",),
+}
+_KERAS_LIMITS = {"filters": 1000, "split": 16}  # characters: a spec stays a small dict
+
+
+def tokenizer_modes(language: str | None = None) -> dict[str, str]:
+    """The tokenizer modes (name -> one-line description, English) offered for ``language``
+    ("en" or "zh"; None: all of them)."""
+    names = _MODES_OFFERED.get(language, tuple(TOKENIZER_MODES)) if language else tuple(TOKENIZER_MODES)
+    return {m: TOKENIZER_MODES[m] for m in names}
+
+
+def tokenizer_problem(tokenizer: object) -> str | None:
+    """The first key of a tokenizer spec that GateScope cannot read (an unknown key, a key of
+    another mode, a value of the wrong type or out of range), "spec" when it is not a dict, None
+    when the spec is good. Callers raise their own coded error naming it."""
+    if not isinstance(tokenizer, dict):
+        return "spec"
+    if tokenizer.get("language", "en") not in spec.LANGUAGES:
+        return "language"
+    mode = tokenizer.get("mode", "word")
+    if not isinstance(mode, str) or mode not in TOKENIZER_MODES:
+        return "mode"
+    for key in tokenizer:  # a key of another mode would be silently ignored: refused instead
+        modes = TOKENIZER_KEYS.get(key, ())
+        if key not in TOKENIZER_KEYS or (modes is not None and mode not in modes):
+            return str(key)[:40]
+    checks = {
+        "letters": lambda v: v in ("ascii", "latin"),
+        "marks": lambda v: isinstance(v, bool),
+        "lower": lambda v: isinstance(v, bool),
+        "char_level": lambda v: isinstance(v, bool),
+        "filters": lambda v: isinstance(v, str) and len(v) <= _KERAS_LIMITS["filters"],
+        "split": lambda v: isinstance(v, str) and 1 <= len(v) <= _KERAS_LIMITS["split"],
+    }
+    return next((k for k, ok in checks.items() if k in tokenizer and not ok(tokenizer[k])), None)
+
+
 def tokenize(text: str, spec: dict) -> list[str]:
-    """Tokenize with a tokenizer spec ``{"language": "en"|"zh", "mode": "word"|"char"[, "letters": "latin"]}``."""
+    """Tokenize with a tokenizer spec (the module's docstring): ``{"language": "en"|"zh", "mode":
+    "word"|"char"|"list"|"keras"[, "letters": "latin"][, Keras' "filters", "lower", "split", "char_level"]}``.
+    "list" and "keras" read the text as it is: neither ``clean`` nor any normalisation touches it."""
+    mode = spec.get("mode", "word")
+    if mode == "list":
+        return tokenize_list(text)
+    if mode == "keras":
+        return tokenize_keras(text, spec.get("filters", KERAS_FILTERS), spec.get("lower", True),
+                              spec.get("split", " "), spec.get("char_level", False))
     if spec.get("language") == "zh":
-        return tokenize_zh(text, spec.get("mode", "word"))
+        return tokenize_zh(text, mode)
     return tokenize_en(text, spec.get("letters", "ascii"))
 
 

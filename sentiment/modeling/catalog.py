@@ -116,7 +116,7 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
             raise CheckpointError("model.no_dir", path=d)
         cfg = read_model_json(d / "config.json")
         card = read_model_json(d / "card.json")
-        check_config(cfg, d / "config.json")
+        check_config(cfg, d / "config.json", card)  # the card says whether it was imported
         model = cfg["model"]
         for f in ("vocab.json", "model.safetensors"):
             if not (d / f).is_file():

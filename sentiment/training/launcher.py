@@ -73,6 +73,11 @@ def as_run_config_error(e: GateScopeError) -> RunConfigError:
 # ---- limits ------------------------------------------------------------------------------------
 
 
+# Runs that may wait in a runs root's queue at once: the Train page's cap, which the command line
+# (python -m sentiment.runs launch) keeps too, since both fill the same queue.
+MAX_QUEUED = 20
+
+
 @dataclass(frozen=True)
 class RunLimits:
     """What a launch may ask for. ``RunLimits()`` is for people at a terminal; ``RunLimits.browser()``
@@ -107,7 +112,7 @@ class RunLimits:
         """Caps for runs started from the browser: 10 epochs, 5,000 training reviews, 15 minutes, 20 runs
         waiting; and the priority policy of $GATESCOPE_RUN_POLICY (shared, the default: nice 10 and a
         core left to the pages; workstation: normal priority, every core)."""
-        kw: dict[str, Any] = dict(max_epochs=10, max_limit=5000, allow_any_path=False, max_queued=20,
+        kw: dict[str, Any] = dict(max_epochs=10, max_limit=5000, allow_any_path=False, max_queued=MAX_QUEUED,
                                   **policy_limits())
         kw.update(overrides)
         return cls.from_env(**kw)

@@ -66,7 +66,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def launch_cmd(opts: dict) -> int:
-    over = {k: opts[k] for k in ("max_concurrent", "kill_grace") if opts.get(k) is not None}
+    """Queue a run with the terminal's limits, but no more waiting runs than the Train page allows
+    (launcher.MAX_QUEUED): both fill the same queue. Refused (exit 2, nothing written) past it."""
+    over: dict = {k: opts[k] for k in ("max_concurrent", "kill_grace") if opts.get(k) is not None}
+    over["max_queued"] = launcher.MAX_QUEUED
     if opts.get("max_seconds") is not None:
         over["max_seconds"] = opts["max_seconds"]
     limits = launcher.RunLimits.from_env(**over)
