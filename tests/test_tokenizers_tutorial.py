@@ -65,6 +65,10 @@ def imdb_reviews(data_dir: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def keras_text():
     """tf-keras' preprocessing.text (the Tokenizer tutorials use; Keras 3 has no keras.preprocessing.text)."""
+    try:  # PaddlePaddle imported after TensorFlow crashes the process; the other way round both work
+        import paddle  # noqa: F401
+    except ImportError:
+        pass
     return pytest.importorskip("tf_keras.preprocessing.text")
 
 

@@ -859,7 +859,7 @@ STRINGS: dict[str, str] = {
     "error.sandbox.bad_env": "{name}={value!r} is not a limit GateScope understands (for example {example})",
     "error.sandbox.timeout": "could not be read safely: reading took longer than {seconds} s (set {env} to allow more)",
     "error.sandbox.cpu": "could not be read safely: reading used more than {seconds} s of CPU time (set {env} to allow more)",
-    "error.sandbox.memory": "could not be read safely: reading needed more than {gib:.1f} GiB of memory (set {env} to allow more)",
+    "error.sandbox.memory": "could not be read safely: reading needed more than {gib:.1f} {unit} of memory (set {env} to allow more)",
     "error.sandbox.crashed": "could not be read safely: the file made its reader crash ({signal}); the server is unharmed and nothing was written",
     "error.sandbox.failed": "could not be read safely: the reader stopped with exit code {code}",
     "error.sandbox.unsafe": "could not be read safely: {reason}",
@@ -931,6 +931,7 @@ STRINGS: dict[str, str] = {
     "error.interop.h5_size": "{format} dataset {name} declares shape {shape} ({need:,} bytes) but has {have:,} bytes in the file",
     "error.keras.config_not_object": "the model config is a {kind}, not a JSON object",
     "error.keras.layer_not_object": "layer {index} of the model config is not a layer object (bad or missing {key}; a layer has a class_name, a config object and a string name)",
+    "error.interop.h5_heap": "{format} file: the global heap at byte {offset:,} is malformed (an object runs past its end or does not move the reading forward)",
     # ---- verified import ----
     "verify.verified": "verified against {framework} on {n} reviews (largest difference {diff:.2g})",
     "verify.not_verified": "not verified: assumed {facts} — run with --check EXAMPLES (a few lines of your framework's own outputs) to verify",

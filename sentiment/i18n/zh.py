@@ -852,10 +852,10 @@ STRINGS: dict[str, str] = {
     "error.bow.not_bow": "逐词贡献只属于词袋模型；这个模型是循环网络（请追踪它）。",
     "error.calibrate.refit": "{path}：它在验证集上重新拟合过，没有留出的数据可用来拟合温度",
     # ---- sandbox: untrusted files parsed in a limited child process ----
-    "error.sandbox.bad_env": "{name}={value!r} 不是 GateScope 能理解的限制（例如 {example}）",
+    "error.sandbox.bad_env": "{name}={value!r} 不是本程序能理解的限制（例如 {example}）",
     "error.sandbox.timeout": "无法安全读取：读取超过 {seconds} 秒（可设置 {env} 放宽）",
-    "error.sandbox.cpu": "无法安全读取：读取用掉的 CPU 时间超过 {seconds} 秒（可设置 {env} 放宽）",
-    "error.sandbox.memory": "无法安全读取：读取需要超过 {gib:.1f} GiB 内存（可设置 {env} 放宽）",
+    "error.sandbox.cpu": "无法安全读取：读取用掉的处理器时间超过 {seconds} 秒（可设置 {env} 放宽）",
+    "error.sandbox.memory": "无法安全读取：读取需要超过 {gib:.1f} {unit} 内存（可设置 {env} 放宽）",
     "error.sandbox.crashed": "无法安全读取：该文件使读取程序崩溃（{signal}）；服务器未受影响，也没有写入任何东西",
     "error.sandbox.failed": "无法安全读取：读取程序以退出码 {code} 停止",
     "error.sandbox.unsafe": "无法安全读取：{reason}",
@@ -927,6 +927,7 @@ STRINGS: dict[str, str] = {
     "error.interop.h5_size": "{format} 数据集 {name} 声明形状 {shape}（{need:,} 字节），但文件中只有 {have:,} 字节",
     "error.keras.config_not_object": "模型 config 是 {kind}，不是 JSON 对象",
     "error.keras.layer_not_object": "模型 config 中的第 {index} 层不是层对象（{key} 有误或缺失）",
+    "error.interop.h5_heap": "{format} 文件：位于第 {offset:,} 字节的全局堆格式不对（有对象越过它的末尾，或无法让读取向前推进）",
     # ---- verified import ----
     "verify.verified": "已对照 {framework} 在 {n} 条评论上验证（最大差异 {diff:.2g}）",
     "verify.not_verified": "未验证：假设了 {facts} —— 用 --check EXAMPLES（你的框架自己输出的几行结果）运行即可验证",

@@ -36,7 +36,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from sentiment.errors import GateScopeError, InputError, is_code
+from sentiment.errors import GateScopeError, InputError, _rebuild, is_code
 
 MEMORY_ENV, SECONDS_ENV = "GATESCOPE_IMPORT_MEMORY", "GATESCOPE_IMPORT_SECONDS"
 DEFAULT_MEMORY = 2 << 30  # bytes of address space the child may map (torch alone maps about 0.6 GiB)
@@ -145,7 +145,7 @@ def _run_child(request: dict, folder: Path) -> None:
         if sig == signal.SIGXCPU:
             raise InputError("sandbox.cpu", seconds=request["seconds"], env=SECONDS_ENV)
         if sig == signal.SIGKILL and last_peak_bytes >= request["memory"] * 0.9:
-            raise InputError("sandbox.memory", gib=request["memory"] / 2**30, env=MEMORY_ENV)
+            raise InputError("sandbox.memory", gib=request["memory"] / 2**30, unit="GiB", env=MEMORY_ENV)
         raise InputError("sandbox.crashed", signal=signal.Signals(sig).name)
     error = folder / "out" / "error.json"
     if error.is_file():
@@ -154,7 +154,7 @@ def _run_child(request: dict, folder: Path) -> None:
         tail = (folder / "stderr.txt").read_bytes()[-2000:].decode("utf-8", "replace")
         memory = "MemoryError" in tail or "can't allocate memory" in tail or "std::bad_alloc" in tail
         if memory:
-            raise InputError("sandbox.memory", gib=request["memory"] / 2**30, env=MEMORY_ENV)
+            raise InputError("sandbox.memory", gib=request["memory"] / 2**30, unit="GiB", env=MEMORY_ENV)
         raise InputError("sandbox.failed", code=os.WEXITSTATUS(status))
 
 
@@ -186,7 +186,7 @@ def _error_from(path: Path) -> GateScopeError:
         code, params = d.get("code"), d.get("params")
         if isinstance(code, str) and is_code(code) and isinstance(params, dict) and \
                 all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in params.items()):
-            return InputError(code, **params)
+            return _rebuild(InputError, code, params)  # the child's code, as the child raised it
         reason = str(d.get("reason", ""))[:300]
     except (ValueError, OSError, UnicodeDecodeError):
         reason = "?"
@@ -340,11 +340,11 @@ def _child(request_path: str) -> int:
                                         encoding="utf-8")
     except MemoryError:
         (out / "error.json").write_text(json.dumps({"code": "sandbox.memory", "params": {
-            "gib": int(request["memory"]) / 2**30, "env": MEMORY_ENV}}), encoding="utf-8")
+            "gib": int(request["memory"]) / 2**30, "unit": "GiB", "env": MEMORY_ENV}}), encoding="utf-8")
     except BaseException as e:  # noqa: BLE001 - anything else a crafted file provokes is one line back
         memory = "can't allocate memory" in str(e) or "bad_alloc" in str(e)
         code = "sandbox.memory" if memory else None
-        params = {"gib": int(request["memory"]) / 2**30, "env": MEMORY_ENV} if memory else {}
+        params = {"gib": int(request["memory"]) / 2**30, "unit": "GiB", "env": MEMORY_ENV} if memory else {}
         (out / "error.json").write_text(json.dumps({"code": code, "params": params,
                                                     "reason": f"{type(e).__name__}: {str(e)[:200]}"}),
                                         encoding="utf-8")
