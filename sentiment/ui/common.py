@@ -118,6 +118,65 @@ def error(e: BaseException) -> None:
     st.error(t(e), icon=":material/error:")
 
 
+# ---- imported models: verified against their framework, or what was assumed ---------------------------
+
+FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras", "paddle": "PaddlePaddle"}
+IMPORT_FACTS = ("tokenizer", "index_from", "pad_id", "unk_id", "start_id", "max_len", "padding", "truncating",
+                "padding_idx", "reduction", "tanh", "hidden_activation")  # an imported model's card "facts"
+
+
+def framework_name(fw: object) -> str:
+    return FRAMEWORKS.get(str(fw), str(fw))
+
+
+def fact_name(fact: str) -> str:
+    """A fact of how an imported model ran (its card's "facts"), in the page's language."""
+    return t(f"own.fact.{fact}") if fact in IMPORT_FACTS else str(fact)
+
+
+def _count(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _diff(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+
+
+def imported_status(card: dict) -> tuple[str, str]:
+    """("ok" | "warn", the line every page shows of an imported model, from its card): verified against
+    its framework on N reviews (largest difference X), or not verified, with what was assumed and how to
+    verify."""
+    card = card if isinstance(card, dict) else {}
+    imp = card.get("imported") if isinstance(card.get("imported"), dict) else {}
+    fw = framework_name(imp.get("framework", "?"))
+    v = card.get("verified", imp.get("verified"))
+    if isinstance(v, dict):
+        return "ok", t("own.status.verified", framework=framework_name(v.get("framework") or imp.get("framework", "?")),
+                       n=_count(v.get("examples")), diff=_diff(v.get("max_diff")))
+    how = t("own.status.how")
+    u = card.get("unverified", imp.get("unverified"))
+    if isinstance(u, dict):
+        return "warn", t("own.status.forced", framework=fw, n=_count(u.get("examples")), diff=_diff(u.get("max_diff"))) + " " + how
+    facts = imp.get("facts")
+    if not isinstance(facts, dict):
+        return "warn", t("own.status.old") + " " + how
+    assumed = [f for f in IMPORT_FACTS if isinstance(facts.get(f), dict) and facts[f].get("source") == "assumed"]
+    if assumed:
+        return "warn", t("own.status.assumed", facts=", ".join(fact_name(f) for f in assumed)) + " " + how
+    return "warn", t("own.status.given", framework=fw) + " " + how
+
+
+def show_imported_status(card: dict) -> None:
+    """Under an imported model's prediction and card: verified, or not (nothing for GateScope's own models)."""
+    if not (isinstance(card, dict) and isinstance(card.get("imported"), dict)):
+        return
+    kind, words = imported_status(card)
+    if kind == "ok":
+        st.caption(f":material/verified: {words}")
+    else:
+        st.info(words, icon=":material/help:")
+
+
 # ---- model picker -------------------------------------------------------------------------------------
 
 
@@ -394,6 +453,7 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     unk = int(sum(bool(u) for u in trace.unk))
     st.caption(card_line(entry) + " · " + t("pred.tokens", n=len(trace.tokens), unk=unk)
                + (" · " + rough if rough else ""))
+    show_imported_status(entry.card)
     if trace.note:
         st.warning(" ".join(t(n) for n in getattr(trace, "notes", ())) or trace.note, icon=":material/warning:")
     unread_note(trace)

@@ -87,6 +87,7 @@ def render() -> None:
     if any(e.cell == "bow" for e in ok):
         st.caption(t("models.bow"))
     table(ok)
+    openmodel.own_models(ok)
     common._show_unavailable(bad)
     entry = pick_model(ok)
     card_view(entry)
@@ -166,6 +167,7 @@ def pick_model(ok: list[ModelEntry]) -> ModelEntry:
 def card_view(entry: ModelEntry) -> None:
     card = entry.card
     st.caption(common.card_line(entry))
+    common.show_imported_status(card)
     m = st.columns(4)
     m[0].metric(t("metric.acc"), f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "—",
                 help=t("metric.acc.help"))

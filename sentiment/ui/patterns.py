@@ -119,7 +119,8 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
             return None
         sizes = entry.card.get("sizes") if isinstance(entry.card.get("sizes"), dict) else {}
         return "test", None, int(sizes.get("test") or entry.test_size or patterns.DEFAULT_SAMPLE)
-    up = st.file_uploader(t("patterns.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("patterns.upload.help"))
+    up = st.file_uploader(t("patterns.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("patterns.upload.help"),
+                          max_upload_size=10)  # MB: data.uploads.MAX_UPLOAD_BYTES
     if up is None:
         return None
     try:

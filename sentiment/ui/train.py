@@ -105,7 +105,8 @@ def _data_choice() -> dict | None:
         paths = {d["name"]: d["path"] for d in found}
         name = common.pick(t("train.dataset"), list(paths), f"{K}_dataset", help=t("train.dataset.help"))
         return {"data": name, "language": _language_of(paths[name])}
-    up = st.file_uploader(t("train.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("train.upload.help"))
+    up = st.file_uploader(t("train.upload"), type=["csv", "tsv", "txt"], key=f"{K}_upload", help=t("train.upload.help"),
+                          max_upload_size=10)  # MB: data.uploads.MAX_UPLOAD_BYTES
     if up is None:
         st.caption(t("train.upload.wait"))
         return None
