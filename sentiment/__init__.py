@@ -26,7 +26,9 @@ __version__ = "0.1.0"
 
 def open_model(source, vocab=None, recipe=None, device="cpu", **settings):
     """A model to use from Python (a notebook): a shipped model's name, a run's id, a checkpoint
-    directory, or a PyTorch / Keras / PaddlePaddle file with its vocabulary. Returns an
+    directory, or a PyTorch / Keras / PaddlePaddle file with its vocabulary (``check=EXAMPLES``: a few of
+    your framework's outputs it must reproduce), or a model object in memory with ``encode=fn`` (your
+    pipeline's text -> ids; verified against the object's own outputs). Returns an
     ``OpenModel`` with ``.predict(text)``, ``.trace(text)`` and ``.figures(text)``; see
     ``sentiment.interop.api``. (Imported lazily: ``import sentiment`` stays light.)"""
     from sentiment.interop.api import open_model as _open

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 from sentiment import spec
+from sentiment.errors import InputError
+from sentiment.interop import live, verify
 from sentiment.interop.convert import _EXT, convert
 from sentiment.modeling import checkpoint
 from sentiment.modeling.predict import Prediction, predict
@@ -29,6 +33,12 @@ class OpenModel:
     @property
     def name(self) -> str:
         return Path(self.checkpoint.path).name
+
+    @property
+    def verified(self) -> dict | None:
+        """The card's "verified" entry ({"examples", "max_diff", "framework", "facts_found"}) of an
+        imported model checked against its framework's outputs; None otherwise."""
+        return self.checkpoint.card.get("verified")
 
     def predict(self, text: str) -> Prediction:
         return predict(self.checkpoint, text)
@@ -84,17 +94,56 @@ def _digest(*parts: Path | dict | None) -> str:
     return h.hexdigest()[:20]
 
 
-def open_model(source: str | Path, vocab: str | Path | None = None, recipe: dict | None = None,
-               device: str = "cpu", **settings) -> OpenModel:
-    """A model by name, checkpoint directory or framework file. ``settings`` are recipe keys
-    (``max_len=200, padding="post", tokenizer="char", tanh=True, reduction="last_step"``)."""
+def open_model(source: object, vocab: object = None, recipe: dict | None = None, device: str = "cpu",
+               check: object = None, encode: Callable | None = None, texts: Sequence[str] | None = None,
+               force: bool = False, **settings) -> OpenModel:
+    """A model by name, checkpoint directory or framework file, or a live model object (a
+    ``torch.nn.Module``, a Keras model, a ``paddle.nn.Layer``) with ``encode(text) -> ids``, your
+    pipeline's own. ``settings`` are recipe keys (``max_len=200, padding="post", tokenizer="char",
+    tanh=True, reduction="last_step"``). ``check``: a few of your framework's outputs (an examples file,
+    pasted JSON lines or a list of dicts; sentiment.interop.verify) that the conversion must reproduce;
+    a live model is checked against its own outputs on ``texts`` (default: a few short reviews in the
+    vocabulary's language). ``force``: convert even when nothing reproduces them (marked unverified)."""
+    recipe = {**(recipe or {}), **settings}
+    if not isinstance(source, (str, Path)):
+        return _open_live(source, vocab, recipe, device, encode, texts, force)
     p = Path(source)
     if p.is_file() and (p.suffix.lower() in _EXT or p.suffix == ""):
-        recipe = {**(recipe or {}), **settings}
-        key = _digest(p, Path(vocab) if vocab else None, recipe)
-        out = spec.cache_dir() / "imported" / key
-        if not out.is_dir():
-            out.parent.mkdir(parents=True, exist_ok=True)
-            convert(p, out, vocab, recipe)
-        return OpenModel(checkpoint.load(out, device))
+        examples = verify.read_examples(check) if check is not None else None
+        return _converted(p, vocab, recipe, device, examples, force)
     return OpenModel(checkpoint.load(source, device))
+
+
+def _converted(path: Path, vocab: object, recipe: dict, device: str, examples: list | None, force: bool) -> OpenModel:
+    """A framework file converted once into the cache (keyed by its bytes, vocabulary, recipe and examples)."""
+    checked = {"check": [e.to_dict() for e in examples], "force": force} if examples is not None else None
+    key = _digest(path, Path(vocab) if vocab else None, recipe, checked)
+    out = spec.cache_dir() / "imported" / key
+    if not out.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        convert(path, out, vocab, recipe, check=examples, force=force)
+    return OpenModel(checkpoint.load(out, device))
+
+
+def _open_live(obj: object, vocab: object, recipe: dict, device: str, encode: Callable | None,
+               texts: Sequence[str] | None, force: bool) -> OpenModel:
+    """A model object in memory: saved as its framework saves it, converted through the sandbox, and
+    verified against its own outputs on a few texts run through ``encode``."""
+    kind = live.kind_of(obj)
+    if kind is None:
+        raise InputError("verify.live_kind", kind=type(obj).__name__, kinds="torch.nn.Module, keras.Model, paddle.nn.Layer")
+    if encode is None:
+        raise InputError("verify.live_needs_encode", how="encode=fn")
+    with tempfile.TemporaryDirectory(prefix="gatescope-live-") as tmp:
+        folder = Path(tmp)
+        vpath = live.vocab_file(vocab, folder)
+        texts = list(texts) if texts else list(live.TEXTS[live.language_of(vpath)])
+        path = live.save(obj, kind, folder)
+        readings = live.examples(obj, kind, texts, encode)
+        for i, examples in enumerate(readings):  # its outputs as logits, then as probabilities
+            try:
+                return _converted(path, vpath, recipe, device, examples, force and i == len(readings) - 1)
+            except InputError as e:
+                if not (e.code or "").startswith("verify.") or i == len(readings) - 1:
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,10 +1,15 @@
 """Conversion: a PyTorch, Keras or PaddlePaddle file -> a GateScope checkpoint directory.
 
 CLI: ``python -m sentiment.convert SOURCE --out DIR [--vocab FILE] [--recipe FILE]
-[--tokenizer word|char] [--max-len N] [--padding pre|post] [--truncating pre|post] [--index-from K]``.
-The framework is told from the file; the detected structure is printed; the checkpoint's card
-records ``"imported": {"framework", "file", "sha256", "recipe"}``. Every check runs before anything
-is written, and the directory appears only when complete (checkpoint.save).
+[--tokenizer word|char|list|keras] [--max-len N] [--padding pre|post|masked] [--truncating pre|post]
+[--index-from K] [--reduction final_states|last_step|max|mean] [--tanh yes|no]
+[--hidden-activation relu|tanh|sigmoid|linear] [--padding-idx N|none] [--check EXAMPLES [--force]]``.
+The framework is told from the file; the detected structure is printed with every fact of how the
+model ran and where it came from (read from the file, given here, or assumed: ``Structure.sources``);
+a flag that contradicts the file is refused, naming both. The checkpoint's card records
+``"imported": {"framework", "file", "sha256", "recipe", "facts": {fact: {"value", "source", "why"}}}``.
+Every check runs before anything is written, and the directory appears only when complete
+(checkpoint.save).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import torch
 
 from sentiment.data import vocabs
 from sentiment.errors import GateScopeError, InputError
-from sentiment.interop import keras_reader, paddle_reader, sandbox, torch_reader
+from sentiment.interop import keras_reader, paddle_reader, sandbox, torch_reader, verify
 from sentiment.interop import recipe as recipes
 from sentiment.interop.structure import Structure, detect
 from sentiment.modeling import checkpoint
 from sentiment.modeling.model import SentimentRNN
+from sentiment.spec import READ_LIMIT
 
 MAX_BYTES = 1 << 30  # 1 GiB: a larger upload is refused before it is read
 _EXT = {".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pdparams": "paddle", ".pt": "pytorch",
@@ -79,29 +85,35 @@ def structure_here(data: bytes, name: str, recipe: dict) -> Structure:
         kf = keras_reader.read_keras3(data) if data[:2] == b"PK" else keras_reader.read_legacy_h5(data)
         s = keras_reader.structure(kf)
     else:
-        reader = torch_reader if fw == "pytorch" else paddle_reader
-        named, notes = reader.read(data, name)
-        s = detect(named, fw, recipe)
+        modules: dict = {}
+        named, notes = torch_reader.read(data, name, modules) if fw == "pytorch" else paddle_reader.read(data, name)
+        s = detect(named, fw, recipe, modules)
         s.found[:0] = notes
-        if fw == "pytorch":
-            s.pooling = "last_step"  # out[:, -1], unless the recipe says otherwise
-    s.found += [f"assumed: {a}" for a in recipes.apply(s, recipe)]
+    recipes.apply(s, recipe)  # each fact's source (Structure.sources): read, given or assumed
+    if s.vocab is not None:  # the file's own (a TextVectorization layer's)
+        recipes.settle_vocab(s, s.vocab, recipe)
     return s
 
 
 def build_vocab(s: Structure, vocab_path: str | Path | None, recipe: dict):
+    """The model's vocabulary (a vocabulary file's, else the model file's own), with where its ids came
+    from recorded on the structure (recipe.settle_vocab)."""
     v = recipe.get("vocab", {})
     if vocab_path is not None:
-        return vocabs.read_vocab_file(vocab_path, s.vocab_size, v.get("index_from"),
-                                      {k: x for k, x in v.items() if k != "index_from"})
+        vocab = vocabs.read_vocab_file(vocab_path, s.vocab_size, v.get("index_from"),
+                                       {k: x for k, x in v.items() if k != "index_from"})
+        return recipes.settle_vocab(s, vocab, recipe, vocab_path)
     if s.vocab is not None:
-        return s.vocab
+        return recipes.settle_vocab(s, s.vocab, recipe)
     raise InputError("interop.needs_vocab", option="--vocab FILE", example="imdb_word_index.json")
 
 
 def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None, recipe: dict | None = None,
-            name: str | None = None) -> tuple[Path, Structure]:
-    """Write a checkpoint directory from a model file. InputError / CheckpointError, nothing written."""
+            name: str | None = None, check: object = None, force: bool = False) -> tuple[Path, Structure]:
+    """Write a checkpoint directory from a model file. InputError / CheckpointError, nothing written.
+    ``check``: a few of the framework's own outputs (an examples file, pasted JSON lines or a list;
+    sentiment.interop.verify): the reading of the assumed facts that reproduces them is written, and
+    nothing when none does unless ``force`` (the card then says the model is unverified)."""
     recipe = recipes.check(dict(recipe or {}))
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -112,6 +124,11 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
     if s.vocab is None:
         raise InputError("interop.needs_vocab", option="--vocab FILE", example="imdb_word_index.json")
     v = s.vocab
+    checked = verify.run_check(s, v, check, recipe) if check is not None else None
+    if checked is not None and checked.reproduced:  # the reading that reproduces the examples
+        s, v = checked.structure, checked.vocab
+    elif checked is not None and not force:
+        raise verify.refusal(checked)
     model = SentimentRNN(s.model_config())
     try:
         model.load_state_dict(s.state)
@@ -125,13 +142,25 @@ def convert(source: str | Path, out: str | Path, vocab: str | Path | None = None
         raise InputError("interop.not_finite")
     card = {
         "imported": {"framework": s.framework, "file": fname, "sha256": hashlib.sha256(data).hexdigest(),
-                     "recipe": recipe, "head": s.head, "structure": s.describe().splitlines()},
+                     "recipe": recipe, "head": s.head, "structure": s.describe().splitlines(),
+                     "facts": s.facts(), "tokenizer": s.tokenizer},
         "dataset": "imported",  # the model pickers group imported models under this name
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
     }
-    path = checkpoint.save(out, model, v, recipes.tokenizer_spec(recipe, s.framework), s.max_len, card)
+    tokenizer = s.tokenizer or recipes.tokenizer_spec(recipe, s.framework)
+    card.update(verify.card_entries(checked, model, v, tokenizer, s.max_len, force))
+    path = checkpoint.save(out, model, v, tokenizer, s.max_len, card)
     return path, s
+
+
+def _padding_idx(text: str) -> int | None:
+    if text.strip().lower() in ("none", "null"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("facts.padding_idx_flag", value=text[:40], flag="--padding-idx", none="none") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,20 +169,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="checkpoint directory to write (must not exist)")
     ap.add_argument("--vocab", help="vocabulary: Keras word index JSON, JSON word -> id, or one token per line")
     ap.add_argument("--recipe", help="JSON recipe for what detection cannot know (see sentiment.interop.recipe)")
-    ap.add_argument("--tokenizer", choices=["word", "char"])
-    ap.add_argument("--max-len", type=int)
+    ap.add_argument("--tokenizer", choices=list(recipes.CHOICES["tokenizer"]),
+                    help="word: GateScope's words; char: its Chinese characters; list: Python's list(text); "
+                         "keras: Keras' Tokenizer (filters, lower case, split on spaces)")
+    ap.add_argument("--max-len", type=int, help=f"the fixed length the model was fed (1 to {READ_LIMIT})")
     ap.add_argument("--padding", choices=["pre", "post", "masked"])
     ap.add_argument("--truncating", choices=["pre", "post"])
     ap.add_argument("--index-from", type=int, help="a Keras word index's offset (imdb.load_data's index_from, 3)")
+    ap.add_argument("--reduction", choices=list(recipes.CHOICES["reduction"]),
+                    help="final_states: cat(hidden[-2], hidden[-1]); last_step: out[:, -1]; max / mean over time")
+    ap.add_argument("--tanh", choices=["yes", "no"], help="whether forward() applied tanh to the outputs before the reduction")
+    ap.add_argument("--hidden-activation", choices=list(recipes.CHOICES["hidden_activation"]))
+    ap.add_argument("--padding-idx", help="Paddle's Embedding(padding_idx=N): that id looks up zeros; none for no padding_idx")
+    ap.add_argument("--check", metavar="EXAMPLES",
+                    help="JSON lines of your framework's own outputs ({\"text\": ..., \"positive\": P}, optional "
+                         "\"logits\" and \"ids\"): the assumed facts are found by reproducing them")
+    ap.add_argument("--force", action="store_true", help="with --check: convert even when no reading reproduces "
+                    "the examples (the model is marked unverified)")
     args = ap.parse_args(argv)
     try:
         recipe = recipes.read(args.recipe)
-        for key in ("tokenizer", "max_len", "padding", "truncating"):
+        for key in ("tokenizer", "max_len", "padding", "truncating", "reduction", "hidden_activation"):
             if getattr(args, key) is not None:
                 recipe[key] = getattr(args, key)
+        if args.tanh is not None:
+            recipe["tanh"] = args.tanh == "yes"
+        if args.padding_idx is not None:
+            recipe["padding_idx"] = _padding_idx(args.padding_idx)
         if args.index_from is not None:
             recipe["vocab"] = {**recipe.get("vocab", {}), "index_from": args.index_from}
-        path, s = convert(args.source, args.out, args.vocab, recipe)
+        path, s = convert(args.source, args.out, args.vocab, recipe, check=args.check, force=args.force)
     except GateScopeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -161,5 +206,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {InputError('interop.unexpected', err=type(e).__name__)}", file=sys.stderr)
         return 2
     print(s.describe())
+    print(verify.summary(checkpoint.read_card(path), "en", s.assumed()))
     print(f"wrote {path}")
     return 0
