@@ -59,26 +59,24 @@ def _size(text: str) -> int:
     return int(float(t[:-1] if mult > 1 else t) * mult)
 
 
-def memory_limit() -> int:
-    raw = os.environ.get(MEMORY_ENV, "")
+def _env_limit(name: str, parse, default: int, low: int, high: int, example: str) -> int:
+    """A limit from the environment (``parse`` reads its text), within [low, high]; InputError otherwise."""
+    raw = os.environ.get(name, "")
     try:
-        n = _size(raw) if raw else DEFAULT_MEMORY
+        n = parse(raw) if raw else default
     except ValueError:
-        raise InputError("sandbox.bad_env", name=MEMORY_ENV, value=raw, example="2G") from None
-    if not (256 << 20) <= n <= (1 << 40):
-        raise InputError("sandbox.bad_env", name=MEMORY_ENV, value=raw, example="2G")
+        n = None
+    if n is None or not low <= n <= high:
+        raise InputError("sandbox.bad_env", name=name, value=raw, example=example)
     return n
+
+
+def memory_limit() -> int:
+    return _env_limit(MEMORY_ENV, _size, DEFAULT_MEMORY, 256 << 20, 1 << 40, "2G")
 
 
 def seconds_limit() -> int:
-    raw = os.environ.get(SECONDS_ENV, "")
-    try:
-        n = int(raw) if raw else DEFAULT_SECONDS
-    except ValueError:
-        raise InputError("sandbox.bad_env", name=SECONDS_ENV, value=raw, example="60") from None
-    if not 5 <= n <= 3600:
-        raise InputError("sandbox.bad_env", name=SECONDS_ENV, value=raw, example="60")
-    return n
+    return _env_limit(SECONDS_ENV, int, DEFAULT_SECONDS, 5, 3600, "60")
 
 
 # ---- the parent -------------------------------------------------------------------------------------
