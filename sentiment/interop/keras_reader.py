@@ -11,7 +11,6 @@ PyTorch's). Anything else is refused with a message naming the layer and setting
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from sentiment.errors import InputError
+from sentiment.interop import bounds, safeh5
 from sentiment.interop.structure import Structure, head_state
 from sentiment.modeling.model import MERGES
 
@@ -38,14 +38,6 @@ def _snake(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _h5():
-    try:
-        import h5py
-    except ImportError:  # pragma: no cover - h5py is a runtime dependency
-        raise InputError("keras.needs_h5py", keras="Keras", package="h5py", install="pip install h5py") from None
-    return h5py
-
-
 # ---- the file -------------------------------------------------------------------------------------
 
 
@@ -57,29 +49,37 @@ class KerasFile:
     notes: list[str] = field(default_factory=list)
 
 
-def _vars(group) -> list[np.ndarray]:
-    """A Keras 3 layer group's variables: vars/0, vars/1, ... (a recurrent layer's are under cell/)."""
-    if "vars" in group and len(group["vars"]):
-        return [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
-    if "cell" in group:
-        return _vars(group["cell"])
+def _vars(h5: safeh5.H5, group, depth: int = 0) -> list[np.ndarray]:
+    """A Keras 3 layer group's variables: vars/0, vars/1, ... (a recurrent layer's are under cell/);
+    every link checked (safeh5), and a chain of cell/ groups at most a few deep (HDF5 allows cycles)."""
+    found = h5.child(group, "vars")
+    n = len(h5.names(found)) if found is not None else 0
+    if n:
+        return [h5.array(h5.need(found, str(i))) for i in range(n)]
+    cell = h5.child(group, "cell")
+    if cell is not None and depth < 4:
+        return _vars(h5, cell, depth + 1)
     return []
 
 
+@bounds.messages_only(".keras")
 def read_keras3(data: bytes) -> KerasFile:
+    """A Keras 3 ``.keras`` zip: its members' sizes checked before any is unpacked (bounds.open_zip),
+    config.json's size and nesting bounded, the weights read through safeh5."""
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        config = json.loads(z.read("config.json"))
-        wbytes = z.read("model.weights.h5")
-        assets = {n: z.read(n) for n in z.namelist() if n.startswith("assets/") and n.endswith(".txt")}
-    except (zipfile.BadZipFile, KeyError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError("interop.truncated", kind=".keras", err=f"{type(e).__name__}: {e}") from None
+        z = bounds.open_zip(data, ".keras")
+        config = bounds.loads_json(bounds.read_member(z, "config.json", bounds.MAX_JSON_BYTES), "config.json")
+        wbytes = bounds.read_member(z, "model.weights.h5", bounds.MAX_UNZIPPED)
+        assets = {n: bounds.read_member(z, n, bounds.MAX_TEXT_ASSET).decode("utf-8")
+                  for n in z.namelist() if n.startswith("assets/") and n.endswith(".txt") and "vocabulary" in n}
+    except (zipfile.BadZipFile, KeyError, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError("interop.truncated", kind=".keras", err=f"{type(e).__name__}: {str(e)[:200]}") from None
     layers = _layer_list(config)
     weights: dict[str, list[np.ndarray]] = {}
     used: dict[str, int] = {}
     try:
-        with _h5().File(io.BytesIO(wbytes), "r") as f:
-            root = f["layers"] if "layers" in f else f
+        with safeh5.H5(wbytes, "model.weights.h5") as h5:
+            root = h5.child(h5.file, "layers") or h5.file
             for layer in layers:
                 if layer["class_name"] == "InputLayer":
                     continue
@@ -87,61 +87,94 @@ def read_keras3(data: bytes) -> KerasFile:
                 used[key] = used.get(key, -1) + 1
                 key = key if used[key] == 0 else f"{key}_{used[key]}"
                 name = layer["config"].get("name", "")
-                g = root[key] if key in root else root[name] if name in root else None
+                g = h5.child(root, key) or h5.child(root, name)
                 if g is None:
                     continue
                 if layer["class_name"] == "Bidirectional":
-                    weights[name] = _vars(g["forward_layer"]) + _vars(g["backward_layer"])
+                    weights[name] = _vars(h5, h5.need(g, "forward_layer")) + _vars(h5, h5.need(g, "backward_layer"))
                 else:
-                    weights[name] = _vars(g)
+                    weights[name] = _vars(h5, g)
     except (OSError, KeyError, ValueError) as e:
-        raise InputError(f"model.weights.h5: truncated or unreadable ({e})") from None
+        raise InputError("interop.truncated", kind="model.weights.h5", err=f"{type(e).__name__}: {str(e)[:200]}") from None
     vocab = None
-    for n, raw in assets.items():
-        if "vocabulary" in n:
-            vocab = raw.decode("utf-8").split("\n")
+    for n, text in assets.items():
+        vocab = text.split("\n")
     return KerasFile(config, weights, vocab)
 
 
+@bounds.messages_only("Keras .h5")
 def read_legacy_h5(data: bytes) -> KerasFile:
+    """A Keras 2 / tf.keras ``model.save("m.h5")`` file: model_config (an attribute, size and nesting
+    bounded) and model_weights/<layer>/<weight_names>, every link and dataset checked (safeh5)."""
     try:
-        with _h5().File(io.BytesIO(data), "r") as f:
-            raw = f.attrs.get("model_config")
+        with safeh5.H5(data, "Keras .h5") as h5:
+            raw = h5.attr(h5.file["/"], "model_config")
             if raw is None:
                 raise InputError("keras.weights_only", ext=".h5", weights_call="model.save_weights",
                                  save_call="model.save(PATH)")
-            config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-            mw = f["model_weights"] if "model_weights" in f else f
+            if isinstance(raw, np.ndarray) and raw.size == 1:
+                raw = raw.reshape(-1)[0]
+            if not isinstance(raw, (bytes, str)):
+                raise InputError("interop.truncated_model", kind="Keras .h5", err=f"model_config is {type(raw).__name__}")
+            config = bounds.loads_json(raw, "model_config")
+            mw = h5.child(h5.file, "model_weights") or h5.file
             weights = {}
-            for name in mw:
-                g = mw[name]
-                wn = [w.decode() if isinstance(w, bytes) else str(w) for w in g.attrs.get("weight_names", [])]
-                weights[name] = [np.asarray(g[w]) for w in wn]
+            for name in h5.names(mw):
+                g = h5.child(mw, name)
+                names = h5.attr(g, "weight_names", most=1 << 20)
+                wn = [w.decode() if isinstance(w, bytes) else str(w) for w in ([] if names is None else names)]
+                weights[name] = [h5.array(h5.path(g, w)) for w in wn]
     except InputError:
         raise
     except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
-        raise InputError("interop.truncated_model", kind="Keras .h5", err=f"{type(e).__name__}: {e}") from None
+        raise InputError("interop.truncated_model", kind="Keras .h5", err=f"{type(e).__name__}: {str(e)[:200]}") from None
     return KerasFile(config, weights)
 
 
 def _layer_list(config: dict) -> list[dict]:
+    """The config's layers, each checked to be a layer object (class_name, config, a string name)
+    before anything reads it: a hostile config.json is a message, never an AttributeError."""
+    if not isinstance(config, dict):
+        raise InputError("keras.config_not_object", kind=type(config).__name__)
     cfg = config.get("config", {})
     layers = cfg.get("layers") if isinstance(cfg, dict) else cfg
     if not isinstance(layers, list):
         raise InputError("keras.no_layers")
-    for layer in layers:
+    for i, layer in enumerate(layers):
+        _check_layer(layer, i)
         nodes = layer.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise InputError("keras.layer_not_object", index=i, key="inbound_nodes")
         if len(nodes) > 1 or (nodes and len(_args_of(nodes[0])) > 1):
             raise InputError("keras.inputs", name=layer["config"].get("name"), sequential="Sequential",
                              functional="Functional")
     return layers
 
 
+def _check_layer(layer: object, index: int, inner: bool = False) -> None:
+    """A layer object: {"class_name": str, "config": {...}} whose name, if any, is a string; a wrapper's
+    (Bidirectional's) layer and backward_layer too."""
+    if not isinstance(layer, dict):
+        raise InputError("keras.layer_not_object", index=index, key="class_name, config")
+    for key, kind in (("class_name", str), ("config", dict)):
+        if not isinstance(layer.get(key), kind):
+            raise InputError("keras.layer_not_object", index=index, key=key)
+    if not isinstance(layer["config"].get("name", ""), str):
+        raise InputError("keras.layer_not_object", index=index, key="name")
+    if layer["class_name"] == "Bidirectional" and not inner and "layer" not in layer["config"]:
+        raise InputError("keras.layer_not_object", index=index, key="layer")
+    for key in ("layer", "backward_layer"):
+        sub = layer["config"].get(key)
+        if sub is not None and not inner:
+            _check_layer(sub, index, inner=True)
+
+
 def _args_of(node) -> list:
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args = node.get("args", [])
+        args = args if isinstance(args, list) else [args]
         return args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    return node  # Keras 2: [[name, i, j, kwargs], ...]
+    return node if isinstance(node, list) else [node]  # Keras 2: [[name, i, j, kwargs], ...]
 
 
 # ---- the structure ----------------------------------------------------------------------------------
@@ -198,6 +231,8 @@ class _Walk:
     pooling: str | None = None
     denses: list[tuple[dict, list[np.ndarray]]] = field(default_factory=list)
     vectorize: dict | None = None
+    len_from: str | None = None  # where the file says the input length (a layer and its setting)
+    mask_from: str | None = None  # the setting that masks the pads (Embedding(mask_zero=True), Masking)
 
 
 def _input_len(c: dict) -> int | None:
@@ -212,13 +247,16 @@ def _walk(kf: KerasFile) -> _Walk:
     for layer in _layer_list(kf.config):
         cls, c = layer["class_name"], layer.get("config", {})
         name = c.get("name", cls)
-        if w.vectorize is None:
-            w.max_len = w.max_len or _input_len(c)
+        if w.vectorize is None and not w.max_len and _input_len(c):
+            w.max_len = _input_len(c)
+            w.len_from = f"{cls} {name!r}: " + (f"input_length={w.max_len}" if c.get("input_length") else
+                                               f"batch_shape=(None, {w.max_len})")
         if cls in _SKIP:
             continue
         if cls == "TextVectorization":
             w.vectorize = c
             w.max_len = c.get("output_sequence_length")  # None: each batch padded to its longest review
+            w.len_from = f"TextVectorization(output_sequence_length={w.max_len})" if w.max_len else None
             continue
         if w.denses and cls != "Dense":
             raise InputError("keras.after_dense", name=name, cls=cls, dense="Dense")
@@ -227,8 +265,10 @@ def _walk(kf: KerasFile) -> _Walk:
             if w.emb is not None or not ws:
                 raise InputError("keras.second_embedding", name=name)
             w.emb, w.mask = ws[0], bool(c.get("mask_zero"))
+            w.mask_from = f"Embedding {name!r}: mask_zero=True" if w.mask else None
         elif cls == "Masking":
             w.mask = _masking_is_mask_zero(w.emb, c, name)
+            w.mask_from = f"Masking {name!r}: mask_value={float(c.get('mask_value', 0.0))}, exactly the pad row (id 0)"
         elif cls in _RNNS or cls == "Bidirectional":
             _add_rnn(w, layer, kf.weights.get(name) or [])
         elif cls in _POOLS:
@@ -279,6 +319,7 @@ def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
         w.rnns.append({**inner, "dirs": [_rnn_weights(inner["cell"], inner["units"], ws, inner["use_bias"], inner["name"])]})
 
 
+@bounds.messages_only("Keras")
 def structure(kf: KerasFile) -> Structure:
     """The Structure of a Keras model file."""
     w = _walk(kf)
@@ -315,8 +356,7 @@ def structure(kf: KerasFile) -> Structure:
                   pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
                   max_len=w.max_len or 500, merge=last.get("merge", "concat"))
     s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
-    if w.max_len is None:
-        s.found.append("the model's input length is not in the file: 500 assumed (--max-len to change)")
+    _keras_facts(s, w)
     _keras_head(s, w.denses, H * dirs if s.merge == "concat" else H)
     words = kf.vocabulary
     if w.vectorize is not None and isinstance(w.vectorize.get("vocabulary"), list):
@@ -327,6 +367,38 @@ def structure(kf: KerasFile) -> Structure:
         s.found.append(f"vocabulary of {len(words)} tokens from the TextVectorization layer (its standardize is "
                        "approximated by GateScope's tokenizer: lower case, punctuation dropped)")
     return s
+
+
+def _keras_facts(s: Structure, w: _Walk) -> None:
+    """What the file says of how the model ran (its layers' settings), and what it does not (how the
+    ids were padded and cut before the model: keras.utils.pad_sequences' defaults assumed)."""
+    if w.len_from:
+        s.note("max_len", "read", f"{w.max_len} ({w.len_from})")
+    elif w.vectorize is not None:
+        s.note("max_len", "assumed", f"{s.max_len}: the TextVectorization layer has no output_sequence_length, so "
+               f"a review is read whole; GateScope cuts it at {s.max_len} tokens")
+    else:
+        s.note("max_len", "assumed", f"{s.max_len}: the file has no input length (seed 4 pads to 500; IMDB tutorials "
+               "often to 200)")
+    if w.mask:
+        s.note("padding", "read", f"pads are masked, not read ({w.mask_from})")
+    elif w.vectorize is not None:
+        s.note("padding", "read", "at the back (the TextVectorization layer pads at the back)" if w.max_len else
+               "none: the TextVectorization layer has no fixed length, so a review alone is read unpadded")
+    else:
+        s.note("padding", "assumed", "at the front, read by the model (keras.utils.pad_sequences' default; the "
+               "file has no mask_zero, so Keras read every pad it was fed)")
+    if w.vectorize is not None:
+        s.note("truncating", "read", "at the back (the TextVectorization layer cuts at the back)")
+    else:
+        s.note("truncating", "assumed", "at the front (keras.utils.pad_sequences' default: the last tokens kept)")
+    last = w.rnns[-1]
+    s.note("reduction", "read", f"{_POOL_LAYERS.get(w.pooling, '')}" if w.pooling else
+           f"{last['name']}: return_sequences=False, the final state")
+    s.note("tanh", "read", "no: the layers between the recurrent layers and the head are in the file, none applies tanh")
+
+
+_POOL_LAYERS = {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}
 
 
 def _keras_head(s: Structure, denses: list, D: int) -> None:
@@ -340,6 +412,8 @@ def _keras_head(s: Structure, denses: list, D: int) -> None:
         if not ws or ws[0].shape[0] != D:
             raise InputError("keras.dense_input", name=c.get("name"), shape=ws[0].shape if ws else None, d=D)
         s.hidden_dense, s.hidden_activation = ws[0].shape[1], c.get("activation", "linear")
+        s.note("hidden_activation", "read", f"{s.hidden_activation} (Dense {c.get('name')!r}: "
+               f"activation={s.hidden_activation!r})")
         s.state["hidden.weight"] = torch.as_tensor(np.ascontiguousarray(ws[0].T, dtype=np.float32))
         s.state["hidden.bias"] = torch.as_tensor(np.asarray(ws[1] if len(ws) > 1 else np.zeros(ws[0].shape[1]), dtype=np.float32))
         D = ws[0].shape[1]
