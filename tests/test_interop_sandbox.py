@@ -179,3 +179,13 @@ def _vocab(tmp_path):
     v = tmp_path / "vocab.txt"
     v.write_text("\n".join(["<pad>", "<unk>"] + [f"w{i}" for i in range(38)]), encoding="utf-8")
     return v
+
+
+def test_a_state_dict_missing_a_recurrent_tensor_is_a_message_not_a_key_error(tmp_path):
+    """Found by fuzzing: weight_ih_l0 without weight_hh_l0 used to escape as a KeyError."""
+    path = tmp_path / "half.pt"
+    torch.save({"emb.weight": torch.zeros(10, 4), "lstm.weight_ih_l0": torch.zeros(24, 4),
+                "fc.weight": torch.zeros(2, 6)}, path)
+    with pytest.raises(InputError) as e:
+        convert.structure_here(path.read_bytes(), path.name, {})
+    assert e.value.code is not None  # a message in both languages, never the bare exception

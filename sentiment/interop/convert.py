@@ -25,7 +25,7 @@ import torch
 
 from sentiment.data import vocabs
 from sentiment.errors import GateScopeError, InputError
-from sentiment.interop import keras_reader, paddle_reader, sandbox, torch_reader, verify
+from sentiment.interop import bounds, keras_reader, paddle_reader, sandbox, torch_reader, verify
 from sentiment.interop import recipe as recipes
 from sentiment.interop.structure import Structure, detect
 from sentiment.modeling import checkpoint
@@ -60,9 +60,9 @@ def framework_of(name: str, data: bytes, hint: str | None = None) -> str:
     if data[:8] == b"\x89HDF\r\n\x1a\n":
         return "keras"
     if data[:2] == b"PK":
-        try:
-            names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
-        except zipfile.BadZipFile:
+        try:  # the member list only, bounded as every reader's (nothing is unpacked)
+            names = bounds.open_zip(data, name).namelist()
+        except (zipfile.BadZipFile, GateScopeError):
             names = []
         return "keras" if "config.json" in names else "pytorch"
     if data[:1] == b"\x80":
@@ -77,6 +77,7 @@ def read_structure(data: bytes, name: str, recipe: dict, vocab: str | Path | Non
     return sandbox.read(data, name, recipe, vocab)
 
 
+@bounds.messages_only("model file")
 def structure_here(data: bytes, name: str, recipe: dict) -> Structure:
     """The structure of a model file's bytes, with the recipe applied, parsed in this process: only the
     sandbox's child calls it on a user's file."""
@@ -95,6 +96,7 @@ def structure_here(data: bytes, name: str, recipe: dict) -> Structure:
     return s
 
 
+@bounds.messages_only("vocabulary file")
 def build_vocab(s: Structure, vocab_path: str | Path | None, recipe: dict):
     """The model's vocabulary (a vocabulary file's, else the model file's own), with where its ids came
     from recorded on the structure (recipe.settle_vocab)."""

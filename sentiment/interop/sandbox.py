@@ -128,7 +128,10 @@ def read(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None, 
 def _run_child(request: dict, folder: Path) -> None:
     global last_peak_bytes
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1",
+           # a second guard behind the readers' own refusal: HDF5 resolves external and virtual data
+           # files under these prefixes only (a folder that does not exist)
+           "HDF5_EXTFILE_PREFIX": str(folder / "none"), "HDF5_VDS_PREFIX": str(folder / "none")}
     (folder / "request.json").write_text(json.dumps(request), encoding="utf-8")
     with open(folder / "stderr.txt", "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "sentiment.interop.sandbox", str(folder / "request.json")],
