@@ -137,8 +137,7 @@ def _run_child(request: dict, folder: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "sentiment.interop.sandbox", str(folder / "request.json")],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
                                 start_new_session=True, cwd=folder)
-        status, usage, timed_out = _wait(proc.pid, request["seconds"])
-    last_peak_bytes = usage.ru_maxrss * 1024 if usage is not None else 0
+        status, last_peak_bytes, timed_out = _wait(proc.pid, request["seconds"])
     if timed_out:
         raise InputError("sandbox.timeout", seconds=request["seconds"], env=SECONDS_ENV)
     if os.WIFSIGNALED(status):
@@ -159,23 +158,37 @@ def _run_child(request: dict, folder: Path) -> None:
         raise InputError("sandbox.failed", code=os.WEXITSTATUS(status))
 
 
-def _wait(pid: int, seconds: float) -> tuple[int, resource.struct_rusage | None, bool]:
-    """(wait status, the child's resource usage, whether it was killed for running past ``seconds``)."""
+def _wait(pid: int, seconds: float) -> tuple[int, int, bool]:
+    """(wait status, the child's peak resident bytes as last sampled, whether it was killed for running
+    past ``seconds``). The peak is read from /proc while the child runs: the rusage that wait4 reports
+    would include the parent's own pages, which the child shared before it exec'd."""
     deadline = time.monotonic() + seconds
-    delay = 0.005
+    delay, peak = 0.005, 0
     while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return status, usage, False
+            return status, peak, False
+        peak = max(peak, _resident_peak(pid))
         if time.monotonic() > deadline:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            _, status, usage = os.wait4(pid, 0)
-            return status, usage, True
+            _, status = os.waitpid(pid, 0)
+            return status, peak, True
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _resident_peak(pid: int) -> int:
+    """The process's resident high-water mark (VmHWM) in bytes; 0 where /proc cannot tell."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _error_from(path: Path) -> GateScopeError:
