@@ -76,6 +76,7 @@ def render() -> None:
     entry = common.model_picker(K)
     if entry is None:
         return
+    common.show_imported_status(entry.card)  # an imported model: verified, or what was assumed
     data = data_source(entry)
     if data is None:
         return
