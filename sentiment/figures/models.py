@@ -3,6 +3,7 @@ a run's training curves."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
@@ -110,7 +111,19 @@ def run_curves(events: Sequence[dict], lang: str = "en") -> go.Figure:
         if any("stop_acc" in e for e in epochs):  # --stop-holdout: the accuracy that chose the epoch
             fig.add_scatter(x=at, y=[e.get("stop_acc") for e in epochs], name=say("fig.stop_acc", lang),
                             mode="markers", marker=dict(size=9, symbol="square-open"), yaxis="y2")
+    accs = [e["acc"] for e in steps] + [e.get(k) for e in epochs for k in ("val_acc", "stop_acc")]
     fig.update_layout(height=300, margin=dict(l=50, r=50, t=30, b=40), font=FONT, legend=dict(orientation="h", y=1.15),
                       xaxis=dict(title=say("fig.step", lang)), yaxis=dict(title=say("fig.loss", lang)),
-                      yaxis2=dict(title=say("fig.accuracy", lang), overlaying="y", side="right", range=[0, 1]))
+                      yaxis2=dict(title=say("fig.accuracy", lang), overlaying="y", side="right", **accuracy_ticks(accs)))
     return fig
+
+
+def accuracy_ticks(values: Sequence) -> dict:
+    """An accuracy axis (0..1) with round ticks: from the tenth below the lowest value to 1, a tick every 0.1
+    (every 0.05 over a span of 0.3 or less), as percentages. Its own ticks (``tickmode="linear"``), never
+    ones synced to another axis (those gave 0.992, 0.725, 0.457, 0.19); no grid of its own (the loss axis has one)."""
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1]
+    low = math.floor(min(finite, default=0.0) * 10 + 1e-9) / 10
+    low = min(low, 0.9)
+    step = 0.05 if 1 - low <= 0.3 + 1e-9 else 0.1
+    return dict(range=[low, 1.0], tickmode="linear", tick0=low, dtick=step, tickformat=".0%", showgrid=False)

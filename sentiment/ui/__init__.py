@@ -1,8 +1,9 @@
 """The Streamlit interface: one module per page, each with a ``render()`` function.
 
 ``PAGES`` is the one list of pages: adding a page is one line here (its module, its title key in
-the string tables, sentiment/i18n/en.py and zh.py, an icon, its URL path). ``navigation()`` turns the list into ``st.navigation`` and
-draws the frame every page shares (the language switch in the sidebar). A page that raises an
+the string tables, sentiment/i18n/en.py and zh.py, an icon, its URL path). ``navigation()`` turns the list into
+``st.navigation`` (``st_pages``: the default page is served at ``/`` and, hidden, at its own path, so ``/explore?...``
+works too) and draws the frame every page shares (the language switch in the sidebar). A page that raises an
 unexpected error shows a message, not a traceback; the other pages keep working.
 
 This package is the only part of ``sentiment`` that imports streamlit.
@@ -61,6 +62,19 @@ def _runner(spec: PageSpec):
     return run
 
 
+def st_pages(spec: PageSpec) -> list:
+    """The ``st.Page`` objects of one page. The default page is served at ``/`` (Streamlit gives the
+    default page no path of its own), so it is registered twice: at ``/`` (in the navigation) and, hidden,
+    at its own path, so that a typed ``/explore?model=...`` link opens it, not a "Page not found" dialog.
+    The first is the one to ``st.switch_page`` to."""
+    page = st.Page(_runner(spec), title=t(spec.title_key), icon=spec.icon, url_path="" if spec.default else spec.url_path,
+                   default=spec.default)
+    if not spec.default:
+        return [page]
+    return [page, st.Page(_runner(spec), title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
+                          visibility="hidden")]
+
+
 def navigation(pages: list[PageSpec] | None = None):
     """The language switch, then ``st.navigation`` over the pages (titles in the chosen language).
     First the server's thread policy (``sentiment.serving``): every session passes here before computing."""
@@ -68,10 +82,7 @@ def navigation(pages: list[PageSpec] | None = None):
     with st.sidebar:
         language_switch()
     present.frame()  # presenter mode: its sidebar switch, and while on, the CSS and the way back
-    nav = st.navigation([
-        st.Page(_runner(p), title=t(p.title_key), icon=p.icon, url_path=p.url_path, default=p.default)
-        for p in (pages if pages is not None else PAGES)
-    ])
+    nav = st.navigation([page for p in (pages if pages is not None else PAGES) for page in st_pages(p)])
     with st.sidebar:
         st.caption(t("app.tagline"))
     return nav

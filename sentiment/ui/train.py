@@ -349,13 +349,13 @@ def live_runs() -> None:
     if not all_runs:
         st.caption(t("train.runs.none"))
         return
-    rows = []
+    rows = []  # every cell a string: no Python "None" while a run trains (no accuracy yet: a dash)
     for r in all_runs:
         acc = None
         if r.state == "finished":
             acc = next((e.get("test_accuracy") for e in reversed(runs.metrics(r.id)) if e.get("type") == "done"), None)
         rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): r.device or "—",
-                     t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): None if acc is None else round(100 * acc, 2),
+                     t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): "—" if acc is None else f"{100 * acc:.2f}",
                      t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
     tables.fit(rows, total=LISTING_PX)  # every column in view, none cut off on the right
     by_id = {r.id: r for r in all_runs}
@@ -476,8 +476,7 @@ def open_in_explore(run) -> None:
 
 
 def _explore_page():
-    """The Explore page as st.navigation registers it (a page is found by its URL path)."""
-    from . import PAGES, _runner
+    """The Explore page as st.navigation registers it (a page is found by its URL path; see ``st_pages``)."""
+    from . import PAGES, st_pages
 
-    spec = next(p for p in PAGES if p.url_path == "explore")
-    return st.Page(_runner(spec), title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path, default=spec.default)
+    return st_pages(next(p for p in PAGES if p.url_path == "explore"))[0]
