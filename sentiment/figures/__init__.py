@@ -17,8 +17,10 @@ Figures carry ``layout.meta`` with what they show (tokens, unit indices, kind).
 
 Colour scales: sigmoid gates (values in [0, 1]) use a sequential scale fixed to [0, 1]; tanh
 quantities (g, n, h in [-1, 1]) a diverging scale fixed to [-1, 1]; the LSTM cell state c a diverging
-scale symmetric about 0 up to its largest magnitude in the review. Panels of one kind share one
-colour axis, so one colour means one value across them.
+scale symmetric about 0 up to the 98th percentile of its magnitude in the review (clipped: its colour
+bar gives the true range). Panels of one kind share one colour axis, so one colour means one value
+across them. Gate heatmaps label the tokens under every panel; a long review opens on a window of
+readable columns with an overview strip (range slider) that moves every panel along it.
 
 ``from sentiment import figures; figures.gate_heatmaps(trace)``: the pages' figures are re-exported here.
 """

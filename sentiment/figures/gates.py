@@ -4,21 +4,27 @@ layer and direction per token; saturation; CSV exports of a Trace."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import plotly.graph_objects as go
 
-from sentiment.figures.diffs import _h_colorbar, finish_panels
+from sentiment.figures.diffs import _h_colorbar, place_colorbars
 from sentiment.figures.style import (
     SERIES_COLORS,
     SIGMOID,
     SORTS,
+    TICK_LABEL_CHARS,
+    TOKEN_TICKS,
     _base_layout,
     _hover_tokens,
+    base_layout,
     gate_kind,
     gate_title,
+    token_axis,
+    token_ticks,
 )
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
 
@@ -64,8 +70,13 @@ def unit_order(trace: "Trace", layer: int = 0, direction: str = "forward", sort:
 # ---- gate heatmaps ------------------------------------------------------------------------------
 
 UNIT_LABELS = 32  # up to this many units shown, every unit row is labelled
-UNIT_FONT = 9  # px of a unit label; plotly labels every category row from 1.2 x this + 1 px of room
-UNIT_ROW_PX = 13
+UNIT_FONT = 12  # px of a unit label (presenter mode enlarges it: sentiment.ui.present.scale_figure)
+UNIT_ROW_PX = 16  # plotly labels every category row from 1.2 x UNIT_FONT + 1 px of room
+COLUMN_PX = 16  # a long review's token column at least this wide: its label fits upright beside the next
+PLOT_PX = 720  # the plot width assumed for a full-width chart (Explore at a 1280 px window, sidebar open)
+SLIDER_PX = 44  # the overview strip (plotly range slider) under a long review's bottom panel
+TITLE_PX = 34  # room for a panel's title above it
+CELL_CLIP = 98  # the cell state's colours stop at this percentile of |c| (its true range on the colour bar)
 
 
 HOVER_TOKENS = 500  # longer reviews: no per-cell token label in the heatmaps' hover (see gate_heatmaps)
@@ -80,13 +91,20 @@ def gate_heatmaps(
     top_k: int | None = None,
     lang: str = "en",
     max_ticks: int = 60,
+    width_px: int | None = None,
 ) -> go.Figure:
     """One heatmap panel per gate of one layer and direction: tokens along x, hidden units along y.
 
     Units are ordered by ``sort`` (see :func:`unit_scores`) and cut to ``top_k``; every panel shows
-    the same units in the same order. Hover: token, position, unit, value; past HOVER_TOKENS tokens
-    the hover leaves out the token (the axis names it): a per-cell label array made a 1,500-token
-    review's figure five times slower to build and send.
+    the same units in the same order, and every panel has its token labels. Hover: token, position,
+    unit, value; past HOVER_TOKENS tokens the hover leaves out the token (the axis names it): a
+    per-cell label array made a 1,500-token review's figure five times slower to build and send.
+
+    A review longer than a plot ``width_px`` wide holds at COLUMN_PX a token (default: PLOT_PX for
+    ``max_ticks`` = TOKEN_TICKS labels, narrower in proportion) opens on its first tokens, one label per
+    token, with an overview strip (a range slider) under the bottom panel to move along the whole review;
+    the panels' token axes move together. The cell state's colours stop at the CELL_CLIP-th percentile of
+    its |values| (its colour bar says so, and gives the true range); gates keep their fixed ranges.
     """
     lt = _layer_trace(trace, layer, direction)
     names = [g for g in (gates if gates is not None else lt.gates.keys()) if g in lt.gates]
@@ -97,11 +115,12 @@ def gate_heatmaps(
     units = [f"u{j}" for j in order]
     with_tokens = T <= HOVER_TOKENS
     text, hovertemplate = _heat_hover(trace, len(order), with_tokens, lang)
-    c_max = 1.0
-    if "c" in names:
-        c_max = max(1.0, float(np.abs(lt.gates["c"][:T]).max(initial=0.0)))
+    cell = _cell_scale(np.asarray(lt.gates["c"], dtype=np.float64)[:T][:, order]) if "c" in names else None
+    axis, window = _token_window(trace.tokens, max_ticks, width_px)
+    labels_px = _labels_px(axis["ticktext"])
     n = len(names)
-    every_unit, plot_h, frac, gap = _panel_geometry(len(order), n)
+    every_unit, plot_h, frac, gap = _panel_geometry(len(order), n, TITLE_PX + labels_px)
+    slider_px = SLIDER_PX if window < T else 0
     axes = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}
     x = np.arange(T)
     data, layout = [], {"annotations": []}
@@ -114,25 +133,67 @@ def gate_heatmaps(
         layout[f"yaxis{sfx}"] = dict(domain=[max(0.0, top - frac), top], anchor=f"x{sfx}", autorange="reversed",
                                      showticklabels=len(order) <= 40, tickfont=dict(size=UNIT_FONT),
                                      **({"dtick": 1} if every_unit else {}))
-        layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", domain=[0.0, 1.0], showticklabels=row == n - 1,
+        layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", domain=[0.0, 1.0], showticklabels=True, **axis,
                                      **({"matches": "x"} if row else {}))
         layout["annotations"].append(dict(text=gate_title(g, lang), x=0.5, y=top, xref="paper", yref="paper",
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
-    layout.update(_color_axes(names, c_max, lang))
+    if slider_px:  # the overview strip: the whole review, its window dragged along (all panels follow)
+        layout[f"xaxis{n if n > 1 else ''}"]["rangeslider"] = dict(
+            visible=True, range=[-0.5, T - 0.5], thickness=slider_px / plot_h, bgcolor="rgba(0,0,0,0)")
+    layout.update(_color_axes(names, cell, lang))
     dir_name = say('fig.' + direction, lang)
     title = say("fig.heat_title", lang, cell=trace.cell.upper(), layer=layer + 1, direction=dir_name, k=len(order),
                h=int(lt.gates[names[0]].shape[1]), sort=say(f"fig.sort_{sort}", lang))
     meta = {"kind": "gate_heatmaps", "tokens": list(trace.tokens), "units": [int(j) for j in order],
-            "gates": names, "layer": layer, "direction": direction}
-    return finish_panels(data, layout, trace.tokens, title, meta, plot_h, max_ticks)
+            "gates": names, "layer": layer, "direction": direction, "window": int(window)}
+    if cell is not None:
+        meta["cell_range"] = [cell[1], cell[2]]
+    below = labels_px + slider_px + (8 if slider_px else 0)  # token labels (and the strip) above the colour bars
+    bottom = below + 70 + (14 if cell is not None else 0)  # the cell state's colour bar has a second title line
+    layout.update(base_layout(title, 80 + plot_h + bottom, meta), margin=dict(l=60, r=30, t=80, b=bottom))
+    layout = place_colorbars(layout, plot_h, below)
+    if cell is not None and cell[0] < max(abs(cell[1]), abs(cell[2])):  # clipped: the bar's ends say "or beyond"
+        bar = layout["coloraxis3"]["colorbar"]
+        bar["ticktext"] = [f"≤{-cell[0]:.2g}".replace("-", "−"), bar["ticktext"][1], f"≥{cell[0]:.2g}"]
+    return go.Figure(data=data, layout=layout)
 
 
-def _panel_geometry(k: int, n: int) -> tuple[bool, int, float, float]:
-    """(every unit row labelled, plot height px, a panel's and a gap's share of it) for n panels of k units."""
+def _token_window(tokens, max_ticks: int, width_px: int | None) -> tuple[dict, int]:
+    """(the token axis's properties, how many tokens its first view shows). A review that fits the plot at
+    COLUMN_PX a token shows whole with labels thinned as ``style.token_axis`` thins them; a longer one
+    opens on its first ``width / COLUMN_PX`` tokens, labelled as densely as fits in that view."""
+    T = len(tokens)
+    width = int(width_px) if width_px else int(PLOT_PX * max_ticks / TOKEN_TICKS)
+    window = max(8, width // COLUMN_PX)
+    if T <= window:
+        return token_axis(tokens, max_ticks), T
+    step = max(1, int(np.ceil(window / max(1, max_ticks))))  # the labels the plot holds in that view
+    pos, text = token_ticks(tokens, int(np.ceil(T / step)))
+    return dict(tickmode="array", tickvals=pos, ticktext=text, autotickangles=[0, -90], range=[-0.5, window - 0.5]), window
+
+
+def _labels_px(labels) -> int:
+    """Pixels a token axis's labels may take standing upright (as ``style.token_label_px``)."""
+    longest = max((len(html.unescape(s)) for s in labels), default=1)
+    return int(np.clip(12 + 7 * longest, 40, 12 + 7 * (TICK_LABEL_CHARS + 5)))
+
+
+def _cell_scale(c: np.ndarray) -> tuple[float, float, float]:
+    """(the colour range's half width, the lowest and the highest value) of the cell state shown: the
+    range stops at the CELL_CLIP-th percentile of |c|, so that the many small values get colours too."""
+    finite = c[np.isfinite(c)]
+    if finite.size == 0:
+        return 1.0, 0.0, 0.0
+    clip = float(np.percentile(np.abs(finite), CELL_CLIP))
+    return max(clip, 1e-6), float(finite.min()), float(finite.max())
+
+
+def _panel_geometry(k: int, n: int, gap_px: int = TITLE_PX) -> tuple[bool, int, float, float]:
+    """(every unit row labelled, plot height px, a panel's and a gap's share of it) for n panels of k units,
+    ``gap_px`` between panels (a panel's token labels and the next one's title)."""
     every_unit = k <= UNIT_LABELS  # then every row has its label, and its room (UNIT_ROW_PX)
     panel_h = int(UNIT_ROW_PX * k) if every_unit else int(np.clip(8 * k, 90, 240))  # pixels per panel
     panel_h = max(90, panel_h)
-    gap_px = 34  # room for each panel's title
     plot_h = n * panel_h + (n - 1) * gap_px
     return every_unit, plot_h, panel_h / plot_h, gap_px / plot_h
 
@@ -150,9 +211,10 @@ def _heat_hover(trace: "Trace", k: int, with_tokens: bool, lang: str) -> tuple[n
     return text, hovertemplate
 
 
-def _color_axes(names: list[str], c_max: float, lang: str) -> dict:
-    """One colour axis per kind of gate shown (sigmoid [0, 1], tanh [-1, 1], cell state ±c_max), each with a
-    horizontal colour bar under the token labels, side by side: they fit any width."""
+def _color_axes(names: list[str], cell: tuple[float, float, float] | None, lang: str) -> dict:
+    """One colour axis per kind of gate shown (sigmoid [0, 1], tanh [-1, 1], cell state ± its clip, with
+    its true range in the bar's title), each with a horizontal colour bar under the token labels, side by
+    side: they fit any width."""
     kinds = {gate_kind(g) for g in names}
     bars = [k for k in ("sigmoid", "tanh", "cell") if k in kinds]
     cb = lambda k: _h_colorbar(say('fig.' + k, lang), bars.index(k))  # noqa: E731
@@ -162,7 +224,11 @@ def _color_axes(names: list[str], c_max: float, lang: str) -> dict:
     if "tanh" in kinds:
         axes["coloraxis2"] = dict(colorscale="RdBu", cmin=-1.0, cmax=1.0, cmid=0.0, colorbar=cb("tanh"))
     if "cell" in kinds:
-        axes["coloraxis3"] = dict(colorscale="PuOr", cmin=-c_max, cmax=c_max, cmid=0.0, colorbar=cb("cell"))
+        clip, lo, hi = cell if cell is not None else (1.0, 0.0, 0.0)
+        bar = cb("cell")
+        key = "fig.cell_clipped" if clip < max(abs(lo), abs(hi)) else "fig.cell_values"
+        bar["title"]["text"] = f"{say('fig.cell', lang)}<br>{say(key, lang, clip=clip, lo=lo, hi=hi)}"
+        axes["coloraxis3"] = dict(colorscale="PuOr", cmin=-clip, cmax=clip, cmid=0.0, colorbar=bar)
     return axes
 
 
