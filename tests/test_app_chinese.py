@@ -130,7 +130,10 @@ def test_train_in_chinese():
 @pytest.mark.slow
 def test_patterns_in_chinese_after_a_small_trace():
     at = open_zh("patterns")
-    assert_chinese(at)
+    opened = [o for box in at.selectbox for o in box.options if re.match(r"#\d+ · ", o)]  # the quick sample, no click
+    opened += [o for box in at.select_slider for o in box.options if re.match(r"\d+: ", o)]
+    assert opened and at.get("plotly_chart")
+    assert_chinese(at, *opened)
     at.number_input(key="pt_n").set_value(40).run()
     at.button(key="pt_trace").click().run()
     assert not at.exception, [e.value for e in at.exception]

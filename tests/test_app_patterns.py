@@ -1,4 +1,5 @@
-"""The Patterns page (AppTest): a sample of the test split is traced with a progress bar and kept on disk;
+"""The Patterns page (AppTest): a fresh page opens on a quick sample traced with no click; a sample of the
+test split is traced with a progress bar and kept on disk;
 units picked over a token range (the slider, the brush's fallback) are the ones that stay above the
 threshold, and the phrases listed are the core's matches; a missing dataset is said clearly; Chinese."""
 
@@ -45,13 +46,43 @@ def traced(at: AppTest) -> AppTest:
     return at
 
 
-def test_untraced_sample_offers_the_trace_button(env):
+def test_a_fresh_page_opens_on_the_quick_sample_with_no_click(env):
+    """An empty cache: the first screen already draws the quick sample's charts (traced with no click), names
+    its size and opens on a finding; the full 2,000-review sample is one click away."""
     at = open_page()
     assert at.title[0].value == "Units and patterns across a dataset"
+    assert not at.error, [e.value for e in at.error]
+    q = patterns.QUICK_SAMPLE
+    note = next(i.value for i in at.info if i.value.startswith("Opened on a quick sample"))
+    assert f"{q} test reviews ({q // 2} positive, {q // 2} negative" in note and "Trace 2,000 imdb reviews" in note
+    assert any(c.value.startswith(f"{q} test reviews (") for c in at.caption), [c.value for c in at.caption]
+    kinds = {json.loads(c.proto.spec)["layout"]["meta"]["kind"] for c in at.get("plotly_chart")}
+    assert {"review_heatmap", "cocluster_heatmap", "saturation_scatter"} <= kinds
+    assert any(" units stay above " in m.value for m in at.markdown)
+    assert any("Opened on the span" in c.value for c in at.caption)
     assert at.number_input(key="pt_n").value == 2000
-    assert any("has not been traced yet" in i.value for i in at.info)
-    assert at.button(key="pt_trace").label == "Trace 2,000 test reviews"
-    assert not (env / "cache" / "patterns").exists()  # nothing traced before the click
+    assert at.button(key="pt_trace").label == "Trace 2,000 test reviews for more"
+    quick = patterns.cached(checkpoint.load(MODEL), q, quick=True)  # kept in the cache, under its own key
+    assert quick is not None and Path(quick.path).parent == env / "cache" / "patterns" and "-quick-" in Path(quick.path).name
+    assert patterns.cached(checkpoint.load(MODEL), 2000) is None  # the full sample waits for the click
+    again = open_page()  # a second visit reads it from disk
+    assert any(c.value.startswith(f"{q} test reviews (") for c in again.caption)
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    shown += [o for box in at.selectbox for o in box.options]
+    assert not [x for x in shown if re.search(r"(?<![\d,.])1 (tokens|units|phrases|reviews|times)\b", x)]
+
+
+def test_counts_of_one_read_singular_in_english_and_the_same_in_chinese():
+    from sentiment import i18n
+    from sentiment.ui.patterns import tn
+
+    row = dict(idx=3, label="Positive", n=1, mean=0.5)
+    assert tn("patterns.match.row", (".one", 1), **row) == "review #3 · Positive · 1 token · mean 0.500"
+    assert tn("patterns.match.row", (".one", 2), **{**row, "n": 2}) == "review #3 · Positive · 2 tokens · mean 0.500"
+    count = dict(total=1, units="u7", thr="0.5", shown=1, share=1.0)
+    assert tn("patterns.matches.count", (".one", 1), (".unit", 1), **count).startswith("1 phrase in the sample where unit u7 is above")
+    assert tn("patterns.units", (".one", 1), k=1, thr="0.5", phrase="not bad", units="u7").startswith("1 unit stays above")
+    assert i18n.t("patterns.match.row.one", "zh", **row) == i18n.t("patterns.match.row", "zh", **row)
 
 
 @pytest.mark.slow
@@ -169,8 +200,9 @@ def test_missing_dataset_is_said_clearly(env, monkeypatch):
 def test_chinese_interface(env):
     at = open_page("zh")
     assert at.title[0].value == "跨数据集的单元与模式"
-    assert at.button(key="pt_trace").label == "追踪 2,000 条测试评论"
-    assert any("还没有追踪过" in i.value for i in at.info)
+    assert at.button(key="pt_trace").label == "追踪 2,000 条测试评论以看到更多"
+    assert any(i.value.startswith(f"先打开一个快速样本：{patterns.QUICK_SAMPLE} 条测试评论") for i in at.info)
+    assert at.get("plotly_chart")
 
 
 @pytest.mark.slow

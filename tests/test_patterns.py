@@ -527,3 +527,35 @@ def test_threshold_for_selects_at_least_k_units():
         assert len(P.select_units(values, a, b, thr)) >= 3
         assert len(P.select_units(values, a, b, thr + 0.05)) < 3  # the highest such multiple of 0.05
     assert P.threshold_for(values, 5, 2) is None and P.threshold_for(values, 0, 12) is None
+
+
+def test_the_quick_sample_is_balanced_length_bucketed_seeded_and_capped():
+    """Half of each label (a label with too few gives its share to the other), spread from the shortest to the
+    longest review of each label, the same for the same seed; everything when n covers the split."""
+    examples = [("w " * (j % 97 + 1), int(j % 3 == 0)) for j in range(3000)]  # a third positive, lengths 1..97
+    got = P.quick_indices(examples, 200, seed=0)
+    assert got == sorted(set(got)) and len(got) == 200
+    assert sum(examples[j][1] for j in got) == 100
+    for y in (0, 1):
+        lengths = sorted(len(examples[j][0]) // 2 for j in got if examples[j][1] == y)
+        assert lengths[0] <= 2 and lengths[-1] >= 96  # short to long
+        assert max(np.diff(lengths)) <= 3  # evenly spread: one review a length bucket
+    assert P.quick_indices(examples, 200, seed=0) == got and P.quick_indices(examples, 200, seed=1) != got
+    few = [("good", 1)] * 5 + [("bad", 0)] * 100
+    picked = P.quick_indices(few, 20)
+    assert sum(few[j][1] for j in picked) == 5 and len(picked) == 20
+    assert P.quick_indices(few, 500) == list(range(105))
+
+
+def test_the_quick_sample_is_cached_under_its_own_key(tmp_path):
+    """load_or_trace(quick=True) traces quick_indices' reviews into a directory of its own: the seeded sample
+    of the same size is another trace, and a second call reads the cache."""
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m", hidden=8))
+    examples = [(("good great fine " if j % 2 else "bad awful dull ") * (j % 7 + 1), j % 2) for j in range(60)]
+    quick = P.load_or_trace(ck, 10, examples=examples, root=tmp_path / "c", quick=True)
+    assert list(quick.split_index) != [] and sorted(quick.split_index.tolist()) == P.quick_indices(examples, 10)
+    assert "-quick-" in Path(quick.path).name and quick.info["sample"] == "quick"
+    seeded = P.load_or_trace(ck, 10, examples=examples, root=tmp_path / "c")
+    assert Path(seeded.path) != Path(quick.path) and seeded.info["sample"] == "seeded"
+    again = P.cached(ck, 10, root=tmp_path / "c", quick=True)
+    assert again is not None and again.path == quick.path

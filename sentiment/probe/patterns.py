@@ -6,7 +6,8 @@ This module owns
 - ``trace_sample``: every gate, cell and hidden state of a seeded sample of reviews, traced by
   ``probe.recompute`` on length-sorted padded batches, written as a ``BatchTrace`` directory;
 - the cache: ``load_or_trace`` / ``cached`` under ``text.cache_dir()/patterns``, one directory per
-  (model weights sha256, split, sample size, seed); written under a temporary name and renamed
+  (model weights sha256, split, sample size, seed, and whether it is the quick sample of ``quick_indices``
+  the page opens on); written under a temporary name and renamed
   into place; a directory that does not validate is removed and traced again;
 - ``select_units``, ``match``, ``word_profile`` / ``top_words``, ``cocluster``, ``saturation``.
 
@@ -17,7 +18,7 @@ layer, direction and gate (``L0-forward-i.npy`` ...). Review i's rows are offset
 reviews are stored shortest first (ties by split position), as they were traced.
 
 No streamlit here; the page (``sentiment/ui/patterns.py``) and the figures
-(``sentiment/pattern_figures.py``) only call these functions.
+(``sentiment/figures/patterns.py``) only call these functions.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ from sentiment.spec import PATTERNS_CACHE_ENV
 
 FORMAT = "gatescope-batch/1"
 DEFAULT_SAMPLE = 2000
+QUICK_SAMPLE = 200  # the sample the page traces with no click: half positive, half negative, short to long
+# (1 thread, 2-core CPU busy with other jobs: imdb-lstm-max 1.0 s for 100 reviews, 1.6 s for 150, 1.9 s for 200,
+# 142 MB on disk; hotel-lstm-max 0.6 s for 200; plus reading the IMDB test split, about 2.7 s)
 MAX_BATCH = 32  # reviews per batch
 TOKENS_PER_BATCH = 4_000  # B * T_max stays under this: batches that stay in the CPU's caches were the fastest
 # (600 IMDB reviews, 1 thread: 1.9 s at 1k-4k tokens a batch, 2.2 s at 16k, 2.6-3.3 s one review at a time)
@@ -144,6 +148,38 @@ def sample_indices(total: int, n: int, seed: int = 0) -> list[int]:
     return sorted(random.Random(seed).sample(range(total), n))
 
 
+def quick_indices(examples: Sequence[Example], n: int = QUICK_SAMPLE, seed: int = 0) -> list[int]:
+    """A small sample that shows a dataset at once: n positions, half of them positive and half negative
+    (fewer of a label that has fewer), each half length-bucketed: that label's reviews sorted by length
+    (characters, then position) cut into equal buckets, one review drawn from each (seeded). Sorted; all
+    positions when n >= len(examples)."""
+    total = len(examples)
+    if n >= total:
+        return list(range(total))
+    rng = random.Random(seed)
+    by_label: dict[int, list[int]] = {}
+    for j, (text, y) in enumerate(examples):
+        by_label.setdefault(int(y), []).append(j)
+    labels = sorted(by_label)
+    want = {y: n // len(labels) + (1 if i < n % len(labels) else 0) for i, y in enumerate(labels)}
+    short = {y: max(0, want[y] - len(by_label[y])) for y in labels}  # a label with too few gives its share away
+    for y in labels:
+        want[y] = min(want[y], len(by_label[y]))
+    spare = sum(short.values())
+    for y in labels:
+        extra = min(spare, len(by_label[y]) - want[y])
+        want[y] += extra
+        spare -= extra
+    chosen: list[int] = []
+    for y in labels:
+        pool = sorted(by_label[y], key=lambda j: (len(examples[j][0]) if isinstance(examples[j][0], str) else 0, j))
+        k = want[y]
+        for b in range(k):
+            lo, hi = b * len(pool) // k, (b + 1) * len(pool) // k
+            chosen.append(pool[rng.randrange(lo, hi)])
+    return sorted(chosen)
+
+
 def _batches(lengths: Sequence[int], max_batch: int = MAX_BATCH, tokens: int = TOKENS_PER_BATCH) -> list[slice]:
     """Consecutive slices of length-sorted reviews: at most max_batch reviews, B * T_max <= tokens."""
     out, a = [], 0
@@ -174,8 +210,10 @@ def weights_sha256(ckpt: Checkpoint) -> str:
 def trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int = DEFAULT_SAMPLE,
                  seed: int = 0, progress: Progress | None = None, info: dict | None = None,
                  max_batch: int = MAX_BATCH, tokens_per_batch: int = TOKENS_PER_BATCH, threads: int | None = None,
-                 max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
-    """Trace a seeded sample of n examples (all when n >= len) into the empty or new directory out_dir.
+                 max_bytes: int | None = None, reserve: Callable[[int], None] | None = None,
+                 chosen: Sequence[int] | None = None) -> BatchTrace:
+    """Trace a seeded sample of n examples (all when n >= len) into the empty or new directory out_dir;
+    ``chosen``: these positions of ``examples`` instead (``quick_indices``; n is then only recorded).
 
     Reviews the model cannot read (no words) are skipped and counted in info["skipped"]. Progress is
     called with (reviews done, reviews in all) after each batch. InputError when none is readable.
@@ -190,7 +228,7 @@ def trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | P
         torch.set_num_threads(int(threads))
     try:
         return _trace_sample(ckpt, examples, out_dir, n, seed, progress, info, max_batch, tokens_per_batch, max_bytes,
-                             reserve)
+                             reserve, chosen)
     finally:
         if threads:
             torch.set_num_threads(before)
@@ -239,13 +277,15 @@ def _open_arrays(out: Path, keys: list, n_tok: int, H: int) -> dict:
 
 def _trace_sample(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, n: int, seed: int,
                   progress: Progress | None, info: dict | None, max_batch: int, tokens_per_batch: int,
-                  max_bytes: int | None = None, reserve: Callable[[int], None] | None = None) -> BatchTrace:
+                  max_bytes: int | None = None, reserve: Callable[[int], None] | None = None,
+                  chosen: Sequence[int] | None = None) -> BatchTrace:
     t0 = time.perf_counter()
     if n < 1:
         raise InputError("patterns.sample_empty")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    seqs, tokens, labels, where, skipped = _encode_sample(ckpt, examples, sample_indices(len(examples), int(n), seed))
+    picked = list(chosen) if chosen is not None else sample_indices(len(examples), int(n), seed)
+    seqs, tokens, labels, where, skipped = _encode_sample(ckpt, examples, picked)
     lengths = [len(s) for s in seqs]
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(lengths)
@@ -373,15 +413,17 @@ def cache_root() -> Path:
     return cache_dir() / "patterns"
 
 
-def cache_key(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test") -> str:
-    """A directory name: the model's name (for people) and weights sha256 (for the cache), split, n, seed."""
+def cache_key(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", quick: bool = False) -> str:
+    """A directory name: the model's name (for people) and weights sha256 (for the cache), split, n, seed;
+    ``quick``: the balanced, length-bucketed sample of ``quick_indices`` (another key than the seeded one)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(ckpt.path).name if ckpt.path else "model")[:60] or "model"
-    return f"{name}-{weights_sha256(ckpt)[:20]}-{split}-n{int(n)}-s{int(seed)}-v1"
+    return f"{name}-{weights_sha256(ckpt)[:20]}-{split}{'-quick' if quick else ''}-n{int(n)}-s{int(seed)}-v1"
 
 
-def cache_path(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None) -> Path:
+def cache_path(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None,
+               quick: bool = False) -> Path:
     """Where this model's sample is (or would be) cached."""
-    return Path(root or cache_root()) / cache_key(ckpt, n, seed, split)
+    return Path(root or cache_root()) / cache_key(ckpt, n, seed, split, quick)
 
 
 def bytes_per_token(ckpt: Checkpoint) -> int:
@@ -390,9 +432,10 @@ def bytes_per_token(ckpt: Checkpoint) -> int:
     return c.num_layers * c.directions * len(GATE_NAMES[c.cell]) * c.hidden_size * 2 + 4
 
 
-def cached(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None) -> BatchTrace | None:
+def cached(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: str | Path | None = None,
+           quick: bool = False) -> BatchTrace | None:
     """The cached BatchTrace of this model and sample, or None (absent, or broken: then it is removed)."""
-    d = cache_path(ckpt, n, seed, split, root)
+    d = cache_path(ckpt, n, seed, split, root, quick)
     if not d.exists():
         return None
     try:
@@ -438,27 +481,28 @@ def touch(path: str | Path) -> None:
 
 def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, split: str = "test",
                   examples: Sequence[Example] | None = None, progress: Progress | None = None,
-                  root: str | Path | None = None, threads: int | None = None) -> BatchTrace:
+                  root: str | Path | None = None, threads: int | None = None, quick: bool = False) -> BatchTrace:
     """The cached trace of this model's sample, else a new one, written atomically into the cache.
+    ``quick``: the balanced, length-bucketed sample of ``quick_indices`` (cached under its own key).
 
     ``examples`` default to the model's own split (rebuilt from its card by ``readers.split_for``;
     GateScopeError when its dataset is not on this machine). Sessions asking for the same sample at
     once trace it once: the others wait on a lock and then read it. A valid cached trace is never
     replaced while someone may be reading it. When the cache folder cannot be written, the trace is
     made in a temporary folder and returned (not cached)."""
-    bt = cached(ckpt, n, seed, split, root)
+    bt = cached(ckpt, n, seed, split, root, quick)
     if bt is not None:
         touch(bt.path)
         return bt
     root = Path(root or cache_root())
-    key = cache_key(ckpt, n, seed, split)
+    key = cache_key(ckpt, n, seed, split, quick)
     try:
         root.mkdir(parents=True, exist_ok=True)
         writable = True
     except OSError:
         writable = False
     with _locked(root / f".{key}.lock") if writable else nullcontext():
-        bt = cached(ckpt, n, seed, split, root)  # traced by another session while we waited
+        bt = cached(ckpt, n, seed, split, root, quick)  # traced by another session while we waited
         if bt is not None:
             touch(bt.path)
             return bt
@@ -473,11 +517,13 @@ def load_or_trace(ckpt: Checkpoint, n: int = DEFAULT_SAMPLE, seed: int = 0, spli
             tmp = Path(tempfile.mkdtemp(prefix="gatescope-patterns-"))
         sha = weights_sha256(ckpt)
         info = {"model_name": Path(ckpt.path).name if ckpt.path else "", "model_path": str(ckpt.path),
-                "weights_sha256": sha, "dataset": ckpt.card.get("dataset", ""), "split": split}
+                "weights_sha256": sha, "dataset": ckpt.card.get("dataset", ""), "split": split,
+                "sample": "quick" if quick else "seeded"}
         try:
             limit = cache_limit_bytes() if cache_it else None  # held for every source, uploads included
             trace_sample(ckpt, examples, tmp, n=n, seed=seed, progress=progress, info=info, threads=threads, max_bytes=limit,
-                         reserve=None if limit is None else lambda need: prune_to_size(root, limit=limit - need))
+                         reserve=None if limit is None else lambda need: prune_to_size(root, limit=limit - need),
+                         chosen=quick_indices(examples, n, seed) if quick else None)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from sentiment import spec
+from sentiment import i18n as i18n_tables
+from sentiment import serving, spec
 from sentiment.data import uploads
 from sentiment.errors import GateScopeError
 from sentiment.figures import patterns as pf
@@ -54,15 +55,23 @@ def _stamp(path: Path) -> float:
     return (path / "index.json").stat().st_mtime
 
 
-def batch_for(ckpt, n: int, split: str = "test") -> patterns.BatchTrace | None:
+def tn(key: str, *counts: tuple[str, int], **kw) -> str:
+    """``t(key)`` with the singular where a count is 1: each (suffix, count) with count == 1 adds its suffix
+    to the key ("patterns.units" + ".one"), when the tables have that key (Chinese has no plural: its
+    variants read as the base)."""
+    plural = key + "".join(suffix for suffix, count in counts if count == 1)
+    return t(plural if plural in i18n_tables.TABLES["en"] else key, **kw)
+
+
+def batch_for(ckpt, n: int, split: str = "test", quick: bool = False) -> patterns.BatchTrace | None:
     """The cached batch trace of this model's sample, or None (a broken one is removed)."""
-    d = patterns.cache_path(ckpt, n, split=split)
+    d = patterns.cache_path(ckpt, n, split=split, quick=quick)
     try:
         if not (d / "index.json").is_file():
             return None
         bt = _open(str(d), _stamp(d), patterns.weights_sha256(ckpt))
     except GateScopeError:
-        patterns.cached(ckpt, n, split=split)  # removes what does not validate
+        patterns.cached(ckpt, n, split=split, quick=quick)  # removes what does not validate
         return None
     except OSError:  # removed meanwhile (the disk limit, another session): trace again
         return None
@@ -132,7 +141,7 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
     if summary.language in ("en", "zh") and entry.language in ("en", "zh") and summary.language != entry.language:
         st.warning(t("patterns.upload.language", data=t(f"lang.{summary.language}"), model=t(f"lang.{entry.language}")),
                    icon=":material/translate:")
-    st.caption(t("patterns.upload.ok", n=summary.reviews, pos=summary.positive, neg=summary.negative))
+    st.caption(tn("patterns.upload.ok", (".one", summary.reviews), n=summary.reviews, pos=summary.positive, neg=summary.negative))
     return f"upload-{summary.sha256[:16]}", examples, len(examples)
 
 
@@ -144,40 +153,72 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
     n = min(n, total)
     bt = batch_for(ckpt, n, split)
     if bt is None:
+        # The model's own test split, a sample larger than the quick one: the quick sample is traced with no
+        # click (seconds) and shown while the larger one waits for the button.
+        quick = quick_sample(entry, ckpt, total) if split == "test" and n > min(patterns.QUICK_SAMPLE, total) else None
         note = st.empty()
-        note.info(t("patterns.untraced", n=n, dataset=entry.dataset if split == "test" else "CSV"), icon=":material/hourglass_empty:")
-        label = t("patterns.trace", n=n) if split == "test" else t("patterns.trace.upload", n=n)
+        where = entry.dataset if split == "test" else "CSV"
+        if quick is not None:
+            note.info(t("patterns.quick", n=quick.n, pos=int(quick.labels.sum()), neg=int(quick.n - quick.labels.sum()),
+                         full=n, dataset=where), icon=":material/bolt:")
+            label = t("patterns.trace.more", n=n)
+        else:
+            note.info(tn("patterns.untraced", (".one", n), n=n, dataset=where), icon=":material/hourglass_empty:")
+            label = tn("patterns.trace", (".one", n), n=n) if split == "test" else tn("patterns.trace.upload", (".one", n), n=n)
         button = st.empty()  # emptied once clicked: a traced sample shows no "Trace" button
         if not button.button(label, key=f"{K}_trace", type="primary"):
-            return None
-        note.empty()
-        button.empty()
-        done: dict[str, tuple[int, int]] = {}  # the worker's progress, read by the page's thread
-
-        def progress(k: int, all_: int) -> None:
-            done["now"] = (k, all_)
-
-        try:  # through the server's queue; the page shows the wait, then reviews done and the time left
-            made = waiting.run_heavy(
-                lambda: patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress),
-                task="patterns", units=n, label=lambda: t("patterns.tracing", done=done.get("now", (0, n))[0], total=n),
-                progress=lambda: done.get("now"))
-        except GateScopeError as e:
-            st.error(t("patterns.failed", err=t(e)), icon=":material/error:")
-            return None
-        except Exception as e:  # never a traceback in front of a person
-            log.exception("batch trace of %s", entry.path)
-            st.error(t("patterns.failed", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
-            return None
-        bt = batch_for(ckpt, n, split)
-        if bt is None:  # traced, but the cache folder could not keep it: use it for this run only
-            st.warning(t("patterns.nocache", root=patterns.cache_root()), icon=":material/warning:")
-            bt = made
+            if quick is None:
+                return None
+            bt = quick
+        else:
+            note.empty()
+            button.empty()
+            bt = trace_now(entry, ckpt, n, split, examples)
+            if bt is None:
+                return None
     skipped = int(bt.info.get("skipped", 0))
-    st.caption(t("patterns.summary" if split == "test" else "patterns.summary.upload", n=bt.n, tokens=bt.n_tokens, secs=float(bt.info.get("seconds", 0.0)),
-                 size=catalog.format_bytes(bt.disk_bytes()), skipped=t("patterns.skipped", k=skipped) if skipped else ""))
+    st.caption(tn("patterns.summary" if split == "test" else "patterns.summary.upload", (".one", bt.n), n=bt.n, tokens=bt.n_tokens,
+                  secs=float(bt.info.get("seconds", 0.0)), size=catalog.format_bytes(bt.disk_bytes()),
+                  skipped=tn("patterns.skipped", (".one", skipped), k=skipped) if skipped else ""))
     cache_line(bt)
     return bt
+
+
+def trace_now(entry: catalog.ModelEntry, ckpt, n: int, split: str, examples: list | None,
+              quick: bool = False) -> patterns.BatchTrace | None:
+    """Trace (or read from the cache) this sample through the server's queue, with its progress bar; None
+    after an error message. ``quick``: the quick sample (``patterns.quick_indices``) of n reviews."""
+    done: dict[str, tuple[int, int]] = {}  # the worker's progress, read by the page's thread
+
+    def progress(k: int, all_: int) -> None:
+        done["now"] = (k, all_)
+
+    try:  # through the server's queue; the page shows the wait, then reviews done and the time left
+        made = waiting.run_heavy(
+            lambda: patterns.load_or_trace(ckpt, n, split=split, examples=examples, progress=progress, quick=quick,
+                                          threads=serving.interactive_threads() if quick else None),
+            task="patterns", units=n,
+            label=lambda: t("patterns.tracing", done=done.get("now", (0, n))[0], total=n),
+            progress=lambda: done.get("now"))
+    except GateScopeError as e:
+        st.error(t("patterns.failed", err=t(e)), icon=":material/error:")
+        return None
+    except Exception as e:  # never a traceback in front of a person
+        log.exception("batch trace of %s", entry.path)
+        st.error(t("patterns.failed", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
+        return None
+    bt = batch_for(ckpt, n, split, quick=quick)
+    if bt is None:  # traced, but the cache folder could not keep it: use it for this run only
+        st.warning(t("patterns.nocache", root=patterns.cache_root()), icon=":material/warning:")
+        bt = made
+    return bt
+
+
+def quick_sample(entry: catalog.ModelEntry, ckpt, total: int) -> patterns.BatchTrace | None:
+    """The quick sample of the model's test split (``patterns.QUICK_SAMPLE`` reviews, half of each label,
+    short to long): from the cache, else traced now with no click (a few seconds). None after a message."""
+    n = min(patterns.QUICK_SAMPLE, total)
+    return batch_for(ckpt, n, "test", quick=True) or trace_now(entry, ckpt, n, "test", None, quick=True)
 
 
 def cache_line(bt: patterns.BatchTrace) -> None:
@@ -212,7 +253,7 @@ def _review_values(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tupl
     default = next((i for i in options if lengths[i] >= 20), 0)
     def label(i: int) -> str:
         start = pf.join_tokens(bt.review_tokens(i)[:8], bt.info.get("language", "en"))
-        return t("patterns.review.option", idx=int(bt.split_index[i]), label=_label(int(bt.labels[i])), n=int(lengths[i]), start=start)
+        return tn("patterns.review.option", (".one", int(lengths[i])), idx=int(bt.split_index[i]), label=_label(int(bt.labels[i])), n=int(lengths[i]), start=start)
 
     i = common.pick(t("patterns.review"), options, f"{K}_review", default, format_func=label, help=t("patterns.review.help"))
     return bt.review_tokens(i), bt.review(i, key)
@@ -294,7 +335,7 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
                       args=(f"{K}_thr_{kind}", better), icon=":material/tune:")
         return
     listed = ", ".join(f"u{u}" for u in units[:40]) + (" …" if units.size > 40 else "")
-    st.markdown(t("patterns.units", k=int(units.size), thr=f"{thr:g}", phrase=phrase, units=listed))
+    st.markdown(tn("patterns.units", (".one", int(units.size)), k=int(units.size), thr=f"{thr:g}", phrase=phrase, units=listed))
     c1, c2 = st.columns(2)
     with c1:
         k = int(st.number_input(t("patterns.top"), 1, int(units.size), min(int(units.size), 5), key=f"{K}_top",
@@ -307,11 +348,11 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     if not matches:
         st.info(t("patterns.matches.none"), icon=":material/search_off:")
         return
-    st.caption(t("patterns.matches.count", total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}",
+    st.caption(tn("patterns.matches.count", (".one", total), (".unit", len(used)), total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}",
                  shown=len(matches), share=positive / total))
     language = "zh" if entry.language == "zh" else "en"
     for m in matches:
-        st.markdown(f"- {pf.match_markdown(m, language)}  \n  *{t('patterns.match.row', idx=m.split_index, label=_label(m.label), n=m.length, mean=m.mean)}*")
+        st.markdown(f"- {pf.match_markdown(m, language)}  \n  *{tn('patterns.match.row', ('.one', m.length), idx=m.split_index, label=_label(m.label), n=m.length, mean=m.mean)}*")
 
 
 # ---- unit words ---------------------------------------------------------------------------------------
@@ -336,7 +377,7 @@ def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
     cc = view.clusters
     fig = pf.cocluster_heatmap(view.matrix, view.words, cc, key[2], lang=lang(), counts=view.counts)
     common.chart(fig, key=f"{K}_cocluster", filename="patterns-unit-words")
-    st.caption(t("patterns.words.caption", w=len(prof.words), m=min_count, tokens=bt.n_tokens))
+    st.caption(tn("patterns.words.caption", (".once", min_count), w=len(prof.words), m=min_count, tokens=bt.n_tokens))
     unit = int(st.number_input(t("patterns.unit"), 0, bt.hidden_size - 1, int(cc.unit_order[0]), key=f"{K}_unit"))
     up, down = patterns.top_words(prof, unit, k=12)
     cols = st.columns(2)
