@@ -189,3 +189,19 @@ def test_a_state_dict_missing_a_recurrent_tensor_is_a_message_not_a_key_error(tm
     with pytest.raises(InputError) as e:
         convert.structure_here(path.read_bytes(), path.name, {})
     assert e.value.code is not None  # a message in both languages, never the bare exception
+
+
+def test_the_cache_keeps_small_structures_and_never_more_than_its_bytes(small_pt):
+    sandbox._CACHE.clear()
+    s = convert.read_structure(small_pt.read_bytes(), small_pt.name, {})
+    assert len(sandbox._CACHE) == 1  # the page's next rerun reads it without a child
+    big = convert.structure_here(small_pt.read_bytes(), small_pt.name, {})
+    big.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 16 + 1, 4)  # a quarter of the cache
+    sandbox._remember("big", big)
+    assert "big" not in sandbox._CACHE
+    for i in range(6):  # six fifths: the oldest must go
+        mid = convert.structure_here(small_pt.read_bytes(), small_pt.name, {})
+        mid.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 20, 4)  # a fifth of the cache
+        sandbox._remember(f"mid{i}", mid)
+    assert sum(sandbox._weights_bytes(x) for x in sandbox._CACHE.values()) <= sandbox._CACHE_BYTES
+    assert "mid5" in sandbox._CACHE and "mid0" not in sandbox._CACHE and s is not None

@@ -44,6 +44,7 @@ DEFAULT_SECONDS = 60
 MAX_JSON = 64 << 20  # the structure and vocabulary the child sends back
 _CACHE: "OrderedDict[str, object]" = OrderedDict()  # request digest -> Structure (the page reruns often)
 _CACHE_SIZE = 8
+_CACHE_BYTES = 256 << 20  # weights kept by the cache together: a class's uploads must not fill the server
 last_peak_bytes = 0  # the last child's peak resident memory (tests and the README's limits read it)
 MAX_VOCAB_BYTES = 256 << 20  # a vocabulary file larger than this is refused before it is read
 _SLOTS = threading.BoundedSemaphore(2)  # children at once: thirty uploads in a class queue, the server serves on
@@ -119,10 +120,21 @@ def read(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None, 
         with _SLOTS:
             _run_child(request, folder)
         s = _receive(out)
-    _CACHE[key] = s
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    _remember(key, s)
     return copy.deepcopy(s)
+
+
+def _weights_bytes(s) -> int:
+    return sum(t.numel() * t.element_size() for t in s.state.values())
+
+
+def _remember(key: str, s) -> None:
+    """Keep a parsed structure for the page's next rerun, within the cache's count and bytes."""
+    if _weights_bytes(s) > _CACHE_BYTES // 4:
+        return
+    _CACHE[key] = s
+    while len(_CACHE) > _CACHE_SIZE or sum(_weights_bytes(x) for x in _CACHE.values()) > _CACHE_BYTES:
+        _CACHE.popitem(last=False)
 
 
 def _run_child(request: dict, folder: Path) -> None:
