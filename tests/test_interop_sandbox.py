@@ -196,12 +196,12 @@ def test_the_cache_keeps_small_structures_and_never_more_than_its_bytes(small_pt
     s = convert.read_structure(small_pt.read_bytes(), small_pt.name, {})
     assert len(sandbox._CACHE) == 1  # the page's next rerun reads it without a child
     big = convert.structure_here(small_pt.read_bytes(), small_pt.name, {})
-    big.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 16 + 1, 4)  # a quarter of the cache
+    big.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 64 + 1, 4)  # over a quarter of the cache
     sandbox._remember("big", big)
     assert "big" not in sandbox._CACHE
     for i in range(6):  # six fifths: the oldest must go
         mid = convert.structure_here(small_pt.read_bytes(), small_pt.name, {})
-        mid.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 20, 4)  # a fifth of the cache
+        mid.state["embedding.weight"] = torch.zeros(sandbox._CACHE_BYTES // 80, 4)  # a fifth of the cache
         sandbox._remember(f"mid{i}", mid)
     assert sum(sandbox._weights_bytes(x) for x in sandbox._CACHE.values()) <= sandbox._CACHE_BYTES
     assert "mid5" in sandbox._CACHE and "mid0" not in sandbox._CACHE and s is not None
