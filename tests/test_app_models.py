@@ -41,10 +41,10 @@ def test_table_lists_every_model_with_its_accuracies(monkeypatch):
     assert len(entries) == 20 and sorted(table["model"]) == sorted(e.name for e in entries.values())  # 18 gated + 2 bow
     for _, row in table.iterrows():
         e = next(x for x in entries.values() if x.name == row["model"])
-        assert abs(row["test accuracy (%)"] - 100 * e.test_accuracy) < 0.01
-        assert abs(row["balanced accuracy (%)"] - 100 * e.card["test_balanced_accuracy"]) < 0.01
-        assert abs(row["F1 (%)"] - 100 * e.card["test_f1"]) < 0.01
-        assert row["test reviews"] == e.test_size
+        assert abs(row["acc. %"] - 100 * e.test_accuracy) < 0.01  # short headers; the full ones in their tooltips
+        assert abs(row["bal. acc. %"] - 100 * e.card["test_balanced_accuracy"]) < 0.01
+        assert abs(row["F1 %"] - 100 * e.card["test_f1"]) < 0.01
+        assert row["reviews"] == e.test_size
 
 
 def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
@@ -143,9 +143,9 @@ def test_calibration_is_shown_with_its_reliability_diagram(monkeypatch):
     rel = next(c for c in charts(at) if c["layout"].get("meta", {}).get("kind") == "reliability")
     after = rel["data"][2]
     assert after["y"] == [r["accuracy"] for r in cal["reliability_after"]]
-    table = at.dataframe[0].value
+    table = at.dataframe[1].value  # the second table: size, training and calibration
     row = table[table["model"] == entry.name].iloc[0]
-    assert abs(row["ECE after (%)"] - 100 * cal["test_ece_after"]) < 0.01
+    assert abs(row["ECE post %"] - 100 * cal["test_ece_after"]) < 0.01
 
 
 def test_a_bag_of_words_card_opens(monkeypatch):

@@ -110,20 +110,35 @@ def grids(ok: list[ModelEntry]) -> None:
                              filename=f"grid-{ds}")
 
 
+ACCURACY_COLS = ("model", "dataset", "cell", "pooling", "acc", "bacc", "f1", "n")
+MAKING_COLS = ("model", "source", "params", "size", "time", "device", "temperature", "ece_before", "ece_after")
+
+
 def table(ok: list[ModelEntry]) -> None:
+    """Every model in two tables (its test scores; its size, training and calibration), each narrow enough
+    to show every header and value whole beside the sidebar on a 1280 px screen, in either language:
+    short headers ("col.s.*"), the full wording in each header's tooltip."""
     st.subheader(t("models.table"))
-    tables.fit([{
-        t("col.model"): e.name, t("col.source"): t(f"source.{e.source}"), t("col.dataset"): e.dataset,
-        t("col.cell"): t(f"cell.{e.cell}") if e.cell in (*common.CELL_ORDER, common.BOW) else e.cell,
-        t("col.pooling"): t(f"pool.{e.pooling}") if e.pooling in (*common.POOL_ORDER, "none", "last_step") else e.pooling,
-        t("col.acc"): _pct(e.test_accuracy), t("col.bacc"): _pct(e.card.get("test_balanced_accuracy")),
-        t("col.f1"): _pct(e.card.get("test_f1")), t("col.n"): e.test_size, t("col.params"): e.parameters,
-        t("col.size"): format_bytes(e.size_bytes), t("col.time"): e.card.get("train_seconds"),
-        t("col.device"): str(e.card.get("device", "")).split(" (")[0],  # "cuda"; the whole name is on the card
-        t("col.temperature"): _cal(e.card).get("temperature"),
-        t("col.ece_before"): _pct(_cal(e.card).get("test_ece_before")),
-        t("col.ece_after"): _pct(_cal(e.card).get("test_ece_after")),
-    } for e in ok])
+    rows = [_row(e) for e in ok]
+    for part, cols in (("scores", ACCURACY_COLS), ("making", MAKING_COLS)):
+        st.caption(t(f"models.table.{part}"))
+        tables.fit([{t(f"col.s.{c}"): r[c] for c in cols} for r in rows],
+                   helps={t(f"col.s.{c}"): t(f"col.{c}") for c in cols})
+
+
+def _row(e: ModelEntry) -> dict:
+    cal = _cal(e.card)
+    return {
+        "model": e.name, "source": t(f"source.{e.source}"), "dataset": e.dataset,
+        "cell": t(f"cell.{e.cell}") if e.cell in (*common.CELL_ORDER, common.BOW) else e.cell,
+        "pooling": t(f"pool.{e.pooling}") if e.pooling in (*common.POOL_ORDER, "none", "last_step") else e.pooling,
+        "acc": _pct(e.test_accuracy), "bacc": _pct(e.card.get("test_balanced_accuracy")),
+        "f1": _pct(e.card.get("test_f1")), "n": e.test_size, "params": e.parameters,
+        "size": format_bytes(e.size_bytes), "time": e.card.get("train_seconds"),
+        "device": str(e.card.get("device", "")).split(" (")[0],  # "cuda"; the whole name is on the card
+        "temperature": cal.get("temperature"),
+        "ece_before": _pct(cal.get("test_ece_before")), "ece_after": _pct(cal.get("test_ece_after")),
+    }
 
 
 def _cal(card: dict) -> dict:

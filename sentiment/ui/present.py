@@ -3,7 +3,8 @@ of a review token by token (previous / play-pause / next, at a chosen speed).
 
 Presenter mode is the sidebar switch ``present`` (and ``?present=1`` in a link). When it is on, CSS
 hides the sidebar and every row a page puts in ``controls(...)``, and enlarges the text, the equations
-and the charts' fonts; a button at the top right ("Exit presenter mode") turns it off again.
+and the charts' fonts; a button at the top right of the page ("Exit presenter mode"), in the page's flow
+(it scrolls away with the page rather than floating over charts), turns it off again.
 
 ``step_through`` drives a page's token widget: while playing, the page's view of the current token
 runs as an ``st.fragment(run_every=...)`` that moves one token on at each tick and stops at the end.
@@ -26,8 +27,8 @@ CSS = """<style data-gatescope="presenter">
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarNav"], header[data-testid="stHeader"] { display: none !important; }
 [class*="st-key-gs_controls_"] { display: none !important; }
-.st-key-gs_present_exit { position: fixed; top: 0.6rem; right: 1.2rem; z-index: 999990; width: auto !important; }
-[data-testid="stMain"] .block-container { padding-top: 2.5rem; max-width: 100%; }
+.st-key-gs_present_exit { display: flex; flex-direction: row; justify-content: flex-end; }
+[data-testid="stMain"] .block-container { padding-top: 1.5rem; max-width: 100%; }
 [data-testid="stMain"] h1 { font-size: 3.2rem !important; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.3rem !important; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li { font-size: 1.55rem !important; line-height: 1.5; }
@@ -57,7 +58,7 @@ def _exit() -> None:
 
 def frame() -> None:
     """The sidebar switch (first read from ``?present=``), the URL kept in step with it, and while it is
-    on: the presenter CSS and the way back (a button fixed at the top right). Call it once per run,
+    on: the presenter CSS and the way back (a button at the top right, above the page). Call it once per run,
     before the page, from ``sentiment.ui.navigation``."""
     if PRESENT_KEY not in st.session_state:
         st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_KEY, "") in ("1", "true", "yes", "on")
