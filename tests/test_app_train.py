@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("GATESCOPE_ESTIMATE_PROBE", "0")  # the reference speed (the probe: test_train_estimate.py)
     return tmp_path / "runs"
 
 

@@ -6,8 +6,9 @@ of that (a forward pass, no backward); a wider model costs more per token, as sq
 seconds are the run's start-up (importing torch, reading and tokenizing the data, building the
 vocabulary) plus the work divided by a speed in token-steps per second. The speed and the start-up
 are those the last finished run on this server showed (so the estimate follows this machine's load
-and its thread policy); before any run, those measured on the reference machine (2-core CPU, one
-thread, hotel). A review's tokens are the dataset's typical length, capped: with reviews of mean
+and its thread policy). Before any run has finished, probe() times a few real training batches of the
+chosen model and data here, at the run's threads (see below); only when that fails, the speed
+measured on the reference machine (2-core CPU, one thread, hotel). A review's tokens are the dataset's typical length, capped: with reviews of mean
 length m and a cap c, about m * (1 - exp(-c / m)) (as if lengths were exponential).
 """
 
@@ -88,3 +89,166 @@ def measured_speed(run_id: str, config: dict, status: dict, events: Iterable[dic
     if busy <= 0 or startup < 0 or work <= 0:
         return None
     return Speed(work / busy, startup, run_id)
+
+
+# ---- the first estimate on a server that has finished no run: time a few real batches ----------------
+#
+# probe() starts ``python -m sentiment.training.estimate`` at the run's threads and niceness (so under the
+# machine's load of the moment, as the run will be): it imports torch, reads and encodes the chosen data
+# as the run would (train.prepare), builds the chosen model and times a few real training batches of the
+# chosen batch size from the run's own length buckets, then the forward passes of validation and test.
+# ProbeSpeed.seconds() scales these to any number of training reviews and epochs. One probe per
+# (data, model, batch size, length, threads), kept for the process (PROBES).
+
+PROBE_BATCHES = 6  # timed training batches (after WARM_BATCHES not timed: the first ones are slow)
+WARM_BATCHES = 2
+PROBE_LIMIT = 1000  # training reviews the probe reads and encodes at most
+FIXED_SECONDS = 0.5  # the end of a run: checkpoint, calibration, card
+
+
+@dataclass(frozen=True)
+class ProbeSpeed:
+    """What a probe measured: start-up (import; read, encode at ``limit`` reviews, build the model and optimizer), the encoding seconds
+    of one more review, the seconds of one training review (a batch's mean time, over batches of every size, per review),
+    of one validation and one test review (forward only), and the test reviews' count."""
+
+    import_seconds: float
+    prepare_seconds: float
+    limit: int
+    encode_per_review: float
+    train_per_review: float
+    val_per_review: float
+    test_per_review: float
+    test_reviews: int
+    threads: int
+
+    def startup(self, limit: int) -> float:
+        """Seconds from the run's start to its first batch: import, read, encode, build."""
+        val, val0 = max(limit // 4, 200), max(self.limit // 4, 200)
+        return max(0.0, self.import_seconds + self.prepare_seconds
+                   + self.encode_per_review * (limit + val - self.limit - val0))
+
+    def epoch(self, limit: int) -> float:
+        """Seconds of one epoch: training ``limit`` reviews, then validating."""
+        return self.train_per_review * limit + self.val_per_review * max(limit // 4, 200)
+
+    def test(self) -> float:
+        """Seconds of the end: testing, calibration, the checkpoint."""
+        return self.test_per_review * self.test_reviews + FIXED_SECONDS
+
+    def seconds(self, limit: int, epochs: int) -> float:
+        """The estimated wall time of a run on ``limit`` training reviews for ``epochs`` epochs."""
+        return self.startup(limit) + epochs * self.epoch(limit) + self.test()
+
+
+PROBES: dict[tuple, ProbeSpeed] = {}
+PROBE_ENV = "GATESCOPE_ESTIMATE_PROBE"  # "0": no probe, the reference machine's speed (the page's fast tests)
+
+
+def probing() -> bool:
+    import os
+
+    return os.environ.get(PROBE_ENV, "1").strip() != "0"
+
+
+def probe_key(config: dict, threads: int) -> tuple:
+    return tuple(str(config.get(k)) for k in ("data", "cell", "pooling", "hidden", "embed", "layers",
+                                               "bidirectional", "max_len", "batch_size", "device")) + (threads,)
+
+
+def probe(config: dict, threads: int = 1, nice: int = 0, timeout: float = 120.0) -> ProbeSpeed | None:
+    """Time a few real batches of ``config`` (a run's config: data, cell, hidden, max_len, batch_size, ...)
+    in a process of its own at ``threads`` torch threads and niceness ``nice``; cached per process.
+    None when the probe fails (the caller falls back to the reference speed)."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    key = probe_key(config, threads)
+    if key in PROBES:
+        return PROBES[key]
+    args = dict(config, limit=min(int(config.get("limit") or PROBE_LIMIT), PROBE_LIMIT), threads=threads, nice=nice)
+    t0 = time.time()
+    try:
+        done = subprocess.run([sys.executable, "-m", "sentiment.training.estimate", json.dumps(args)],
+                              capture_output=True, text=True, timeout=timeout)
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        out["import_seconds"] = out.pop("imported") - t0
+        speed = ProbeSpeed(**out)
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError, KeyError):
+        return None
+    PROBES[key] = speed
+    return speed
+
+
+def _probe_child(args: dict) -> dict:
+    """The probe's process (see probe()): prints what it measured as one JSON line."""
+    import os
+    import time
+
+    os.nice(int(args.pop("nice", 0) or 0))
+    from dataclasses import fields
+
+    import torch
+
+    from sentiment.data import batching
+    from sentiment.data.text import tokenize
+    from sentiment.training import train as T  # what a run imports before it starts
+    from sentiment.training.config import TrainConfig
+    from sentiment.training.evaluate import logits_ids
+
+    imported = time.time()
+    threads = int(args.pop("threads", 1) or 1)
+    torch.set_num_threads(threads)
+
+    known = {f.name for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in args.items() if k in known and k not in ("out", "metrics")}, out="")
+    cfg = T.resolve(cfg)
+    t = time.time()
+    splits, spec, vocab, enc = T.prepare(cfg)
+    device = T.resolve_device(cfg.device)
+    model = T.build_model(cfg, None, vocab)
+    train_x, train_y = enc["train"]
+    s = T.start_session(cfg, model, device, max(1, len(train_x) // cfg.batch_size), 0, 1, 0, None)  # Adam imports dynamo
+    prepare_seconds = time.time() - t
+    texts = [x for x, _ in splits.train[:200]]
+    t = time.time()
+    for x in texts:
+        vocab.encode(tokenize(x, spec)[: cfg.max_len])
+    encode = (time.time() - t) / max(1, len(texts))
+    lengths, labels = [len(x) for x in train_x], torch.tensor(train_y)
+    batches = T.epoch_batches(s, lengths, 1)
+    # A batch costs a fixed part (the optimizer's step over every weight) and a part per padded token: time
+    # batches spread evenly over the epoch's batch sizes (B x longest), after a few that warm up.
+    by_size = sorted(batches, key=lambda b: len(b) * max(lengths[j] for j in b))
+    picked = [by_size[round(k * (len(by_size) - 1) / max(1, PROBE_BATCHES - 1))] for k in range(PROBE_BATCHES)]
+    s.model.train()
+    took = 0.0
+    for i, batch in enumerate(batches[:WARM_BATCHES] + picked):
+        t = time.time()
+        ids, lens = batching.collate([train_x[j] for j in batch])
+        T.train_step(s, ids.to(device), lens, labels[batch].to(device))
+        if i >= WARM_BATCHES:
+            took += time.time() - t
+    train_per_review = took / len(picked) * len(batches) / max(1, len(train_x))
+    val_x = enc["val"][0]
+    logits_ids(s.model, val_x[:64], device=device)  # warm up the forward pass
+    t = time.time()
+    logits_ids(s.model, val_x, device=device)
+    val_per_review = (time.time() - t) / max(1, len(val_x))
+    test_x = enc["test"][0]
+    sample = test_x[:: max(1, len(test_x) // 300)]
+    t = time.time()
+    logits_ids(s.model, sample, device=device)
+    test_per_review = (time.time() - t) / max(1, len(sample))
+    return dict(imported=imported, prepare_seconds=prepare_seconds, limit=len(train_x), encode_per_review=encode,
+                train_per_review=train_per_review, val_per_review=val_per_review, test_per_review=test_per_review,
+                test_reviews=len(test_x), threads=threads)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(_probe_child(json.loads(sys.argv[1]))))

@@ -194,9 +194,20 @@ def measured_speed() -> estimate.Speed:
     return estimate.REFERENCE
 
 
-def estimate_caption(limit: int, epochs: int, max_len: int, hidden: int, dataset: str | None, cap: float) -> None:
-    """The estimated run time, and how it was computed (sentiment.training.estimate)."""
+def estimate_caption(limit: int, epochs: int, max_len: int, hidden: int, dataset: str | None, cap: float,
+                     probe: dict | None = None, limits: runs.RunLimits | None = None) -> None:
+    """The estimated run time, and how it was computed (sentiment.training.estimate). ``probe``: the run's
+    config, timed on this server (a few real batches, once per config) when no run has finished here."""
     speed = measured_speed()
+    if speed.source is None and probe is not None and limits is not None and estimate.probing():
+        with st.spinner(t("train.estimate.probing")):
+            timed = estimate.probe(probe, threads=limits.threads(), nice=limits.nice)
+        if timed is not None:
+            st.caption(t("train.estimate", s=duration(timed.seconds(limit, epochs)), cap=duration(cap)) + " " + t(
+                "train.estimate.probe", batches=estimate.PROBE_BATCHES, threads=timed.threads,
+                startup=duration(timed.startup(limit)), epoch=duration(timed.epoch(limit)),
+                test=duration(timed.test())))
+            return
     seconds = estimate.estimate_seconds(limit, epochs, max_len, hidden, dataset, speed)
     source = t("train.estimate.run", run=speed.source) if speed.source else t("train.estimate.ref")
     st.caption(t("train.estimate", s=duration(seconds), cap=duration(cap)) + " " + t(
@@ -286,7 +297,12 @@ def launch_form() -> None:
     device_ok = device != "cuda" or _cuda_available()
     if not device_ok:
         st.warning(t("train.device.nocuda"), icon=":material/warning:")
-    estimate_caption(limit, epochs, max_len, hidden, (chosen or {}).get("data"), limits.max_seconds)
+    probe = None
+    if chosen and chosen.get("data") and init is None:  # a dataset of the data folder, trained from scratch
+        probe = dict(data=chosen["data"], cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, limit=limit,
+                     max_len=max_len, batch_size=QUICK["batch_size"], lr=QUICK["lr"],
+                     device="cpu" if device == "cuda" and not device_ok else device)
+    estimate_caption(limit, epochs, max_len, hidden, (chosen or {}).get("data"), limits.max_seconds, probe, limits)
     ready = chosen is not None and name_ok and device_ok
     if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=not ready, icon=":material/rocket_launch:"):
         if init is not None:  # the architecture, vocabulary and tokenizer come from the model
