@@ -200,7 +200,8 @@ def test_missing_dataset_is_said_clearly(env, monkeypatch):
 def test_chinese_interface(env):
     at = open_page("zh")
     assert at.title[0].value == "跨数据集的单元与模式"
-    assert at.button(key="pt_trace").label == "追踪 2,000 条测试评论以看到更多"
+    assert at.selectbox(key="pt_dataset").value == ("hotel", "zh")  # 中文 opens on the Chinese models
+    assert at.button(key="pt_trace").label == "追踪 776 条测试评论以看到更多"  # hotel's whole test split
     assert any(i.value.startswith(f"先打开一个快速样本：{patterns.QUICK_SAMPLE} 条测试评论") for i in at.info)
     assert at.get("plotly_chart")
 

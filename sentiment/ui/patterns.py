@@ -82,7 +82,7 @@ def batch_for(ckpt, n: int, split: str = "test", quick: bool = False) -> pattern
 def render() -> None:
     st.title(t("patterns.title"))
     st.caption(t("patterns.intro"))
-    entry = common.model_picker(K)
+    entry = common.model_picker(K, language=lang())  # 中文 opens on the Chinese models' finding
     if entry is None:
         return
     common.show_imported_status(entry.card)  # an imported model: verified, or what was assumed
