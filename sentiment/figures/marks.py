@@ -37,7 +37,18 @@ def mark_selection(fig: go.Figure, token: int, unit: int) -> go.Figure:
                 shapes.append(dict(outline, xref=f"x{sfx} domain", yref=f"y{sfx}", x0=0, x1=1, y0=row - 0.5, y1=row + 0.5))
     meta["selection"] = {"token": int(token), "unit": int(unit), "row": row}
     fig.update_layout(meta=meta, shapes=[*fig.layout.shapes, *shapes])
+    _window_on(fig, int(token), int(meta.get("window") or 0), len(meta.get("tokens", [])))
     return _label_token(fig, int(token), list(meta.get("tokens", [])))
+
+
+def _window_on(fig: go.Figure, token: int, window: int, T: int) -> None:
+    """A long review's heatmap opens on a window of tokens (gates.gate_heatmaps): move the window so
+    that the selected token is in it, centred where the review allows (every panel follows x)."""
+    rng = fig.layout.xaxis.range
+    if not window or window >= T or rng is None or rng[0] < token < rng[1]:
+        return
+    start = max(0, min(token - window // 2, T - window))
+    fig.update_xaxes(range=[start - 0.5, start + window - 0.5])
 
 
 def _label_token(fig: go.Figure, token: int, tokens: list[str]) -> go.Figure:
