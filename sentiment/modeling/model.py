@@ -8,14 +8,17 @@ own last token. Real steps are therefore exact, pad steps are zeroed, and a revi
 logits alone or in a padded batch. (This is the packed-sequence result without packing: on the CPU
 the backward pass through packed sequences was measured 9x slower than through padded ones, and on
 an H100 training was 2x faster padded.)
+
+Reading order: ``SentimentRNN``, what it returns (``ModelOutput``) and is built from
+(``ModelConfig``), then ``run_rnn``, the recurrence itself. The one-layer modules, the in-length
+reversal and the cuDNN switch are in ``sentiment.modeling.recurrence`` (importable from here too).
+
+Shapes: B reviews, T steps (the longest review), E embedding size, H hidden size, D = H x
+directions (the top layer's outputs), C classes.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -24,6 +27,12 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sentiment.modeling.pooling import IMPORT_POOLINGS, POOLINGS, Pooling, PoolResult, length_mask
+from sentiment.modeling.recurrence import (  # noqa: F401 (cell_of, cudnn_disabled, reverse_padded: imported from here too)
+    cell_of,
+    cudnn_disabled,
+    direction_modules,
+    reverse_padded,
+)
 from sentiment.spec import CELLS
 
 _RNN = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -32,119 +41,64 @@ MERGES = ("concat", "sum", "ave", "mul")  # how a bidirectional top layer's two 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda v: v}
 
 
-def merge_directions(x: torch.Tensor, how: str) -> torch.Tensor:
-    """x [..., 2H] (forward half, backward half) -> [..., H]: f + b, (f + b) / 2 or f * b."""
-    f, b = x.chunk(2, dim=-1)
-    return f + b if how == "sum" else (f + b) / 2 if how == "ave" else f * b
+class SentimentRNN(nn.Module):
+    """ids [B, T] -> embedding [B, T, E] -> dropout -> recurrence [B, T, D] (zeros at pads) -> pooling
+    [B, D] (or [B, H] when the directions are merged) -> dropout -> (an imported model's Dense layer)
+    -> Linear -> logits [B, C]."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=0)
+        rnn_kwargs = dict(batch_first=True, bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0)
+        if c.cell == "rnn":
+            rnn_kwargs["nonlinearity"] = "tanh"
+        self.rnn = _RNN[c.cell](c.embed_dim, c.hidden_size, c.num_layers, **rnn_kwargs)
+        D = c.hidden_size * c.directions
+        self.pool = Pooling(c.pooling, D, c.bidirectional, c.attn_dim)
+        self.drop = nn.Dropout(c.dropout)
+        self.hidden = nn.Linear(c.pooled_size, c.hidden_dense) if c.hidden_dense else None  # imported models only
+        self.fc = nn.Linear(c.hidden_dense or c.pooled_size, c.num_classes)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids [B, T], lengths [B] -> top-layer outputs [B, T, D] (zeros at pad steps)."""
+        x = self.drop(self.embedding(ids))  # [B, T, E]
+        return run_rnn(self.rnn, x, lengths)  # [B, T, D]
+
+    def head(self, out: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
+        """Pool top-layer outputs [B, T, D] and classify."""
+        c = self.config
+        seq = torch.tanh(out) if c.output_activation == "tanh" else out  # [B, T, D]
+        if c.merge == "concat":
+            pool = self.pool(seq, lengths)
+        elif self.pool.kind == "last":  # each direction's final state, then merged (Keras, return_sequences=False)
+            pool = self.pool(seq, lengths)
+            pool = PoolResult(merge_directions(pool.pooled, c.merge), pool.weights, pool.winners)  # pooled [B, H]
+        else:  # merged at every step, then pooled over time; a merged unit is no one direction's: no winners
+            pool = self.pool(merge_directions(seq, c.merge), lengths)  # [B, T, H] -> [B, H]
+            pool = PoolResult(pool.pooled, pool.weights, None)
+        z = self.drop(pool.pooled)  # [B, D or H]
+        if self.hidden is not None:
+            z = ACTIVATIONS[c.hidden_activation](self.hidden(z))  # [B, hidden_dense]
+        logits = self.fc(z)  # [B, C]
+        return ModelOutput(logits, out, pool)
+
+    def forward_full(self, ids: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
+        return self.head(self.encode(ids, lengths), lengths)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids [B, T], lengths [B] -> logits [B, C]."""
+        return self.forward_full(ids, lengths).logits
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
 
 
-def cell_of(rnn: nn.Module) -> str:
-    return "lstm" if isinstance(rnn, nn.LSTM) else "gru" if isinstance(rnn, nn.GRU) else "rnn"
-
-
-_DIRECTION_MODULES: "weakref.WeakKeyDictionary[nn.RNNBase, list[list[nn.RNNBase]]]" = weakref.WeakKeyDictionary()
-
-
-def direction_modules(rnn: nn.RNNBase) -> list[list[nn.RNNBase]]:
-    """[layer][direction] one-layer, one-direction fused modules sharing ``rnn``'s Parameter objects."""
-    cached = _DIRECTION_MODULES.get(rnn)
-    if cached is not None and all(
-        getattr(m, "weight_hh_l0") is getattr(rnn, f"weight_hh_l{l}{'_reverse' * d}")
-        for l, mods in enumerate(cached) for d, m in enumerate(mods)
-    ):
-        return cached
-    if getattr(rnn, "proj_size", 0):
-        raise ValueError("LSTMs with proj_size are not supported")
-    dirs = 2 if rnn.bidirectional else 1
-    kw: dict = dict(batch_first=True, bias=rnn.bias, device="meta")  # meta: no throw-away init
-    if cell_of(rnn) == "rnn":
-        kw["nonlinearity"] = rnn.nonlinearity
-    layers = []
-    for l in range(rnn.num_layers):
-        in_size = rnn.input_size if l == 0 else rnn.hidden_size * dirs
-        mods = []
-        for d in range(dirs):
-            m = type(rnn)(in_size, rnn.hidden_size, 1, **kw)
-            for name in m._flat_weights_names:  # weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
-                setattr(m, name, getattr(rnn, name.replace("_l0", f"_l{l}{'_reverse' * d}")))
-            mods.append(m.eval())
-        layers.append(mods)
-    _DIRECTION_MODULES[rnn] = layers
-    return layers
-
-
-_cudnn_lock = threading.Lock()
-_cudnn_users = 0  # threads inside cudnn_disabled()
-_cudnn_saved = True  # the flag as the first of them found it
-
-
-@contextmanager
-def cudnn_disabled() -> Iterator[None]:
-    """cuDNN off while any thread needs it off (cuDNN's RNN backward refuses eval mode, and input
-    gradients are taken in eval mode). torch.backends.cudnn.flags() is process-wide and restores what
-    it found on exit, so two sessions interleaving it could leave cuDNN off for good; here the first
-    thread in saves the flag and the last one out restores it."""
-    global _cudnn_users, _cudnn_saved
-    with _cudnn_lock:
-        if _cudnn_users == 0:
-            _cudnn_saved = torch.backends.cudnn.enabled
-            torch.backends.cudnn.enabled = False
-        _cudnn_users += 1
-    try:
-        yield
-    finally:
-        with _cudnn_lock:
-            _cudnn_users -= 1
-            if _cudnn_users == 0:
-                torch.backends.cudnn.enabled = _cudnn_saved
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """x [B, T, ...]: each row's first lengths[b] steps reversed, pad steps left where they are."""
-    B, T = x.shape[:2]
-    t = torch.arange(T, device=x.device)[None, :]  # [1, T]
-    L = lengths.to(x.device)[:, None]  # [B, 1]
-    idx = torch.where(t < L, L - 1 - t, t)  # [B, T]
-    return x.gather(1, idx.view(B, T, *[1] * (x.dim() - 2)).expand_as(x))
-
-
-# How run_rnn runs the recurrence: "padded" (per layer and direction, right-padded input; measured
-# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md; in
-# training, a batch without padding takes one fused call over every layer and direction), "per-direction"
-# (always per layer and direction) or "packed" (one fused call on a PackedSequence). The last two
-# are kept for the benchmark's comparison.
-RNN_PATH = "padded"
-
-
-def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """x [B, T, E] right-padded, lengths [B] -> top-layer outputs [B, T, H * directions], zeros at pads.
-
-    The same result as running ``rnn`` on the packed sequence (dropout between layers included)."""
-    if RNN_PATH == "packed":
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = rnn(packed)
-        return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
-    if RNN_PATH == "padded" and rnn.training and bool((lengths == x.shape[1]).all()):
-        # Training on a batch without padding: the whole module in one fused call (every layer and
-        # both directions, which cuDNN can overlap); the same outputs as below. Only in training, so
-        # that a prediction and the probe's recompute keep running the very same per-direction calls
-        # on every device. (Dropout between layers then comes from cuDNN's own generator on a GPU,
-        # which torch.manual_seed does not reset; cuDNN training is not bit-repeatable anyway.)
-        return rnn(x)[0]  # [B, T, H * dirs]
-    mask = length_mask(lengths.to(x.device), x.shape[1])[:, :, None].to(x.dtype)  # [B, T, 1]
-    layers = direction_modules(rnn)
-    inp = x
-    for l, mods in enumerate(layers):
-        outs = []
-        for d, mod in enumerate(mods):
-            mod.training = rnn.training  # cuDNN's backward needs training mode; one layer: no dropout inside
-            xi = inp if d == 0 else reverse_padded(inp, lengths)
-            out, _ = mod(xi)  # [B, T, H]; steps past a review's length read padding and are dropped
-            outs.append(out if d == 0 else reverse_padded(out, lengths))
-        inp = torch.cat(outs, -1) * mask.to(outs[0].dtype)  # [B, T, H * dirs]
-        if l < len(layers) - 1 and rnn.dropout and rnn.training:
-            inp = F.dropout(inp, rnn.dropout, training=True)
-    return inp
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor  # [B, C]
+    outputs: torch.Tensor  # [B, T, D] top layer's hidden states, D = hidden * directions; zero at pads
+    pool: PoolResult
 
 
 @dataclass
@@ -205,62 +159,53 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-@dataclass
-class ModelOutput:
-    logits: torch.Tensor  # [B, C]
-    outputs: torch.Tensor  # [B, T, D] top layer's hidden states, D = hidden * directions; zero at pads
-    pool: PoolResult
+def merge_directions(x: torch.Tensor, how: str) -> torch.Tensor:
+    """x [..., 2H] (forward half, backward half) -> [..., H]: f + b, (f + b) / 2 or f * b."""
+    f, b = x.chunk(2, dim=-1)
+    return f + b if how == "sum" else (f + b) / 2 if how == "ave" else f * b
 
 
-class SentimentRNN(nn.Module):
-    def __init__(self, config: ModelConfig):
-        super().__init__()
-        self.config = c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=0)
-        rnn_kwargs = dict(batch_first=True, bidirectional=c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0)
-        if c.cell == "rnn":
-            rnn_kwargs["nonlinearity"] = "tanh"
-        self.rnn = _RNN[c.cell](c.embed_dim, c.hidden_size, c.num_layers, **rnn_kwargs)
-        D = c.hidden_size * c.directions
-        self.pool = Pooling(c.pooling, D, c.bidirectional, c.attn_dim)
-        self.drop = nn.Dropout(c.dropout)
-        self.hidden = nn.Linear(c.pooled_size, c.hidden_dense) if c.hidden_dense else None  # imported models only
-        self.fc = nn.Linear(c.hidden_dense or c.pooled_size, c.num_classes)
+# ---- the recurrence ---------------------------------------------------------------------------------
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """ids [B, T], lengths [B] -> top-layer outputs [B, T, D] (zeros at pad steps)."""
-        x = self.drop(self.embedding(ids))  # [B, T, E]
-        return run_rnn(self.rnn, x, lengths)  # [B, T, D]
+# How run_rnn runs the recurrence: "padded" (per layer and direction, right-padded input; measured
+# faster than packed sequences for training on both the CPU and an H100, see BENCHMARKS.md; in
+# training, a batch without padding takes one fused call over every layer and direction), "per-direction"
+# (always per layer and direction) or "packed" (one fused call on a PackedSequence). The last two
+# are kept for the benchmark's comparison. Read at every call: set it here (tests and the benchmark do).
+RNN_PATH = "padded"
 
-    def head(self, out: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
-        """Pool top-layer outputs [B, T, D] and classify."""
-        c = self.config
-        seq = torch.tanh(out) if c.output_activation == "tanh" else out  # [B, T, D]
-        if c.merge == "concat":
-            pool = self.pool(seq, lengths)
-        elif self.pool.kind == "last":  # each direction's final state, then merged (Keras, return_sequences=False)
-            pool = self.pool(seq, lengths)
-            pool = PoolResult(merge_directions(pool.pooled, c.merge), pool.weights, pool.winners)  # pooled [B, H]
-        else:  # merged at every step, then pooled over time; a merged unit is no one direction's: no winners
-            pool = self.pool(merge_directions(seq, c.merge), lengths)  # [B, T, H] -> [B, H]
-            pool = PoolResult(pool.pooled, pool.weights, None)
-        z = self.drop(pool.pooled)  # [B, D or H]
-        if self.hidden is not None:
-            z = ACTIVATIONS[c.hidden_activation](self.hidden(z))  # [B, hidden_dense]
-        logits = self.fc(z)  # [B, C]
-        return ModelOutput(logits, out, pool)
 
-    def forward_full(self, ids: torch.Tensor, lengths: torch.Tensor) -> ModelOutput:
-        return self.head(self.encode(ids, lengths), lengths)
+def run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """x [B, T, E] right-padded, lengths [B] -> top-layer outputs [B, T, H * directions], zeros at pads.
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """ids [B, T], lengths [B] -> logits [B, C]."""
-        return self.forward_full(ids, lengths).logits
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+    The same result as running ``rnn`` on the packed sequence (dropout between layers included)."""
+    if RNN_PATH == "packed":
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = rnn(packed)
+        return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+    if RNN_PATH == "padded" and rnn.training and bool((lengths == x.shape[1]).all()):
+        # Training on a batch without padding: the whole module in one fused call (every layer and
+        # both directions, which cuDNN can overlap); the same outputs as below. Only in training, so
+        # that a prediction and the probe's recompute keep running the very same per-direction calls
+        # on every device. (Dropout between layers then comes from cuDNN's own generator on a GPU,
+        # which torch.manual_seed does not reset; cuDNN training is not bit-repeatable anyway.)
+        return rnn(x)[0]  # [B, T, H * dirs]
+    mask = length_mask(lengths.to(x.device), x.shape[1])[:, :, None].to(x.dtype)  # [B, T, 1]
+    layers = direction_modules(rnn)
+    inp = x
+    for l, mods in enumerate(layers):
+        outs = []
+        for d, mod in enumerate(mods):
+            mod.training = rnn.training  # cuDNN's backward needs training mode; one layer: no dropout inside
+            xi = inp if d == 0 else reverse_padded(inp, lengths)
+            out, _ = mod(xi)  # [B, T, H]; steps past a review's length read padding and are dropped
+            outs.append(out if d == 0 else reverse_padded(out, lengths))
+        inp = torch.cat(outs, -1) * mask.to(outs[0].dtype)  # [B, T, H * dirs]
+        if l < len(layers) - 1 and rnn.dropout and rnn.training:
+            inp = F.dropout(inp, rnn.dropout, training=True)
+    return inp
