@@ -1,25 +1,53 @@
 """The names every layer shares, and where things live. Torch-free, imports nothing of GateScope.
 
-Cells, poolings, directions, gate names (as in the equations), languages and labels; the folders
-GateScope reads and writes and the environment variables that move them. A module that needs one
-of these names takes it from here, so a cell or a pooling is spelled in one place.
+Cells, poolings, directions, gate names (as in the equations), languages, labels and the model files
+GateScope imports; the folders GateScope reads and writes and the environment variables that move
+them. A module that needs one of these names takes it from here, so a cell or a pooling is spelled in
+one place (tests/test_names.py fails on a literal list of them anywhere else in sentiment/).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 # ---- models --------------------------------------------------------------------------------------
 
 CELLS = ("lstm", "gru", "rnn")
 GATED_CELLS = ("lstm", "gru")
 POOLINGS = ("last", "max", "mean", "attention")
+# The poolings that read each unit at one step (a Trace's pool_winners): the views show the share of
+# units each token won; the other poolings weigh every step (the views show the weights).
+WINNER_POOLINGS = ("last", "max")
 DIRECTIONS = ("forward", "backward")
 # Per cell, the gates and states a Trace holds, in the order the views show them:
 # LSTM i_t, f_t, g_t (candidate), o_t, c_t, h_t; GRU r_t, z_t, n_t (candidate), h_t; RNN h_t.
 GATE_NAMES = {"lstm": ["i", "f", "g", "o", "c", "h"], "gru": ["r", "z", "n", "h"], "rnn": ["h"]}
 SIGMOID_GATES = {"lstm": ["i", "f", "o"], "gru": ["r", "z"], "rnn": []}
+ALL_GATES = tuple(dict.fromkeys(g for cell in CELLS for g in GATE_NAMES[cell]))  # every gate name once: i f g o c h r z n
+
+# ---- models from other frameworks (sentiment.interop) ---------------------------------------------
+
+FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras", "paddle": "PaddlePaddle"}  # reader -> the name people write
+
+
+class ImportFormat(NamedTuple):
+    """A model file GateScope imports, by its extension."""
+
+    reader: str  # the framework whose reader parses it (a key of FRAMEWORKS)
+    label: str  # that framework as people write it
+    upload: str | None  # the Models page uploader's type (the extension without its dot); None: not offered there
+
+
+IMPORT_FORMATS: dict[str, ImportFormat] = {
+    ext: ImportFormat(reader, FRAMEWORKS[reader], ext[1:] if offered else None)
+    for ext, reader, offered in ((".keras", "keras", True), (".h5", "keras", True), (".hdf5", "keras", True),
+                                 (".pt", "pytorch", True), (".pth", "pytorch", True), (".bin", "pytorch", True),
+                                 (".safetensors", "pytorch", True), (".ckpt", "pytorch", False),
+                                 (".pdparams", "paddle", True))
+}
+UPLOAD_TYPES = [f.upload for f in IMPORT_FORMATS.values() if f.upload]  # st.file_uploader's type=
 
 # ---- text ----------------------------------------------------------------------------------------
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
+from sentiment.spec import ALL_GATES, DIRECTIONS, POOLINGS
+
 if TYPE_CHECKING:
     from sentiment.modeling.catalog import ModelEntry
 
 MAX_TEXT = 2_000  # characters of review a link may carry (URLs past ~8 KB break in proxies and chat apps)
 MAX_INDEX = 1_000_000  # any token or unit index above this is nonsense, not a number to try
-DIRECTIONS = ("forward", "backward")
-GATES = ("i", "f", "g", "o", "c", "h", "r", "z", "n")
-POOLINGS = ("last", "max", "mean", "attention")
+GATES = ALL_GATES  # a link may name any cell's gates (spec.GATE_NAMES); DIRECTIONS and POOLINGS are spec's
 # the parameters a page's view owns (the page path is st.navigation's; lang and present are the frame's)
 VIEW_KEYS = ("model", "pooling", "model_b", "pooling_b", "text", "layer", "dir", "gates", "token", "unit")
 SIDE_B = "_b"  # the suffix of model B's parameters (model_b, pooling_b) and of their problems' codes

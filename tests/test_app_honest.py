@@ -1,7 +1,8 @@
 """The honest views (AppTest, shipped models): the bag-of-words reference as Compare's model B for both
 languages (its per-word contributions add up to its score, its probability is its calibrated one);
-it is offered nowhere a trace is needed; Learn's "why gates?" pairs; Explore's "out of its domain?"
-note for a review full of words the model never learned, and none for an ordinary one."""
+it is offered nowhere a trace is needed; Learn's "why gates?" pairs; Explore's short-review note (how
+often the model was right on its own test reviews of that length, issue 22) for a one-line review, and
+none for a review of typical length."""
 
 from __future__ import annotations
 
@@ -66,18 +67,43 @@ def test_the_bag_of_words_is_not_offered_where_a_trace_is_needed():
 
 def test_learn_compares_the_same_words_in_another_order():
     at = page("_learn_page.py")
-    (table,) = [d.value for d in at.dataframe if "review" in d.value.columns]
+    (table,) = [d.value for d in at.dataframe if "bag of words: P(positive)" in d.value.columns]
     assert "I expected a boring film, but it was great." in list(table["review"])
     bow = checkpoint.load(MODELS / "imdb-bow")
     row = table[table["review"] == "I expected a great film, but it was boring."].iloc[0]
     assert row["bag of words: P(positive)"] == pytest.approx(predict(bow, row["review"]).positive, abs=1e-3)
 
 
+def test_learn_lists_where_the_model_still_fails_measured_now():
+    """The "where it still fails" list: the dev minimal-pair sentences this model gets wrong, read now
+    (the same sentences and probabilities as sentiment.training.pairs), with how many it got right."""
+    from sentiment.training import pairs
+
+    at = page("_learn_page.py")
+    name = at.session_state["le_model"] if "le_model" in at.session_state else None
+    (table,) = [d.value for d in at.dataframe if "true label" in d.value.columns]
+    model_col = next(c for c in table.columns if c.endswith("P(positive)"))
+    entry_name = model_col.split(":")[0]
+    wrong = pairs.wrong_sentences(checkpoint.load(MODELS / entry_name), pairs.load_pairs("en", "dev"))
+    assert list(table["review"]) == [w["text"] for w in wrong][: len(table)]
+    assert list(table[model_col]) == pytest.approx([w["p_positive"] for w in wrong][: len(table)], abs=1e-3)
+    caption = next(c.value for c in at.caption if "minimal pairs" in c.value)
+    assert f"it gets {120 - len(wrong)} of 120 right" in caption, (caption, name)
+
+
 @pytest.mark.slow
-def test_explore_notes_a_review_unlike_the_training_data():
+def test_explore_says_how_often_the_model_was_right_on_test_reviews_this_short():
     at = page("_explore_page.py")
-    at.text_area(key="ex_text").input("Zorblax quindle fremp vashti good, nurgle plonk wibbet zanthro, "
-                                      "grelb mooflax the snorp.").run()
-    assert any("Out of its domain?" in i.value and "IMDB" in i.value for i in at.info)
-    at.text_area(key="ex_text").input("The movie was good and the acting was wonderful, I loved the story.").run()
-    assert not any("Out of its domain?" in i.value for i in at.info)
+    name = f"{at.session_state['ex_dataset'][0]}-{at.session_state['ex_cell']}-{at.session_state['ex_pooling']}"
+    by = json.loads((MODELS / name / "card.json").read_text(encoding="utf-8"))["by_length"]
+    at.text_area(key="ex_text").input("Not bad at all.").run()
+    (near,) = [r for r in by["buckets"] if r["n"] >= 30][:1]
+    own = by["buckets"][0]
+    assert name.startswith("imdb") and own["n"] < 30  # IMDB's test split has hardly any one-line reviews
+    sentence = (f"Short review (4 words): its own test reviews had only {own['n']} of 1–10 words, too few to measure; "
+                f"on those of {near['lo']}–{near['hi']} words, the nearest lengths with enough (n = {near['n']:,}), "
+                f"this model was right {near['right'] / near['n']:.0%} of the time, against {by['accuracy']:.0%} overall.")
+    assert [i.value for i in at.info if i.value.startswith("Short review")] == [sentence]
+    long = " ".join(["The movie was good and the acting was wonderful, I loved the story and the music."] * 16)
+    at.text_area(key="ex_text").input(long).run()  # 256 words, over the test reviews' median (174)
+    assert not at.exception and not any(i.value.startswith("Short review") for i in at.info)

@@ -188,3 +188,72 @@ def test_an_ece_above_what_sampling_explains_is_said_so(monkeypatch):
     assert any("Above 2% and above what sampling explains" in c.value for c in at.caption)
     at.selectbox(key="mo_pick").set_value("shipped:imdb-lstm-max").run()
     assert not any("above what sampling explains" in c.value for c in at.caption)
+
+
+LESSON = {"pairs": {"set": "en.tsv",
+                    "dev": {"n": 60, "sentences": 120, "accuracy": 0.55, "pair_accuracy": 0.2, "by_kind": {}},
+                    "test": {"n": 80, "sentences": 160, "accuracy": 0.575, "pair_accuracy": 0.275,
+                             "by_kind": {k: {"n": 20, "sentences": 40, "accuracy": a, "pair_accuracy": b} for k, a, b in
+                                         (("negation", 0.6, 0.25), ("double_negation", 0.4, 0.0),
+                                          ("contrast", 0.75, 0.6), ("intensifier", 0.55, 0.25))}}},
+          "cad_edited": {"accuracy": 0.628, "n": 487, "set": "cad/test_paired.tsv (edited reviews)"},
+          "measured": "2026-12-01", "command": "python -m sentiment.training.pairs --model X --write"}
+
+
+def test_negation_and_contrast_come_from_the_cards_lesson_and_read_dash_without_one(monkeypatch, tmp_path):
+    """The third table shows each model's minimal-pair test accuracy (sentences, pairs with both right)
+    and its accuracy on the counterfactual edited reviews from card["lesson"], "—" where the card has
+    none; the picked model's section shows the same figures and its test pairs by kind."""
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "assets" / "models" / "imdb-lstm-max", models / "imdb-lstm-max")
+    shutil.copytree(ROOT / "assets" / "models" / "hotel-gru-max", models / "hotel-gru-max")
+    card = json.loads((models / "imdb-lstm-max" / "card.json").read_text(encoding="utf-8"))
+    card["lesson"] = LESSON
+    (models / "imdb-lstm-max" / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    unmeasured = json.loads((models / "hotel-gru-max" / "card.json").read_text(encoding="utf-8"))
+    unmeasured.pop("lesson", None)  # a model whose card was never measured
+    (models / "hotel-gru-max" / "card.json").write_text(json.dumps(unmeasured), encoding="utf-8")
+    monkeypatch.setenv("GATESCOPE_MODELS", str(models))
+    monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    at = open_models()
+    table = at.dataframe[2].value
+    assert list(table.columns) == ["model", "dataset", "pairs %", "both %", "edited %", "measured"]
+    rows = {r["model"]: r for _, r in table.iterrows()}
+    assert (rows["imdb-lstm-max"]["pairs %"], rows["imdb-lstm-max"]["both %"], rows["imdb-lstm-max"]["edited %"],
+            rows["imdb-lstm-max"]["measured"]) == ("57.5", "27.5", "62.8", "2026-12-01")
+    assert [rows["hotel-gru-max"][c] for c in ("pairs %", "both %", "edited %", "measured")] == ["—"] * 4
+    at.selectbox(key="mo_pick").set_value("shipped:imdb-lstm-max").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Minimal pairs (sentences)"], metrics["Pairs with both right"], metrics["Edited IMDB reviews"]) == (
+        "57.5 %", "27.5 %", "62.8 %")
+    bars = next(c for c in charts(at) if c["layout"].get("meta", {}).get("kind") == "pairs")
+    assert bars["data"][1]["x"] == [25.0, 0.0, 60.0, 25.0]  # pairs with both right, by kind
+    at.selectbox(key="mo_pick").set_value("shipped:hotel-gru-max").run()
+    assert any("python -m sentiment.training.pairs --model" in i.value for i in at.info)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[2].value.columns) == ["模型", "数据集", "句对%", "成对%", "改写%", "测量日期"]
+
+
+def test_the_picked_models_accuracy_by_length_is_its_cards(monkeypatch, tmp_path):
+    """The test accuracy by review length (what Explore's short-review note reads) is the card's, bucket by
+    bucket; a card without the record says how to measure it."""
+    models = tmp_path / "models"
+    for name in ("hotel-gru-max", "hotel-lstm-max"):
+        shutil.copytree(ROOT / "assets" / "models" / name, models / name)
+    card = json.loads((models / "hotel-lstm-max" / "card.json").read_text(encoding="utf-8"))
+    del card["by_length"]
+    (models / "hotel-lstm-max" / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("GATESCOPE_MODELS", str(models))
+    monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))
+    at = open_models()
+    at.selectbox(key="mo_pick").set_value("shipped:hotel-gru-max").run()
+    by = json.loads((models / "hotel-gru-max" / "card.json").read_text(encoding="utf-8"))["by_length"]
+    (table,) = [d.value for d in at.dataframe if "length (words)" in d.value.columns]
+    assert list(table["length (words)"]) == ["1–10", "11–25", "26–50", "51–100", "101–200", "201–400", "401+"]
+    assert list(table["test reviews"]) == [f"{r['n']:,}" for r in by["buckets"]]
+    assert list(table["right"]) == [f"{r['right'] / r['n']:.1%}" if r["n"] else "—" for r in by["buckets"]]
+    assert any(f"All test reviews: {by['accuracy']:.1%} right" in c.value for c in at.caption)
+    at.selectbox(key="mo_pick").set_value("shipped:hotel-lstm-max").run()
+    assert any("python -m sentiment.calibrate --lengths-only --model" in i.value for i in at.info)

@@ -124,6 +124,7 @@ def test_train_bow_learns_an_obvious_task(tmp_path):
     assert predict(ck, "the film was great").label == "positive"
     assert predict(ck, "the plot was not good").label == "negative"
     assert np.isfinite(card["calibration"]["test_ece_after"])
+    assert sum(r["n"] for r in card["by_length"]["buckets"]) == card["test_size"] and "domain" not in card
 
 
 def test_a_run_can_train_a_bag_of_words(tmp_path):

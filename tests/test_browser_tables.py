@@ -1,6 +1,7 @@
 """Tables and overlays in a real browser at a 1280 px wide window (issue 22, item 6).
 
-The Models page's "All models" tables show every header and every value whole, in English and in 中文:
+The Models page's "All models" tables (test scores; size, training and calibration; negation and
+contrast) show every header and every value whole, in English and in 中文:
 st.dataframe draws its grid on a canvas (glide-data-grid), so the column widths are read from the grid
 lines drawn on it and compared with each header's and each value's text width measured in the grid's
 font (the texts come from the grid's accessibility table). In presenter mode, the "Exit presenter mode"
@@ -13,7 +14,7 @@ import pytest
 from test_browser import ARGS, CHROMIUM, server, wait_idle  # noqa: F401 (fixtures)
 
 from sentiment.i18n import TABLES
-from sentiment.ui.models import ACCURACY_COLS, MAKING_COLS
+from sentiment.ui.models import ACCURACY_COLS, LESSON_COLS, MAKING_COLS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -92,11 +93,11 @@ def test_models_tables_show_every_header_and_value_whole(browser, server, lang):
         pg.wait_for_selector("[data-testid='stDataFrame'] canvas[data-testid='data-grid-canvas']")
         pg.wait_for_timeout(1500)  # the grid draws after it mounts
         words = TABLES[lang]
-        expected = [[words[f"col.s.{c}"] for c in cols] for cols in (ACCURACY_COLS, MAKING_COLS)]
+        expected = [[words[f"col.s.{c}"] for c in cols] for cols in (ACCURACY_COLS, MAKING_COLS, LESSON_COLS)]
         main = pg.locator("[data-testid='stMain']")
         tables = pg.evaluate(MEASURE, main.element_handle())
         found = [tb for tb in tables if tb["heads"] in expected]
-        assert len(found) == 2, [tb["heads"] for tb in tables]
+        assert len(found) == 3, [tb["heads"] for tb in tables]
         problems = []
         for tb in found:
             assert tb["canvas"] <= tb["shown"] + 1, f"the table is wider than its place: {tb['canvas']} > {tb['shown']}"

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sentiment.data import batching, readers, text
 from sentiment.errors import DataError
+
+pytest.importorskip("hypothesis", reason="the property tests draw their cases with hypothesis: pip install -e .[dev]")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 # ---- IMDB: the real archive (read once per test session; read_imdb is cached per process) -----
 

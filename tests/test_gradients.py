@@ -35,3 +35,15 @@ def test_bad_review_raises_the_input_error(tiny_checkpoint):
 
     with pytest.raises(InputError):
         input_gradient_norms(tiny_checkpoint(), "   ")
+
+
+@pytest.mark.parametrize("low,high,step", [(1e-3, 1.0, 1), (1e-12, 1.0, 2), (0.5, 2.0, 1)])
+def test_the_log_axis_labels_whole_decades_only(low, high, step):
+    """The chart's log axis ticks every power of ten (every second one past six decades): no crowded
+    2s and 5s between them."""
+    from sentiment.figures.learn import gradient_norms
+
+    fig = gradient_norms({"lstm": [low, high], "rnn": [high, 0.0]}, ["a", "b"])
+    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.dtick == step
+    assert fig.layout.yaxis.exponentformat == "power"

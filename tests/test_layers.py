@@ -5,13 +5,14 @@
 - ``sentiment.ui`` is the only importer of streamlit;
 - the torch-free modules import with torch refused (a subprocess whose import system refuses torch).
 
-Layers, lowest first: spec, errors, i18n and jsonio; data; modeling; probe; figures; training and interop; viewstate and serving; ui; and
-the command-line shims ``sentiment/<tool>.py``, which may import anything.
+The layers are ``LAYERS`` below, and the same levels as the table of docs/ARCHITECTURE.md (a test reads
+it); the command-line shims ``sentiment/<tool>.py`` may import anything.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sentiment"
+DOC = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
 
 LAYERS = {  # module or subpackage -> layer (a module belongs to its longest prefix here)
     "sentiment.spec": 0,
@@ -122,6 +124,29 @@ def test_only_the_pages_import_streamlit():
     importers = sorted(m for m, p in MODULES.items()
                        if any(n.split(".")[0] == "streamlit" for n in imported_names(p)))
     assert importers and all(m == "sentiment.ui" or m.startswith("sentiment.ui.") for m in importers), importers
+
+
+def doc_layers(text: str) -> dict[str, int]:
+    """The layer table of docs/ARCHITECTURE.md: each `x.py` / `x/` of a row -> the row's level (the
+    shims' row: sentiment.<tool>)."""
+    found = {}
+    for line in text.splitlines():
+        row = re.match(r"\|\s*(\d+)\s*\|([^|]+)\|", line)
+        for name in re.findall(r"`([^`]+)`", row.group(2)) if row else []:
+            found["sentiment." + name.removeprefix("sentiment/").removesuffix("/").removesuffix(".py")] = int(row.group(1))
+    return found
+
+
+def test_the_architecture_doc_has_the_same_layers():
+    """docs/ARCHITECTURE.md's table and LAYERS name the same modules at the same levels."""
+    doc = doc_layers(DOC.read_text("utf-8"))
+    assert doc.pop("sentiment.<tool>", None) == CLI
+    assert doc == LAYERS
+
+
+def test_the_doc_reader_reads_a_row():
+    assert doc_layers("| level | layer |\n|---|---|\n| 5 | `training/`, `x.py` | owns |\n| 8 | `sentiment/<tool>.py` |") == {
+        "sentiment.training": 5, "sentiment.x": 5, "sentiment.<tool>": 8}
 
 
 def test_the_checks_see_imports_inside_functions_and_relative_ones():

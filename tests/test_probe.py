@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -31,6 +29,10 @@ from sentiment.errors import InputError
 from sentiment.modeling import checkpoint
 from sentiment.probe import instrument, reference
 from sentiment.probe.cli import main as trace_main
+
+pytest.importorskip("hypothesis", reason="the property tests draw their cases with hypothesis: pip install -e .[dev]")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TOL = 1e-5

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sentiment.data import text
 from sentiment.data.text import PAD, PAD_ID, UNK, UNK_ID, Vocab
 from sentiment.errors import InputError
+
+pytest.importorskip("hypothesis", reason="the property tests draw their cases with hypothesis: pip install -e .[dev]")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -69,12 +69,12 @@ def keras_text():
         import paddle  # noqa: F401
     except ImportError:
         pass
-    return pytest.importorskip("tf_keras.preprocessing.text")
+    return pytest.importorskip("tf_keras.preprocessing.text", reason="tf-keras' Tokenizer is what these tests compare with: pip install -e .[dev]")
 
 
 @pytest.fixture(scope="module")
 def pad_sequences(keras_text):
-    return pytest.importorskip("tf_keras.preprocessing.sequence").pad_sequences
+    return pytest.importorskip("tf_keras.preprocessing.sequence", reason="tf-keras' pad_sequences: pip install -e .[dev]").pad_sequences
 
 
 ODD = ["Hello,World!  It's 10/10 -- A+ <br /><br />Great\tfilm\nreally", "ÉCOLE naïve café ŒUVRE", "",

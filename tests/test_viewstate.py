@@ -6,12 +6,14 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sentiment import figures, probe, viewstate
 from sentiment.figures import marks
 from sentiment.modeling import catalog
+
+pytest.importorskip("hypothesis", reason="the property tests draw their cases with hypothesis: pip install -e .[dev]")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 def entries() -> list[catalog.ModelEntry]:

@@ -37,7 +37,7 @@ from sentiment.figures.gates import (  # noqa: F401
     unit_scores,
 )
 from sentiment.figures.learn import gradient_norms, recombine, spread, step_values  # noqa: F401
-from sentiment.figures.models import accuracy_grid, confusion_heatmap, reliability_diagram, run_curves  # noqa: F401
+from sentiment.figures.models import accuracy_grid, confusion_heatmap, pairs_by_kind, reliability_diagram, run_curves  # noqa: F401
 from sentiment.figures.reading import (  # noqa: F401
     attribution,
     attribution_bar,

@@ -3,6 +3,7 @@ recombined cell and hidden state, the spread of gradient norms."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
@@ -38,11 +39,22 @@ def gradient_norms(curves: dict[str, Sequence[float]], tokens: Sequence[str], la
     for name, ys in curves.items():
         fig.add_scatter(x=list(range(len(ys))), y=list(ys), name=name, mode="lines+markers")
     _token_axis(fig, tokens, max_ticks)
-    fig.update_yaxes(title_text="‖∂loss/∂x_t‖", type="log")
+    fig.update_yaxes(title_text="‖∂loss/∂x_t‖", type="log", dtick=_decades_per_tick(curves),
+                     exponentformat="power", showexponent="all")
     title = say("fig.grad_title", lang)
     fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=50, b=60), font=FONT,
                       legend=dict(orientation="h", y=1.12))
     return fig
+
+
+def _decades_per_tick(curves: dict[str, Sequence[float]], most: int = 6) -> int:
+    """One labelled tick per decade of a log axis, or per 2, 3 ... decades when the values span many
+    (plotly's own choice labels the 2s and 5s between the powers of ten, which crowd a short axis)."""
+    positive = [float(y) for ys in curves.values() for y in ys if float(y) > 0]
+    if not positive:
+        return 1
+    span = math.log10(max(positive)) - math.log10(min(positive))
+    return max(1, math.ceil(span / most))
 
 
 # ---- the Learn page's checks ------------------------------------------------------------------------

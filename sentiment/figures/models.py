@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from sentiment.figures.style import FONT, FONT_FAMILY
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
+from sentiment.spec import CELLS, POOLINGS
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     pass
@@ -30,15 +31,12 @@ def confusion_heatmap(confusion: Sequence[Sequence[int]], title: str = "", lang:
     return fig
 
 
-BOW_ROW = {"en": "BOW (reference)", "zh": "词袋（参照）"}
-
-
 def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Figure:
     """Test accuracy per cell (rows) x pooling (columns) for one dataset's models; rows: dicts with
     cell, pooling, test_accuracy (the best model per cell and pooling is shown). A bag-of-words
     reference (cell "bow", no pooling) is its own last row, its one accuracy in every column."""
-    cells = [c for c in ("lstm", "gru", "rnn", "bow") if any(r["cell"] == c for r in rows)]
-    pools = [p for p in ("last", "max", "mean", "attention") if any(r["pooling"] == p for r in rows)] or ["none"]
+    cells = [c for c in (*CELLS, "bow") if any(r["cell"] == c for r in rows)]
+    pools = [p for p in POOLINGS if any(r["pooling"] == p for r in rows)] or ["none"]
     z = [[None] * len(pools) for _ in cells]
     for r in rows:
         if r["cell"] in cells and (r["pooling"] in pools or r["cell"] == "bow") and r.get("test_accuracy") is not None:
@@ -46,7 +44,7 @@ def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Fi
             for j in (range(len(pools)) if r["cell"] == "bow" else [pools.index(r["pooling"])]):
                 z[i][j] = max(z[i][j] or 0.0, float(r["test_accuracy"]) * 100)
     text = [["" if v is None else f"{v:.2f}%" for v in row] for row in z]
-    names = [BOW_ROW.get(lang, BOW_ROW["en"]) if c == "bow" else c.upper() for c in cells]
+    names = [say("fig.bow.row", lang) if c == "bow" else c.upper() for c in cells]
     fig = go.Figure(go.Heatmap(z=z, x=[say(f"pool.{p}", lang) for p in pools], y=names, colorscale="Viridis",
                                text=text, texttemplate="%{text}", colorbar=dict(title="%"),
                                hovertemplate=say("fig.grid_hover", lang) + "<extra></extra>"))
@@ -58,25 +56,14 @@ def accuracy_grid(rows: Sequence[dict], dataset: str, lang: str = "en") -> go.Fi
     return fig
 
 
-_REL = {
-    "title": {"en": "Reliability on the test split (10 bins)", "zh": "测试集上的可靠性图（10 个区间）"},
-    "x": {"en": "confidence (probability of the predicted label)", "zh": "置信度（预测标签的概率）"},
-    "y": {"en": "accuracy in the bin", "zh": "区间内的准确率"},
-    "ideal": {"en": "perfectly calibrated", "zh": "完美校准"},
-    "before": {"en": "before (T = 1): ECE {e:.2%}", "zh": "校准前（T = 1）：ECE {e:.2%}"},
-    "after": {"en": "after (T = {t:.2f}): ECE {e:.2%}", "zh": "校准后（T = {t:.2f}）：ECE {e:.2%}"},
-}
-
-
 def reliability_diagram(calibration: dict, lang: str = "en") -> go.Figure:
     """Accuracy against confidence per bin, before and after the temperature, from a card's
     "calibration" record (reliability_before / _after rows, ECEs, temperature); marker size ~ reviews."""
-    w = {k: v.get(lang) or v["en"] for k, v in _REL.items()}
     fig = go.Figure()
-    fig.add_scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", line=dict(dash="dot", color="grey"), name=w["ideal"])
-    for key, color, label in (("before", "#ff7f0e", w["before"].format(e=calibration.get("test_ece_before", float("nan")))),
-                              ("after", "#1f77b4", w["after"].format(t=calibration.get("temperature", 1.0),
-                                                                     e=calibration.get("test_ece_after", float("nan"))))):
+    fig.add_scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", line=dict(dash="dot", color="grey"), name=say("fig.rel.ideal", lang))
+    before = say("fig.rel.before", lang, e=calibration.get("test_ece_before", float("nan")))
+    after = say("fig.rel.after", lang, t=calibration.get("temperature", 1.0), e=calibration.get("test_ece_after", float("nan")))
+    for key, color, label in (("before", "#ff7f0e", before), ("after", "#1f77b4", after)):
         rows = calibration.get(f"reliability_{key}") or []
         n = max([r["n"] for r in rows] or [1])
         fig.add_scatter(x=[r["confidence"] for r in rows], y=[r["accuracy"] for r in rows], mode="lines+markers",
@@ -84,10 +71,38 @@ def reliability_diagram(calibration: dict, lang: str = "en") -> go.Figure:
                         marker=dict(size=[6 + 14 * (r["n"] / n) ** 0.5 for r in rows], color=color),
                         customdata=[r["n"] for r in rows],
                         hovertemplate="%{x:.3f} → %{y:.3f}<br>n = %{customdata}<extra></extra>")
-    fig.update_xaxes(title=w["x"], range=[0.48, 1.01])
-    fig.update_yaxes(title=w["y"], range=[0.3, 1.01])
-    fig.update_layout(title=w["title"], height=360, margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY),
+    fig.update_xaxes(title=say("fig.rel.x", lang), range=[0.48, 1.01])
+    fig.update_yaxes(title=say("fig.rel.y", lang), range=[0.3, 1.01])
+    fig.update_layout(title=say("fig.rel.title", lang), height=360, margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY),
                       legend=dict(orientation="h", y=-0.25), meta={"kind": "reliability"})
+    return fig
+
+
+PAIR_KINDS = ("negation", "double_negation", "contrast", "intensifier")  # training.pairs.KINDS, in its order
+
+
+def pairs_by_kind(lesson: dict, split: str = "test", lang: str = "en") -> go.Figure:
+    """A model's minimal pairs of one split by kind, from its card's "lesson" record
+    (``lesson["pairs"][split]["by_kind"][kind]``: accuracy, pair_accuracy, n): two bars per kind, the
+    share of sentences right and the share of pairs with both sentences right, and 50% marked (a coin
+    gets half the sentences right, a quarter of the pairs)."""
+    by = ((lesson.get("pairs") or {}).get(split) or {}).get("by_kind") or {}
+    kinds = [k for k in PAIR_KINDS if isinstance(by.get(k), dict)]
+    names = [say(f"pairs.kind.{k}", lang) for k in kinds]
+    fig = go.Figure()
+    for key, color, label in (("accuracy", "#9ecae1", say("fig.pairs.sentences", lang)),
+                              ("pair_accuracy", "#1f77b4", say("fig.pairs.both", lang))):
+        vals = [by[k].get(key) for k in kinds]
+        fig.add_bar(y=names, x=[None if v is None else 100 * v for v in vals], orientation="h", name=label,
+                    marker_color=color, customdata=[by[k].get("n") for k in kinds],
+                    text=["" if v is None else f"{100 * v:.0f}%" for v in vals], textposition="outside",
+                    hovertemplate=say("fig.pairs.hover", lang) + "<extra></extra>")
+    fig.add_vline(x=50, line=dict(dash="dot", color="grey"))
+    fig.update_xaxes(title=say("fig.pairs.x", lang), range=[0, 112])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=say(f"fig.pairs.title.{split}", lang), barmode="group", height=140 + 55 * max(1, len(kinds)),
+                      margin=dict(l=60, r=20, t=50, b=50), font=dict(family=FONT_FAMILY),
+                      legend=dict(orientation="h", y=-0.3), meta={"kind": "pairs"})
     return fig
 
 

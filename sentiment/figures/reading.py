@@ -21,6 +21,7 @@ from sentiment.figures.style import (
     _token_axis,
 )
 from sentiment.i18n import t as say  # the figures' words: sentiment/i18n/en.py, zh.py (keys fig.*)
+from sentiment.spec import WINNER_POOLINGS
 
 if TYPE_CHECKING:  # the probe is only needed for its types here
     from sentiment.probe.instrument import Trace
@@ -37,7 +38,7 @@ def pooling_credit(trace: "Trace") -> dict[str, np.ndarray]:
     """
     T = len(trace.tokens)
     winners = trace.pool_winners
-    if winners is not None and trace.pooling in ("max", "last"):
+    if winners is not None and trace.pooling in WINNER_POOLINGS:
         w = np.asarray(winners, dtype=np.int64)
         D = len(w)
         halves = {"forward": w[: D // 2], "backward": w[D // 2 :]} if trace.bidirectional else {"forward": w}
@@ -51,7 +52,7 @@ def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Fig
     credit = pooling_credit(trace)
     fig = go.Figure()
     hover = _hover_tokens(trace, lang)
-    ylab = say("fig.share", lang) if trace.pooling in ("max", "last") else say("fig.weight", lang)
+    ylab = say("fig.share", lang) if trace.pooling in WINNER_POOLINGS else say("fig.weight", lang)
     for i, (k, v) in enumerate(credit.items()):
         fig.add_trace(go.Bar(
             x=np.arange(T), y=v, name=say('fig.' + k, lang) if k != "weight" else say("fig.weight", lang), text=hover,

@@ -13,7 +13,8 @@ text in that language, its params translated too when they are ``Message``s them
 Adding a string: one line in en.py and one in zh.py, the same key and params (tests/test_i18n.py checks
 both, and that every literal key the code passes to ``t`` exists). Adding an error: a template
 ``error.<code>`` in both tables, then ``raise DataError("<code>", path=..., line=...)``; ``str(e)`` is
-the English text. The interface (sentiment/ui/i18n.py) calls ``t`` with the session's language.
+the English text (a code en.py lacks raises where the error is made). Words per language live only here:
+tests/test_i18n.py scans the package for ``{"en": ..., "zh": ...}`` dicts elsewhere. The interface (sentiment/ui/i18n.py) calls ``t`` with the session's language.
 """
 
 from __future__ import annotations
@@ -113,14 +114,3 @@ def t(key: "str | Message | BaseException", lang: str = DEFAULT, /, **params: An
         return template.format(**params)
     except (KeyError, IndexError, ValueError, AttributeError):
         return template
-
-
-def add(strings: dict[str, dict[str, str]]) -> None:
-    """Add strings given as key -> {lang: template} (the old per-page form) to the tables.
-
-    Deprecated: kept so that page modules still calling ``sentiment.ui.i18n.register`` work; new
-    strings go straight into en.py and zh.py. A missing language falls back to English at lookup."""
-    for key, by_lang in strings.items():
-        for lang, template in by_lang.items():
-            if lang in TABLES:
-                TABLES[lang][key] = template

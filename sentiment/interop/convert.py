@@ -30,11 +30,10 @@ from sentiment.interop import recipe as recipes
 from sentiment.interop.structure import Structure, detect
 from sentiment.modeling import checkpoint
 from sentiment.modeling.model import SentimentRNN
-from sentiment.spec import READ_LIMIT
+from sentiment.spec import IMPORT_FORMATS, READ_LIMIT
 
 MAX_BYTES = 1 << 30  # 1 GiB: a larger upload is refused before it is read
-_EXT = {".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pdparams": "paddle", ".pt": "pytorch",
-        ".pth": "pytorch", ".bin": "pytorch", ".safetensors": "pytorch", ".ckpt": "pytorch"}
+_EXT = {ext: f.reader for ext, f in IMPORT_FORMATS.items()}  # extension -> framework
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -67,8 +66,8 @@ def framework_of(name: str, data: bytes, hint: str | None = None) -> str:
         return "keras" if "config.json" in names else "pytorch"
     if data[:1] == b"\x80":
         return "paddle"
-    raise InputError("interop.framework", file=name, extensions=".keras, .h5, .pt, .pth, .bin, .safetensors",
-                     last=".pdparams")
+    *first, last = IMPORT_FORMATS
+    raise InputError("interop.framework", file=name, extensions=", ".join(first), last=last)
 
 
 def read_structure(data: bytes, name: str, recipe: dict, vocab: str | Path | None = None) -> Structure:
@@ -167,7 +166,7 @@ def _padding_idx(text: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sentiment.convert", description=__doc__.splitlines()[0])
-    ap.add_argument("source", help="model file: .keras, .h5, .pt, .pth, .bin, .safetensors, .pdparams")
+    ap.add_argument("source", help="model file: " + ", ".join(IMPORT_FORMATS))
     ap.add_argument("--out", required=True, help="checkpoint directory to write (must not exist)")
     ap.add_argument("--vocab", help="vocabulary: Keras word index JSON, JSON word -> id, or one token per line")
     ap.add_argument("--recipe", help="JSON recipe for what detection cannot know (see sentiment.interop.recipe)")

@@ -30,8 +30,8 @@ from sentiment.interop.structure import REDUCTIONS, Structure
 
 CHOICES = {
     "reduction": tuple(REDUCTIONS), "padding": ("pre", "post", "masked", "none"), "truncating": ("pre", "post"),
-    "tokenizer": ("word", "char", "list", "keras"), "language": ("en", "zh"), "head": ("sigmoid", "softmax"),
-    "hidden_activation": ("relu", "tanh", "sigmoid", "linear"), "framework": ("pytorch", "keras", "paddle"),
+    "tokenizer": ("word", "char", "list", "keras"), "language": gs_spec.LANGUAGES, "head": ("sigmoid", "softmax"),
+    "hidden_activation": ("relu", "tanh", "sigmoid", "linear"), "framework": tuple(gs_spec.FRAMEWORKS),
 }
 OTHER_KEYS = {"tanh": bool, "max_len": int, "vocab": dict, "embedding": str, "rnn": str, "hidden_layer": str,
               "head_layer": str, "marks": bool, "padding_idx": (int, type(None))}

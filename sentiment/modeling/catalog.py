@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sentiment.errors import CheckpointError
+from sentiment.i18n import t
 from sentiment.jsonio import read_json
 from sentiment.modeling import calibration
 from sentiment.modeling.checkpoint import FILES, check_config, read_model_json
-from sentiment.spec import MODELS_ENV, RUNS_ENV, models_root, runs_root_path
+from sentiment.spec import LANGUAGES, MODELS_ENV, RUNS_ENV, models_root, runs_root_path
 
-LANGUAGES = {"en": "English", "zh": "Chinese"}
 IMPORTED_DIR = "imported"  # <runs root>/imported/<name>/: models converted by sentiment.interop
 
 
@@ -59,7 +59,7 @@ class ModelEntry:
         """One line for a person: what it is and how good it is (English; the app formats its own)."""
         if not self.available:
             return f"{self.name}: unavailable ({self.error})"
-        parts = [self.name, f"{self.cell.upper()} {self.pooling} pooling", f"{self.dataset} ({LANGUAGES.get(self.language, self.language)})"]
+        parts = [self.name, f"{self.cell.upper()} {self.pooling} pooling", f"{self.dataset} ({_language_name(self.language)})"]
         if self.test_accuracy is not None:
             acc = f"test accuracy {self.test_accuracy:.1%}"
             if self.test_size:
@@ -76,6 +76,11 @@ class ModelEntry:
         d.pop("problem")  # JSON: the English message is in "error"
         d["summary"] = self.summary
         return d
+
+
+def _language_name(code: str) -> str:
+    """A language's English name (the tables' error.language.<code>), or the code itself when unknown."""
+    return t(f"error.language.{code}") if code in LANGUAGES else code
 
 
 def format_count(n: int) -> str:

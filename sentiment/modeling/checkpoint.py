@@ -132,11 +132,11 @@ class Checkpoint:
         elif f.truncated:
             notes.append(Note("note.cut_last_tokens" if last else "note.cut_tokens", n=self.max_len, more=f.truncated))
         if any(f.padding):
-            side = "note.pads_before" if c.padding == "pre" else "note.pads_after"
+            side = "before" if c.padding == "pre" else "after"
             if self._assumed("padding"):
-                notes.append(Note(side + "_assumed", n=sum(f.padding), flag="--padding"))
+                notes.append(Note(f"note.pads_{side}_assumed", n=sum(f.padding), flag="--padding"))
             else:
-                notes.append(Note(side, n=sum(f.padding)))
+                notes.append(Note(f"note.pads_{side}", n=sum(f.padding)))
         return Encoded(f.tokens, f.ids, f.truncated, " ".join(map(str, notes)), notes,
                        padding=f.padding if c.reads_padding else None)
 
@@ -155,7 +155,7 @@ class Checkpoint:
             raise InputError("review.no_words")
         notes: list[Note] = []
         lang = guess_language(text)
-        if lang in ("en", "zh") and self.language in ("en", "zh") and lang != self.language:
+        if lang in spec.LANGUAGES and self.language in spec.LANGUAGES and lang != self.language:
             notes.append(Note(f"note.looks_{lang}_reads_{self.language}"))
         limit = self.read_len
         truncated = max(0, len(tokens) - limit)

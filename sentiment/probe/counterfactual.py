@@ -27,6 +27,7 @@ import numpy as np
 
 from sentiment.data.text import MAX_CHARS
 from sentiment.errors import InputError
+from sentiment.spec import LANGUAGES
 
 if TYPE_CHECKING:
     from sentiment.probe.instrument import Trace
@@ -195,7 +196,7 @@ def _hits(text: str, language: str) -> list[_Hit]:
 def _check(text: object, language: str, kind: str) -> str:
     if kind not in EDIT_KINDS:
         raise EditRefused("kind", str(kind), choices=", ".join(EDIT_KINDS))
-    if language not in ("en", "zh"):
+    if language not in LANGUAGES:
         raise EditRefused("language", kind, language=language)
     if not isinstance(text, str) or not text.strip():
         raise EditRefused("empty", kind)

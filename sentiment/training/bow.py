@@ -163,7 +163,7 @@ def fit(cfg, callback: Callable[[dict], None] | None = None) -> dict:
                 **({"vocabulary_from": {"model": str(cfg.init), "sha256": like.card.get("weights_sha256", "")}}
                    if like is not None else {}))
     card["calibration"] = calibrate.calibration_record(val_logits, vy, test_logits, sy, read_len)
-    card["domain"] = calibrate.domain_record(sx, str(card.get("dataset", "")))
+    card.update(calibrate.length_record(sx, calibrate.correct(test_logits, sy), read_len, calibrate.length_unit(spec)))
     checkpoint.save(out, model, vocab, spec, read_len, card, half=cfg.half)
     calibrate.store_temperature(out, card["calibration"]["temperature"])
     from sentiment.training.train import _emit  # the run page reads the same events

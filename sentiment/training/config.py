@@ -15,6 +15,7 @@ from sentiment.errors import GateScopeError
 from sentiment.spec import CELLS, POOLINGS
 
 SCHEDULES = ("cosine", "constant")
+KEEPS = ("best", "last")
 DEVICES = ("auto", "cpu", "cuda")
 TRAIN_COMMAND = "python -m sentiment.train"
 
@@ -75,6 +76,8 @@ class TrainConfig:
     stop_holdout: float = 0.0
     metrics: str | None = None
     bow: bool = False  # train the bag-of-words reference instead (sentiment.training.bow)
+    keep: str = "best"  # the weights kept: the best validation epoch's (early stopping), or the last epoch's
+    augment: str | None = None  # extra training reviews, comma-separated sources (sentiment.training.augment)
     command: str = ""
     extra_card: dict = field(default_factory=dict)
 
@@ -115,6 +118,10 @@ class TrainConfig:
             raise GateScopeError("train.stop_init", flag="--stop-holdout", init="--init")
         if self.stop_holdout and self.bow:
             raise GateScopeError("train.stop_bow", flag="--stop-holdout", bow="--bow")
+        if self.keep not in KEEPS:
+            raise GateScopeError("train.either", flag="--keep", a=KEEPS[0], b=KEEPS[1])
+        if self.augment and self.bow:
+            raise GateScopeError("train.augment_bow", flag="--augment", bow="--bow")
 
     def resolved(self) -> bool:
         return all(getattr(self, k) is not None for k in MODEL_DEFAULTS)
@@ -196,6 +203,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--bow", action=argparse.BooleanOptionalAction, default=False,
                     help="train the bag-of-words reference (word 1-2 grams, logistic regression); with --init, "
                          "that model's tokenizer and vocabulary")
+    ap.add_argument("--keep", choices=KEEPS, default=d.keep,
+                    help="the weights kept: the best validation epoch's (default; early stopping by --patience) or "
+                         "the last epoch's (validation then chooses nothing and only fits the temperature)")
+    ap.add_argument("--augment", default=None, metavar="SOURCES",
+                    help="extra training reviews, comma-separated: cad:PATH (counterfactual pairs, train/dev "
+                         "files), cad-sentences:PATH (the sentences their edits changed), contrast (short "
+                         "training reviews joined by but/虽然...但是); validation and test stay the dataset's")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     return ap
 

@@ -2,7 +2,8 @@
 
 CLI: ``python -m sentiment.evaluate --model DIR [--data PATH] [--split test] [--json]``.
 The split is rebuilt from the seed recorded in the model's card, so the test reviews are ones
-the model never saw.
+the model never saw. ``--pairs {en,zh,PATH} [--pair-split dev|test|all]`` measures the model on
+minimal pairs instead (``training.pairs``; dev for choosing, test never tuned on).
 """
 
 from __future__ import annotations
@@ -112,7 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help="dataset path (default: the card's dataset, found in GATESCOPE_DATA)")
     ap.add_argument("--split", default="test", choices=["train", "val", "test"])
     ap.add_argument("--json", action="store_true", help="print {accuracy, n, confusion, ...} as JSON")
+    ap.add_argument("--pairs", metavar="{en,zh,PATH}", help="measure on minimal pairs instead of a split: the shipped "
+                    "English or Chinese set, or a pair file (assets/pairs/README.md)")
+    ap.add_argument("--pair-split", default="dev", choices=["dev", "test", "all"],
+                    help="which pairs with --pairs (default dev; test is for reporting, never for tuning)")
     args = ap.parse_args(argv)
+    if args.pairs:
+        return _main_pairs(args)
     try:
         ckpt = checkpoint.load(args.model)
         if args.split == "val" and ckpt.card.get("refit"):
@@ -131,6 +138,28 @@ def main(argv: list[str] | None = None) -> int:
               f"(balanced {result['balanced_accuracy']:.4f}, F1 {result['f1']:.4f})")
         print("confusion (rows: true neg/pos; columns: predicted neg/pos)")
         print(f"  neg  {tn:6d} {fp:6d}\n  pos  {fn:6d} {tp:6d}")
+    return 0
+
+
+def _main_pairs(args: argparse.Namespace) -> int:
+    from sentiment.training import pairs  # it builds on this module
+
+    try:
+        ckpt = checkpoint.load(args.model)
+        result = pairs.evaluate_pairs(ckpt, pairs.load_pairs(args.pairs, args.pair_split))
+    except GateScopeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    if not result["n"]:
+        print(f"{args.model}: no {args.pair_split} pairs in {args.pairs}")
+        return 0
+    print(f"{args.model}: {args.pairs} {args.pair_split} pairs: sentence accuracy {result['accuracy']:.4f} on "
+          f"{result['sentences']} sentences, both sides right in {result['pair_accuracy']:.4f} of {result['n']} pairs")
+    for kind, r in result["by_kind"].items():
+        print(f"  {kind:<16} sentences {r['accuracy']:.4f}  pairs {r['pair_accuracy']:.4f}  (n={r['n']})")
     return 0
 
 

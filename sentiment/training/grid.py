@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sentiment.errors import GateScopeError
 from sentiment.modeling import checkpoint
+from sentiment.spec import GATED_CELLS, POOLINGS
 
-CELLS = ("lstm", "gru")
-POOLINGS = ("last", "max", "mean", "attention")
+CELLS = GATED_CELLS  # the grid's cells: every gated cell with every pooling; the vanilla RNN once (RNN_POOLING)
 
 # Shared settings per dataset; every model of a dataset uses the same seeds (SEEDS, each given once as
 # --seed) and split.

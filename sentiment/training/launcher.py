@@ -56,7 +56,7 @@ SUPERVISOR_SPAWNED = ".supervisor-spawned.json"  # the supervisor launch() start
 # sentiment.train options a run does not take: the run owns where it writes, and a refit trains an exact
 # number of epochs, which a run's time limit (always passed as --max-seconds) could cut short.
 RUN_OWNED_OPTIONS = ("out", "metrics")
-SHELL_ONLY_OPTIONS = ("refit", "average_last")
+SHELL_ONLY_OPTIONS = ("refit", "average_last", "augment")  # augment names files on the server
 RUN_LABELS = ("name", "dataset")  # a run's label and the data's display name; not train options
 POLICIES = ("shared", "workstation")
 
@@ -67,7 +67,7 @@ class RunConfigError(RunError):
 
 def as_run_config_error(e: GateScopeError) -> RunConfigError:
     """``e`` as a RunConfigError with the same code and params (the same message, translated alike)."""
-    return RunConfigError(e.code, **e.params) if e.code else RunConfigError(str(e))
+    return RunConfigError(e.code, **e.params) if e.code else RunConfigError.plain(str(e))
 
 
 # ---- limits ------------------------------------------------------------------------------------

@@ -45,8 +45,8 @@ from sentiment.errors import CheckpointError, DataError, GateScopeError
 from sentiment.i18n import Note
 from sentiment.modeling import catalog, checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
-from sentiment.spec import READ_LIMIT, RUN_DIR_ENV
-from sentiment.training import calibrate
+from sentiment.spec import LANGUAGES, READ_LIMIT, RUN_DIR_ENV
+from sentiment.training import augment, calibrate
 from sentiment.training.config import MODEL_DEFAULTS, MODEL_OPTIONS, TRAIN_COMMAND, TrainConfig, check_threads, parser, to_argv
 from sentiment.training.evaluate import encode_examples, logits_ids, metrics, predict_ids
 
@@ -211,7 +211,7 @@ def _emit(event: Event, path: str | None, callback: Callback | None) -> None:
         callback(event)
 
 
-LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+LANGUAGE_NAMES = LANGUAGES  # the languages a message names (error.language.<code> in the string tables)
 DETAILS = "details.txt"  # in a background run's folder: its full error message (keep_details)
 
 
@@ -231,6 +231,9 @@ def prepare(
     splits, stop = readers.hold_out(splits, cfg.stop_holdout, cfg.split_seed)
     sample = " ".join(t for t, _ in splits.train[:200])
     language = "zh" if guess_language(sample) == "zh" else "en"
+    if cfg.augment:  # extra reviews join the training split only; validation and test stay the dataset's
+        extra, splits.info["augment"] = augment.extra_examples(cfg.augment.split(","), splits.train, language, cfg.seed)
+        splits.train = splits.train + extra
     if init is not None:
         spec = dict(init.checkpoint.tokenizer)
         if spec.get("language", "en") != language:
@@ -483,6 +486,10 @@ def run_epochs(s: Session, enc: dict, t_start: float) -> tuple[Kept, list[dict]]
         if cfg.refit:
             keep_refit(s, kept, epoch)
             continue
+        if cfg.keep == "last":  # nothing chosen on validation: it only fits the temperature
+            kept.acc, kept.epoch = val_acc, epoch
+            kept.state = {k: v.detach().clone() for k, v in s.model.state_dict().items()}
+            continue
         keep_best(s, kept, epoch, rec.get("stop_acc", val_acc))
         if should_stop(s, kept, epoch, t_start, bar, held="stop" in enc):
             break
@@ -535,13 +542,15 @@ def _fit(cfg: TrainConfig, callback: Callback | None, rank: int, world: int, loc
 
 def calibrate_card(card: dict, model: nn.Module, enc: dict, test_logits: torch.Tensor, cfg: TrainConfig, device) -> None:
     """A temperature for the probabilities, fitted on the held-out validation reviews (none for a refit,
-    which has none), with the test split's ECE before and after, and its share of unknown words."""
+    which has none), with the test split's ECE before and after; and for every model its test accuracy by
+    review length and by share of unknown words (card["by_length"], card["by_unknown"])."""
+    card.update(calibrate.length_record(enc["test"][0], calibrate.correct(test_logits.numpy(), enc["test"][1]),
+                                        max(cfg.max_len, READ_LIMIT), calibrate.length_unit({"mode": cfg.tokenizer})))
     if cfg.refit or not enc["val"][1]:
         return
     val_logits = logits_ids(model, enc["val"][0], device=device).numpy()
     card["calibration"] = calibrate.calibration_record(val_logits, enc["val"][1], test_logits.numpy(), enc["test"][1],
                                                        max(cfg.max_len, READ_LIMIT))
-    card["domain"] = calibrate.domain_record(enc["test"][0], str(card.get("dataset", "")))
 
 
 def make_card(s: Session, info: dict, spec: dict, test: dict, kept: Kept, history: list[dict], train_seconds: float,

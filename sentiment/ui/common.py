@@ -26,8 +26,8 @@ log = logging.getLogger("gatescope.ui")
 
 
 EXAMPLES_DIR = spec.EXAMPLES_DIR
-CELL_ORDER = ("lstm", "gru", "rnn")
-POOL_ORDER = ("last", "max", "mean", "attention")  # imported models may add "last_step" (labelled as pool.last_step)
+CELL_ORDER = spec.CELLS
+POOL_ORDER = spec.POOLINGS  # imported models may add "last_step" (labelled as pool.last_step)
 BOW = "bow"  # the bag-of-words reference's "cell" (sentiment.modeling.bow)
 FAILED_KEY = "_gatescope_failed_models"  # session: model key -> load error
 
@@ -120,7 +120,7 @@ def error(e: BaseException) -> None:
 
 # ---- imported models: verified against their framework, or what was assumed ---------------------------
 
-FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras", "paddle": "PaddlePaddle"}
+FRAMEWORKS = spec.FRAMEWORKS
 IMPORT_FACTS = ("tokenizer", "index_from", "pad_id", "unk_id", "start_id", "max_len", "padding", "truncating",
                 "padding_idx", "reduction", "tanh", "hidden_activation")  # an imported model's card "facts"
 
@@ -181,7 +181,7 @@ def show_imported_status(card: dict) -> None:
 
 
 def _lang_name(code: str) -> str:
-    return t(f"lang.{code}") if code in ("en", "zh") else code
+    return t(f"lang.{code}") if code in spec.LANGUAGES else code
 
 
 def _ensure(key: str, options: Sequence, default) -> None:
@@ -220,7 +220,7 @@ def datasets_of(entries: Sequence[catalog.ModelEntry]) -> list[tuple[str, str]]:
 def follow_language(picker_keys: Sequence[str], review: str) -> None:
     """Switch each picker's dataset to one of the review's language when it reads another (a callback)."""
     language = text_mod.guess_language((review or "")[: text_mod.MAX_CHARS])
-    if language not in ("en", "zh"):
+    if language not in spec.LANGUAGES:
         return
     ok, _ = available_models()
     matching = [d for d in datasets_of(ok) if d[1] == language]
@@ -294,7 +294,7 @@ def load(entry: catalog.ModelEntry) -> checkpoint.Checkpoint | None:
         st.error(t("picker.load_failed", name=entry.name, err=t(e)), icon=":material/error:")
     except Exception as e:  # a model that breaks in an unforeseen way must not take the page down
         log.exception("loading %s", entry.path)
-        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = GateScopeError(f"{type(e).__name__}: {e}")
+        st.session_state.setdefault(FAILED_KEY, {})[entry.key] = GateScopeError.plain(f"{type(e).__name__}: {e}")
         st.error(t("picker.load_failed", name=entry.name, err=f"{type(e).__name__}: {e}"), icon=":material/error:")
     return None
 
@@ -364,9 +364,9 @@ def review_input(key: str, picker_keys: Sequence[str], default_language: str = "
     if f"{key}_text" not in st.session_state:
         first = examples(default_language)
         st.session_state[f"{key}_text"] = first[0]["text"] if first else ""
-    options = [f"{lang}:{i}" for lang in ("en", "zh") for i in range(len(examples(lang)))]
+    options = [f"{lang}:{i}" for lang in spec.LANGUAGES for i in range(len(examples(lang)))]
     labels = {}
-    for lang in ("en", "zh"):
+    for lang in spec.LANGUAGES:
         for i, ex in enumerate(examples(lang)):
             snippet = ex["text"][:48] + ("…" if len(ex["text"]) > 48 else "")
             labels[f"{lang}:{i}"] = f"{_lang_name(lang)} · {t('kind.' + ex.get('kind', 'mixed'))} · {snippet}"
@@ -406,7 +406,7 @@ def trace_for(entry: catalog.ModelEntry, review: str, method: str | None = "occl
         return _trace(entry.path, review, prefix, method == "occlusion", method == "integrated_gradients")
     except InputError as e:
         language = text_mod.guess_language(review[: text_mod.MAX_CHARS] if isinstance(review, str) else "")
-        if language in ("en", "zh") and language != entry.language:  # e.g. Chinese through an English tokenizer
+        if language in spec.LANGUAGES and language != entry.language:  # e.g. Chinese through an English tokenizer
             st.error(t("review.other_language", lang=_lang_name(language), model=_lang_name(entry.language)),
                      icon=":material/translate:")
         else:
@@ -440,7 +440,7 @@ def show_prediction(trace, entry: catalog.ModelEntry, compact: bool = False) -> 
     ``trace``: the probe's Trace, or a bag of words' WordReading (the same fields, no language)."""
     p_pos = float(trace.probs[1])
     p_label = float(trace.probs.max())
-    label = t("label." + trace.label) if trace.label in ("positive", "negative") else trace.label
+    label = t("label." + trace.label) if trace.label in spec.LABEL_NAMES else trace.label
     sure = t("pred.confidence", p=p_label)
     about, rough = confidence_words(entry)
     if compact:
@@ -470,7 +470,7 @@ def unread_words(trace) -> list[str]:
 
 def unread_note(trace) -> None:
     """A mixed review: say what the model did not read (never drop a script without a word)."""
-    runs = unread_words(trace) if getattr(trace, "language", None) in ("en", "zh") else []
+    runs = unread_words(trace) if getattr(trace, "language", None) in spec.LANGUAGES else []
     if runs:
         shown = ", ".join(f"“{r}”" for r in runs[:12]) + (" …" if len(runs) > 12 else "")
         st.info(t(f"unread.{trace.language}", runs=md_escape(shown)), icon=":material/translate:")

@@ -98,13 +98,28 @@ def kept_layer(trace, key: str) -> tuple[int, str]:
 
 
 def domain_note(trace, entry) -> None:
-    """A note when the review's share of unknown words is well above the model's own test reviews'."""
-    found = domain.check(trace.unk, entry.card)
-    if found is None or not found.unlike:
-        return
-    name = found.dataset or entry.dataset
-    where = t(f"domain.{name}") if name in ("imdb", "hotel") else t("domain.other", name=name)
-    st.info(t("domain.note", share=found.share, test=found.test_share, domain=where), icon=":material/explore_off:")
+    """What the model's own test reviews say about reviews like this one, where they show something:
+    how often it was right on test reviews this short (or with this many unknown words)."""
+    for found in domain.check(trace.unk, entry.card):
+        st.info(finding_text(found), icon=":material/straighten:" if found.kind == "length" else ":material/help:")
+
+
+def _span(lo, hi, share: bool = False) -> str:
+    fmt = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:,}")  # noqa: E731
+    return f"{fmt(lo)}–{fmt(hi)}" if hi is not None else f"{fmt(lo)}+"
+
+
+def finding_text(found: domain.Finding, language: str | None = None) -> str:
+    """One sentence for a finding of ``domain.check``, in the page's language (or the one given)."""
+    say = lambda key, **kw: t(key, language, **kw)  # noqa: E731
+    params = dict(n=found.n, accuracy=found.accuracy, overall=found.overall, unit=say(f"domain.unit.{found.unit}"))
+    if found.kind == "unknown":
+        return say("domain.unknown", share=found.value, span=_span(found.lo, found.hi, share=True), **params)
+    if found.nearest:
+        lo, hi, few = found.own
+        return say("domain.short_few", tokens=int(found.value), few=few, own=_span(lo, hi), span=_span(found.lo, found.hi),
+                   **params)
+    return say("domain.short", tokens=int(found.value), span=_span(found.lo, found.hi), **params)
 
 
 def gates_tab(trace, key: str, full=None) -> tuple[int, str]:

@@ -18,14 +18,6 @@ from sentiment.i18n import LANGUAGES as LANGS
 LANG_KEY = "lang"
 
 
-def register(strings: dict[str, dict[str, str]]) -> None:
-    """Deprecated: add key -> {"en": ..., "zh": ...} strings to the per-language tables.
-
-    Kept for page modules that still register their own strings; new strings go straight into
-    ``sentiment/i18n/en.py`` and ``zh.py``."""
-    tables.add(strings)
-
-
 def lang() -> str:
     """The interface language now: 'en' or 'zh'."""
     try:

@@ -9,6 +9,7 @@ from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.probe.gradients import input_gradient_norms
 from sentiment.probe.reference import states_from_gates
+from sentiment.spec import CELLS, GATED_CELLS
 
 from . import common, editdiff, present, selection, share, words
 from .i18n import lang, t
@@ -117,7 +118,7 @@ def vanishing_view(entry, review: str) -> None:
     ok, _ = common.available_models()
     same = [e for e in ok if (e.dataset, e.language) == (entry.dataset, entry.language)]
     chosen = {}
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in sorted(CELLS, key=lambda c: c in GATED_CELLS):  # the ungated cell first: its gradient is the one that vanishes
         of_cell = sorted((e for e in same if e.cell == cell), key=lambda e: (e.pooling != "max", e.source != "shipped"))
         if of_cell:
             chosen[cell] = of_cell[0]

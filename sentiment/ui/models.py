@@ -1,8 +1,9 @@
 """Models: every model (shipped and trained), its card, confusion matrix, misclassified test reviews,
 and the grid of test accuracies (cell x pooling) per dataset.
 
-Numbers come from each model's card (written by training, on the model's own test split); only the
-misclassified reviews are computed here, by ``sentiment.training.evaluate`` on the first test reviews.
+Numbers come from each model's card (written by training, on the model's own test split; the minimal
+pairs and counterfactual reviews by ``python -m sentiment.training.pairs --write``, card["lesson"]); only
+the misclassified reviews are computed here, by ``sentiment.training.evaluate`` on the first test reviews.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def render() -> None:
     entry = pick_model(ok)
     card_view(entry)
     calibration_view(entry)
+    lengths_view(entry)
+    lesson_view(entry)
     misclassified_view(entry)
 
 
@@ -112,6 +115,7 @@ def grids(ok: list[ModelEntry]) -> None:
 
 ACCURACY_COLS = ("model", "dataset", "cell", "pooling", "acc", "bacc", "f1", "n")
 MAKING_COLS = ("model", "source", "params", "size", "time", "device", "temperature", "ece_before", "ece_after")
+LESSON_COLS = ("model", "dataset", "pairs", "pairs_both", "cad", "measured")  # card["lesson"]; "—" where absent
 
 
 def table(ok: list[ModelEntry]) -> None:
@@ -120,7 +124,7 @@ def table(ok: list[ModelEntry]) -> None:
     short headers ("col.s.*"), the full wording in each header's tooltip."""
     st.subheader(t("models.table"))
     rows = [_row(e) for e in ok]
-    for part, cols in (("scores", ACCURACY_COLS), ("making", MAKING_COLS)):
+    for part, cols in (("scores", ACCURACY_COLS), ("making", MAKING_COLS), ("lesson", LESSON_COLS)):
         st.caption(t(f"models.table.{part}"))
         tables.fit([{t(f"col.s.{c}"): r[c] for c in cols} for r in rows],
                    helps={t(f"col.s.{c}"): t(f"col.{c}") for c in cols})
@@ -138,7 +142,34 @@ def _row(e: ModelEntry) -> dict:
         "device": str(e.card.get("device", "")).split(" (")[0],  # "cuda"; the whole name is on the card
         "temperature": cal.get("temperature"),
         "ece_before": _pct(cal.get("test_ece_before")), "ece_after": _pct(cal.get("test_ece_after")),
+        **_lesson_cells(e.card),
     }
+
+
+def _lesson(card: dict) -> dict:
+    """The card's "lesson" record (minimal pairs, counterfactual reviews), {} when it has none."""
+    lesson = card.get("lesson") if isinstance(card, dict) else None
+    return lesson if isinstance(lesson, dict) else {}
+
+
+def _part(record: dict, *keys: str) -> dict:
+    for k in keys:
+        record = record.get(k) if isinstance(record, dict) else None
+    return record if isinstance(record, dict) else {}
+
+
+def _pct_text(v) -> str:
+    """A share as a percentage with one decimal, "—" when not measured (every cell of the column a string)."""
+    return f"{100 * float(v):.1f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
+
+
+def _lesson_cells(card: dict) -> dict:
+    """The lesson table's cells: test minimal pairs (sentences right, pairs with both right), the
+    counterfactual edited reviews' accuracy and the date measured; "—" where the card has none."""
+    lesson = _lesson(card)
+    test, cad = _part(lesson, "pairs", "test"), _part(lesson, "cad_edited")
+    return {"pairs": _pct_text(test.get("accuracy")), "pairs_both": _pct_text(test.get("pair_accuracy")),
+            "cad": _pct_text(cad.get("accuracy")), "measured": str(lesson.get("measured") or "—")[:10]}
 
 
 def _cal(card: dict) -> dict:
@@ -169,6 +200,49 @@ def calibration_view(entry: ModelEntry) -> None:
     with right:
         common.chart(figures.reliability_diagram(cal, lang=lang()), key=f"{K}_reliability",
                      filename=f"reliability-{entry.name}")
+
+
+def lengths_view(entry: ModelEntry) -> None:
+    """The test accuracy by review length, from card["by_length"] (what Explore's short-review note reads)."""
+    st.subheader(t("models.lengths"), help=t("models.lengths.help"))
+    by = entry.card.get("by_length") if isinstance(entry.card, dict) else None
+    try:
+        unit = t(f"domain.unit.{'characters' if by.get('unit') == 'characters' else 'words'}")
+        rows = [{t("models.lengths.span", unit=unit): f"{r['lo']:,}–{r['hi']:,}" if r["hi"] is not None else f"{r['lo']:,}+",
+                 t("models.lengths.n"): f"{r['n']:,}",
+                 t("models.lengths.accuracy"): f"{r['right'] / r['n']:.1%}" if r["n"] else "—"} for r in by["buckets"]]
+        line = t("models.lengths.caption", accuracy=float(by["accuracy"]), p10=float(by["p10"]), p50=float(by["p50"]), unit=unit)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        st.info(t("models.lengths.none", command=f"python -m sentiment.calibrate --lengths-only --model {entry.path}"),
+                icon=":material/info:")
+        return
+    tables.fit(rows, total=480)
+    st.caption(line)
+
+
+def lesson_view(entry: ModelEntry) -> None:
+    """Negation and contrast: the picked model's minimal pairs (test split) by kind and its accuracy on
+    the counterfactual edited reviews, from card["lesson"]; how to measure them where the card has none."""
+    st.subheader(t("models.lesson"), help=t("models.lesson.help"))
+    lesson = _lesson(entry.card)
+    test = _part(lesson, "pairs", "test")
+    if not test:
+        st.info(t("models.lesson.none", command=f"python -m sentiment.training.pairs --model {entry.path} --write"),
+                icon=":material/info:")
+        return
+    cad = _part(lesson, "cad_edited")
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric(t("metric.pairs"), _pct_text(test.get("accuracy")) + " %" if test.get("accuracy") is not None else "—",
+                  help=t("metric.pairs.help", n=test.get("n", 0), sentences=test.get("sentences", 0)))
+        st.metric(t("metric.pairs_both"), _pct_text(test.get("pair_accuracy")) + " %" if test.get("pair_accuracy") is not None else "—",
+                  help=t("metric.pairs_both.help"))
+        if cad or lesson.get("cad_missing"):  # English IMDB models only
+            st.metric(t("metric.cad"), _pct_text(cad.get("accuracy")) + " %" if cad.get("accuracy") is not None else "—",
+                      help=t("metric.cad.help", n=cad.get("n", 0)))
+        st.caption(t("models.lesson.measured", date=str(lesson.get("measured") or "—")[:10]))
+    with right:
+        common.chart(figures.pairs_by_kind(lesson, "test", lang=lang()), key=f"{K}_pairs", filename=f"pairs-{entry.name}")
 
 
 def pick_model(ok: list[ModelEntry]) -> ModelEntry:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from sentiment import i18n as tables
 from sentiment import spec
 from sentiment.errors import GateScopeError, InputError
 from sentiment.interop import convert as conv
@@ -38,9 +39,7 @@ MODEL_MB = 64  # per model file: .streamlit/config.toml's server.maxUploadSize i
 VOCAB_MB = 16
 EXAMPLES_MB = 1  # verify.MAX_BYTES
 PROXY_MB = 10  # docs/proxy: the README's reverse proxy takes request bodies up to 11 MB
-WEIGHT_TYPES = ["keras", "h5", "hdf5", "pt", "pth", "bin", "safetensors", "pdparams"]
-# The review each choice is tried on, until the user types their own (in the model's language).
-DEFAULT_REVIEW = {"en": "The acting was not good at all, but I loved the ending.", "zh": "房间很干净，但是服务太差了，不会再来。"}
+WEIGHT_TYPES = spec.UPLOAD_TYPES
 FACT_ORDER = common.IMPORT_FACTS
 
 
@@ -235,6 +234,12 @@ def _md(text: str) -> str:
 # ---- how was it fed? --------------------------------------------------------------------------------
 
 
+def default_review(language: str) -> str:
+    """The review each choice is tried on, until the user types their own: one in the model's language
+    (the interface's may differ), English for a language the tables do not have."""
+    return tables.t("own.q.review.example", language)
+
+
 def questions(s, recipe: dict, reread) -> tuple[dict, list[str], str]:
     """A choice for each assumed fact, each value with the P(positive) it gives one review. Returns
     (the answers, the facts left unanswered, the review)."""
@@ -242,12 +247,12 @@ def questions(s, recipe: dict, reread) -> tuple[dict, list[str], str]:
     language = preview.language(s)
     if not facts:
         st.success(t("own.q.none"), icon=":material/task_alt:")
-        return {}, [], DEFAULT_REVIEW.get(language, DEFAULT_REVIEW["en"])
+        return {}, [], default_review(language)
     opts = preview.options(s, recipe)
     cur = preview.current(s, recipe)
     st.markdown(f"**{t('own.q.title', n=len(facts))}**")
     st.caption(t("own.q.intro"))
-    review = st.text_input(t("own.q.review"), value=DEFAULT_REVIEW.get(language, DEFAULT_REVIEW["en"]),
+    review = st.text_input(t("own.q.review"), value=default_review(language),
                            key=f"{K}_review", max_chars=2000)
     answers = {f: opts[f][i] for f in facts if isinstance(i := st.session_state.get(f"{K}_q_{f}"), int)
                and 0 <= i < len(opts[f])}

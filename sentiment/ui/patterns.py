@@ -138,7 +138,7 @@ def data_source(entry: catalog.ModelEntry) -> tuple[str, list | None, int] | Non
     except GateScopeError as e:
         st.error(t("patterns.upload.bad", err=t(e)), icon=":material/error:")
         return None
-    if summary.language in ("en", "zh") and entry.language in ("en", "zh") and summary.language != entry.language:
+    if summary.language in spec.LANGUAGES and entry.language in spec.LANGUAGES and summary.language != entry.language:
         st.warning(t("patterns.upload.language", data=t(f"lang.{summary.language}"), model=t(f"lang.{entry.language}")),
                    icon=":material/translate:")
     st.caption(tn("patterns.upload.ok", (".one", summary.reviews), n=summary.reviews, pos=summary.positive, neg=summary.negative))

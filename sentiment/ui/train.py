@@ -20,14 +20,13 @@ from sentiment.data import text as text_mod
 from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json
 from sentiment.modeling import catalog
+from sentiment.spec import CELLS, LABEL_NAMES, LANGUAGES, POOLINGS
 from sentiment.training import estimate, runs
 
 from . import common, tables
 from .i18n import lang, t
 
 K = "tr"
-CELLS = ("lstm", "gru", "rnn")
-POOLINGS = ("last", "max", "mean", "attention")
 DEVICES = ("auto", "cpu", "cuda")
 HIDDEN = (16, 32, 64, 128)
 # The page's defaults: the quick run a teacher starts in class. Measured on hotel with --threads 1 (the app's
@@ -131,7 +130,7 @@ def _data_choice() -> dict | None:
     except Exception as e:  # an upload must never show a traceback
         st.error(t("train.upload.bad", err=f"{type(e).__name__}: {e}"), icon=":material/error:")
         return None
-    lang_name = t(f"lang.{summary.language}") if summary.language in ("en", "zh") else summary.language
+    lang_name = t(f"lang.{summary.language}") if summary.language in LANGUAGES else summary.language
     st.success(t("train.upload.ok", n=summary.reviews, pos=summary.positive, neg=summary.negative, lang=lang_name),
                icon=":material/check:")
     if summary.examples:
@@ -228,7 +227,7 @@ def init_choice(language: str | None) -> catalog.ModelEntry | None:
     except OSError as e:
         common.error(e)
         entries = []
-    by_key = {e.key: e for e in entries if e.available and language in ("en", "zh") and e.language == language
+    by_key = {e.key: e for e in entries if e.available and language in LANGUAGES and e.language == language
               and e.cell != common.BOW}  # a bag of words has no gated architecture to retrain
 
     def label(k: str) -> str:
@@ -446,7 +445,7 @@ def result_badge(run, acc: float, n: int) -> None:
     if base is None or not isinstance(bal, (int, float)):
         st.success(t("train.result", acc=acc, n=n or 0), icon=":material/check:")
         return
-    words = dict(acc=acc, n=n or 0, base=base[0], bal=bal, label=t(f"label.{('negative', 'positive')[base[1]]}").lower())
+    words = dict(acc=acc, n=n or 0, base=base[0], bal=bal, label=t(f"label.{LABEL_NAMES[base[1]]}").lower())
     if acc >= base[0] + 0.02 and bal >= 0.6:
         st.success(t("train.result.good", **words), icon=":material/check:")
     else:

@@ -11,6 +11,8 @@ from sentiment import figures
 from sentiment.errors import GateScopeError
 from sentiment.modeling import catalog
 from sentiment.probe.words import WordReading, read
+from sentiment.spec import LANGUAGES
+from sentiment.training import pairs
 
 from . import common
 from .i18n import lang, t
@@ -74,3 +76,35 @@ def why_gates_view(entry: catalog.ModelEntry, key: str) -> None:
             rows.append({t("words.col.review"): text, t("words.col.bow"): round(float(bow.probs[1]), 3),
                          t("words.col.gated", name=entry.name): round(float(gated.probs[1]), 3)})
     st.dataframe(rows, hide_index=True, width="stretch")
+    still_fails_view(entry)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _wrong(path: str, language: str) -> tuple[list[dict], int]:
+    """(the dev minimal-pair sentences this model gets wrong, how many sentences were read)."""
+    dev = pairs.load_pairs(language, "dev")
+    return pairs.wrong_sentences(common.load_model(path), dev), 2 * len(dev)
+
+
+def still_fails_view(entry: catalog.ModelEntry, most: int = 6) -> None:
+    """Learn: where the model still fails, measured now on the dev half of GateScope's minimal pairs
+    (negation, double negation, contrast, intensifiers; assets/pairs), and the held-aside half's figure
+    from its card when it was measured."""
+    if entry.language not in LANGUAGES or common.load(entry) is None:
+        return
+    st.subheader(t("words.fails"))
+    try:
+        wrong, total = _wrong(str(entry.path), entry.language)
+    except GateScopeError as e:
+        common.error(e)
+        return
+    lesson = (entry.card or {}).get("lesson", {}) if isinstance(entry.card, dict) else {}
+    held = (lesson.get("pairs") or {}).get("test", {}).get("accuracy") if isinstance(lesson, dict) else None
+    st.caption(t("words.fails.help", right=total - len(wrong), total=total)
+               + ("" if held is None else " " + t("words.fails.held", acc=held)))
+    if not wrong:
+        st.success(t("words.fails.none"), icon=":material/check:")
+        return
+    st.dataframe([{t("words.col.review"): w["text"], t("words.fails.kind"): t(f"pairs.kind.{w['kind']}"),
+                   t("words.fails.label"): t(f"label.{w['label']}"), t("words.col.gated", name=entry.name): round(w["p_positive"], 3)}
+                  for w in wrong[:most]], hide_index=True, width="stretch")

@@ -1,0 +1,293 @@
+"""Short reviews made from a small grammar (``--augment phrases``): a clause says something about one
+aspect of a film or a hotel, negated, doubly negated, intensified or softened, and two clauses of
+opposite sentiment are joined by a contrast word. Every label follows from the grammar, so the
+reviews teach what a word like "not", "hardly", "but" or 但是 does to the words around it, and
+nothing about any particular review.
+
+Written by GateScope's developers for this purpose; the held-aside half of the minimal-pair sets
+(``assets/pairs``) was written separately and never read while writing these lists.
+"""
+
+from __future__ import annotations
+
+import random
+
+Clause = tuple[str, int]  # (text, label) with label 1 = positive
+
+# ---- English: film reviews -----------------------------------------------------------------------
+
+EN_ASPECTS = (  # (phrase, plural)
+    ("the acting", False), ("the plot", False), ("the story", False), ("the script", False), ("the music", False),
+    ("the soundtrack", False), ("the ending", False), ("the dialogue", False), ("the cast", False),
+    ("the direction", False), ("the pacing", False), ("the cinematography", False), ("the humour", False),
+    ("the final act", False), ("the lead actress", False), ("the lead actor", False), ("the villain", False),
+    ("the camera work", False), ("the editing", False), ("the screenplay", False), ("the score", False),
+    ("this movie", False), ("the film", False), ("this film", False), ("the movie", False), ("the sequel", False),
+    ("the characters", True), ("the performances", True), ("the special effects", True), ("the jokes", True),
+    ("the action scenes", True), ("the songs", True), ("the twists", True), ("the costumes", True),
+)
+EN_UN = ("uninteresting", "unwatchable", "unconvincing", "unoriginal", "unfunny", "unimpressive", "uninspired",
+         "unpleasant", "unlikeable", "unremarkable", "unexciting", "unbelievable", "unnecessary", "unearned")
+EN_POSITIVE = ("good", "great", "funny", "moving", "convincing", "brilliant", "enjoyable", "clever", "beautiful",
+               "gripping", "excellent", "charming", "exciting", "entertaining", "wonderful", "impressive",
+               "memorable", "touching", "original", "fun", "solid", "strong", "well done", "worth watching",
+               "superb", "likeable", "smart", "fresh", "delightful", "believable")
+EN_NEGATIVE = ("bad", "boring", "awful", "dull", "terrible", "weak", "predictable", "silly", "painful", "poor",
+               "forgettable", "annoying", "clumsy", "flat", "horrible", "stupid", "tedious", "lame",
+               "disappointing", "bland", "pointless", "a mess", "a waste of time", "cheap", "unbearable",
+               "awkward", "confusing", "lazy", "wooden", "messy") + EN_UN
+EN_SOFTENERS = ("not very", "not really", "not particularly", "not all that", "not so", "not exactly", "not quite")
+EN_FLIPPERS = ("hardly", "far from", "never", "anything but", "rarely", "barely", "by no means", "in no way")
+EN_VERBS = (  # (past, base, label): what an aspect did
+    ("held my attention", "hold my attention", 1), ("made me laugh", "make me laugh", 1), ("worked", "work", 1),
+    ("impressed me", "impress me", 1), ("surprised me", "surprise me", 1), ("moved me", "move me", 1),
+    ("won me over", "win me over", 1), ("made sense", "make sense", 1), ("kept me guessing", "keep me guessing", 1),
+    ("got boring", "get boring", 0), ("dragged", "drag", 0), ("fell flat", "fall flat", 0), ("bored me", "bore me", 0),
+    ("annoyed me", "annoy me", 0), ("felt cheap", "feel cheap", 0), ("lost me", "lose me", 0),
+    ("fell apart", "fall apart", 0), ("wore thin", "wear thin", 0), ("put me to sleep", "put me to sleep", 0),
+)
+EN_INTENSIFIERS = ("really", "very", "truly", "incredibly", "so", "extremely", "absolutely", "quite")
+EN_LIKE = ("loved", "liked", "enjoyed", "adored", "admired")
+EN_DISLIKE = ("hated", "disliked", "could not stand", "regretted watching")
+EN_FILLERS = ("I saw it last weekend.", "I watched it with my family.", "It runs about two hours.",
+              "It is based on a novel.", "We went to the late show.", "I rented it on a whim.",
+              "My friend recommended it.", "It came out last year.")
+EN_CONTRAST_AFTER = ("{a}, but {b}", "Although {a}, {b}", "{a}. However, {b}", "{a}, yet {b}",
+                     "While {a}, {b}", "{a}. Still, {b}")
+EN_CONTRAST_BEFORE = ("{b}, though {a}", "{b}, even if {a}", "{b}, although {a}")
+
+
+def _be(plural: bool, past: bool) -> str:
+    return ("were" if plural else "was") if past else ("are" if plural else "is")
+
+
+def en_clause(rng: random.Random) -> Clause:
+    """One English clause about one aspect: (text without a final full stop, label)."""
+    if rng.random() < 0.3:
+        return en_verb_clause(rng)
+    aspect, plural = rng.choice(EN_ASPECTS)
+    label = rng.randrange(2)
+    word = rng.choice(EN_POSITIVE if label else EN_NEGATIVE)
+    be = _be(plural, rng.random() < 0.5)
+    one_word = " " not in word
+    form = rng.randrange(15)
+    if form == 1:
+        return f"{aspect} {be} not {word}", 1 - label
+    if form == 2:
+        return f"{aspect} {be}n't {word} at all", 1 - label
+    if form == 3:
+        return f"{aspect} {be} {rng.choice(EN_FLIPPERS)} {word}", 1 - label
+    if form == 4 and one_word:
+        return f"{aspect} {be} {rng.choice(EN_INTENSIFIERS)} {word}", label
+    if form == 5 and label and one_word:
+        return f"{aspect} {be} {rng.choice(EN_SOFTENERS)} {word}", 0
+    if form == 6:
+        who = rng.choice(("I can't say", "I wouldn't say", "Nobody could say", "No one would say"))
+        return f"{who} {aspect} {be} not {word}", label
+    if form == 7:
+        return f"{rng.choice(('nothing', 'not a thing'))} about {aspect} {rng.choice(('felt', 'seemed', 'was'))} {word}", 1 - label
+    if form == 8:
+        return f"everything about {aspect} {rng.choice(('felt', 'seemed', 'was'))} {word}", label
+    if form == 9:
+        who = rng.choice(("I can't say", "I wouldn't say", "I can't pretend that", "nobody would say"))
+        return f"{who} {aspect} {be} {word}", 1 - label
+    if form == 10:
+        return f"I never found {aspect} {word}", 1 - label
+    if form == 11:
+        return f"I found {aspect} {word}", label
+    if form == 12 and plural:
+        return f"{rng.choice(('none', 'not one'))} of {aspect} {'were' if be == 'were' else 'was'} {word}", 1 - label
+    if form == 13:
+        return f"it's not like {aspect} {'were' if plural else 'was'} ever {word}", 1 - label
+    if form == 14:
+        return en_opinion(rng)
+    return f"{aspect} {be} {word}", label
+
+
+def en_verb_clause(rng: random.Random) -> Clause:
+    """A clause about what an aspect did: "the plot fell apart", "the jokes never fell flat"."""
+    aspect, _ = rng.choice(EN_ASPECTS)
+    past, base, label = rng.choice(EN_VERBS)
+    form = rng.randrange(7)
+    if form == 1:
+        return f"{aspect} never {rng.choice(('once ', ''))}{'managed to ' if label else ''}{base}", 1 - label
+    if form == 2:
+        return f"{aspect} didn't {base}", 1 - label
+    if form == 3:
+        return f"not once did {aspect} {base}", 1 - label
+    if form == 4:
+        return f"{aspect} {rng.choice(('rarely', 'seldom', 'hardly ever'))} {'managed to ' if label else ''}{base}", 1 - label
+    if form == 5 and label:
+        return f"{aspect} {rng.choice(('never', 'did not once'))} failed to {base}", 1
+    if form == 6 and label:
+        return f"{aspect} failed to {base}", 0
+    return f"{aspect} {past}", label
+
+
+def en_opinion(rng: random.Random) -> Clause:
+    """What the writer (or others) thought of the whole film."""
+    label = rng.randrange(2)
+    verb = rng.choice(EN_LIKE if label else EN_DISLIKE)
+    base = rng.choice(("like", "enjoy", "love") if label else ("hate", "dislike", "mind"))
+    form = rng.randrange(7)
+    if form == 1:
+        return f"I didn't {base} it", 1 - label
+    if form == 2:
+        return f"I can't say I {verb} it", 1 - label
+    if form == 3:
+        return f"{rng.choice(('critics', 'my friends', 'everyone else', 'my sister'))} {verb} it", label
+    if form == 4:
+        return rng.choice((("I enjoyed every minute of it", 1), ("I did not enjoy a minute of it", 0),
+                           ("it could hardly have been better", 1), ("it could not have been worse", 0),
+                           ("it could not have been better", 1), ("it could hardly have been worse", 0),
+                           ("there wasn't a single scene I enjoyed", 0), ("there wasn't a single scene I disliked", 1),
+                           ("I couldn't help but smile", 1), ("it is impossible to care about anyone in it", 0)))
+    if form == 5:
+        return rng.choice((("I would recommend it", 1), ("I would not recommend it", 0), ("don't miss it", 1),
+                           ("don't waste your time on it", 0), ("I'd watch it again", 1),
+                           ("I won't watch it again", 0), ("it was worth every minute", 1),
+                           ("it was not worth the ticket", 0), ("it was not a waste of time", 1)))
+    return f"I {verb} it", label
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "."
+
+
+def en_review(rng: random.Random) -> Clause:
+    """A short English review: one clause, or two of opposite sentiment joined by a contrast word."""
+    a = en_clause(rng)
+    if rng.random() < 0.45:
+        text, label = _sentence(a[0]), a[1]
+    else:
+        b = en_clause(rng)
+        while b[1] == a[1]:
+            b = en_clause(rng)
+        if rng.random() < 0.7:  # the clause after the contrast word decides
+            text, label = _sentence(rng.choice(EN_CONTRAST_AFTER).format(a=a[0], b=b[0])), b[1]
+        else:  # "B, though A": the main clause decides
+            text, label = _sentence(rng.choice(EN_CONTRAST_BEFORE).format(a=a[0], b=b[0])), b[1]
+    if rng.random() < 0.2:
+        text = f"{rng.choice(EN_FILLERS)} {text}"
+    return text, label
+
+
+# ---- Chinese: hotel reviews ----------------------------------------------------------------------
+
+ZH_ASPECTS = (  # (aspect, words that praise it, words that blame it)
+    ("房间", ("干净", "宽敞", "舒服", "整洁", "安静", "明亮"), ("脏", "小", "旧", "吵", "乱", "潮湿")),
+    ("服务", ("好", "周到", "热情", "贴心", "到位"), ("差", "冷淡", "慢", "糟糕", "敷衍")),
+    ("早餐", ("丰富", "好吃", "不错", "可口"), ("难吃", "单调", "差", "简单")),
+    ("位置", ("好", "便利", "优越", "方便"), ("偏", "偏僻", "差")),
+    ("环境", ("好", "安静", "优美", "舒适"), ("差", "吵", "嘈杂", "脏")),
+    ("前台", ("热情", "礼貌", "耐心", "专业"), ("冷淡", "粗鲁", "傲慢", "马虎")),
+    ("服务员", ("热情", "礼貌", "耐心", "勤快"), ("冷淡", "粗鲁", "懒散", "傲慢")),
+    ("床", ("舒服", "干净", "软", "大"), ("硬", "脏", "小", "窄")),
+    ("卫生间", ("干净", "宽敞", "整洁"), ("脏", "小", "臭", "潮湿")),
+    ("价格", ("实惠", "便宜", "合理", "公道"), ("贵", "离谱", "高")),
+    ("隔音", ("好", "不错"), ("差", "糟糕")),
+    ("设施", ("新", "齐全", "完善", "先进"), ("旧", "陈旧", "简陋", "老化")),
+    ("交通", ("便利", "方便", "便捷"), ("拥堵", "麻烦")),
+    ("酒店", ("不错", "好", "舒适", "干净"), ("差", "糟糕", "一般", "破旧")),
+    ("网络", ("快", "稳定", "流畅"), ("慢", "差", "卡")),
+    ("装修", ("新", "漂亮", "精致", "大气"), ("旧", "老", "简陋", "俗气")),
+    ("热水", ("充足", "稳定", "方便"), ("少", "不稳定", "小")),
+    ("空调", ("好用", "凉快", "安静"), ("吵", "坏", "差")),
+)
+ZH_NEGATORS = ("不", "不", "不", "并不", "一点也不", "一点都不", "根本不", "完全不")
+ZH_COMPLAINTS = ("异味", "噪音", "蟑螂", "灰尘", "霉味", "蚊子", "烟味")
+ZH_FEELINGS = (("满意", 1), ("惊喜", 1), ("舒心", 1), ("失望", 0), ("不满", 0), ("头疼", 0), ("后悔", 0))
+ZH_INTENSIFIERS = ("很", "非常", "特别", "十分", "相当", "超级", "真", "挺")
+ZH_ENDINGS_POSITIVE = ("下次还会再来。", "推荐入住。", "值得推荐。", "总体很满意。", "性价比很高。", "会推荐给朋友。")
+ZH_ENDINGS_NEGATIVE = ("不会再来了。", "不推荐。", "不值得推荐。", "总体很失望。", "性价比太低。", "再也不会住了。")
+ZH_CONTRAST = ("{a}，但是{b}", "虽然{a}，但是{b}", "{a}，不过{b}", "{a}，可是{b}", "尽管{a}，可{b}", "{a}，然而{b}")
+
+
+def zh_clause(rng: random.Random) -> Clause:
+    """One Chinese clause about one aspect of a hotel: (text without final punctuation, label)."""
+    aspect, praise, blame = rng.choice(ZH_ASPECTS)
+    label = rng.randrange(2)
+    word = rng.choice(praise if label else blame)
+    plain = not word.startswith("不")
+    form = rng.randrange(21)
+    if form == 17 and label:
+        return f"{aspect}{rng.choice(('还算', '还挺', '倒是挺', '也算'))}{word}", 1
+    if form == 18:
+        other = rng.choice([w for w in (praise if label else blame) if w != word] or [word])
+        return f"{aspect}又{word}又{other}", label
+    if form == 19 and not label:
+        return f"{aspect}{word}得{rng.choice(('让人头疼', '要命', '离谱', '可怜', '受不了'))}", 0
+    if form == 20:
+        return rng.choice((("总体来说还行", 1), ("其他方面都还可以", 1), ("整体还不错", 1), ("别的都挺好", 1),
+                           ("整体很一般", 0), ("别的都很差", 0), ("总体来说很糟", 0), ("其他方面都不行", 0)))
+    if form == 1:
+        return f"{aspect}太{word}了", label
+    if form in (2, 3) and plain:
+        return f"{aspect}{rng.choice(ZH_NEGATORS)}{word}", 1 - label
+    if form == 4 and label and plain:
+        return f"{aspect}{rng.choice(('不太', '不是很', '不怎么', '不够', '不算', '不算太', '算不上'))}{word}", 0
+    if form == 5:
+        return f"{aspect}没有想象中那么{word}", 1 - label
+    if form == 6 and plain:
+        who = rng.choice(("不能说", "不是说", "谁也不能说", "我不觉得", "我不会说"))
+        return f"{who}{aspect}不{word}", label
+    if form == 7 and not label:
+        return f"{aspect}有点{word}", 0
+    if form == 8:
+        feeling, good = rng.choice(ZH_FEELINGS)
+        if rng.random() < 0.5:
+            return f"{aspect}让人很{feeling}", good
+        return f"{aspect}没有让我{feeling}", 1 - good
+    if form == 9 and plain:
+        return f"{aspect}{rng.choice(('不是不', '没有不', '从来没有不'))}{word}{rng.choice(('', '过'))}", label
+    if form == 10:
+        return f"{rng.choice(('不能说', '很难说', '没有人会觉得'))}{aspect}{word}", 1 - label
+    if form == 11 and plain:
+        negated = rng.random() < 0.5  # "no spot that is not clean": the word's own sentiment
+        return f"{rng.choice(('找不到一点', '没有一处', '没有哪里'))}{'不' if negated else ''}{word}的地方", label if negated else 1 - label
+    if form == 12:
+        return f"{aspect}{word}{rng.choice(('极了', '得不得了', '得很'))}", label
+    if form == 13:
+        thing = rng.choice(ZH_COMPLAINTS)
+        return (f"{aspect}有{thing}", 0) if rng.random() < 0.5 else (f"{aspect}{rng.choice(('没有', '没', '一点也没有'))}{thing}", 1)
+    if form == 14:
+        feeling, good = rng.choice(ZH_FEELINGS)
+        return f"没有什么让人{feeling}的地方", 1 - good
+    if form == 15:
+        return rng.choice((("值得推荐", 1), ("不值得推荐", 0), ("下次还会再来", 1), ("不会再来了", 0),
+                           ("推荐入住", 1), ("不推荐入住", 0), ("每次来都很满意", 1), ("每次来都不满意", 0)))
+    if form == 16:
+        return f"{aspect}{rng.choice(ZH_INTENSIFIERS)}{word}", label
+    return f"{aspect}{rng.choice(ZH_INTENSIFIERS + ('', ''))}{word}", label
+
+
+def zh_review(rng: random.Random) -> Clause:
+    """A short Chinese review: one clause, or two of opposite sentiment joined by a contrast word;
+    sometimes a verdict of the same sentiment after it."""
+    a = zh_clause(rng)
+    if rng.random() < 0.45:
+        text, label = a[0] + "。", a[1]
+    else:
+        b = zh_clause(rng)
+        while b[1] == a[1]:
+            b = zh_clause(rng)
+        text, label = rng.choice(ZH_CONTRAST).format(a=a[0], b=b[0]) + "。", b[1]
+    if rng.random() < 0.25:
+        text += rng.choice(ZH_ENDINGS_POSITIVE if label else ZH_ENDINGS_NEGATIVE)
+    return text, label
+
+
+# ---- both ---------------------------------------------------------------------------------------
+
+
+def reviews(language: str, count: int, seed: int) -> list[Clause]:
+    """``count`` distinct short reviews of the language, drawn by the seed (fewer if the grammar runs out)."""
+    make = zh_review if language == "zh" else en_review
+    rng = random.Random(seed + 29)
+    seen: dict[str, int] = {}
+    for _ in range(count * 20):
+        if len(seen) >= count:
+            break
+        text, label = make(rng)
+        seen.setdefault(text, label)
+    return list(seen.items())
