@@ -127,7 +127,7 @@ def test_presenter_exit_button_covers_no_chart_when_the_page_scrolls(browser, se
         wait_idle(pg)
         pg.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg")
         button = pg.get_by_role("button", name="Exit presenter mode")
-        assert button.is_visible()
+        button.wait_for(state="visible", timeout=60_000)  # (the page may still be drawing on a loaded machine)
         scroller = "[data-testid='stMain']"
         seen, tops = 0, set()
         for step in range(8):
