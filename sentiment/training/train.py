@@ -486,11 +486,11 @@ def run_epochs(s: Session, enc: dict, t_start: float) -> tuple[Kept, list[dict]]
         if cfg.refit:
             keep_refit(s, kept, epoch)
             continue
-        if cfg.keep == "last":  # nothing chosen on validation: it only fits the temperature
+        if cfg.keep == "last":  # nothing chosen on validation (no early stop): it only fits the temperature
             kept.acc, kept.epoch = val_acc, epoch
             kept.state = {k: v.detach().clone() for k, v in s.model.state_dict().items()}
-            continue
-        keep_best(s, kept, epoch, rec.get("stop_acc", val_acc))
+        else:
+            keep_best(s, kept, epoch, rec.get("stop_acc", val_acc))
         if should_stop(s, kept, epoch, t_start, bar, held="stop" in enc):
             break
     return kept, history
