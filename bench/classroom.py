@@ -124,8 +124,7 @@ async def run(args: argparse.Namespace, url: str, server_pid: int) -> None:
 
 # ---- busy mode -----------------------------------------------------------------------------------------
 
-WORDS = ("the acting was wonderful but the plot dragged and i was bored by the middle hour though the music "
-         "was lovely and the ending made up for most of it").split()
+WORDS = ["the", "acting", "was", "wonderful", "but", "the", "plot", "dragged", "and", "i", "was", "bored", "by", "the", "middle", "hour", "though", "the", "music", "was", "lovely", "and", "the", "ending", "made", "up", "for", "most", "of", "it"]
 
 
 def fresh_review(n_words: int, salt: int) -> str:

@@ -37,7 +37,7 @@ class GateScopeError(Exception):
         super().__init__(i18n.t(self, "en"))
 
     @classmethod
-    def plain(cls, message: str) -> "GateScopeError":
+    def plain(cls, message: str) -> GateScopeError:
         """An error whose message is a plain sentence, shown as it is in every language (``code`` None):
         for words the tables cannot hold, such as another program's error message."""
         return _rebuild_plain(cls, str(message))

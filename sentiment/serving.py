@@ -27,8 +27,8 @@ import statistics
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 THREADS_ENV = "GATESCOPE_THREADS"  # torch threads for interactive work; 0 = torch's default (a thread per core)
 HEAVY_SLOTS_ENV = "GATESCOPE_HEAVY_SLOTS"  # heavy computations at once in one server process

@@ -13,8 +13,9 @@ No streamlit here: the same functions serve the app, the tests and anyone buildi
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sentiment.spec import ALL_GATES, DIRECTIONS, POOLINGS
@@ -128,8 +129,8 @@ def parse(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, list[Pr
     return state, problems
 
 
-def find_model(wanted: str, entries: Iterable["ModelEntry"], pooling: str | None = None,
-               side: str = "") -> tuple["ModelEntry | None", list[Problem]]:
+def find_model(wanted: str, entries: Iterable[ModelEntry], pooling: str | None = None,
+               side: str = "") -> tuple[ModelEntry | None, list[Problem]]:
     """The usable model a link names (by catalog key, then by name), moved to ``pooling`` when a sibling
     (same dataset, language and cell) has it. None and a problem when no usable model has that name.
     ``side``: "" for ``model`` (A), ``SIDE_B`` for ``model_b``, whose problems' codes end in ``_b``."""
@@ -146,7 +147,7 @@ def find_model(wanted: str, entries: Iterable["ModelEntry"], pooling: str | None
     return entry, []
 
 
-def model_param(entry: "ModelEntry", entries: Iterable["ModelEntry"]) -> str:
+def model_param(entry: ModelEntry, entries: Iterable[ModelEntry]) -> str:
     """How a link names a model: its name where that is unambiguous among ``entries``, else its key."""
     same = [e for e in entries if e.name == entry.name]
     return entry.name if len(same) <= 1 else entry.key

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 # technical names and symbols a Chinese page may show as they are (lower case)
 TECHNICAL = {
@@ -20,8 +20,8 @@ TECHNICAL = {
     "a", "b", "x", "y", "w", "h", "c", "i", "f", "g", "o", "r", "z", "n", "t", "u", "s", "ms", "mb", "kb", "gb", "m",
     "acc", "cpu", "cuda", "gpu", "mps", "amp", "ddp", "torchrun", "jieba", "ig", "hotel", "e", "d", "l",
     "std", "log", "exp", "v", "q", "safetensors", "streamlit", "python", "plotly", "nvidia", "torch", "amd", "intel",
-    "ece", "logits", "softmax", "bow",  # calibration's and the bag of words' technical names
-    "pytorch", "keras", "paddlepaddle", "pdparams", "tensorflow",  # the frameworks a model may come from
+    "ece", "logits", "bow",  # calibration's and the bag of words' technical names
+    "keras", "paddlepaddle", "pdparams", "tensorflow",  # the frameworks a model may come from
     "maas", "chinesenlpcorpus",  # proper names: the IMDB dataset's first author, the corpus that hosts ChnSentiCorp
 }
 SYMBOL = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[a-zA-Z]_(?:t|\{t[−-]1\}|t[−-]1|\w+)\b|\bW_\w+|\bb_\w+|\bx_t\b")  # i_t, c_{t−1}, W_ii, b_hn

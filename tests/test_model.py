@@ -281,7 +281,6 @@ def test_cudnn_disabled_interleaved_by_two_threads_leaves_cudnn_as_it_was():
 
 
 def test_cudnn_disabled_restores_the_flag_after_an_error():
-    with pytest.raises(RuntimeError):
-        with model_mod.cudnn_disabled():
-            raise RuntimeError("a failing gradient")
+    with pytest.raises(RuntimeError), model_mod.cudnn_disabled():
+        raise RuntimeError("a failing gradient")
     assert torch.backends.cudnn.enabled

@@ -65,7 +65,7 @@ def test_the_scan_sees_a_list_in_any_order():
 
 
 def test_the_names_agree_with_each_other():
-    assert spec.GATED_CELLS == tuple(c for c in spec.CELLS if spec.SIGMOID_GATES[c])
+    assert tuple(c for c in spec.CELLS if spec.SIGMOID_GATES[c]) == spec.GATED_CELLS
     assert set(spec.WINNER_POOLINGS) < set(spec.POOLINGS)
     assert set(spec.ALL_GATES) == {g for c in spec.CELLS for g in spec.GATE_NAMES[c]}
     assert tuple(i18n.LANGUAGES) == tuple(i18n.TABLES) == spec.LANGUAGES  # the switch, the tables, the names

@@ -318,7 +318,7 @@ def test_saturation_is_a_share_and_equals_a_direct_count(imdb_lstm, imdb_test, i
             right[(l, d, g)] = right[(l, d, g)] + (tr.gate(g, l, d) > 0.9).sum(0)
     assert steps == bt.n_tokens
     for k, s in sat.items():
-        assert ((0 <= s["left"]) & (s["left"] <= 1) & (0 <= s["right"]) & (s["right"] <= 1)).all()
+        assert ((s["left"] >= 0) & (s["left"] <= 1) & (s["right"] >= 0) & (s["right"] <= 1)).all()
         assert (s["left"] + s["right"] <= 1).all()
         np.testing.assert_allclose(s["left"] * steps, left[k], atol=1)  # at most one token on the edge
         np.testing.assert_allclose(s["right"] * steps, right[k], atol=1)

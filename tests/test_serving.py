@@ -95,9 +95,8 @@ def test_a_session_stopped_while_waiting_leaves_the_line():
     def stop(_ahead: int) -> None:
         raise KeyboardInterrupt  # what a stopped Streamlit script raises inside a widget call
 
-    with pytest.raises(KeyboardInterrupt):
-        with q.slot(on_wait=stop, poll=0.01):
-            pass
+    with pytest.raises(KeyboardInterrupt), q.slot(on_wait=stop, poll=0.01):
+        pass
     assert q.busy == 1  # only the holder
     q.leave(holder)
 

@@ -19,9 +19,9 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sentiment import spec
 from sentiment.errors import GateScopeError

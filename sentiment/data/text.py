@@ -26,7 +26,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sentiment import spec
 from sentiment.errors import InputError
@@ -293,7 +293,7 @@ class Vocab:
             raise ValueError("a Vocab has no duplicate tokens")
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 2, max_size: int = 20_000) -> "Vocab":
+    def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 2, max_size: int = 20_000) -> Vocab:
         """Most frequent tokens first (ties broken alphabetically), at least min_freq, at most max_size in all."""
         counts: Counter[str] = Counter()
         for tokens in token_lists:
@@ -319,5 +319,5 @@ class Vocab:
         return json.dumps({"itos": self.itos}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Vocab":
+    def from_json(cls, text: str) -> Vocab:
         return cls(json.loads(text)["itos"])

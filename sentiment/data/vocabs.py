@@ -15,9 +15,9 @@ Torch-free; ``checkpoint.load`` reads an ``IdVocab`` back from vocab.json when i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from sentiment.data.text import KERAS_FILTERS, tokenize, tokenizer_problem
 from sentiment.errors import InputError
@@ -81,7 +81,7 @@ class IdVocab:
                            "sources": self.sources}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "IdVocab":
+    def from_json(cls, text: str) -> IdVocab:
         """An IdVocab's JSON; files written before 2026-12 have no "sources" (each id then reads "given")."""
         d = json.loads(text)
         ids = d["ids"]

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -116,7 +117,7 @@ def finish_panels(data: list[dict], layout: dict, labels: Sequence[str], title: 
     return go.Figure(data=data, layout=place_colorbars(layout, plot_h, labels_px))
 
 
-def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward", gates: Iterable[str] | None = None,
+def diff_heatmaps(diff: TraceDiff, layer: int = 0, direction: str = "forward", gates: Iterable[str] | None = None,
                   top_k: int | None = None, lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """B − A of each gate of one layer and direction, one panel per gate, on the aligned tokens.
 
@@ -163,7 +164,7 @@ def diff_heatmaps(diff: "TraceDiff", layer: int = 0, direction: str = "forward",
     return finish_panels(data, layout, labels, title, meta, plot_h, max_ticks)
 
 
-def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def diff_prefix(diff: TraceDiff, names: Sequence[str] = ("A", "B"), lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """The prefix curves of A and B on the aligned tokens (lines run across the other review's extra
     tokens) and their difference B − A as bars where both have the token."""
     al = diff.alignment
@@ -195,7 +196,7 @@ def diff_prefix(diff: "TraceDiff", names: Sequence[str] = ("A", "B"), lang: str 
     return _base_layout(fig, say("fig.diff_prefix_title", lang), 380, meta)
 
 
-def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", top_k: int | None = None,
+def update_heatmaps(trace: Trace, layer: int = 0, direction: str = "forward", top_k: int | None = None,
                     lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Three panels over the tokens: what each step kept (f_t ⊙ c_{t−1} | z_t ⊙ h_{t−1}), what it
     wrote (i_t ⊙ g_t | (1 − z_t) ⊙ n_t) and the resulting state (their sum), one diverging scale
@@ -221,7 +222,7 @@ def update_heatmaps(trace: "Trace", layer: int = 0, direction: str = "forward", 
     return finish_panels(data, layout, trace.tokens, title, meta, plot_h, max_ticks)
 
 
-def update_unit(trace: "Trace", unit: int, layer: int = 0, direction: str = "forward", lang: str = "en",
+def update_unit(trace: Trace, unit: int, layer: int = 0, direction: str = "forward", lang: str = "en",
                 max_ticks: int = 60) -> go.Figure:
     """One unit over the tokens: kept and written as stacked bars (signed: bars below 0 stack
     downwards) and the resulting state (their sum) as a line."""

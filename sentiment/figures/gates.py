@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import html
 import io
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the probe is only needed for its types here
 # ---- units: sorting and filtering ---------------------------------------------------------------
 
 
-def unit_scores(trace: "Trace", layer: int = 0, direction: str = "forward", sort: str = "activity") -> np.ndarray:
+def unit_scores(trace: Trace, layer: int = 0, direction: str = "forward", sort: str = "activity") -> np.ndarray:
     """A score per hidden unit [H] (higher = shown first), computed on the hidden state h_t.
 
     activity: mean |h|; variance: variance of h over the tokens; correlation: |Pearson correlation|
@@ -58,7 +59,7 @@ def unit_scores(trace: "Trace", layer: int = 0, direction: str = "forward", sort
     raise ValueError(f"unknown unit sort {sort!r}; choose one of {', '.join(SORTS)}")
 
 
-def unit_order(trace: "Trace", layer: int = 0, direction: str = "forward", sort: str = "none", top_k: int | None = None) -> np.ndarray:
+def unit_order(trace: Trace, layer: int = 0, direction: str = "forward", sort: str = "none", top_k: int | None = None) -> np.ndarray:
     """Indices of the units to show, best first (stable: ties keep unit order), at most top_k."""
     scores = unit_scores(trace, layer, direction, sort)
     order = np.arange(len(scores)) if sort == "none" else np.argsort(-scores, kind="stable")
@@ -83,7 +84,7 @@ HOVER_TOKENS = 500  # longer reviews: no per-cell token label in the heatmaps' h
 
 
 def gate_heatmaps(
-    trace: "Trace",
+    trace: Trace,
     layer: int = 0,
     direction: str = "forward",
     gates: Iterable[str] | None = None,
@@ -165,7 +166,7 @@ def _token_window(tokens, max_ticks: int, width_px: int | None) -> tuple[dict, i
     T = len(tokens)
     width = int(width_px) if width_px else int(PLOT_PX * max_ticks / TOKEN_TICKS)
     window = max(8, width // COLUMN_PX)
-    if T <= window:
+    if window >= T:
         return token_axis(tokens, max_ticks), T
     step = max(1, int(np.ceil(window / max(1, max_ticks))))  # the labels the plot holds in that view
     pos, text = token_ticks(tokens, int(np.ceil(T / step)))
@@ -198,7 +199,7 @@ def _panel_geometry(k: int, n: int, gap_px: int = TITLE_PX) -> tuple[bool, int, 
     return every_unit, plot_h, panel_h / plot_h, gap_px / plot_h
 
 
-def _heat_hover(trace: "Trace", k: int, with_tokens: bool, lang: str) -> tuple[np.ndarray | None, str]:
+def _heat_hover(trace: Trace, k: int, with_tokens: bool, lang: str) -> tuple[np.ndarray | None, str]:
     """The heatmaps' hover text [K, T] (the token of each column; None past HOVER_TOKENS) and template."""
     text = None
     if with_tokens:
@@ -232,14 +233,14 @@ def _color_axes(names: list[str], cell: tuple[float, float, float] | None, lang:
     return axes
 
 
-def _layer_trace(trace: "Trace", layer: int, direction: str):
+def _layer_trace(trace: Trace, layer: int, direction: str):
     for lt in trace.layers:
         if lt.layer == layer and lt.direction == direction:
             return lt
     raise ValueError(f"no layer {layer} {direction} in this trace (layers: {trace.num_layers}, bidirectional: {trace.bidirectional})")
 
 
-def layer_choices(trace: "Trace") -> list[tuple[int, str]]:
+def layer_choices(trace: Trace) -> list[tuple[int, str]]:
     """(layer, direction) pairs present in a trace, in order."""
     return [(lt.layer, lt.direction) for lt in trace.layers]
 
@@ -247,7 +248,7 @@ def layer_choices(trace: "Trace") -> list[tuple[int, str]]:
 # ---- saturation ------------------------------------------------------------------------------------
 
 
-def saturation_shares(trace: "Trace", layer: int = 0, direction: str = "forward", low: float = 0.1, high: float = 0.9) -> dict[str, tuple[float, float]]:
+def saturation_shares(trace: Trace, layer: int = 0, direction: str = "forward", low: float = 0.1, high: float = 0.9) -> dict[str, tuple[float, float]]:
     """gate -> (share of values below ``low``, share above ``high``) over all tokens and units.
 
     Sigmoid gates of the cell; for a vanilla RNN, h_t with |h| above ``high`` (as (share < -high, share > high)).
@@ -266,7 +267,7 @@ def saturation_shares(trace: "Trace", layer: int = 0, direction: str = "forward"
     return out
 
 
-def saturation_histogram(trace: "Trace", layer: int = 0, direction: str = "forward", bins: int = 20,
+def saturation_histogram(trace: Trace, layer: int = 0, direction: str = "forward", bins: int = 20,
                          low: float = 0.1, high: float = 0.9, lang: str = "en") -> go.Figure:
     """Histogram of each sigmoid gate's values (all tokens and units) with the saturated zones shaded.
 
@@ -311,7 +312,7 @@ def saturation_histogram(trace: "Trace", layer: int = 0, direction: str = "forwa
 # ---- exports -----------------------------------------------------------------------------------
 
 
-def tokens_csv(trace: "Trace") -> str:
+def tokens_csv(trace: Trace) -> str:
     """One row per token: position, token, unk, pooling credit, prefix P(positive), attributions."""
     T = len(trace.tokens)
     cols = {
@@ -327,7 +328,7 @@ def tokens_csv(trace: "Trace") -> str:
     return buf.getvalue()
 
 
-def gates_csv(trace: "Trace") -> str:
+def gates_csv(trace: Trace) -> str:
     """Long format, one row per value: layer, direction, gate, position, token, unit, value."""
     T = len(trace.tokens)
     buf = io.StringIO()

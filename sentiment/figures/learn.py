@@ -4,7 +4,8 @@ recombined cell and hidden state, the spread of gradient norms."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the probe is only needed for its types here
 # ---- the Learn page ------------------------------------------------------------------------------
 
 
-def step_values(trace: "Trace", layer: int, direction: str, t: int, unit: int) -> dict[str, float]:
+def step_values(trace: Trace, layer: int, direction: str, t: int, unit: int) -> dict[str, float]:
     """The numbers of one step and one unit, for the equations: every gate at token t, and the
     previous state (the token before in the forward direction, after in the backward one; 0 at the edge)."""
     lt = _layer_trace(trace, layer, direction)

@@ -4,7 +4,8 @@ attributions, and the same for two models side by side (Compare)."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # the probe is only needed for its types here
 # ---- prediction, pooling, reading -----------------------------------------------------------------
 
 
-def pooling_credit(trace: "Trace") -> dict[str, np.ndarray]:
+def pooling_credit(trace: Trace) -> dict[str, np.ndarray]:
     """Per-token credit of the pooling, split by direction where the pooling reads units [T] each.
 
     max / last (with winners): {"forward": share of all D units won by each token, "backward": ...};
@@ -46,7 +47,7 @@ def pooling_credit(trace: "Trace") -> dict[str, np.ndarray]:
     return {"weight": np.asarray(trace.pool_weights, dtype=np.float64)[:T]}
 
 
-def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def pooling_bar(trace: Trace, lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Which tokens the pooling kept, as bars over the tokens."""
     T = len(trace.tokens)
     credit = pooling_credit(trace)
@@ -67,7 +68,7 @@ def pooling_bar(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Fig
     return _base_layout(fig, title, 330 if T <= 12 else 380, meta)
 
 
-def prefix_curve(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def prefix_curve(trace: Trace, lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """P(positive) after each prefix of the review as a line over the tokens, with the 0.5 line."""
     T = len(trace.tokens)
     fig = go.Figure()
@@ -86,7 +87,7 @@ def prefix_curve(trace: "Trace", lang: str = "en", max_ticks: int = 60) -> go.Fi
     return _base_layout(fig, say("fig.prefix_title", lang), 340 if T <= 12 else 390, meta)
 
 
-def attribution(trace: "Trace", method: str = "occlusion") -> np.ndarray | None:
+def attribution(trace: Trace, method: str = "occlusion") -> np.ndarray | None:
     """The chosen attribution [T] ('occlusion' | 'integrated_gradients'), or None if not computed."""
     if method not in ("occlusion", "integrated_gradients"):
         raise ValueError(f"unknown attribution {method!r} (occlusion or integrated_gradients)")
@@ -94,7 +95,7 @@ def attribution(trace: "Trace", method: str = "occlusion") -> np.ndarray | None:
     return None if a is None else np.asarray(a, dtype=np.float64)[: len(trace.tokens)]
 
 
-def attribution_bar(trace: "Trace", method: str = "occlusion", lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def attribution_bar(trace: Trace, method: str = "occlusion", lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Bars over the tokens: positive attribution (towards 'positive') blue, negative magenta."""
     T = len(trace.tokens)
     a = attribution(trace, method)
@@ -137,12 +138,12 @@ def attribution_html(tokens: Sequence[str], scores: Sequence[float] | None, unk:
 # ---- comparing models ------------------------------------------------------------------------------
 
 
-def _compare_axis(fig: go.Figure, traces: Sequence["Trace"], max_ticks: int) -> None:
+def _compare_axis(fig: go.Figure, traces: Sequence[Trace], max_ticks: int) -> None:
     longest = max(traces, key=lambda tr: len(tr.tokens))
     _token_axis(fig, longest.tokens, max_ticks)
 
 
-def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def compare_prefix(traces: Sequence[Trace], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Prefix curves of several models on the same review, overlaid."""
     fig = go.Figure()
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
@@ -162,7 +163,7 @@ def compare_prefix(traces: Sequence["Trace"], names: Sequence[str], lang: str = 
     return _base_layout(fig, say("fig.prefix_title", lang), 380, meta)
 
 
-def compare_pooling(traces: Sequence["Trace"], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
+def compare_pooling(traces: Sequence[Trace], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Per-token pooling credit (summed over directions) of several models, as grouped bars."""
     fig = go.Figure()
     for i, (tr, nm) in enumerate(zip(traces, names)):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -113,7 +114,7 @@ def token_label_px(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS) -> int:
     return int(np.clip(12 + 7 * longest, 40, 12 + 7 * (TICK_LABEL_CHARS + 5)))
 
 
-def _hover_tokens(trace: "Trace", lang: str) -> list[str]:
+def _hover_tokens(trace: Trace, lang: str) -> list[str]:
     unk = list(trace.unk) if trace.unk is not None else [False] * len(trace.tokens)
     return [html.escape(tok) + (say("fig.unk", lang) if u else "") for tok, u in zip(trace.tokens, unk)]
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sentiment.probe.words import WordReading
 
 
-def word_contributions(reading: "WordReading", lang: str = "en", max_ticks: int = 80) -> go.Figure:
+def word_contributions(reading: WordReading, lang: str = "en", max_ticks: int = 80) -> go.Figure:
     """Bars over the tokens: how much each pushes the bag of words' score towards positive (blue) or
     negative (magenta). The bars and the bias add up to the score; the order of the words does not
     change a bar (beyond the word pairs the model knows)."""

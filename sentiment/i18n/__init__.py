@@ -91,7 +91,7 @@ def _render_params(params: dict[str, Any], lang: str) -> dict[str, Any]:
     return {k: (t(v, lang) if isinstance(v, Message) and not isinstance(v, type) else v) for k, v in params.items()}
 
 
-def t(key: "str | Message | BaseException", lang: str = DEFAULT, /, **params: Any) -> str:
+def t(key: str | Message | BaseException, lang: str = DEFAULT, /, **params: Any) -> str:
     """The text of ``key`` in ``lang`` ('en' | 'zh'), formatted with ``params`` (``key`` and ``lang`` are
     positional-only, so a template may have params named ``lang`` or ``key``).
 

@@ -19,7 +19,8 @@ and its vocabulary come from the sandbox.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sentiment import spec
 from sentiment.data import text as texts

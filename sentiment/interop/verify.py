@@ -37,10 +37,11 @@ import json
 import math
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -847,7 +848,7 @@ class _Space:
             rows.append(tuple(row))
         return tuple(rows), cut
 
-    def input_of(self, f: _Framing, runner: "_Runner") -> tuple | None:
+    def input_of(self, f: _Framing, runner: _Runner) -> tuple | None:
         """(embedding, rows): what the model reads under framing f; None when the framing contradicts
         given ids or changes nothing a framing tried before it does not (a fact that cannot matter
         here is tried at its current value only, and listed as undetermined instead)."""

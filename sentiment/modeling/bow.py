@@ -52,7 +52,7 @@ class BowConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "BowConfig":
+    def from_dict(cls, d: dict) -> BowConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

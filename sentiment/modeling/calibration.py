@@ -11,7 +11,7 @@ reliability table a figure draws. Fitting and ECE work on numpy arrays of logits
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -20,8 +20,8 @@ show something:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 MIN_N = 30  # a bucket with fewer test reviews is too small to measure an accuracy on
 GAP = 0.05  # "clearly below": at least 5 points under the overall accuracy ...

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,20 +38,16 @@ EDIT_KINDS = ("negate", "intensify", "contrast")
 # ---- the sentiment words the edits look for (gradable adjectives: "not X" and "very X" read well) ----
 
 EN_WORDS: dict[str, int] = {
-    **dict.fromkeys("good great excellent wonderful superb brilliant amazing fantastic enjoyable funny beautiful "
-                    "moving gorgeous interesting entertaining fun nice lovely smart warm stunning convincing memorable "
-                    "clever outstanding impressive exciting charming touching powerful satisfying solid".split(), 1),
-    **dict.fromkeys("bad awful terrible boring dull horrible poor weak stupid predictable disappointing annoying "
-                    "ridiculous lazy cheap tedious pointless silly slow confusing bland forgettable painful ugly "
-                    "mediocre unfunny".split(), -1),
+    **dict.fromkeys(["good", "great", "excellent", "wonderful", "superb", "brilliant", "amazing", "fantastic", "enjoyable", "funny", "beautiful", "moving", "gorgeous", "interesting", "entertaining", "fun", "nice", "lovely", "smart", "warm", "stunning", "convincing", "memorable", "clever", "outstanding", "impressive", "exciting", "charming", "touching", "powerful", "satisfying", "solid"], 1),
+    **dict.fromkeys(["bad", "awful", "terrible", "boring", "dull", "horrible", "poor", "weak", "stupid", "predictable", "disappointing", "annoying", "ridiculous", "lazy", "cheap", "tedious", "pointless", "silly", "slow", "confusing", "bland", "forgettable", "painful", "ugly", "mediocre", "unfunny"], -1),
 }
 EN_NEGATORS = ("not", "never", "hardly")
 EN_INTENSIFIERS = ("very", "really", "so", "extremely", "quite", "truly", "incredibly", "too", "pretty", "highly",
                    "absolutely", "totally", "rather", "fairly", "most", "more", "less", "super")
 EN_NT = {"can't": "can", "won't": "will", "ain't": "is", "cannot": "can"}  # n't forms that do not just drop "n't"
 ZH_WORDS: dict[str, int] = {
-    **dict.fromkeys("好 干净 舒服 舒适 满意 热情 方便 安静 漂亮 划算 周到 丰富 宽敞 实惠 整洁 温馨 喜欢 推荐 值得".split(), 1),
-    **dict.fromkeys("差 脏 吵 贵 失望 糟糕 难吃 旧 简陋 差劲 恶劣 冷淡 麻烦 潮湿 拥挤".split(), -1),
+    **dict.fromkeys(["好", "干净", "舒服", "舒适", "满意", "热情", "方便", "安静", "漂亮", "划算", "周到", "丰富", "宽敞", "实惠", "整洁", "温馨", "喜欢", "推荐", "值得"], 1),
+    **dict.fromkeys(["差", "脏", "吵", "贵", "失望", "糟糕", "难吃", "旧", "简陋", "差劲", "恶劣", "冷淡", "麻烦", "潮湿", "拥挤"], -1),
 }
 ZH_NEGATORS = ("没有", "不是", "不", "没")  # longest first
 ZH_INTENSIFIERS = ("非常", "特别", "十分", "相当", "比较", "很", "太", "挺", "真", "超", "蛮", "最", "更")
@@ -355,7 +352,7 @@ def align_tokens(a: Sequence[str], b: Sequence[str]) -> Alignment:
     return Alignment(a, b, rows, ops)
 
 
-def align(a: "Trace", b: "Trace") -> Alignment:
+def align(a: Trace, b: Trace) -> Alignment:
     """The token alignment of two traces."""
     return align_tokens(a.tokens, b.tokens)
 
@@ -374,7 +371,7 @@ def on_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 MISMATCH = ("cell", "layers", "hidden", "directions")  # what may differ; the messages are error.diff.<reason>
 
 
-def comparable(a: "Trace", b: "Trace") -> tuple[str, object, object] | None:
+def comparable(a: Trace, b: Trace) -> tuple[str, object, object] | None:
     """None when the gates of a and b can be subtracted unit by unit (same cell, number of layers,
     hidden size and directions), else (reason, value in a, value in b) with a reason of MISMATCH."""
     for reason, attr in (("cell", "cell"), ("layers", "num_layers"), ("hidden", "hidden_size"),
@@ -385,7 +382,7 @@ def comparable(a: "Trace", b: "Trace") -> tuple[str, object, object] | None:
     return None
 
 
-def _require_comparable(a: "Trace", b: "Trace") -> None:
+def _require_comparable(a: Trace, b: Trace) -> None:
     reason = comparable(a, b)
     if reason is not None:
         raise InputError(f"diff.{reason[0]}", a=reason[1], b=reason[2])
@@ -433,7 +430,7 @@ class TraceDiff:
         return g[name]
 
 
-def gate_diff(a: "Trace", b: "Trace", alignment: Alignment | None = None, layer: int = 0,
+def gate_diff(a: Trace, b: Trace, alignment: Alignment | None = None, layer: int = 0,
               direction: str = "forward") -> dict[str, np.ndarray]:
     """gate -> [R, H]: B's value minus A's on each aligned row, NaN where a row is not paired."""
     _require_comparable(a, b)
@@ -448,14 +445,14 @@ def gate_diff(a: "Trace", b: "Trace", alignment: Alignment | None = None, layer:
     return out
 
 
-def _layer_gates(tr: "Trace", layer: int, direction: str) -> list[str]:
+def _layer_gates(tr: Trace, layer: int, direction: str) -> list[str]:
     for lt in tr.layers:
         if lt.layer == layer and lt.direction == direction:
             return list(lt.gates)
     raise KeyError(f"no layer {layer} {direction} in this trace")
 
 
-def diff_traces(a: "Trace", b: "Trace") -> TraceDiff:
+def diff_traces(a: Trace, b: Trace) -> TraceDiff:
     """Everything that changed from A to B: every gate of every layer and direction on the aligned
     tokens, the prediction, and the prefix curves (when both traces have them).
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -385,7 +385,7 @@ class Trace:
         return json.dumps(d, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, s: str) -> "Trace":
+    def from_json(cls, s: str) -> Trace:
         d = json.loads(s)
         kw = {}
         for f in fields(cls):

@@ -56,7 +56,7 @@ def previous_state(state: np.ndarray, direction: str) -> np.ndarray:
     return prev
 
 
-def cell_updates(trace: "Trace", layer: int = 0, direction: str = "forward") -> CellUpdates:
+def cell_updates(trace: Trace, layer: int = 0, direction: str = "forward") -> CellUpdates:
     """The keep/write split of one layer and direction of a trace (float64 arrays [T, H]).
 
     InputError for a plain RNN (no gates to split the update); KeyError for a layer or direction the

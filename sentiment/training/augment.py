@@ -21,8 +21,8 @@ import difflib
 import random
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sentiment.data.readers import Example
 from sentiment.errors import GateScopeError

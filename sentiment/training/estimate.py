@@ -15,8 +15,8 @@ length m and a cap c, about m * (1 - exp(-c / m)) (as if lengths were exponentia
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 # Mean tokens per training review (hotel: jieba words; imdb: English words), measured on the train split.
 TYPICAL_TOKENS = {"hotel": 68.0, "imdb": 270.0}

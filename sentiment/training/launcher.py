@@ -21,9 +21,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json, write_json_atomic
@@ -94,7 +95,7 @@ class RunLimits:
     spare_cores: int = 0  # CPU cores left to other work (the interactive pages) when choosing --threads
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "RunLimits":
+    def from_env(cls, **overrides: Any) -> RunLimits:
         """Defaults, with $GATESCOPE_MAX_RUNS and $GATESCOPE_RUN_SECONDS applied, then ``overrides``."""
         kw: dict[str, Any] = {}
         try:
@@ -108,7 +109,7 @@ class RunLimits:
         return cls(**kw)
 
     @classmethod
-    def browser(cls, **overrides: Any) -> "RunLimits":
+    def browser(cls, **overrides: Any) -> RunLimits:
         """Caps for runs started from the browser: 10 epochs, 5,000 training reviews, 15 minutes, 20 runs
         waiting; and the priority policy of $GATESCOPE_RUN_POLICY (shared, the default: nice 10 and a
         core left to the pages; workstation: normal priority, every core)."""
@@ -294,7 +295,7 @@ def _resolve_data(value: str, limits: RunLimits, root: Path | None = None) -> tu
     return str(path), name
 
 
-def available_datasets() -> "list[dict]":
+def available_datasets() -> list[dict]:
     """The datasets a run can use: the known ones (imdb, hotel) found in the data folders
     ($GATESCOPE_DATA, ./data, ../shared/data), and any other .csv/.tsv there. Each is
     {"name", "path", "format"}; ``name`` is what to put in the config's ``data``."""
@@ -318,7 +319,7 @@ def available_datasets() -> "list[dict]":
     return out
 
 
-def train_argv(config: Mapping[str, Any], run: Path) -> "list[str]":
+def train_argv(config: Mapping[str, Any], run: Path) -> list[str]:
     """The command line of a run's training process (the options the trainer's parser knows)."""
     known = run_options()
     argv = [sys.executable, "-m", "sentiment.train"]

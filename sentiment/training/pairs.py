@@ -25,9 +25,9 @@ import json
 import shlex
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from sentiment import spec
 from sentiment.data import readers

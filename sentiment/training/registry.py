@@ -28,9 +28,10 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sentiment import spec
 from sentiment.errors import GateScopeError
@@ -314,7 +315,7 @@ def scan(root: Path, reconcile: bool = True) -> list[Run]:
     return _sorted([read_run(d) for d in dirs])
 
 
-def list_runs(root: str | Path | None = None) -> "list[Run]":
+def list_runs(root: str | Path | None = None) -> list[Run]:
     """Every run under the root, oldest first, reconciled with the live processes (also ``runs.list``)."""
     return scan(root_path(root))
 
@@ -342,7 +343,7 @@ def first_event(path: Path, kind: str) -> dict | None:
     return None
 
 
-def metrics(run_id: str, root: str | Path | None = None) -> "list[dict]":
+def metrics(run_id: str, root: str | Path | None = None) -> list[dict]:
     """The run's progress events so far (start, step, epoch, done), in order. A line still being
     written is left out."""
     d = run_dir(run_id, root_path(root))
@@ -374,7 +375,7 @@ def log_tail(run_id: str, max_chars: int = 4000, root: str | Path | None = None)
     return text[-max_chars:]
 
 
-def progress(events: "list[dict]") -> dict:
+def progress(events: list[dict]) -> dict:
     """Where a run stands, from its events (see metrics()): {"epoch", "epochs", "batch", "batches",
     "fraction" (0..1 of all planned batches), "loss", "acc", "val_acc", "test_accuracy", "device"};
     missing values are None. Early stopping or the time limit can end a run before fraction 1."""

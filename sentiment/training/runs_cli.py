@@ -114,7 +114,7 @@ def show_cmd(run_id: str) -> int:
     return 0
 
 
-def main(argv: "list[str] | None" = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.cmd == "_supervise":

@@ -32,9 +32,10 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -215,7 +216,7 @@ LANGUAGE_NAMES = LANGUAGES  # the languages a message names (error.language.<cod
 DETAILS = "details.txt"  # in a background run's folder: its full error message (keep_details)
 
 
-def language_name(code: str | None) -> "Note | str | None":
+def language_name(code: str | None) -> Note | str | None:
     """A language's name in messages, translated with them (a Note), or the code itself when unknown."""
     return Note(f"language.{code}") if code in LANGUAGE_NAMES else code
 

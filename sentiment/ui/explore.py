@@ -62,9 +62,8 @@ def render() -> None:
             editdiff.updates_tab(base, layer, direction, K)
     if not (shown[2] or shown[6]):
         return
-    with tabs[2] if shown[2] else tabs[6]:
-        with st.spinner(t("reading.wait")):
-            trace = full()
+    with tabs[2] if shown[2] else tabs[6], st.spinner(t("reading.wait")):
+        trace = full()
     if trace is None:
         return
     if shown[2]:

@@ -15,7 +15,7 @@ between ``st.query_params`` and ``st.session_state``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import streamlit as st
 

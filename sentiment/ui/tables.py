@@ -7,7 +7,7 @@ takes about twice a Latin one). Tables meant to sit beside the sidebar on a 1280
 from __future__ import annotations
 
 import unicodedata
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
