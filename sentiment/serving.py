@@ -22,6 +22,7 @@ two cores; every one of them finishes sooner than when all run at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import threading
@@ -71,10 +72,8 @@ def apply_thread_policy() -> int:
         import torch
 
         torch.set_num_threads(n)
-        try:
-            torch.set_num_interop_threads(1)  # only possible before the first parallel work; harmless after
-        except RuntimeError:
-            pass
+        with contextlib.suppress(RuntimeError):  # only possible before the first parallel work; harmless after
+            torch.set_num_interop_threads(1)
         _applied = n
     return n
 
@@ -134,10 +133,8 @@ class HeavyQueue:
         """Give the slot back (or leave the line without having run)."""
         with self._cond:
             self._running.discard(ticket)
-            try:
+            with contextlib.suppress(ValueError):
                 self._waiting.remove(ticket)
-            except ValueError:
-                pass
             self._cond.notify_all()
 
     @property

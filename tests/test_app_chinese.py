@@ -74,6 +74,7 @@ def test_the_check_allows_symbols_names_files_and_the_users_words():
 # ---- the pages -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_explore_in_chinese_with_the_default_review():
     at = open_zh("explore")
     review = at.text_area[0].value
@@ -111,6 +112,7 @@ def test_compare_in_chinese():
     assert_chinese(at, *(a.value for a in at.text_area))
 
 
+@pytest.mark.slow
 def test_learn_in_chinese():
     at = open_zh("learn")
     assert_chinese(at, *(a.value for a in at.text_area))
@@ -122,6 +124,7 @@ def test_models_in_chinese():
     assert_chinese(at)
 
 
+@pytest.mark.slow
 def test_train_in_chinese():
     at = open_zh("train")
     assert_chinese(at)
@@ -211,6 +214,7 @@ def test_explore_in_chinese_for_each_kind_of_model(cell, pooling):
 
 
 @pytest.mark.parametrize("dataset,cell", [("hotel", "gru"), ("imdb", "rnn")])
+@pytest.mark.slow
 def test_learn_in_chinese_for_other_cells(dataset, cell):
     at = open_zh("learn", le_dataset=(dataset, "zh" if dataset == "hotel" else "en"), le_cell=cell, le_follow=False)
     assert any(cell.upper() in c.value for c in at.caption), [c.value for c in at.caption]

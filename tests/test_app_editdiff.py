@@ -59,6 +59,7 @@ def traced(model: str, text: str):
     return probe.trace(checkpoint.load(MODELS / model), text, occlusion=False)
 
 
+@pytest.mark.slow
 def test_unedited_review_shows_no_difference_yet():
     """The edit box starts as the review: the tab says to change it, and draws no difference."""
     at = explore(EN)

@@ -142,6 +142,7 @@ def test_the_open_tab_stays_open_when_the_language_changes(app):
     assert at.session_state["ex_tab"] == "阅读" and [c["layout"]["meta"]["kind"] for c in charts(at)] == ["prefix_curve", "attribution_bar"]
 
 
+@pytest.mark.slow
 def test_type_pick_click(app):
     at = app
     at.segmented_control(key="ex_cell").set_value("gru").run()
@@ -288,6 +289,7 @@ def test_downloads(app):
     assert any("PNG" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_compare_page(model_dirs):
     at = AppTest.from_string(COMPARE_APP, default_timeout=60)
     at.run()

@@ -80,7 +80,7 @@ def test_learn_lists_where_the_model_still_fails_measured_now():
     from sentiment.training import pairs
 
     at = page("_learn_page.py")
-    name = at.session_state["le_model"] if "le_model" in at.session_state else None
+    name = at.session_state["le_model"] if "le_model" in at.session_state else None  # noqa: SIM401 (AppTest's session state has no .get)
     (table,) = [d.value for d in at.dataframe if "true label" in d.value.columns]
     model_col = next(c for c in table.columns if c.endswith("P(positive)"))
     entry_name = model_col.split(":")[0]

@@ -69,6 +69,7 @@ def test_backward_direction_reads_the_next_token():
     assert abs(f - tr.gate("f", 0, "backward")[4, 7]) < 1e-3
 
 
+@pytest.mark.slow
 def test_one_token_review_and_chinese_labels():
     """A one-word review has one step to show (no slider); the page speaks Chinese when asked."""
     at = AppTest.from_file(str(ROOT / "tests" / "_learn_page.py"), default_timeout=90)

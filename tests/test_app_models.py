@@ -47,6 +47,7 @@ def test_table_lists_every_model_with_its_accuracies(monkeypatch):
         assert row["reviews"] == e.test_size
 
 
+@pytest.mark.slow
 def test_grid_shows_each_shipped_models_accuracy(monkeypatch):
     """One accuracy grid per dataset; each cell x pooling value is the card's test accuracy."""
     monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
@@ -148,6 +149,7 @@ def test_calibration_is_shown_with_its_reliability_diagram(monkeypatch):
     assert abs(row["ECE post %"] - 100 * cal["test_ece_after"]) < 0.01
 
 
+@pytest.mark.slow
 def test_a_bag_of_words_card_opens(monkeypatch):
     monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
     at = open_models()
@@ -156,6 +158,7 @@ def test_a_bag_of_words_card_opens(monkeypatch):
     assert any("bag-of-words" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_a_model_chosen_on_held_out_training_reviews_says_so(monkeypatch, tmp_path):
     """A model whose epoch was chosen on training reviews held out (--stop-holdout) says how many, and that
     its validation reviews only fitted the temperature; a shipped model (chosen on validation) does not."""
@@ -200,6 +203,7 @@ LESSON = {"pairs": {"set": "en.tsv",
           "measured": "2026-12-01", "command": "python -m sentiment.training.pairs --model X --write"}
 
 
+@pytest.mark.slow
 def test_negation_and_contrast_come_from_the_cards_lesson_and_read_dash_without_one(monkeypatch, tmp_path):
     """The third table shows each model's minimal-pair test accuracy (sentences, pairs with both right)
     and its accuracy on the counterfactual edited reviews from card["lesson"], "—" where the card has
@@ -236,6 +240,7 @@ def test_negation_and_contrast_come_from_the_cards_lesson_and_read_dash_without_
     assert list(at.dataframe[2].value.columns) == ["模型", "数据集", "句对%", "成对%", "改写%", "测量日期"]
 
 
+@pytest.mark.slow
 def test_the_picked_models_accuracy_by_length_is_its_cards(monkeypatch, tmp_path):
     """The test accuracy by review length (what Explore's short-review note reads) is the card's, bucket by
     bucket; a card without the record says how to measure it."""

@@ -46,6 +46,7 @@ def traced(at: AppTest) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_a_fresh_page_opens_on_the_quick_sample_with_no_click(env):
     """An empty cache: the first screen already draws the quick sample's charts (traced with no click), names
     its size and opens on a finding; the full 2,000-review sample is one click away."""
@@ -175,6 +176,7 @@ def test_own_review_selects_units(env):
     assert any("phrases in the sample" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_the_page_opens_on_a_selection_that_finds_units(env):
     """Once traced, the first screen already shows units and matches: the span and threshold come from the data."""
     at = traced(open_page())
@@ -197,6 +199,7 @@ def test_missing_dataset_is_said_clearly(env, monkeypatch):
     assert all(b.key != "pt_trace" for b in at.button)
 
 
+@pytest.mark.slow
 def test_chinese_interface(env):
     at = open_page("zh")
     assert at.title[0].value == "跨数据集的单元与模式"

@@ -353,6 +353,7 @@ def test_presenter_mode_toggles():
     assert heatmap(at)["layout"]["font"]["size"] == 13
 
 
+@pytest.mark.slow
 def test_presenter_mode_from_the_link():
     at = open_link(APP, present="1", text=REVIEW)
     assert presenter_css(at) and at.toggle(key="present").value is True
@@ -435,6 +436,7 @@ def test_pause_stops_stepping(clock):
     assert at.select_slider(key="le_token").value == 1 and at.session_state["le_playing"] is False
 
 
+@pytest.mark.slow
 def test_markdown_in_a_link_is_shown_as_plain_text():
     """Bad input tried: a crafted link whose model is a Markdown link and an image; the warning shows
     them escaped (no clickable link, no remote image inside the app's message)."""

@@ -176,6 +176,7 @@ def test_open_in_explore_gives_a_chinese_model_a_chinese_review():
     assert not any("model reads Chinese" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
+@pytest.mark.slow
 def test_open_in_explore_keeps_a_review_of_the_models_language():
     """A person's own review in the model's language stays as it is."""
     at = opened_in_explore("imdb-gru-max", ENGLISH_REVIEW)
@@ -282,6 +283,7 @@ def test_the_estimate_says_how_it_is_computed_and_follows_the_last_run(runs_root
     assert "about 29 s" in cap and f"the last finished run here ({rid})" in cap, cap  # 130 - 101 s
 
 
+@pytest.mark.slow
 def test_the_default_run_is_the_quick_one(runs_root):
     """The form opens on the quick run (a GRU of 32 units, 4 epochs of 5,000 reviews of 128 tokens) that makes a
     useful hotel model in class; its estimate on the reference CPU is under a minute."""

@@ -37,6 +37,7 @@ def refused(tmp_path, source, *args, match: str, **kw):
 
 
 @pytest.mark.parametrize("ext", ["pt", "pdparams", "bin"])
+@pytest.mark.slow
 def test_a_pickle_that_calls_os_system_is_refused_and_runs_nothing(tmp_path, ext):
     mark = tmp_path / "pwned"
     src = tmp_path / f"evil.{ext}"
@@ -46,6 +47,7 @@ def test_a_pickle_that_calls_os_system_is_refused_and_runs_nothing(tmp_path, ext
     assert "run" in msg
 
 
+@pytest.mark.slow
 def test_a_zip_archive_whose_pickle_calls_os_system_is_refused(tmp_path):
     mark = tmp_path / "pwned"
     torch.save({"w": Evil(mark)}, tmp_path / "evil.pt")  # torch's own archive, a hostile data.pkl
@@ -67,6 +69,7 @@ def _seed_like(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["ok.keras", "ok.pt"])
+@pytest.mark.slow
 def test_a_truncated_file_is_refused(tmp_path, name):
     _seed_like(tmp_path)
     data = (tmp_path / name).read_bytes()
@@ -74,6 +77,7 @@ def test_a_truncated_file_is_refused(tmp_path, name):
     refused(tmp_path, tmp_path / f"cut{name[2:]}", tmp_path / "vocab.txt", match="truncated")
 
 
+@pytest.mark.slow
 def test_a_truncated_pdparams_is_refused(tmp_path):
     import io
     buf = io.BytesIO()
@@ -87,6 +91,7 @@ def test_a_truncated_pdparams_is_refused(tmp_path):
     (layers.LSTM(3, recurrent_activation="hard_sigmoid"), "hard_sigmoid"),
     (layers.GRU(3, reset_after=False), "reset_after=False"),
 ])
+@pytest.mark.slow
 def test_an_unsupported_keras_layer_or_setting_is_named(tmp_path, layer, match):
     rest = [layers.GlobalMaxPooling1D()] if isinstance(layer, layers.Conv1D) else []
     m = keras.Sequential([keras.Input((20,), dtype="int32"), layers.Embedding(30, 4), layer, *rest,
@@ -96,6 +101,7 @@ def test_an_unsupported_keras_layer_or_setting_is_named(tmp_path, layer, match):
     refused(tmp_path, tmp_path / "m.keras", tmp_path / "vocab.txt", match=match)
 
 
+@pytest.mark.slow
 def test_a_merged_bidirectional_layer_below_the_top_is_named(tmp_path):
     """sum / ave / mul are read on the top recurrent layer; below it the next layer would read H units, not 2H."""
     m = keras.Sequential([keras.Input((20,), dtype="int32"), layers.Embedding(30, 4),
@@ -106,17 +112,20 @@ def test_a_merged_bidirectional_layer_below_the_top_is_named(tmp_path):
     refused(tmp_path, tmp_path / "m.keras", tmp_path / "vocab.txt", match="merge_mode='sum' below the top layer")
 
 
+@pytest.mark.slow
 def test_a_vocabulary_smaller_than_the_embedding_is_refused(tmp_path):
     _seed_like(tmp_path)
     (tmp_path / "small.txt").write_text("\n".join(["<pad>", "<unk>", "a", "b"]))
     refused(tmp_path, tmp_path / "ok.pt", tmp_path / "small.txt", match="smaller than the model needs")
 
 
+@pytest.mark.slow
 def test_a_missing_vocabulary_is_asked_for(tmp_path):
     _seed_like(tmp_path)
     refused(tmp_path, tmp_path / "ok.pt", match="needs its vocabulary")
 
 
+@pytest.mark.slow
 def test_shapes_that_fit_no_recipe_are_refused(tmp_path):
     state = _seed_like(tmp_path)
     state["fc.weight"] = torch.randn(2, 9)  # the head reads 9 features; the LSTM gives 3

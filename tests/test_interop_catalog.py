@@ -27,6 +27,7 @@ def imported_model(runs: Path) -> Path:
                    {"head": "sigmoid", "max_len": 12})[0]
 
 
+@pytest.mark.slow
 def test_the_catalog_lists_imported_models_and_load_finds_them_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path))
     imported_model(tmp_path)
@@ -37,6 +38,7 @@ def test_the_catalog_lists_imported_models_and_load_finds_them_by_name(tmp_path,
     assert ckpt.encode("the film was not good").padding == [False] * 5 + [True] * 7
 
 
+@pytest.mark.slow
 def test_the_models_page_shows_an_imported_model_and_the_open_your_own_model_section(tmp_path, monkeypatch):
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path))
     imported_model(tmp_path)

@@ -267,6 +267,7 @@ class TextRNN(nn.Module):
         return self.fc(out[:, -1, :])
 
 
+@pytest.mark.slow
 def test_a_vocabulary_with_unk_and_pad_last_is_read_and_the_printout_names_the_ids(tmp_path, capsys):
     chars = list("酒店房间很不好差干净服务早餐错再也会！，。ab12")
     tokens = chars + ["<UNK>", "<PAD>"]
@@ -464,6 +465,7 @@ def test_paddles_padding_idx_with_a_non_zero_pad_row_is_reproduced_when_given_an
     assert recipes.check({"padding_idx": None}) == {"padding_idx": None}
 
 
+@pytest.mark.slow
 def test_paddle_without_padding_idx_keeps_the_stored_row_when_told_none(tmp_path, capsys):
     m = _paddle_model(pad=None, seed=11)
     paddle.save(m.state_dict(), str(tmp_path / "m.pdparams"))
@@ -513,6 +515,7 @@ def test_padding_idx_is_refused_for_pytorch_and_marks_for_the_list_tokenizer(tmp
         conv.convert(tmp_path / "sd.pt", tmp_path / "a", tmp_path / "v.txt", {"tokenizer": "list", "marks": True})
 
 
+@pytest.mark.slow
 def test_every_fact_source_is_read_given_or_assumed_and_json(tmp_path):
     torch.save(_seeded(TanhHidden(), 1), tmp_path / "m.pt")
     _vocab_txt(tmp_path / "v.txt")

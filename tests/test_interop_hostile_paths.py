@@ -98,6 +98,7 @@ def test_the_cli_prints_one_line_and_writes_nothing(files, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_open_model_raises_a_message_caches_nothing_and_stays_under_the_limit(files, tmp_path, name):
     import sentiment
 

@@ -77,6 +77,7 @@ def test_seed4_predicts_what_keras_predicts_on_200_test_reviews(files, imdb, tmp
     assert card["imported"]["framework"] == "keras" and len(card["imported"]["sha256"]) == 64
 
 
+@pytest.mark.slow
 def test_seed4_trace_reads_the_front_padding_and_its_h_equals_keras_lstm_outputs(files, imdb, tmp_path):
     d, m = files
     _, test, index = imdb
@@ -109,6 +110,7 @@ def _bigru(d):
     return m
 
 
+@pytest.mark.slow
 def test_a_bidirectional_gru_with_max_pooling_reads_padding_in_both_directions_as_keras(files, imdb, tmp_path):
     d, _ = files
     _, test, index = imdb

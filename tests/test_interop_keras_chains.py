@@ -75,6 +75,7 @@ def _converted(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", list(CHAINS))
+@pytest.mark.slow
 def test_keras_chain_predicts_as_keras(tmp_path, name):
     m, ckpt, rng = _converted(tmp_path, name)
     texts = [" ".join(f"w{j}" for j in rng.integers(1, 80, rng.integers(1, 35))) for _ in range(40)]
@@ -90,6 +91,7 @@ def test_keras_chain_predicts_as_keras(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", MERGED)
+@pytest.mark.slow
 def test_a_merged_model_is_traced_and_its_trace_predicts_as_keras(tmp_path, name):
     """The probe runs the merged head too: the trace's probability is Keras' own, its top-layer h_t are
     each direction's (2 x H), and the pooling credit of a merge over time reads as weights over tokens."""

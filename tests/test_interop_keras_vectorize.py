@@ -65,6 +65,7 @@ def _ids(text: str) -> list[int]:
     return ids + [0] * (SEQ - len(ids))
 
 
+@pytest.mark.slow
 def test_a_text_vectorization_model_reads_its_own_vocabulary_and_predicts_as_keras(tmp_path):
     keras.utils.set_random_seed(3)
     m = keras.Sequential([keras.Input((SEQ,), dtype="int32"), layers.Embedding(len(VOCAB), 6),

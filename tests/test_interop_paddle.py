@@ -55,6 +55,7 @@ def seeds_ids(texts, vocab):
 
 
 @pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.slow
 def test_seeds_1_2_predict_what_paddle_predicts(imdb_dict, tmp_path, cell):
     vocab, vpath, train, test = imdb_dict
     paddle.seed(12)

@@ -96,6 +96,7 @@ def test_memory_is_limited_and_the_peak_stays_under_the_limit(readers, small_pt,
     assert 0 < sandbox.last_peak_bytes < 1 << 30
 
 
+@pytest.mark.slow
 def test_a_reader_that_runs_too_long_is_killed(readers, small_pt, monkeypatch):
     monkeypatch.setenv(sandbox.SECONDS_ENV, "5")
     t = time.monotonic()
@@ -116,12 +117,14 @@ def test_a_recursion_error_is_one_line(readers, small_pt):
         _read(small_pt, readers, "recursion")
 
 
+@pytest.mark.slow
 def test_weights_that_do_not_fit_the_described_model_are_refused(readers, small_pt):
     with pytest.raises(InputError, match="failed its check") as e:
         _read(small_pt, readers, "liar")
     assert e.value.code == "sandbox.bad_reply"
 
 
+@pytest.mark.slow
 def test_the_child_reads_a_real_file_as_this_process_would(small_pt):
     sandbox._CACHE.clear()
     data = small_pt.read_bytes()
@@ -139,6 +142,7 @@ def test_a_bad_limit_in_the_environment_is_a_message(small_pt, monkeypatch):
         sandbox.read(small_pt.read_bytes(), small_pt.name, {})
 
 
+@pytest.mark.slow
 def test_the_server_process_never_imports_h5py_for_an_upload(tmp_path):
     """convert() on a Keras file parses it in the child: this process never loads h5py."""
     code = textwrap.dedent(f'''
@@ -156,6 +160,7 @@ def test_the_server_process_never_imports_h5py_for_an_upload(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_convert_cli_prints_one_line_for_random_bytes(tmp_path):
     src = tmp_path / "random.bin"
     src.write_bytes(os.urandom(4096))
@@ -167,6 +172,7 @@ def test_convert_cli_prints_one_line_for_random_bytes(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_a_converted_model_still_loads_and_predicts(small_pt, tmp_path):
     sandbox._CACHE.clear()
     path, _ = convert.convert(small_pt, tmp_path / "m", recipe={"max_len": 20},
@@ -191,6 +197,7 @@ def test_a_state_dict_missing_a_recurrent_tensor_is_a_message_not_a_key_error(tm
     assert e.value.code is not None  # a message in both languages, never the bare exception
 
 
+@pytest.mark.slow
 def test_the_cache_keeps_small_structures_and_never_more_than_its_bytes(small_pt):
     sandbox._CACHE.clear()
     s = convert.read_structure(small_pt.read_bytes(), small_pt.name, {})

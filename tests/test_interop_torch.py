@@ -102,6 +102,7 @@ RECIPE = {"tokenizer": "char", "tanh": True, "reduction": "last_step", "max_len"
 
 
 @pytest.mark.parametrize("name", ["seed3_state.pt", "seed3_model.pt"])
+@pytest.mark.slow
 def test_seed3_logits_equal_pytorch_within_1e5(seed3, tmp_path, name):
     d, model, stoi, test = seed3
     out, s = convert(d / name, tmp_path / "m", d / "vocab.txt", RECIPE)

@@ -155,6 +155,7 @@ def test_a_value_printed_with_three_decimals_is_compared_to_its_precision():
 # ---- (a) the student's PyTorch model: fed with no padding ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_students_state_dict_with_five_of_its_outputs_is_reproduced_and_verified(student, imdb, tmp_path,
                                                                                       capsys):
     d, model, stoi = student

@@ -49,6 +49,7 @@ def literal_spellings(trees: dict[str, ast.Module]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_module_spells_a_domain_name_list_of_its_own():
     trees = {str(p.relative_to(ROOT)): ast.parse(p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.rglob("*.py"))}
     assert len(trees) > 100 and "sentiment/spec.py" in trees  # the scan reads the package
@@ -129,6 +130,7 @@ def pages(tmp_path_factory):
 
 
 @pytest.mark.parametrize("pooling", spec.POOLINGS)
+@pytest.mark.slow
 def test_every_page_offers_each_pooling(pages, pooling):
     label = i18n.t(f"pool.{pooling}", "zh")
     assert label in pages["explore"].segmented_control(key="ex_pooling").options  # the pickers (Explore, Compare, ...)

@@ -88,6 +88,7 @@ def prepared(hotel_path, seed: int, share: float = 0.1):
     return train.prepare(cfg)
 
 
+@pytest.mark.slow
 def test_the_held_out_reviews_are_neither_trained_on_nor_in_the_vocabulary(hotel_splits, hotel_path):
     splits, spec, vocab, enc = prepared(hotel_path, seed=1)
     held = readers.hold_out(hotel_splits, 0.1, seed=0)[1]  # what the split seed (0) holds out
@@ -98,6 +99,7 @@ def test_the_held_out_reviews_are_neither_trained_on_nor_in_the_vocabulary(hotel
     assert vocab == Vocab.build([tokenize(t, spec) for t, _ in splits.train], 2, 20_000)
 
 
+@pytest.mark.slow
 def test_the_held_out_reviews_depend_on_the_split_seed_not_the_training_seed(hotel_path):
     assert prepared(hotel_path, seed=1)[3]["stop"] == prepared(hotel_path, seed=2)[3]["stop"]
 

@@ -33,6 +33,7 @@ def test_encode_then_parse_is_the_same_view():
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
+@pytest.mark.slow
 def test_any_review_round_trips_through_a_link(text):
     params = dict(parse_qsl(viewstate.query_string(viewstate.encode({"text": text})), keep_blank_values=True))
     state, problems = viewstate.parse(params)

@@ -179,7 +179,7 @@ def diff_prefix(diff: TraceDiff, names: Sequence[str] = ("A", "B"), lang: str = 
         fig.add_trace(go.Bar(x=x, y=delta, name=f"{html.escape(names[1])} − {html.escape(names[0])}", yaxis="y2", showlegend=False,
                              marker_color=[POSITIVE_COLOR if (v >= 0) else NEGATIVE_COLOR for v in np.nan_to_num(delta)],
                              opacity=0.45, hovertemplate=f"%{{x}}: {say('fig.change', lang)} %{{y:+.3f}}<extra></extra>"))
-    for i, (curve, nm) in enumerate(zip((diff.prefix_a, diff.prefix_b), names)):
+    for i, (curve, nm) in enumerate(zip((diff.prefix_a, diff.prefix_b), names, strict=True)):
         if curve is None:
             continue
         fig.add_trace(go.Scatter(x=x, y=curve, mode="lines+markers", name=html.escape(nm), connectgaps=True,

@@ -124,7 +124,7 @@ def attribution_html(tokens: Sequence[str], scores: Sequence[float] | None, unk:
     top = float(np.abs(s).max(initial=0.0)) or 1.0
     unk = list(unk) if unk is not None else [False] * len(tokens)
     spans = []
-    for tok, v, u in zip(tokens, s, unk):
+    for tok, v, u in zip(tokens, s, unk, strict=False):
         r, g, b = POSITIVE_RGB if v >= 0 else NEGATIVE_RGB
         alpha = min(1.0, abs(v) / top) * 0.85
         style = f"background: rgba({r},{g},{b},{alpha:.2f}); border-radius: 3px; padding: 1px 2px;"
@@ -147,7 +147,7 @@ def compare_prefix(traces: Sequence[Trace], names: Sequence[str], lang: str = "e
     """Prefix curves of several models on the same review, overlaid."""
     fig = go.Figure()
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
-    for i, (tr, nm) in enumerate(zip(traces, names)):
+    for i, (tr, nm) in enumerate(zip(traces, names, strict=True)):
         if tr.prefix_probs is None:
             continue
         fig.add_trace(go.Scatter(
@@ -166,7 +166,7 @@ def compare_prefix(traces: Sequence[Trace], names: Sequence[str], lang: str = "e
 def compare_pooling(traces: Sequence[Trace], names: Sequence[str], lang: str = "en", max_ticks: int = 60) -> go.Figure:
     """Per-token pooling credit (summed over directions) of several models, as grouped bars."""
     fig = go.Figure()
-    for i, (tr, nm) in enumerate(zip(traces, names)):
+    for i, (tr, nm) in enumerate(zip(traces, names, strict=True)):
         credit = sum(pooling_credit(tr).values())
         fig.add_trace(go.Bar(
             x=np.arange(len(tr.tokens)), y=credit, name=f"{nm} ({say('pool.' + tr.pooling, lang)})", text=_hover_tokens(tr, lang),

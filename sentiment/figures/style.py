@@ -116,7 +116,7 @@ def token_label_px(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS) -> int:
 
 def _hover_tokens(trace: Trace, lang: str) -> list[str]:
     unk = list(trace.unk) if trace.unk is not None else [False] * len(trace.tokens)
-    return [html.escape(tok) + (say("fig.unk", lang) if u else "") for tok, u in zip(trace.tokens, unk)]
+    return [html.escape(tok) + (say("fig.unk", lang) if u else "") for tok, u in zip(trace.tokens, unk, strict=True)]
 
 
 def token_axis(tokens: Sequence[str], max_ticks: int = TOKEN_TICKS) -> dict:

@@ -89,13 +89,13 @@ def check_view(shape: tuple, stride: tuple, offset: int, numel: int, name: str) 
         raise InputError("interop.view_negative", name=name, shape=tuple(shape), stride=tuple(stride), offset=offset)
     if 0 in shape:
         return
-    reach = offset + sum((n - 1) * s for n, s in zip(shape, stride)) + 1
+    reach = offset + sum((n - 1) * s for n, s in zip(shape, stride, strict=True)) + 1
     if reach > numel:
         raise InputError("interop.view_outside", name=name, shape=tuple(shape), stride=tuple(stride), offset=offset,
                          numel=numel)
     # the standard non-overlap test: dims sorted by stride, each stride past the span of those below it
     span = 1
-    for s, n in sorted((s, n) for n, s in zip(shape, stride) if n > 1):
+    for s, n in sorted((s, n) for n, s in zip(shape, stride, strict=True) if n > 1):
         if s < span:
             raise InputError("interop.view_overlaps", name=name, shape=tuple(shape), stride=tuple(stride))
         span += (n - 1) * s

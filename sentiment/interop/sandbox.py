@@ -21,6 +21,7 @@ as long as those shapes say.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -182,10 +183,8 @@ def _wait(pid: int, seconds: float) -> tuple[int, int, bool]:
             return status, peak, False
         peak = max(peak, _resident_peak(pid))
         if time.monotonic() > deadline:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _, status = os.waitpid(pid, 0)
             return status, peak, True
         time.sleep(delay)

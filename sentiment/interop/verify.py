@@ -647,7 +647,7 @@ class _Runner:
         tol = self.tol[examples].repeat(len(keys)).view(len(keys), n)
         saved = (model.config, model.pool)
         try:
-            for cfg, h in zip(self.configs, self.heads):
+            for cfg, h in zip(self.configs, self.heads, strict=True):
                 model.config, model.pool = cfg, self.pools[h.reduction]
                 d = self._diffs(model.head(enc, lengths).logits.double(), examples).view(len(keys), n)
                 diffs.append(d.amax(1))
@@ -1004,7 +1004,7 @@ def measure(ckpt, examples: Sequence[Example]) -> list[float]:
         d = 0.0 if e.positive is None else abs(float(p[i]) - e.positive)
         if e.logits is not None:
             mine = [float(logits[i, 1] - logits[i, 0])] if len(e.logits) == 1 else logits[i].tolist()
-            d = max(d, max(abs(a - b) for a, b in zip(mine, e.logits)))
+            d = max(d, max(abs(a - b) for a, b in zip(mine, e.logits, strict=True)))
         out.append(math.inf if bad[i] else d)
     return out
 
@@ -1017,7 +1017,7 @@ def settle(res: Result, diffs: list[float], examples: Sequence[Example]) -> Resu
     res.diffs = [float(d) for d in diffs]
     res.max_diff = max(res.diffs)
     res.worst_line = examples[int(np.argmax(diffs))].line
-    res.reproduced = res.reproduced and all(d <= e.tolerance for d, e in zip(diffs, examples))
+    res.reproduced = res.reproduced and all(d <= e.tolerance for d, e in zip(diffs, examples, strict=True))
     return res
 
 

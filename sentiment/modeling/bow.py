@@ -133,14 +133,14 @@ def contributions(model: BagOfWords, ids: list[int]) -> tuple[np.ndarray, float]
     t = torch.tensor([ids])
     lengths = torch.tensor([len(ids)])
     x = model.features(t, lengths)
-    per_feat = dict(zip(x.feats.tolist(), (x.values * model.weight[x.feats]).tolist()))
+    per_feat = dict(zip(x.feats.tolist(), (x.values * model.weight[x.feats]).tolist(), strict=True))
     _, f, p = model.occurrences(t, lengths)
     n_occ: dict[int, int] = {}
     for ff in f.tolist():
         n_occ[ff] = n_occ.get(ff, 0) + 1
     out = np.zeros(len(ids), dtype=np.float64)
     V = model.config.vocab_size
-    for ff, pp in zip(f.tolist(), p.tolist()):
+    for ff, pp in zip(f.tolist(), p.tolist(), strict=True):
         share = per_feat[ff] / n_occ[ff]
         if ff < V:
             out[pp] += share

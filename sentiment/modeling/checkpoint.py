@@ -458,7 +458,7 @@ def _check_dtypes(wpath: Path, model: torch.nn.Module) -> None:
     of words' integer bigram table integers. CheckpointError naming the tensor otherwise."""
     expected = model.state_dict()
     with safe_open(str(wpath), "pt") as f:
-        for name in f.keys():
+        for name in f.keys():  # noqa: SIM118 (safetensors' safe_open is not a dict: no __iter__)
             dtype = str(f.get_slice(name).get_dtype())
             want = expected.get(name)
             allowed = INT_DTYPES if want is not None and not want.is_floating_point() else FLOAT_DTYPES

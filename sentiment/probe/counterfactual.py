@@ -174,7 +174,7 @@ def _hits_zh(text: str) -> list[_Hit]:
     from sentiment.data.text import _get_jieba  # jieba, loaded once per process
 
     hits = []
-    for tok, s, e in _get_jieba().tokenize(text):
+    for tok, _, e in _get_jieba().tokenize(text):
         w = next((w for w in sorted(ZH_WORDS, key=len, reverse=True) if tok.endswith(w)), None)
         if w is None:
             continue
@@ -323,7 +323,7 @@ class Alignment:
     def labels(self) -> list[str]:
         """One label per row: the token ("good"), "a→b" for a replacement, "−a" deleted, "+b" inserted."""
         out = []
-        for (i, j), op in zip(self.rows, self.ops):
+        for (i, j), op in zip(self.rows, self.ops, strict=True):
             if op == "equal":
                 out.append(self.tokens_a[i])
             elif op == "replace":
@@ -344,7 +344,7 @@ def align_tokens(a: Sequence[str], b: Sequence[str]) -> Alignment:
     ops: list[str] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
-            rows += list(zip(range(i1, i2), range(j1, j2)))
+            rows += list(zip(range(i1, i2), range(j1, j2), strict=True))
             ops += [tag] * (i2 - i1)
             continue
         rows += [(i, None) for i in range(i1, i2)] + [(None, j) for j in range(j1, j2)]

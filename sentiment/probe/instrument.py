@@ -429,7 +429,7 @@ def framed_prefix_probs(ckpt: Checkpoint, ids: list[int], padding: list[bool]) -
     T, pad_id = len(ids), getattr(ckpt.vocab, "pad_id", 0)
     rows = []
     for t in range(T):
-        real = [i for i, p in zip(ids[: t + 1], padding[: t + 1]) if not p]
+        real = [i for i, p in zip(ids[: t + 1], padding[: t + 1], strict=True) if not p]
         pads = [pad_id] * (T - len(real))
         rows.append(pads + real if c.padding == "pre" else real + pads)
     out = []

@@ -25,7 +25,7 @@ def _blocks(W_ih: Tensor, W_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
     wi, wh = W_ih.chunk(n, 0), W_hh.chunk(n, 0)
     bi = b_ih.chunk(n, 0) if b_ih is not None else [None] * n
     bh = b_hh.chunk(n, 0) if b_hh is not None else [None] * n
-    return list(zip(wi, wh, bi, bh))
+    return list(zip(wi, wh, bi, bh, strict=True))
 
 
 def lstm_cell(i: Tensor, f: Tensor, g: Tensor, c_prev: Tensor) -> Tensor:

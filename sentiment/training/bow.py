@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -40,7 +41,7 @@ def bigram_table(seqs: Sequence[Sequence[int]], vocab_size: int, max_bigrams: in
     """[Nb, 2] the bigrams of two known words in the most training reviews (at least min_df), sorted by a * V + b."""
     df: Counter = Counter()
     for s in seqs:
-        df.update({a * vocab_size + b for a, b in zip(s, s[1:]) if a > 1 and b > 1})
+        df.update({a * vocab_size + b for a, b in pairwise(s) if a > 1 and b > 1})
     keys = sorted(k for k, n in df.most_common(max_bigrams) if n >= min_df)
     k = torch.tensor(keys, dtype=torch.int64)
     return torch.stack([k // vocab_size, k % vocab_size], 1) if len(keys) else torch.zeros(0, 2, dtype=torch.int64)

@@ -45,7 +45,7 @@ def predict_ids(model: nn.Module, seqs: Sequence[Sequence[int]], batch_size: int
 def metrics(pred: Sequence[int], gold: Sequence[int]) -> dict:
     """accuracy, n, confusion [[tn, fp], [fn, tp]] (rows gold neg/pos, columns predicted), balanced accuracy, F1."""
     conf = [[0, 0], [0, 0]]
-    for p, g in zip(pred, gold):
+    for p, g in zip(pred, gold, strict=True):
         conf[int(g)][int(p)] += 1
     n = len(gold)
     (tn, fp), (fn, tp) = conf
@@ -91,7 +91,7 @@ def misclassified(ckpt: checkpoint.Checkpoint, examples: Sequence[Example], limi
         p_pos += predict_ids(ckpt.model, seqs, temperature=ckpt.temperature)[:, 1].tolist()
         if progress is not None:
             progress(len(p_pos), len(sample))
-    wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos) if (p >= 0.5) != bool(y)]
+    wrong = [{"text": t, "label": readers.LABEL_NAMES[y], "p_positive": p} for (t, y), p in zip(sample, p_pos, strict=True) if (p >= 0.5) != bool(y)]
     return sorted(wrong, key=lambda w: -abs(w["p_positive"] - 0.5))
 
 

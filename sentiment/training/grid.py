@@ -72,8 +72,8 @@ def train_all(out: Path, names: list[str], jobs: int, extra: list[str]) -> dict[
             if target.exists():
                 shutil.rmtree(target)
             cmd = [sys.executable, "-m", "sentiment.train", *grid()[name], "--seed", str(seed), *extra, "--out", str(target)]
-            log = open(out / f".{name}-seed{seed}.log", "w")
-            running[(name, seed)] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            with open(out / f".{name}-seed{seed}.log", "w") as log:  # the child keeps its own copy of the file
+                running[(name, seed)] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
             print(f"{name} seed {seed}: started", file=sys.stderr)
         for key, proc in list(running.items()):
             if proc.poll() is not None:
@@ -132,7 +132,7 @@ def table(root: Path, markdown: bool = False) -> str:
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [head] + rows)
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head] + rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -465,7 +465,7 @@ def unread_words(trace) -> list[str]:
     if trace.language == "en":
         return text_mod.unread_runs(trace.text, "en")
     latin = set(text_mod.unread_runs(trace.text, "zh"))
-    return list(dict.fromkeys(tok for tok, u in zip(trace.tokens, trace.unk) if u and tok in latin | {w.lower() for w in latin}))
+    return list(dict.fromkeys(tok for tok, u in zip(trace.tokens, trace.unk, strict=True) if u and tok in latin | {w.lower() for w in latin}))
 
 
 def unread_note(trace) -> None:

@@ -51,7 +51,7 @@ def pick_review_and_models() -> tuple[str, list, list]:
     present.review_banner(review)
     cols = st.columns(2, gap="large")
     entries = []
-    for side, col, prefer in zip(SIDES, cols, ({"cell": "lstm"}, {"cell": "gru"})):
+    for side, col, prefer in zip(SIDES, cols, ({"cell": "lstm"}, {"cell": "gru"}), strict=True):
         with col:
             st.subheader(t(f"compare.{side}"))
             with present.controls(f"{K}_{side}"):
@@ -62,7 +62,7 @@ def pick_review_and_models() -> tuple[str, list, list]:
 def trace_both(cols, entries, review: str) -> tuple[list, list[str]] | None:
     """Both models' traces and predictions (None after an error was shown), with their display names."""
     traces, names = [], []
-    for col, entry in zip(cols, entries):
+    for col, entry in zip(cols, entries, strict=True):
         with col:
             if common.load(entry) is None:
                 return None
@@ -98,7 +98,7 @@ def heatmaps(traces: list, entries: list, review: str, share_slot) -> None:
     with c3:
         top_k = common.top_k_slider(f"{K}_topk", H, 16)
     st.caption(t("gates.help"))
-    for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries):
+    for side, col, tr, entry in zip(SIDES, st.columns(2), traces, entries, strict=True):
         with col:
             fig = figures.gate_heatmaps(tr, choice[0], choice[1], sort=sort, top_k=top_k, lang=lang(),
                                         max_ticks=HALF_WIDTH_TICKS)

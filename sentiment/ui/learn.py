@@ -126,7 +126,7 @@ def vanishing_view(entry, review: str) -> None:
         st.info(t("learn.vanishing.none"), icon=":material/info:")
         return
     curves, tokens = {}, None
-    for cell, e in chosen.items():
+    for e in chosen.values():
         ck = common.load(e)
         if ck is None:
             continue

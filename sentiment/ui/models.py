@@ -105,7 +105,7 @@ def grids(ok: list[ModelEntry]) -> None:
     per_row = 2
     for start in range(0, len(datasets), per_row):
         cols = st.columns(per_row)
-        for col, (ds, language) in zip(cols, datasets[start:start + per_row]):
+        for col, (ds, language) in zip(cols, datasets[start:start + per_row], strict=False):
             rows = [dict(cell=e.cell, pooling=e.pooling, test_accuracy=e.test_accuracy) for e in ok
                     if (e.dataset, e.language) == (ds, language)]
             with col:

@@ -260,13 +260,13 @@ def questions(s, recipe: dict, reread) -> tuple[dict, list[str], str]:
     if "tokenizer" in facts and "tokenizer" not in answers:  # a guess that cannot read the review (English
         ps = _effects(s, recipe, answers, review, "tokenizer", opts["tokenizer"], reread)  # words of a Chinese
         if ps and ps[0] is None:  # model) would leave every other choice without a number: the first that can
-            base["tokenizer"] = next((v for v, p in zip(opts["tokenizer"], ps) if p is not None), cur["tokenizer"])
+            base["tokenizer"] = next((v for v, p in zip(opts["tokenizer"], ps, strict=True) if p is not None), cur["tokenizer"])
     cols = st.columns(2)
     for n, f in enumerate(facts):
         values = opts[f]
         ps = _effects(s, recipe, base, review, f, values, reread)
         captions = []
-        for v, p in zip(values, ps):
+        for v, p in zip(values, ps, strict=True):
             words = t("own.q.p", p=p) if p is not None else t("own.q.p_none")
             captions.append(words + (" · " + t("own.q.guess") if v == cur[f] else ""))
         with cols[0 if n < (len(facts) + 1) // 2 else 1]:  # in order, down the left column first

@@ -37,6 +37,6 @@ def gate_values(trace, layer: int, direction: str, token: int, unit: int) -> dic
     values = figures.step_values(trace, layer, direction, token, unit)
     shown = {g: values[g] for g in trace.layers[0].gates}
     st.caption(t("sel.values", unit=unit, pos=token, token=trace.tokens[token], where=common.layer_label((layer, direction))))
-    for col, (g, v) in zip(st.columns(len(shown)), shown.items()):
+    for col, (g, v) in zip(st.columns(len(shown)), shown.items(), strict=True):
         col.metric(figures.gate_title(g, lang()), f"{v:.3f}")
     return shown

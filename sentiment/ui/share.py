@@ -186,9 +186,8 @@ def publish(params: Mapping[str, str], slot=None, help_key: str = "share.help") 
                 qp[k] = params[k]
         elif k in qp:
             del qp[k]
-    if lang() != "en" or LANG_KEY in qp:
-        if qp.get(LANG_KEY) != lang():
-            qp[LANG_KEY] = lang()
+    if (lang() != "en" or LANG_KEY in qp) and qp.get(LANG_KEY) != lang():
+        qp[LANG_KEY] = lang()
     if slot is not None:
         with slot.container():
             share_box(params, help_key)
