@@ -75,56 +75,86 @@ def _index(raw: str, name: str, problems: list[Problem], base: int = 0) -> int |
     return v
 
 
+def _last(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    """A parameter's value (the last one where it is given several times); None if absent or not text."""
+    v = params.get(name)
+    if isinstance(v, (list, tuple)):
+        v = v[-1] if v else None
+    return v if isinstance(v, str) else None
+
+
+# Readers of one parameter each: the value for the ViewState (None if absent or unusable, with a
+# problem in ``problems`` for an unusable one).
+
+
+def _read_model(raw: str | None, side: str, problems: list[Problem]) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > 200:
+        problems.append(Problem("model_unknown" + side, {"value": raw[:40] + "…"}))
+        return None
+    return raw.strip()
+
+
+def _read_pooling(raw: str | None, side: str, problems: list[Problem]) -> str | None:
+    if not raw:
+        return None
+    if raw in POOLINGS:
+        return raw
+    problems.append(Problem("pooling_unknown" + side, {"value": raw[:40]}))
+    return None
+
+
+def _read_text(raw: str | None, problems: list[Problem]) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) > MAX_TEXT:
+        problems.append(Problem("text_long", {"chars": len(raw), "max": MAX_TEXT}))
+        return None
+    if not raw.strip():
+        problems.append(Problem("text_empty", {}))
+        return None
+    return raw
+
+
+def _read_index(raw: str | None, name: str, problems: list[Problem], base: int = 0) -> int | None:
+    return None if raw is None else _index(raw, name, problems, base=base)
+
+
+def _read_direction(raw: str | None, problems: list[Problem]) -> str | None:
+    if raw is None:
+        return None
+    if raw in DIRECTIONS:
+        return raw
+    problems.append(Problem("dir_unknown", {"value": raw[:40]}))
+    return None
+
+
+def _read_gates(raw: str | None, problems: list[Problem]) -> list[str] | None:
+    if raw is None:
+        return None
+    names = [g for g in raw.split(",") if g]
+    if names and all(g in GATES for g in names):
+        return list(dict.fromkeys(names))
+    problems.append(Problem("gates_unknown", {"value": raw[:40]}))
+    return None
+
+
 def parse(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, list[Problem]]:
     """The view a link asks for, and what in it could not be used (each dropped part stays None)."""
     def one(name: str) -> str | None:
-        v = params.get(name)
-        if isinstance(v, (list, tuple)):
-            v = v[-1] if v else None
-        return v if isinstance(v, str) else None
+        return _last(params, name)
 
     state, problems = ViewState(), []
     for side in ("", SIDE_B):  # model A (model, pooling), then model B (model_b, pooling_b)
-        model = one("model" + side)
-        if model is not None and model.strip():
-            if len(model) > 200:
-                problems.append(Problem("model_unknown" + side, {"value": model[:40] + "…"}))
-            else:
-                setattr(state, "model" + side, model.strip())
-        pooling = one("pooling" + side)
-        if pooling:
-            if pooling in POOLINGS:
-                setattr(state, "pooling" + side, pooling)
-            else:
-                problems.append(Problem("pooling_unknown" + side, {"value": pooling[:40]}))
-    text = one("text")
-    if text is not None:
-        if len(text) > MAX_TEXT:
-            problems.append(Problem("text_long", {"chars": len(text), "max": MAX_TEXT}))
-        elif not text.strip():
-            problems.append(Problem("text_empty", {}))
-        else:
-            state.text = text
-    for name in ("token", "unit"):
-        raw = one(name)
-        if raw is not None:
-            setattr(state, name, _index(raw, name, problems))
-    raw = one("layer")
-    if raw is not None:
-        state.layer = _index(raw, "layer", problems, base=1)
-    direction = one("dir")
-    if direction is not None:
-        if direction in DIRECTIONS:
-            state.direction = direction
-        else:
-            problems.append(Problem("dir_unknown", {"value": direction[:40]}))
-    gates = one("gates")
-    if gates is not None:
-        names = [g for g in gates.split(",") if g]
-        if names and all(g in GATES for g in names):
-            state.gates = list(dict.fromkeys(names))
-        else:
-            problems.append(Problem("gates_unknown", {"value": gates[:40]}))
+        setattr(state, "model" + side, _read_model(one("model" + side), side, problems))
+        setattr(state, "pooling" + side, _read_pooling(one("pooling" + side), side, problems))
+    state.text = _read_text(one("text"), problems)
+    state.token = _read_index(one("token"), "token", problems)
+    state.unit = _read_index(one("unit"), "unit", problems)
+    state.layer = _read_index(one("layer"), "layer", problems, base=1)
+    state.direction = _read_direction(one("dir"), problems)
+    state.gates = _read_gates(one("gates"), problems)
     state.present = one("present") in ("1", "true", "yes", "on")
     return state, problems
 

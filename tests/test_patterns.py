@@ -60,7 +60,7 @@ def test_two_layer_gru_batch_trace_equals_probe(tmp_path):
     texts = [("the movie was good", 1), ("bad", 0), ("not good at all ! i hated it", 0), ("great acting", 1),
              ("the plot was awful but the film was great", 1)]
     bt = P.trace_sample(ck, texts, tmp_path / "bt", n=5, max_batch=2)  # 3 batches of different lengths
-    assert {k[0] for k in bt} == {0, 1} and {k[2] for k in bt} == {"r", "z", "n", "h"}
+    assert {k[0] for k in bt.keys()} == {0, 1} and {k[2] for k in bt.keys()} == {"r", "z", "n", "h"}
     for i in range(bt.n):
         tr = probe.trace(ck, texts[int(bt.split_index[i])][0], prefix=False, occlusion=False)
         for lt in tr.layers:

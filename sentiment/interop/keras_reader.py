@@ -97,7 +97,7 @@ def read_keras3(data: bytes) -> KerasFile:
     except (OSError, KeyError, ValueError) as e:
         raise InputError("interop.truncated", kind="model.weights.h5", err=f"{type(e).__name__}: {str(e)[:200]}") from None
     vocab = None
-    for n, text in assets.items():
+    for text in assets.values():  # the last vocabulary asset (in the zip's order) is the one kept
         vocab = text.split("\n")
     return KerasFile(config, weights, vocab)
 
@@ -319,24 +319,31 @@ def _add_rnn(w: _Walk, layer: dict, ws: list[np.ndarray]) -> None:
         w.rnns.append({**inner, "dirs": [_rnn_weights(inner["cell"], inner["units"], ws, inner["use_bias"], inner["name"])]})
 
 
-@bounds.messages_only("Keras")
-def structure(kf: KerasFile) -> Structure:
-    """The Structure of a Keras model file."""
-    w = _walk(kf)
+def _check_found(w: _Walk) -> None:
+    """An Embedding and at least one recurrent layer."""
     if w.emb is None:
         raise InputError("keras.no_embedding", embedding="Embedding")
     if not w.rnns:
         raise InputError("keras.no_rnn", kinds="LSTM, GRU, SimpleRNN")
-    first = w.rnns[0]
-    for r in w.rnns[1:]:
+
+
+def _check_stack(rnns: list[dict]) -> None:
+    """Stacked recurrent layers that make one fused stack: the same cell, units and directions, every
+    layer below the top returning its sequence and concatenating its directions."""
+    first = rnns[0]
+    for r in rnns[1:]:
         if (r["cell"], r["units"], len(r["dirs"])) != (first["cell"], first["units"], len(first["dirs"])):
             raise InputError("keras.stack_differs", name=r["name"])
-    for r in w.rnns[:-1]:
+    for r in rnns[:-1]:
         if not r["return_sequences"]:
             raise InputError("keras.stack_sequences", name=r["name"], setting="return_sequences=False")
         if r.get("merge", "concat") != "concat":  # the next layer would read H units, not H x 2: no fused stack
             raise InputError("keras.merge_mode", name=r["name"], bidi="Bidirectional",
                              setting=f"merge_mode={r['merge']!r} below the top layer", only="concat")
+
+
+def _check_reduction(w: _Walk) -> None:
+    """The top recurrent layer's output is pooled (a sequence) or is the last step (no pooling layer)."""
     last = w.rnns[-1]
     if last["return_sequences"] and w.pooling is None:
         raise InputError("keras.no_pooling", name=last["name"], setting="return_sequences=True")
@@ -344,20 +351,20 @@ def structure(kf: KerasFile) -> Structure:
         raise InputError("keras.pooling_last_step", setting="return_sequences=False")
     if w.mask and w.pooling == "max":
         raise InputError("keras.mask_max", mask_zero="mask_zero", pool="GlobalMaxPooling1D", keras="Keras")
-    H, dirs = first["units"], len(first["dirs"])
+
+
+def _torch_state(w: _Walk) -> dict[str, torch.Tensor]:
+    """The embedding and recurrent weights under GateScope's state dict names (rnn.weight_ih_l0_reverse...)."""
     state = {"embedding.weight": torch.as_tensor(np.ascontiguousarray(w.emb, dtype=np.float32))}
     for l, r in enumerate(w.rnns):
         for d, ws in enumerate(r["dirs"]):
             for k, v in ws.items():
                 state[f"rnn.{k}_l{l}{'_reverse' * d}"] = v
-    side = "post" if w.vectorize is not None else "pre"  # TextVectorization pads and cuts at the back
-    free = w.vectorize is not None and not w.max_len  # no fixed length: a review alone is read unpadded
-    s = Structure("keras", first["cell"], w.emb.shape[0], w.emb.shape[1], H, len(w.rnns), dirs == 2, state,
-                  pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
-                  max_len=w.max_len or 500, merge=last.get("merge", "concat"))
-    s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
-    _keras_facts(s, w)
-    _keras_head(s, w.denses, H * dirs if s.merge == "concat" else H)
+    return state
+
+
+def _set_vocabulary(s: Structure, kf: KerasFile, w: _Walk) -> None:
+    """The vocabulary of a TextVectorization layer (or the file's vocabulary asset), if there is one."""
     words = kf.vocabulary
     if w.vectorize is not None and isinstance(w.vectorize.get("vocabulary"), list):
         words = ["", "[UNK]"] + [str(v) for v in w.vectorize["vocabulary"]]  # get_vocabulary() order
@@ -366,6 +373,27 @@ def structure(kf: KerasFile) -> Structure:
         s.vocab = from_token_list(words, s.vocab_size)  # id 0 "" (mask), 1 "[UNK]"
         s.found.append(f"vocabulary of {len(words)} tokens from the TextVectorization layer (its standardize is "
                        "approximated by GateScope's tokenizer: lower case, punctuation dropped)")
+
+
+@bounds.messages_only("Keras")
+def structure(kf: KerasFile) -> Structure:
+    """The Structure of a Keras model file."""
+    w = _walk(kf)
+    _check_found(w)
+    _check_stack(w.rnns)
+    _check_reduction(w)
+    first, last = w.rnns[0], w.rnns[-1]
+    H, dirs = first["units"], len(first["dirs"])
+    state = _torch_state(w)
+    side = "post" if w.vectorize is not None else "pre"  # TextVectorization pads and cuts at the back
+    free = w.vectorize is not None and not w.max_len  # no fixed length: a review alone is read unpadded
+    s = Structure("keras", first["cell"], w.emb.shape[0], w.emb.shape[1], H, len(w.rnns), dirs == 2, state,
+                  pooling=w.pooling or "last", padding="none" if w.mask or free else side, truncating=side,
+                  max_len=w.max_len or 500, merge=last.get("merge", "concat"))
+    s.found.append(f"layers: {', '.join(l['class_name'] for l in _layer_list(kf.config))}")
+    _keras_facts(s, w)
+    _keras_head(s, w.denses, H * dirs if s.merge == "concat" else H)
+    _set_vocabulary(s, kf, w)
     return s
 
 

@@ -22,7 +22,9 @@ what the file says is refused, naming both.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sentiment import spec as gs_spec
 from sentiment.errors import InputError
@@ -100,58 +102,91 @@ def _given(s: Structure, fact: str, said: str) -> None:
         s.note(fact, "given", said)
 
 
-def apply(s: Structure, recipe: dict) -> list[str]:
-    """Set what the recipe says on the structure, recording each fact's source; a given value that
-    contradicts what the file says is refused. Returns the facts still assumed."""
-    if "reduction" in recipe:
-        pooling = REDUCTIONS[recipe["reduction"]]
-        if s.source("reduction") == "read" and pooling != s.pooling:
-            _refuse(s, "reduction", "reduction", recipe["reduction"], f"the head reads {recipe['reduction']}")
-        s.pooling = pooling
-        _given(s, "reduction", _said("reduction", recipe["reduction"]))
-    if "tanh" in recipe:
-        want = "tanh" if recipe["tanh"] else "none"
-        if s.source("tanh") == "read" and want != s.output_activation:
-            _refuse(s, "tanh", "tanh", recipe["tanh"], "tanh is applied before the head" if recipe["tanh"] else
-                    "no tanh is applied before the head")
-        s.output_activation = want
-        _given(s, "tanh", _said("tanh", recipe["tanh"]))
-    if "hidden_activation" in recipe:
-        act = recipe["hidden_activation"]
-        if not s.hidden_dense:
-            raise InputError("facts.no_hidden_layer", given=_said("hidden_activation", act))
-        if s.source("hidden_activation") == "read" and act != s.hidden_activation:
-            _refuse(s, "hidden_activation", "hidden_activation", act, f"the hidden layer applies {act}")
-        s.hidden_activation = act
-        _given(s, "hidden_activation", _said("hidden_activation", act))
-    if "padding" in recipe:
-        pad = "none" if recipe["padding"] in ("masked", "none") else recipe["padding"]
-        if s.source("padding") == "read" and pad != s.padding:
-            _refuse(s, "padding", "padding", recipe["padding"], _PADDING_CLAIMS[pad])
-        if pad == "none" and s.framework == "keras" and s.padding != "none" and s.source("max_len") == "read":
-            # no mask, and a fixed input length in the file: Keras read every pad it was fed
-            raise InputError("facts.contradicts", said=f"no mask_zero and a fixed input of {s.max_len} steps "
-                             "(pads are read)", given=_said("padding", recipe["padding"]), claim=_PADDING_CLAIMS[pad])
-        s.padding = pad
-        _given(s, "padding", _said("padding", recipe["padding"]))
-    if "truncating" in recipe:
-        if s.source("truncating") == "read" and recipe["truncating"] != s.truncating:
-            _refuse(s, "truncating", "truncating", recipe["truncating"],
-                    f"long reviews are cut at the {'front' if recipe['truncating'] == 'pre' else 'back'}")
-        s.truncating = recipe["truncating"]
-        _given(s, "truncating", _said("truncating", recipe["truncating"]))
-    if "max_len" in recipe:
-        if s.source("max_len") == "read" and recipe["max_len"] != s.max_len:
-            _refuse(s, "max_len", "max_len", recipe["max_len"], f"the model reads {recipe['max_len']} steps")
-        s.max_len = recipe["max_len"]
-        _given(s, "max_len", _said("max_len", recipe["max_len"]))
+# Setting one fact the recipe gives (``value``: the recipe's value for it) on the structure.
+
+
+def _apply_reduction(s: Structure, value: str) -> None:
+    pooling = REDUCTIONS[value]
+    if s.source("reduction") == "read" and pooling != s.pooling:
+        _refuse(s, "reduction", "reduction", value, f"the head reads {value}")
+    s.pooling = pooling
+    _given(s, "reduction", _said("reduction", value))
+
+
+def _apply_tanh(s: Structure, value: bool) -> None:
+    want = "tanh" if value else "none"
+    if s.source("tanh") == "read" and want != s.output_activation:
+        _refuse(s, "tanh", "tanh", value, "tanh is applied before the head" if value else
+                "no tanh is applied before the head")
+    s.output_activation = want
+    _given(s, "tanh", _said("tanh", value))
+
+
+def _apply_hidden_activation(s: Structure, act: str) -> None:
+    if not s.hidden_dense:
+        raise InputError("facts.no_hidden_layer", given=_said("hidden_activation", act))
+    if s.source("hidden_activation") == "read" and act != s.hidden_activation:
+        _refuse(s, "hidden_activation", "hidden_activation", act, f"the hidden layer applies {act}")
+    s.hidden_activation = act
+    _given(s, "hidden_activation", _said("hidden_activation", act))
+
+
+def _apply_padding(s: Structure, value: str) -> None:
+    pad = "none" if value in ("masked", "none") else value
+    if s.source("padding") == "read" and pad != s.padding:
+        _refuse(s, "padding", "padding", value, _PADDING_CLAIMS[pad])
+    if pad == "none" and s.framework == "keras" and s.padding != "none" and s.source("max_len") == "read":
+        # no mask, and a fixed input length in the file: Keras read every pad it was fed
+        raise InputError("facts.contradicts", said=f"no mask_zero and a fixed input of {s.max_len} steps "
+                         "(pads are read)", given=_said("padding", value), claim=_PADDING_CLAIMS[pad])
+    s.padding = pad
+    _given(s, "padding", _said("padding", value))
+
+
+def _apply_truncating(s: Structure, value: str) -> None:
+    if s.source("truncating") == "read" and value != s.truncating:
+        _refuse(s, "truncating", "truncating", value,
+                f"long reviews are cut at the {'front' if value == 'pre' else 'back'}")
+    s.truncating = value
+    _given(s, "truncating", _said("truncating", value))
+
+
+def _apply_max_len(s: Structure, value: int) -> None:
+    if s.source("max_len") == "read" and value != s.max_len:
+        _refuse(s, "max_len", "max_len", value, f"the model reads {value} steps")
+    s.max_len = value
+    _given(s, "max_len", _said("max_len", value))
+
+
+# The facts in the order they are set and checked (the first refusal is the one shown).
+_FACT_SETTERS: tuple[tuple[str, Callable[[Structure, Any], None]], ...] = (
+    ("reduction", _apply_reduction), ("tanh", _apply_tanh), ("hidden_activation", _apply_hidden_activation),
+    ("padding", _apply_padding), ("truncating", _apply_truncating), ("max_len", _apply_max_len),
+)
+
+
+def _check_read_limit(s: Structure) -> None:
     if s.max_len > gs_spec.READ_LIMIT:
         raise InputError("facts.max_len_limit", n=s.max_len, most=gs_spec.READ_LIMIT,
                          why=s.sources.get("max_len", "?"), flag="--max-len")
+
+
+def _check_padding_idx_framework(s: Structure, recipe: dict) -> None:
+    """padding_idx is a Paddle setting: refused for a model of another framework."""
     if "padding_idx" in recipe and s.framework != "paddle":
         raise InputError("facts.padding_idx_paddle", given=_said("padding_idx", recipe["padding_idx"]),
                          framework={"pytorch": "PyTorch", "keras": "Keras"}[s.framework], setting="padding_idx",
                          paddle="Paddle", recipe=_PAD_RECIPE)
+
+
+def apply(s: Structure, recipe: dict) -> list[str]:
+    """Set what the recipe says on the structure, recording each fact's source; a given value that
+    contradicts what the file says is refused. Returns the facts still assumed."""
+    for key, set_fact in _FACT_SETTERS:
+        if key in recipe:
+            set_fact(s, recipe[key])
+    _check_read_limit(s)
+    _check_padding_idx_framework(s, recipe)
     _tokenizer_fact(s, recipe)
     return s.assumed()
 

@@ -83,33 +83,58 @@ class TrainConfig:
 
     def validate(self, check_device: bool = True) -> None:
         """Check the values. A resolved config (train.resolve()) is checked whole; in an unresolved one the
-        model options not given (None) are skipped. ``check_device``: also check that a CUDA GPU is here."""
+        model options not given (None) are skipped. ``check_device``: also check that a CUDA GPU is here.
+        The checks run in this order and the first that fails is the error shown."""
+        self._check_model_choices()
+        self._check_lower_bounds()
+        self._check_optimiser()
+        self._check_device(check_device)
+        self._check_limits()
+        self._check_refit()
+        self._check_stop_holdout()
+        self._check_keep_and_augment()
+
+    def _check_model_choices(self) -> None:
         if self.cell is not None and self.cell not in CELLS:
             raise GateScopeError("train.one_of", flag="--cell", choices=", ".join(CELLS))
         if self.pooling is not None and self.pooling not in POOLINGS:
             raise GateScopeError("train.one_of", flag="--pooling", choices=", ".join(POOLINGS))
+
+    def _check_lower_bounds(self) -> None:
         for name, lo in AT_LEAST.items():
             value = getattr(self, name)
             if value is not None and int(value) < lo:
                 raise GateScopeError("train.at_least", flag=flag(name), lo=lo)
+
+    def _check_optimiser(self) -> None:
         if self.schedule not in SCHEDULES:
             raise GateScopeError("train.either", flag="--schedule", a="cosine", b="constant")
         if not self.lr > 0:
             raise GateScopeError("train.positive", flag="--lr")
+
+    def _check_device(self, check_device: bool) -> None:
         if self.device not in DEVICES:
             raise GateScopeError("train.device", flag="--device", a="auto", b="cpu", c="cuda")
         if check_device and self.device == "cuda" and not _cuda_available():
             raise GateScopeError("train.no_cuda", flag="--device", device="cuda", auto="auto", cpu="cpu")
+
+    def _check_limits(self) -> None:
+        """--limit (reviews) and --max-seconds."""
         if self.limit is not None and self.limit < 2:
             raise GateScopeError("train.at_least", flag="--limit", lo=2)
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise GateScopeError("train.positive", flag="--max-seconds")
+
+    def _check_refit(self) -> None:
+        """--refit and --average-last."""
         if self.refit and self.max_seconds:
             raise GateScopeError("train.refit_time", refit="--refit", epochs="--epochs", seconds="--max-seconds")
         if not 1 <= self.average_last <= self.epochs:
             raise GateScopeError("train.average_range", flag="--average-last", epochs="--epochs")
         if self.average_last > 1 and not self.refit:
             raise GateScopeError("train.average_refit", flag="--average-last", refit="--refit")
+
+    def _check_stop_holdout(self) -> None:
         if not 0 <= self.stop_holdout < 0.5:
             raise GateScopeError("train.stop_range", flag="--stop-holdout")
         if self.stop_holdout and self.refit:
@@ -118,6 +143,8 @@ class TrainConfig:
             raise GateScopeError("train.stop_init", flag="--stop-holdout", init="--init")
         if self.stop_holdout and self.bow:
             raise GateScopeError("train.stop_bow", flag="--stop-holdout", bow="--bow")
+
+    def _check_keep_and_augment(self) -> None:
         if self.keep not in KEEPS:
             raise GateScopeError("train.either", flag="--keep", a=KEEPS[0], b=KEEPS[1])
         if self.augment and self.bow:

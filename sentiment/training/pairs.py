@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sentiment import spec
 from sentiment.data import readers
@@ -72,57 +73,94 @@ def pairs_path(which: str | Path) -> Path:
 # ---- reading and checking a pair file -----------------------------------------------------------------
 
 
-def parse_pairs(text: str, where: str) -> list[Pair]:
-    """The pairs of a pair file's text (UTF-8 TSV, header pair/split/kind/label/text, no quoting), in
-    file order. DataError, naming the file and line, for anything a pair file must not have."""
+class _Row(NamedTuple):
+    """One sentence of a pair file, checked on its own."""
+
+    line: int
+    split: str
+    kind: str
+    label: str  # "positive" | "negative"
+    text: str
+
+
+def _content_lines(text: str, where: str) -> list[str]:
+    """The file's lines (the header first) without the final newline's empty line; DataError if blank."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if not lines or not "".join(lines).strip():
         raise DataError("data.empty", path=where)
-    header = lines[0].rstrip("\r").split("\t")
+    return lines
+
+
+def _check_header(line: str, where: str) -> None:
+    header = line.rstrip("\r").split("\t")
     if tuple(h.strip() for h in header) != COLUMNS:
         raise DataError("pairs.header", path=where, expected="\t".join(COLUMNS).replace("\t", " TAB "),
                         header=" TAB ".join(header)[:200])
-    rows: dict[str, list[tuple[int, str, str, str, str]]] = defaultdict(list)
+
+
+def _parse_row(line: str, lineno: int, where: str) -> tuple[str, _Row]:
+    """(pair id, row) of a non-blank line; DataError for a wrong number of fields, a value not allowed
+    in its column or an empty pair id or text."""
+    fields = line.split("\t")
+    if len(fields) != len(COLUMNS):
+        raise DataError("pairs.fields", path=where, line=lineno, n=len(fields), expected=len(COLUMNS),
+                        columns=", ".join(COLUMNS))
+    pid, split, kind, label, sentence = (f.strip() for f in fields)
+    for column, value, choices in (("split", split, SPLITS), ("kind", kind, KINDS), ("label", label, tuple(LABELS))):
+        if value not in choices:
+            raise DataError("pairs.bad_value", path=where, line=lineno, column=column, value=value[:40],
+                            choices=", ".join(choices))
+    if not pid:
+        raise DataError("pairs.empty_field", path=where, line=lineno, column="pair")
+    if not sentence:
+        raise DataError("pairs.empty_field", path=where, line=lineno, column="text")
+    return pid, _Row(lineno, split, kind, label, sentence)
+
+
+def _rows_by_pair(lines: Sequence[str], where: str) -> dict[str, list[_Row]]:
+    """The rows below the header grouped by pair id, in file order; DataError for a bad row or a text
+    that appears twice."""
+    rows: dict[str, list[_Row]] = defaultdict(list)
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(lines[1:], 2):
+    for lineno, line in enumerate(lines, 2):
         line = line.rstrip("\r")
         if not line.strip():
             continue
-        fields = line.split("\t")
-        if len(fields) != len(COLUMNS):
-            raise DataError("pairs.fields", path=where, line=lineno, n=len(fields), expected=len(COLUMNS),
-                            columns=", ".join(COLUMNS))
-        pid, split, kind, label, sentence = (f.strip() for f in fields)
-        for column, value, choices in (("split", split, SPLITS), ("kind", kind, KINDS), ("label", label, tuple(LABELS))):
-            if value not in choices:
-                raise DataError("pairs.bad_value", path=where, line=lineno, column=column, value=value[:40],
-                                choices=", ".join(choices))
-        if not pid:
-            raise DataError("pairs.empty_field", path=where, line=lineno, column="pair")
-        if not sentence:
-            raise DataError("pairs.empty_field", path=where, line=lineno, column="text")
-        if sentence in seen:
-            raise DataError("pairs.duplicate_text", path=where, line=lineno, first=seen[sentence])
-        seen[sentence] = lineno
-        rows[pid].append((lineno, split, kind, label, sentence))
+        pid, row = _parse_row(line, lineno, where)
+        if row.text in seen:
+            raise DataError("pairs.duplicate_text", path=where, line=lineno, first=seen[row.text])
+        seen[row.text] = lineno
+        rows[pid].append(row)
+    return rows
+
+
+def _make_pair(pid: str, members: Sequence[_Row], where: str) -> Pair:
+    """The pair of a pair id's rows: exactly two, of the same split and kind and opposite labels."""
+    at = ", ".join(str(m.line) for m in members)
+    if len(members) != 2:
+        raise DataError("pairs.rows", path=where, pair=pid, n=len(members), lines=at)
+    a, b = members
+    for column in ("split", "kind"):
+        if getattr(a, column) != getattr(b, column):
+            raise DataError("pairs.mixed", path=where, pair=pid, lines=at, column=column,
+                            a=getattr(a, column), b=getattr(b, column))
+    if a.label == b.label:
+        raise DataError("pairs.same_label", path=where, pair=pid, lines=at, label=a.label)
+    pos, neg = (a, b) if a.label == "positive" else (b, a)
+    return Pair(pid, a.split, a.kind, pos.text, neg.text)
+
+
+def parse_pairs(text: str, where: str) -> list[Pair]:
+    """The pairs of a pair file's text (UTF-8 TSV, header pair/split/kind/label/text, no quoting), in
+    file order. DataError, naming the file and line, for anything a pair file must not have."""
+    lines = _content_lines(text, where)
+    _check_header(lines[0], where)
+    rows = _rows_by_pair(lines[1:], where)
     if not rows:
         raise DataError("pairs.none", path=where)
-    out: list[Pair] = []
-    for pid, members in rows.items():
-        at = ", ".join(str(m[0]) for m in members)
-        if len(members) != 2:
-            raise DataError("pairs.rows", path=where, pair=pid, n=len(members), lines=at)
-        a, b = members
-        for column, i in (("split", 1), ("kind", 2)):
-            if a[i] != b[i]:
-                raise DataError("pairs.mixed", path=where, pair=pid, lines=at, column=column, a=a[i], b=b[i])
-        if a[3] == b[3]:
-            raise DataError("pairs.same_label", path=where, pair=pid, lines=at, label=a[3])
-        pos, neg = (a, b) if a[3] == "positive" else (b, a)
-        out.append(Pair(pid, a[1], a[2], pos[4], neg[4]))
-    return out
+    return [_make_pair(pid, members, where) for pid, members in rows.items()]
 
 
 def load_pairs(which: str | Path, split: str | None = None) -> list[Pair]:
@@ -156,7 +194,7 @@ def pair_probabilities(ckpt: checkpoint.Checkpoint, pairs: Sequence[Pair]) -> li
         return []
     seqs, _ = encode_for(ckpt, examples)
     p = predict_ids(ckpt.model, seqs, temperature=ckpt.temperature)[:, 1].tolist()
-    return list(zip(p[0::2], p[1::2]))
+    return list(zip(p[0::2], p[1::2], strict=True))  # two sentences per pair
 
 
 def _figures(outcomes: Sequence[tuple[bool, bool]]) -> dict:
@@ -175,7 +213,7 @@ def evaluate_pairs(ckpt: checkpoint.Checkpoint, pairs: Sequence[Pair]) -> dict:
     outcomes = [(pp >= 0.5, pn < 0.5) for pp, pn in probs]
     record = _figures(outcomes)
     by: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    for q, o in zip(pairs, outcomes):
+    for q, o in zip(pairs, outcomes, strict=True):
         by[q.kind].append(o)
     record["by_kind"] = {k: _figures(by[k]) for k in KINDS if k in by}
     return record
@@ -185,7 +223,7 @@ def wrong_sentences(ckpt: checkpoint.Checkpoint, pairs: Sequence[Pair]) -> list[
     """The sentences the model gets wrong: [{"pair", "kind", "label", "text", "p_positive"}], file order.
     Meant for dev: test errors are not read (assets/pairs/README.md)."""
     out = []
-    for q, (pp, pn) in zip(pairs, pair_probabilities(ckpt, pairs)):
+    for q, (pp, pn) in zip(pairs, pair_probabilities(ckpt, pairs), strict=True):
         for label, text, p, ok in (("positive", q.positive, pp, pp >= 0.5), ("negative", q.negative, pn, pn < 0.5)):
             if not ok:
                 out.append({"pair": q.id, "kind": q.kind, "label": label, "text": text, "p_positive": round(p, 4)})
@@ -253,7 +291,7 @@ def evaluate_cad(ckpt: checkpoint.Checkpoint, edited: Sequence[Example]) -> dict
     """Accuracy over the edited reviews (calibrated probabilities): ``{"accuracy", "n"}``."""
     seqs, labels = encode_for(ckpt, edited)
     pred = predict_ids(ckpt.model, seqs, temperature=ckpt.temperature).argmax(1).tolist()
-    right = sum(int(p == y) for p, y in zip(pred, labels))
+    right = sum(int(p == y) for p, y in zip(pred, labels, strict=True))
     return {"accuracy": right / len(labels) if labels else None, "n": len(labels)}
 
 

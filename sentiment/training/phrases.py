@@ -11,6 +11,8 @@ Written by GateScope's developers for this purpose; the held-aside half of the m
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 Clause = tuple[str, int]  # (text, label) with label 1 = positive
 
@@ -61,47 +63,132 @@ def _be(plural: bool, past: bool) -> str:
     return ("were" if plural else "was") if past else ("are" if plural else "is")
 
 
+@dataclass(frozen=True)
+class _EnSlots:
+    """The words an English adjective clause is built from, drawn before its form is."""
+
+    aspect: str
+    plural: bool
+    label: int  # the sentiment of ``word`` itself
+    word: str
+    be: str
+
+    @property
+    def one_word(self) -> bool:
+        return " " not in self.word
+
+
+def _en_slots(rng: random.Random) -> _EnSlots:
+    aspect, plural = rng.choice(EN_ASPECTS)
+    label = rng.randrange(2)
+    word = rng.choice(EN_POSITIVE if label else EN_NEGATIVE)
+    return _EnSlots(aspect, plural, label, word, _be(plural, rng.random() < 0.5))
+
+
+# Each form builds one kind of clause from the slots, drawing any further words it needs from the
+# rng, or gives None where it does not fit the slots (then the plain clause is used). The forms
+# draw in a fixed order, so a seed always yields the same reviews: keep every rng call as it is.
+
+
+def _en_plain(s: _EnSlots) -> Clause:
+    """E.g. "the plot was good"."""
+    return f"{s.aspect} {s.be} {s.word}", s.label
+
+
+def _en_not(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "the plot was not good"."""
+    return f"{s.aspect} {s.be} not {s.word}", 1 - s.label
+
+
+def _en_not_at_all(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "the plot wasn't good at all"."""
+    return f"{s.aspect} {s.be}n't {s.word} at all", 1 - s.label
+
+
+def _en_flipped(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "the plot was far from good"."""
+    return f"{s.aspect} {s.be} {rng.choice(EN_FLIPPERS)} {s.word}", 1 - s.label
+
+
+def _en_intensified(rng: random.Random, s: _EnSlots) -> Clause | None:
+    """E.g. "the plot was really good" (one-word adjectives only)."""
+    if not s.one_word:
+        return None
+    return f"{s.aspect} {s.be} {rng.choice(EN_INTENSIFIERS)} {s.word}", s.label
+
+
+def _en_softened(rng: random.Random, s: _EnSlots) -> Clause | None:
+    """E.g. "the plot was not very good": negative (positive one-word adjectives only)."""
+    if not (s.label and s.one_word):
+        return None
+    return f"{s.aspect} {s.be} {rng.choice(EN_SOFTENERS)} {s.word}", 0
+
+
+def _en_double_negation(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "I can't say the plot was not good": the word's own sentiment."""
+    who = rng.choice(("I can't say", "I wouldn't say", "Nobody could say", "No one would say"))
+    return f"{who} {s.aspect} {s.be} not {s.word}", s.label
+
+
+def _en_nothing_about(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "nothing about the plot felt good"."""
+    return f"{rng.choice(('nothing', 'not a thing'))} about {s.aspect} {rng.choice(('felt', 'seemed', 'was'))} {s.word}", 1 - s.label
+
+
+def _en_everything_about(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "everything about the plot felt good"."""
+    return f"everything about {s.aspect} {rng.choice(('felt', 'seemed', 'was'))} {s.word}", s.label
+
+
+def _en_denied(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "I can't say the plot was good"."""
+    who = rng.choice(("I can't say", "I wouldn't say", "I can't pretend that", "nobody would say"))
+    return f"{who} {s.aspect} {s.be} {s.word}", 1 - s.label
+
+
+def _en_never_found(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "I never found the plot good"."""
+    return f"I never found {s.aspect} {s.word}", 1 - s.label
+
+
+def _en_found(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "I found the plot good"."""
+    return f"I found {s.aspect} {s.word}", s.label
+
+
+def _en_none_of(rng: random.Random, s: _EnSlots) -> Clause | None:
+    """E.g. "none of the jokes were good" (plural aspects only)."""
+    if not s.plural:
+        return None
+    return f"{rng.choice(('none', 'not one'))} of {s.aspect} {'were' if s.be == 'were' else 'was'} {s.word}", 1 - s.label
+
+
+def _en_not_like(rng: random.Random, s: _EnSlots) -> Clause:
+    """E.g. "it's not like the plot was ever good"."""
+    return f"it's not like {s.aspect} {'were' if s.plural else 'was'} ever {s.word}", 1 - s.label
+
+
+def _en_whole_film(rng: random.Random, s: _EnSlots) -> Clause:
+    """An opinion of the whole film instead of the aspect."""
+    return en_opinion(rng)
+
+
+_EN_FORMS: dict[int, Callable[[random.Random, _EnSlots], Clause | None]] = {
+    1: _en_not, 2: _en_not_at_all, 3: _en_flipped, 4: _en_intensified, 5: _en_softened, 6: _en_double_negation,
+    7: _en_nothing_about, 8: _en_everything_about, 9: _en_denied, 10: _en_never_found, 11: _en_found,
+    12: _en_none_of, 13: _en_not_like, 14: _en_whole_film,
+}  # form 0 (and any form that does not fit): the plain clause
+_EN_FORM_COUNT = 15
+
+
 def en_clause(rng: random.Random) -> Clause:
     """One English clause about one aspect: (text without a final full stop, label)."""
     if rng.random() < 0.3:
         return en_verb_clause(rng)
-    aspect, plural = rng.choice(EN_ASPECTS)
-    label = rng.randrange(2)
-    word = rng.choice(EN_POSITIVE if label else EN_NEGATIVE)
-    be = _be(plural, rng.random() < 0.5)
-    one_word = " " not in word
-    form = rng.randrange(15)
-    if form == 1:
-        return f"{aspect} {be} not {word}", 1 - label
-    if form == 2:
-        return f"{aspect} {be}n't {word} at all", 1 - label
-    if form == 3:
-        return f"{aspect} {be} {rng.choice(EN_FLIPPERS)} {word}", 1 - label
-    if form == 4 and one_word:
-        return f"{aspect} {be} {rng.choice(EN_INTENSIFIERS)} {word}", label
-    if form == 5 and label and one_word:
-        return f"{aspect} {be} {rng.choice(EN_SOFTENERS)} {word}", 0
-    if form == 6:
-        who = rng.choice(("I can't say", "I wouldn't say", "Nobody could say", "No one would say"))
-        return f"{who} {aspect} {be} not {word}", label
-    if form == 7:
-        return f"{rng.choice(('nothing', 'not a thing'))} about {aspect} {rng.choice(('felt', 'seemed', 'was'))} {word}", 1 - label
-    if form == 8:
-        return f"everything about {aspect} {rng.choice(('felt', 'seemed', 'was'))} {word}", label
-    if form == 9:
-        who = rng.choice(("I can't say", "I wouldn't say", "I can't pretend that", "nobody would say"))
-        return f"{who} {aspect} {be} {word}", 1 - label
-    if form == 10:
-        return f"I never found {aspect} {word}", 1 - label
-    if form == 11:
-        return f"I found {aspect} {word}", label
-    if form == 12 and plural:
-        return f"{rng.choice(('none', 'not one'))} of {aspect} {'were' if be == 'were' else 'was'} {word}", 1 - label
-    if form == 13:
-        return f"it's not like {aspect} {'were' if plural else 'was'} ever {word}", 1 - label
-    if form == 14:
-        return en_opinion(rng)
-    return f"{aspect} {be} {word}", label
+    slots = _en_slots(rng)
+    build = _EN_FORMS.get(rng.randrange(_EN_FORM_COUNT))
+    clause = build(rng, slots) if build else None
+    return _en_plain(slots) if clause is None else clause
 
 
 def en_verb_clause(rng: random.Random) -> Clause:
@@ -203,62 +290,174 @@ ZH_ENDINGS_NEGATIVE = ("不会再来了。", "不推荐。", "不值得推荐。
 ZH_CONTRAST = ("{a}，但是{b}", "虽然{a}，但是{b}", "{a}，不过{b}", "{a}，可是{b}", "尽管{a}，可{b}", "{a}，然而{b}")
 
 
-def zh_clause(rng: random.Random) -> Clause:
-    """One Chinese clause about one aspect of a hotel: (text without final punctuation, label)."""
+@dataclass(frozen=True)
+class _ZhSlots:
+    """The words a Chinese clause is built from, drawn before its form is."""
+
+    aspect: str
+    praise: tuple[str, ...]
+    blame: tuple[str, ...]
+    label: int  # the sentiment of ``word`` itself
+    word: str
+
+    @property
+    def plain(self) -> bool:
+        """False for words that already carry a negation (不稳定), which cannot take another."""
+        return not self.word.startswith("不")
+
+
+def _zh_slots(rng: random.Random) -> _ZhSlots:
     aspect, praise, blame = rng.choice(ZH_ASPECTS)
     label = rng.randrange(2)
     word = rng.choice(praise if label else blame)
-    plain = not word.startswith("不")
-    form = rng.randrange(21)
-    if form == 17 and label:
-        return f"{aspect}{rng.choice(('还算', '还挺', '倒是挺', '也算'))}{word}", 1
-    if form == 18:
-        other = rng.choice([w for w in (praise if label else blame) if w != word] or [word])
-        return f"{aspect}又{word}又{other}", label
-    if form == 19 and not label:
-        return f"{aspect}{word}得{rng.choice(('让人头疼', '要命', '离谱', '可怜', '受不了'))}", 0
-    if form == 20:
-        return rng.choice((("总体来说还行", 1), ("其他方面都还可以", 1), ("整体还不错", 1), ("别的都挺好", 1),
-                           ("整体很一般", 0), ("别的都很差", 0), ("总体来说很糟", 0), ("其他方面都不行", 0)))
-    if form == 1:
-        return f"{aspect}太{word}了", label
-    if form in (2, 3) and plain:
-        return f"{aspect}{rng.choice(ZH_NEGATORS)}{word}", 1 - label
-    if form == 4 and label and plain:
-        return f"{aspect}{rng.choice(('不太', '不是很', '不怎么', '不够', '不算', '不算太', '算不上'))}{word}", 0
-    if form == 5:
-        return f"{aspect}没有想象中那么{word}", 1 - label
-    if form == 6 and plain:
-        who = rng.choice(("不能说", "不是说", "谁也不能说", "我不觉得", "我不会说"))
-        return f"{who}{aspect}不{word}", label
-    if form == 7 and not label:
-        return f"{aspect}有点{word}", 0
-    if form == 8:
-        feeling, good = rng.choice(ZH_FEELINGS)
-        if rng.random() < 0.5:
-            return f"{aspect}让人很{feeling}", good
-        return f"{aspect}没有让我{feeling}", 1 - good
-    if form == 9 and plain:
-        return f"{aspect}{rng.choice(('不是不', '没有不', '从来没有不'))}{word}{rng.choice(('', '过'))}", label
-    if form == 10:
-        return f"{rng.choice(('不能说', '很难说', '没有人会觉得'))}{aspect}{word}", 1 - label
-    if form == 11 and plain:
-        negated = rng.random() < 0.5  # "no spot that is not clean": the word's own sentiment
-        return f"{rng.choice(('找不到一点', '没有一处', '没有哪里'))}{'不' if negated else ''}{word}的地方", label if negated else 1 - label
-    if form == 12:
-        return f"{aspect}{word}{rng.choice(('极了', '得不得了', '得很'))}", label
-    if form == 13:
-        thing = rng.choice(ZH_COMPLAINTS)
-        return (f"{aspect}有{thing}", 0) if rng.random() < 0.5 else (f"{aspect}{rng.choice(('没有', '没', '一点也没有'))}{thing}", 1)
-    if form == 14:
-        feeling, good = rng.choice(ZH_FEELINGS)
-        return f"没有什么让人{feeling}的地方", 1 - good
-    if form == 15:
-        return rng.choice((("值得推荐", 1), ("不值得推荐", 0), ("下次还会再来", 1), ("不会再来了", 0),
-                           ("推荐入住", 1), ("不推荐入住", 0), ("每次来都很满意", 1), ("每次来都不满意", 0)))
-    if form == 16:
-        return f"{aspect}{rng.choice(ZH_INTENSIFIERS)}{word}", label
-    return f"{aspect}{rng.choice(ZH_INTENSIFIERS + ('', ''))}{word}", label
+    return _ZhSlots(aspect, praise, blame, label, word)
+
+
+# As for English: each form draws what it needs in a fixed order, or gives None where it does not
+# fit the slots (then the default clause is drawn). Keep every rng call as it is.
+
+
+def _zh_default(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间很干净" or "房间干净"."""
+    return f"{s.aspect}{rng.choice(ZH_INTENSIFIERS + ('', ''))}{s.word}", s.label
+
+
+def _zh_too(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间太干净了"."""
+    return f"{s.aspect}太{s.word}了", s.label
+
+
+def _zh_negated(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间不干净"."""
+    if not s.plain:
+        return None
+    return f"{s.aspect}{rng.choice(ZH_NEGATORS)}{s.word}", 1 - s.label
+
+
+def _zh_softened(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间不太干净": negative (praising words only)."""
+    if not (s.label and s.plain):
+        return None
+    return f"{s.aspect}{rng.choice(('不太', '不是很', '不怎么', '不够', '不算', '不算太', '算不上'))}{s.word}", 0
+
+
+def _zh_less_than_expected(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间没有想象中那么干净"."""
+    return f"{s.aspect}没有想象中那么{s.word}", 1 - s.label
+
+
+def _zh_double_negation(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "不能说房间不干净": the word's own sentiment."""
+    if not s.plain:
+        return None
+    who = rng.choice(("不能说", "不是说", "谁也不能说", "我不觉得", "我不会说"))
+    return f"{who}{s.aspect}不{s.word}", s.label
+
+
+def _zh_a_bit(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间有点脏" (blaming words only)."""
+    if s.label:
+        return None
+    return f"{s.aspect}有点{s.word}", 0
+
+
+def _zh_feeling(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间让人很满意" or "房间没有让我满意"."""
+    feeling, good = rng.choice(ZH_FEELINGS)
+    if rng.random() < 0.5:
+        return f"{s.aspect}让人很{feeling}", good
+    return f"{s.aspect}没有让我{feeling}", 1 - good
+
+
+def _zh_not_un(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间不是不干净": the word's own sentiment."""
+    if not s.plain:
+        return None
+    return f"{s.aspect}{rng.choice(('不是不', '没有不', '从来没有不'))}{s.word}{rng.choice(('', '过'))}", s.label
+
+
+def _zh_hard_to_say(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "很难说房间干净"."""
+    return f"{rng.choice(('不能说', '很难说', '没有人会觉得'))}{s.aspect}{s.word}", 1 - s.label
+
+
+def _zh_no_spot(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "找不到一点干净的地方", or "没有一处不干净的地方" (the word's own sentiment)."""
+    if not s.plain:
+        return None
+    negated = rng.random() < 0.5
+    return f"{rng.choice(('找不到一点', '没有一处', '没有哪里'))}{'不' if negated else ''}{s.word}的地方", s.label if negated else 1 - s.label
+
+
+def _zh_extremely(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间干净极了"."""
+    return f"{s.aspect}{s.word}{rng.choice(('极了', '得不得了', '得很'))}", s.label
+
+
+def _zh_complaint(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间有异味" (negative) or "房间没有异味" (positive)."""
+    thing = rng.choice(ZH_COMPLAINTS)
+    return (f"{s.aspect}有{thing}", 0) if rng.random() < 0.5 else (f"{s.aspect}{rng.choice(('没有', '没', '一点也没有'))}{thing}", 1)
+
+
+def _zh_nothing_to_feel(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "没有什么让人满意的地方"."""
+    feeling, good = rng.choice(ZH_FEELINGS)
+    return f"没有什么让人{feeling}的地方", 1 - good
+
+
+def _zh_recommendation(rng: random.Random, s: _ZhSlots) -> Clause:
+    """A verdict on the whole hotel: "值得推荐"."""
+    return rng.choice((("值得推荐", 1), ("不值得推荐", 0), ("下次还会再来", 1), ("不会再来了", 0),
+                       ("推荐入住", 1), ("不推荐入住", 0), ("每次来都很满意", 1), ("每次来都不满意", 0)))
+
+
+def _zh_intensified(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间非常干净"."""
+    return f"{s.aspect}{rng.choice(ZH_INTENSIFIERS)}{s.word}", s.label
+
+
+def _zh_fairly(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间还算干净" (praising words only)."""
+    if not s.label:
+        return None
+    return f"{s.aspect}{rng.choice(('还算', '还挺', '倒是挺', '也算'))}{s.word}", 1
+
+
+def _zh_both(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间又干净又宽敞"."""
+    other = rng.choice([w for w in (s.praise if s.label else s.blame) if w != s.word] or [s.word])
+    return f"{s.aspect}又{s.word}又{other}", s.label
+
+
+def _zh_unbearably(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间脏得要命" (blaming words only)."""
+    if s.label:
+        return None
+    return f"{s.aspect}{s.word}得{rng.choice(('让人头疼', '要命', '离谱', '可怜', '受不了'))}", 0
+
+
+def _zh_overall(rng: random.Random, s: _ZhSlots) -> Clause:
+    """A verdict on everything else: "总体来说还行"."""
+    return rng.choice((("总体来说还行", 1), ("其他方面都还可以", 1), ("整体还不错", 1), ("别的都挺好", 1),
+                       ("整体很一般", 0), ("别的都很差", 0), ("总体来说很糟", 0), ("其他方面都不行", 0)))
+
+
+_ZH_FORMS: dict[int, Callable[[random.Random, _ZhSlots], Clause | None]] = {
+    1: _zh_too, 2: _zh_negated, 3: _zh_negated, 4: _zh_softened, 5: _zh_less_than_expected,
+    6: _zh_double_negation, 7: _zh_a_bit, 8: _zh_feeling, 9: _zh_not_un, 10: _zh_hard_to_say, 11: _zh_no_spot,
+    12: _zh_extremely, 13: _zh_complaint, 14: _zh_nothing_to_feel, 15: _zh_recommendation, 16: _zh_intensified,
+    17: _zh_fairly, 18: _zh_both, 19: _zh_unbearably, 20: _zh_overall,
+}  # form 0 (and any form that does not fit): the default clause
+_ZH_FORM_COUNT = 21
+
+
+def zh_clause(rng: random.Random) -> Clause:
+    """One Chinese clause about one aspect of a hotel: (text without final punctuation, label)."""
+    slots = _zh_slots(rng)
+    build = _ZH_FORMS.get(rng.randrange(_ZH_FORM_COUNT))
+    clause = build(rng, slots) if build else None
+    return _zh_default(rng, slots) if clause is None else clause
 
 
 def zh_review(rng: random.Random) -> Clause:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from sentiment import figures
@@ -10,6 +13,12 @@ from sentiment.modeling import domain
 
 from . import common, editdiff, present, selection, share
 from .i18n import LANGS, lang, t
+
+if TYPE_CHECKING:
+    from streamlit.elements.lib.mutable_tab_container import TabContainer
+
+    from sentiment.modeling.catalog import ModelEntry
+    from sentiment.probe.instrument import Trace
 
 K = "ex"  # this page's widget key prefix
 METHODS = ("occlusion", "integrated_gradients")
@@ -38,43 +47,70 @@ def render() -> None:
     full = lambda: common.trace_for(entry, review, method)  # noqa: E731 (cached after the first call)
     # Tracked tabs: a rerun keeps the open tab, and only the open tab is computed (the Reading tab's
     # full trace, a prefix pass and an occlusion pass per token, waits until someone opens it).
-    tabs = st.tabs(tab_names(f"{K}_tab"), key=f"{K}_tab", on_change="rerun")
-    shown = [tab.open is not False for tab in tabs]  # open is None (all drawn) where tabs do not track
-    if shown[0]:
-        with tabs[0]:
+    tabs = open_tabs(f"{K}_tab")
+    if TAB_GATES in tabs:
+        with tabs[TAB_GATES]:
             layer, direction = gates_tab(base, K, full=full)
     else:
         layer, direction = kept_layer(base, K)
     share.publish(share.view_params(entry, review, layer=(layer, direction), token=st.session_state.get(f"{K}_token"),
                                     unit=st.session_state.get(f"{K}_unit"), gates=_gates_param(base)), share_slot)
-    if shown[1]:
-        with tabs[1]:
+    _one_pass_tabs(tabs, entry, review, base, layer, direction)
+    _full_trace_tabs(tabs, full, method)
+
+
+def _one_pass_tabs(tabs: dict[str, TabContainer], entry: ModelEntry, review: str, base: Trace, layer: int,
+                   direction: str) -> None:
+    """The open tabs besides Gates that the model's one pass (``base``) serves: Pooling, Saturation,
+    Edit and Updates, at the Gates tab's layer and direction."""
+    if TAB_POOLING in tabs:
+        with tabs[TAB_POOLING]:
             pooling_tab(base)
-    if shown[3]:
-        with tabs[3]:
-            st.caption(t("saturation.help"))
-            common.chart(figures.saturation_histogram(base, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
-    if shown[4]:
-        with tabs[4]:
+    if TAB_SATURATION in tabs:
+        with tabs[TAB_SATURATION]:
+            saturation_tab(base, layer, direction)
+    if TAB_EDIT in tabs:
+        with tabs[TAB_EDIT]:
             editdiff.edit_tab(entry, review, layer, direction, K)
-    if shown[5]:
-        with tabs[5]:
+    if TAB_UPDATES in tabs:
+        with tabs[TAB_UPDATES]:
             editdiff.updates_tab(base, layer, direction, K)
-    if not (shown[2] or shown[6]):
+
+
+def _full_trace_tabs(tabs: dict[str, TabContainer], full: Callable[[], Trace | None], method: str) -> None:
+    """Reading and Downloads, which need the full trace (prefix predictions and attribution): computed
+    only when one of them is open, its spinner shown in the first of them that is."""
+    needing_trace = [key for key in (TAB_READING, TAB_DOWNLOADS) if key in tabs]
+    if not needing_trace:
         return
-    with tabs[2] if shown[2] else tabs[6], st.spinner(t("reading.wait")):
+    with tabs[needing_trace[0]], st.spinner(t("reading.wait")):
         trace = full()
     if trace is None:
         return
-    if shown[2]:
-        with tabs[2]:
+    if TAB_READING in tabs:
+        with tabs[TAB_READING]:
             reading_tab(trace, method)
-    if shown[6]:
-        with tabs[6]:
+    if TAB_DOWNLOADS in tabs:
+        with tabs[TAB_DOWNLOADS]:
             downloads_tab(trace)
 
 
-TABS = ("tab.gates", "tab.pooling", "tab.reading", "tab.saturation", "tab.edit", "tab.updates", "tab.downloads")
+# The tabs by the i18n key of their label; the page addresses each tab by its key, never by position.
+TAB_GATES = "tab.gates"
+TAB_POOLING = "tab.pooling"
+TAB_READING = "tab.reading"
+TAB_SATURATION = "tab.saturation"
+TAB_EDIT = "tab.edit"
+TAB_UPDATES = "tab.updates"
+TAB_DOWNLOADS = "tab.downloads"
+TABS = (TAB_GATES, TAB_POOLING, TAB_READING, TAB_SATURATION, TAB_EDIT, TAB_UPDATES, TAB_DOWNLOADS)  # in the order shown
+
+
+def open_tabs(key: str) -> dict[str, TabContainer]:
+    """Draw the page's tabs in TABS' order (the open one kept under ``key``) and return the open ones by
+    their TABS key: the open one where tabs track it, every one where they do not (``open`` is None)."""
+    tabs = st.tabs(tab_names(key), key=key, on_change="rerun")
+    return {name: tab for name, tab in zip(TABS, tabs, strict=True) if tab.open is not False}
 
 
 def tab_names(key: str) -> list[str]:
@@ -195,6 +231,11 @@ def _gates_param(trace) -> list[str] | None:
     """The gates shown on the heatmaps, for the link; None when all are (the default)."""
     shown = st.session_state.get(f"{K}_gates_{trace.cell}") or []
     return list(shown) if shown and list(shown) != list(trace.layers[0].gates) else None
+
+
+def saturation_tab(trace: Trace, layer: int, direction: str) -> None:
+    st.caption(t("saturation.help"))
+    common.chart(figures.saturation_histogram(trace, layer, direction, lang=lang()), key=f"{K}_sat", filename="saturation")
 
 
 def pooling_tab(trace) -> None:
