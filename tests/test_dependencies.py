@@ -88,12 +88,14 @@ RUNTIME = {name(r) for r in PROJECT["dependencies"]}
 DEV = {name(r) for r in PROJECT["optional-dependencies"]["dev"]}
 
 
+@pytest.mark.slow
 def test_the_package_imports_only_its_dependencies():
     used = {m: files for m, files in imported(ROOT / "sentiment").items() if m not in USERS_OWN}
     assert {"torch", "numpy", "h5py", "jieba", "streamlit"} <= set(used)  # the scan reads every depth
     assert {m: sorted(f) for m, f in used.items() if distribution(m) not in RUNTIME} == {}
 
 
+@pytest.mark.slow
 def test_the_dev_extra_has_everything_the_tests_import():
     used = {**imported(ROOT / "tests"), **imported(ROOT / "bench")}
     assert {"keras", "paddle", "hypothesis", "playwright", "tf_keras"} <= set(used)  # importorskip counts

@@ -28,20 +28,17 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from sentiment import spec
 from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json, write_json_atomic
 from sentiment.spec import RUNS_ENV
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
 
 STATES = ("queued", "running", "finished", "failed", "cancelled")
 ACTIVE = ("queued", "running")
@@ -68,19 +65,15 @@ def _iso(t: float | None) -> str:
     return datetime.datetime.fromtimestamp(t).isoformat(sep=" ", timespec="seconds")
 
 
-@contextlib.contextmanager
-def locked(root: Path) -> Iterator[None]:
-    """An exclusive lock on ``<root>/.lock`` (between processes and between threads)."""
-    with open(root / ".lock", "a+") as f:
-        if fcntl is not None:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+def locked(root: Path) -> FileLock:
+    """An exclusive lock on ``<root>/.lock`` (between processes and between threads), for ``with``: flock on
+    Linux, so the kernel drops it when its holder dies, however it dies."""
+    return FileLock(root / ".lock")
 
 
+# Liveness stays hand-written: psutil's create_time() and boot_time() follow the wall clock (an NTP step
+# changes them, psutil issues #2526 and #2541), so a recorded one could make a live run read as dead; the
+# boot id and the start in clock ticks since boot never change while the process lives.
 def _boot_id() -> str | None:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()

@@ -1,7 +1,7 @@
 """The supervisor of a runs root: one process per root (``python -m sentiment.runs _supervise ROOT``,
-started by ``launcher.ensure_supervisor``), however many runs wait. It holds the flock on
-``<root>/.supervisor.lock`` while it lives; starts the queued runs first come first served while fewer
-than ``max_concurrent`` train (each ``python -m sentiment.train`` in a session of its own, at the
+started by ``launcher.ensure_supervisor``), however many runs wait. It holds the lock (an flock, through
+filelock) on ``<root>/.supervisor.lock`` while it lives; starts the queued runs first come first served while
+fewer than ``max_concurrent`` train (each ``python -m sentiment.train`` in a session of its own, at the
 niceness its limits ask for); enforces each run's hard time limit; records how each ended; and leaves
 when nothing waits or trains (deciding so under the registry's lock, so a run queued meanwhile is
 never left without a supervisor). Torch-free: it starts in milliseconds.
@@ -18,7 +18,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from filelock import FileLock, Timeout
 
 from sentiment.jsonio import read_json, write_json_atomic
 from sentiment.spec import PROJECT_ROOT, RUN_DIR_ENV
@@ -37,11 +39,6 @@ from sentiment.training.registry import (
     settle,
     update_status,
 )
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
 
 POLL = 0.2  # how often the supervisor looks at its training processes
 QUEUE_POLL = 1.0  # how often it reads the queue (every run's status) while no run ends
@@ -67,16 +64,15 @@ def note(d: Path, msg: str) -> None:
         f.write(f"[runs {time.strftime('%H:%M:%S')}] {msg}\n")
 
 
-def hold_root(root: Path) -> IO | None:
-    """The open, flocked <root>/.supervisor.lock: this process serves the root; None if another does."""
-    f = open(root / SUPERVISOR_LOCK, "a+")
-    if fcntl is not None:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            return None
-    return f
+def hold_root(root: Path) -> FileLock | None:
+    """The held lock on <root>/.supervisor.lock: this process serves the root; None if another does. An
+    flock: the kernel drops it when this process dies, so a killed supervisor never blocks the next one."""
+    lock = FileLock(root / SUPERVISOR_LOCK)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        return None
+    return lock
 
 
 def _lower_priority(nice: int):
@@ -246,7 +242,7 @@ def supervise(root: Path) -> int:
                     waiting = start_queued(root, trainings, noted)
                     if not trainings and not waiting:  # leave under the lock: a launch after this starts another
                         write_json_atomic(root / SUPERVISOR_INFO, dict(me, left=_now()))
-                        holder.close()
+                        holder.release()
                         return 0
                 last_scan = time.monotonic()
             ended = False
@@ -259,7 +255,7 @@ def supervise(root: Path) -> int:
         _abandon(root, trainings, e)
         raise
     finally:
-        holder.close()
+        holder.release()
 
 
 def _abandon(root: Path, trainings: dict[str, Training], error: BaseException) -> None:

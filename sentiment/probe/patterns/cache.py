@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
+from filelock import FileLock
+
 from sentiment.data.readers import Example, split_for
 from sentiment.data.text import cache_dir
 from sentiment.errors import GateScopeError
@@ -71,27 +73,21 @@ def cached(ckpt: Checkpoint, n: int, seed: int = 0, split: str = "test", root: s
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (created if need be): one session traces a sample while the others
-    wait for it, instead of thirty identical traces on one server. No lock where the OS has none."""
+    wait for it, instead of thirty identical traces on one server."""
+    lock = FileLock(path)
     try:
-        import fcntl
-    except ImportError:  # not POSIX
-        yield
-        return
-    try:
-        f = open(path, "a")  # noqa: SIM115 (held across the yield: the with below)
+        lock.acquire()
     except OSError:  # an unwritable cache: no lock, no cache either
         yield
         return
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            # Removed so the cache holds only traces. A session that opened it before the removal
-            # still gets the lock after us and then finds the trace made; at worst two sessions trace
-            # the same sample when the first one failed.
-            path.unlink(missing_ok=True)
-            fcntl.flock(f, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        # Removed while held, so the cache holds only traces: a session waiting on the removed file
+        # tries again on a new one (filelock checks) and then finds the trace made.
+        with suppress(OSError):
+            path.unlink()
+        lock.release()
 
 
 def touch(path: str | Path) -> None:
