@@ -68,6 +68,8 @@ MAX_RUNS_ENV = "GATESCOPE_MAX_RUNS"  # how many runs may train at once (default 
 RUN_SECONDS_ENV = "GATESCOPE_RUN_SECONDS"  # per-run time limit in seconds (default 900)
 RUN_DIR_ENV = "GATESCOPE_RUN_DIR"  # set by the runs' supervisor for a training process: its run folder
 RUN_POLICY_ENV = "GATESCOPE_RUN_POLICY"  # app-started runs: shared (nice 10, a core left to the pages) or workstation
+RAY_ADDRESS_ENV = "GATESCOPE_RAY_ADDRESS"  # a Ray cluster's job address (http://HEAD:8265): runs train there as Ray jobs
+RAY_GPU_ENV = "GATESCOPE_RAY_GPU_RESOURCE"  # the Ray resource a GPU run asks one of (default: Ray's own GPU)
 PATTERNS_CACHE_ENV = "GATESCOPE_PATTERNS_CACHE_MB"  # the most pattern traces may take on disk
 
 UPLOADS_DIRNAME = "uploads"  # accepted uploads: <runs root>/uploads
