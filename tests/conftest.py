@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -15,6 +16,22 @@ torch.set_num_threads(2)
 from sentiment.data.text import Vocab  # noqa: E402
 from sentiment.modeling import checkpoint  # noqa: E402
 from sentiment.modeling.model import ModelConfig, SentimentRNN  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_streamlit_components_once():
+    """Each new AppTest scans the metadata of every installed distribution for Streamlit components
+    (0.1-0.3 s with keras, paddle and tensorflow installed, a tenth of a page test); the installed
+    packages do not change during a session, so the scan runs once and its result is reused."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # another Streamlit: nothing to reuse
+        yield
+        return
+    scan = manifest_scanner.scan_component_manifests
+    manifest_scanner.scan_component_manifests = functools.cache(scan)
+    yield
+    manifest_scanner.scan_component_manifests = scan
 
 
 def shared_data_dir() -> Path:
