@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +148,54 @@ def test_the_command_line_indexes_a_csv_and_matches_in_it(tmp_path, hotel_review
     assert cli(["match", "--model", str(HOTEL), "--data", str(csv), "--cache", str(tmp_path / "cache"),
                 "--units", "3", "--threshold", "0.01"]) == 2
     assert "at least 0.1" in capsys.readouterr().err
+
+
+def test_start_build_runs_once_in_the_background_and_stop_keeps_what_is_done(tmp_path):
+    ck = checkpoint.load(make_checkpoint(tmp_path / "m", cell="lstm", hidden=8))
+    rng = random.Random(2)
+    words = "the a movie film was good bad great awful not at all plot acting".split()
+    reviews = [(" ".join(rng.choice(words) for _ in range(rng.randint(3, 30))), i % 2) for i in range(40)]
+    job = X.start_build(ck, lambda: reviews, "tiny-test", root=tmp_path / "cache")
+    assert X.start_build(ck, lambda: reviews, "tiny-test", root=tmp_path / "cache") is job  # one build per index
+    for _ in range(600):
+        if not job.running:
+            break
+        time.sleep(0.05)
+    assert job.error is None and job.done == job.total == 40
+    ix = X.cached_index(ck, "tiny-test", root=tmp_path / "cache")
+    assert ix is not None and ix.n == 40 and X.build_of(ck, "tiny-test", root=tmp_path / "cache") is job
+    stopped = X.start_build(ck, lambda: reviews, "other", root=tmp_path / "cache")
+    stopped.stop.set()
+    for _ in range(600):
+        if not stopped.running:
+            break
+        time.sleep(0.05)
+    assert stopped.error is not None and stopped.error.code == "patterns.index_stopped"
+    assert X.cached_index(ck, "other", root=tmp_path / "cache") is None
+
+
+@pytest.mark.slow  # indexes the hotel test split (776 reviews) from the page
+def test_the_page_indexes_the_whole_split_and_matches_in_it(monkeypatch, tmp_path):
+    """Patterns in 中文 (the hotel LSTM): the whole-split section offers the index, builds it in the
+    background from its button, then lists the matches over every test review with their count."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GATESCOPE_RUNS", str(ROOT / "tests" / "no-runs-here"))
+    monkeypatch.setenv("GATESCOPE_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=120)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("在全部 ") for s in at.subheader), [s.value for s in at.subheader]
+    before = set(map(id, X._BUILDS.values()))
+    at.button(key="pt_index").click().run()
+    assert not at.exception, at.exception
+    jobs = [j for j in X._BUILDS.values() if id(j) not in before]  # the build this click started
+    deadline = time.monotonic() + 600  # a minute or less alone; more on a CPU shared with other tests
+    while any(j.running for j in jobs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert jobs and all(not j.running and j.error is None for j in jobs), [j.error for j in jobs]
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ready = next(c.value for c in at.caption if c.value.startswith("索引："))
+    assert re.search(r"索引：776 条评论", ready), ready

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -23,6 +25,7 @@ from sentiment.figures.style import gate_kind, gate_title
 from sentiment.modeling import catalog
 from sentiment.probe import patterns
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
+from sentiment.probe.patterns import index
 
 from . import common, present, waiting
 from .i18n import lang, t
@@ -34,6 +37,9 @@ log = logging.getLogger("gatescope.ui")
 K = "pt"
 DEFAULT_THRESHOLD = {"sigmoid": 0.5, "tanh": 0.3, "cell": 0.5}
 SHOWN = 30  # matches listed
+# the expected time of an index before one was built here: IMDB test (25,000 reviews), imdb-lstm-max, this 2-core
+# CPU busy with two trainings (bench/patterns_index.py)
+INDEX_SECONDS_PER_REVIEW = 0.02
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -106,7 +112,7 @@ def render() -> None:
     tabs = st.tabs([t("patterns.tab.select"), t("patterns.tab.words"), t("patterns.tab.saturation")],
                    key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
     with tabs[0]:
-        select_and_match(entry, bt, key)
+        select_and_match(entry, bt, key, Whole(ckpt, *data))
     with tabs[1]:
         unit_words(bt, key)
     with tabs[2]:
@@ -296,7 +302,7 @@ def _set_threshold(key: str, value: float) -> None:
     st.session_state[key] = float(value)
 
 
-def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple) -> None:
+def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple, whole: Whole | None = None) -> None:
     got = _review_values(entry, bt, key)
     if got is None:
         return
@@ -347,12 +353,92 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     matches, total, positive = patterns.match(bt, key, used, thr, min_length=min_len, limit=SHOWN)
     if not matches:
         st.info(t("patterns.matches.none"), icon=":material/search_off:")
-        return
-    st.caption(tn("patterns.matches.count", (".one", total), (".unit", len(used)), total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}",
-                 shown=len(matches), share=positive / total))
+    else:
+        st.caption(tn("patterns.matches.count", (".one", total), (".unit", len(used)), total=total, units=", ".join(f"u{u}" for u in used), thr=f"{thr:g}",
+                     shown=len(matches), share=positive / total))
+        match_list(entry, matches)
+    if whole is not None:
+        whole_split(entry, whole, key, [int(u) for u in used], thr, min_len)
+
+
+def match_list(entry: catalog.ModelEntry, matches: list) -> None:
     language = "zh" if entry.language == "zh" else "en"
     for m in matches:
         st.markdown(f"- {pf.match_markdown(m, language)}  \n  *{tn('patterns.match.row', ('.one', m.length), idx=m.split_index, label=_label(m.label), n=m.length, mean=m.mean)}*")
+
+
+# ---- the whole split ------------------------------------------------------------------------------------
+
+
+class Whole(NamedTuple):
+    """What the sample was drawn from, to index whole: the model's test split, or the person's upload."""
+
+    ckpt: object
+    split: str  # "test", or "upload-<sha>"
+    examples: list | None  # None: the model's own test split
+    total: int
+
+    def data_id(self, entry: catalog.ModelEntry) -> str:
+        return f"{entry.dataset or 'data'}-test" if self.examples is None else self.split
+
+
+def whole_split(entry: catalog.ModelEntry, whole: Whole, key: tuple, units: list[int], thr: float, min_len: int) -> None:
+    """The same units over every review of the split: from its index, built once (in the background,
+    with a bar, elapsed and expected time, and a stop button) and kept on disk for every session."""
+    st.subheader(t("patterns.whole.title", n=whole.total))
+    if key[2] != "h":
+        st.caption(t("patterns.whole.only_h", h=gate_title("h", lang())))
+        return
+    data_id = whole.data_id(entry)
+    job = index.build_of(whole.ckpt, data_id)
+    if job is not None and job.running:
+        _index_progress(whole, data_id)
+        return
+    ix = index.cached_index(whole.ckpt, data_id)
+    if ix is None:
+        _offer_index(whole, data_id, job)
+        return
+    if thr < ix.info["floor"]:
+        st.info(t("patterns.whole.floor", floor=ix.info["floor"], thr=f"{thr:g}"), icon=":material/filter_alt_off:")
+        return
+    found = index.match_index(ix, key, units, thr, min_length=min_len, limit=SHOWN)
+    st.caption(t("patterns.whole.ready", n=ix.n, tokens=ix.n_tokens, secs=float(ix.info.get("seconds") or 0),
+                 size=catalog.format_bytes(ix.disk_bytes())))
+    if not found.matches:
+        st.info(t("patterns.matches.none"), icon=":material/search_off:")
+        return
+    st.caption(tn("patterns.matches.count", (".one", found.total), (".unit", len(units)), total=found.total,
+                  units=", ".join(f"u{u}" for u in units), thr=f"{thr:g}", shown=len(found.matches), share=found.positive / found.total))
+    match_list(entry, found.matches)
+
+
+def _offer_index(whole: Whole, data_id: str, job: index.Build | None) -> None:
+    """The button that starts (or continues) the index, with what an earlier build left."""
+    if job is not None and job.error is not None:
+        (st.info if job.error.code == "patterns.index_stopped" else st.error)(t(job.error), icon=":material/info:")
+    part = index.partial_reviews(whole.ckpt, data_id)
+    minutes = max(1, round(whole.total * INDEX_SECONDS_PER_REVIEW / 60))
+    label = t("patterns.whole.resume", done=part[0], n=part[1]) if part else t("patterns.whole.build", n=whole.total, minutes=minutes)
+    st.caption(t("patterns.whole.what", floor=index.FLOOR))
+    if st.button(label, key=f"{K}_index", icon=":material/manage_search:"):
+        index.start_build(whole.ckpt, lambda: whole.examples, data_id)
+        st.rerun()
+
+
+@st.fragment(run_every=2.0)
+def _index_progress(whole: Whole, data_id: str) -> None:
+    """The running build's bar (every 2 s): reviews done, elapsed and expected time; a stop button."""
+    job = index.build_of(whole.ckpt, data_id)
+    if job is None or not job.running:
+        st.rerun()  # finished: the whole page shows the index
+        return
+    elapsed = time.monotonic() - job.started
+    share = job.done / job.total if job.total else 0.0
+    expected = elapsed / share if share > 0.02 else whole.total * INDEX_SECONDS_PER_REVIEW
+    label = t("patterns.whole.building", done=job.done, n=job.total or whole.total)
+    st.progress(min(share, 0.99), text=waiting.wait_line(label, elapsed, expected))
+    if st.button(t("patterns.whole.stop"), key=f"{K}_index_stop", icon=":material/stop_circle:"):
+        job.stop.set()
 
 
 # ---- unit words ---------------------------------------------------------------------------------------

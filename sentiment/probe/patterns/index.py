@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -205,7 +206,8 @@ def build_index(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Pa
     for k, (a, b) in enumerate(plan):
         shard = part / f"shard-{k:05d}"
         if not shard.exists():
-            _write_shard(shard, _shard_states(ckpt, seqs[a:b], int(offsets[b] - offsets[a]), should_stop), floor)
+            step = None if progress is None else (lambda k, a=a: progress(a + k, len(seqs)))
+            _write_shard(shard, _shard_states(ckpt, seqs[a:b], int(offsets[b] - offsets[a]), should_stop, step), floor)
         if progress is not None:
             progress(b, len(seqs))
     index = dict(info or {})
@@ -223,15 +225,18 @@ def build_index(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Pa
 
 
 def _shard_states(ckpt: Checkpoint, seqs: Sequence[Sequence[int]], n_rows: int,
-                  should_stop: Callable[[], bool] | None) -> np.ndarray:
-    """The states [n_rows, K*H] float32 of one shard's reviews, batch after batch into one array."""
+                  should_stop: Callable[[], bool] | None, step: Callable[[int], None] | None = None) -> np.ndarray:
+    """The states [n_rows, K*H] float32 of one shard's reviews, batch after batch into one array;
+    ``step(reviews done)`` after each batch."""
     out = np.empty((n_rows, len(keys_of(ckpt)) * ckpt.config.hidden_size), dtype=np.float32)
     at = 0
-    for _, rows in state_rows(ckpt, seqs):
+    for done, rows in state_rows(ckpt, seqs):
         if should_stop is not None and should_stop():
             raise InputError("patterns.index_stopped")
         out[at: at + len(rows)] = rows
         at += len(rows)
+        if step is not None:
+            step(done)
     return out
 
 
@@ -450,3 +455,85 @@ def load_or_build_index(ckpt: Checkpoint, examples: Sequence[Example] | None, da
         ix = build_index(ckpt, examples, final, meta, progress=progress, should_stop=should_stop)
     prune_to_size(final.parent, keep=final)
     return ix, True
+
+
+def cached_index(ckpt: Checkpoint, data_id: str, root: str | Path | None = None) -> WholeIndex | None:
+    """The complete index of this model and data, or None (none yet, or one that does not validate)."""
+    path = index_path(ckpt, data_id, root)
+    if not (path / "index.json").is_file():
+        return None
+    try:
+        return load_index(path, weights_sha256(ckpt))
+    except GateScopeError:
+        return None
+
+
+# ---- builds in the background: one per index in a server process, shared by its sessions ------------
+
+
+@dataclass
+class Build:
+    """An index being built in a thread of this process; sessions read its progress and may stop it."""
+
+    path: str
+    total: int = 0  # reviews (0 until they are read)
+    done: int = 0
+    started: float = 0.0  # time.monotonic()
+    finished: bool = False
+    error: GateScopeError | None = None  # how it ended when it failed (stopped: "patterns.index_stopped")
+    stop: threading.Event = None  # type: ignore[assignment]
+
+    @property
+    def running(self) -> bool:
+        return not self.finished
+
+
+_BUILDS: dict[str, Build] = {}
+_BUILDS_LOCK = threading.Lock()
+
+
+def build_of(ckpt: Checkpoint, data_id: str, root: str | Path | None = None) -> Build | None:
+    """This process's build of that index (running, or how the last one ended), if any."""
+    with _BUILDS_LOCK:
+        return _BUILDS.get(str(index_path(ckpt, data_id, root)))
+
+
+def start_build(ckpt: Checkpoint, examples: Callable[[], Sequence[Example] | None], data_id: str,
+                root: str | Path | None = None) -> Build:
+    """Build (or resume) the index in a background thread, once per index in this process: a second
+    call while it runs returns the running build. ``examples`` is called in that thread."""
+    path = str(index_path(ckpt, data_id, root))
+    with _BUILDS_LOCK:
+        running = _BUILDS.get(path)
+        if running is not None and running.running:
+            return running
+        job = Build(path, started=time.monotonic(), stop=threading.Event())
+        _BUILDS[path] = job
+
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    def work() -> None:
+        try:
+            load_or_build_index(ckpt, examples(), data_id, root=root, progress=progress, should_stop=job.stop.is_set)
+        except GateScopeError as e:
+            job.error = e
+        except Exception as e:  # noqa: BLE001 (said on the page, not a traceback)
+            job.error = GateScopeError.plain(f"{type(e).__name__}: {e}")
+        finally:
+            job.finished = True
+
+    threading.Thread(target=work, name="gatescope-index", daemon=True).start()
+    return job
+
+
+def partial_reviews(ckpt: Checkpoint, data_id: str, root: str | Path | None = None) -> tuple[int, int] | None:
+    """(reviews indexed, reviews in all) of an interrupted build left on disk, or None."""
+    part = Path(str(index_path(ckpt, data_id, root)) + ".partial")
+    try:
+        offsets = np.load(part / "offsets.npy")
+    except (OSError, ValueError):
+        return None
+    plan = shard_plan(offsets)
+    done = [b for k, (_, b) in enumerate(plan) if (part / f"shard-{k:05d}").is_dir()]
+    return (max(done, default=0), len(offsets) - 1)
