@@ -102,6 +102,16 @@ def test_a_match_is_the_exhaustive_search_over_the_float32_states(hotel, hotel_i
         assert [m.minimum for m in got.matches] == [m.minimum for m in want.matches]
 
 
+def test_the_unit_word_profile_over_every_review_is_the_samples_computed_whole(hotel, hotel_index):
+    bt = dense(hotel, hotel_index)
+    for key in hotel_index.keys:
+        want = P.word_profile(bt, key, min_count=5)
+        got = X.word_profile_of(hotel_index, key, min_count=5)
+        assert got.words == want.words and np.array_equal(got.counts, want.counts)
+        np.testing.assert_allclose(got.delta, want.delta, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(got.unit_mean, want.unit_mean, rtol=0, atol=1e-12)
+
+
 def test_a_threshold_under_the_floor_is_refused(hotel_index):
     with pytest.raises(InputError) as e:
         X.match_index(hotel_index, hotel_index.keys[0], [1, 2], X.FLOOR / 2)
@@ -130,6 +140,9 @@ def test_an_interrupted_build_resumes_to_the_same_index(tmp_path):
     for name in ("ids.npy", "offsets.npy", "tok_bytes.bin", *(f"shard-{k:05d}/{f}" for k in range(len(fresh.shards))
                                                              for f in ("ptr.npy", "rows.npy", "vals.npy"))):
         assert (Path(resumed.path) / name).read_bytes() == (Path(fresh.path) / name).read_bytes(), name
+    with np.load(Path(resumed.path) / "words.npz") as r, np.load(Path(fresh.path) / "words.npz") as f:
+        assert int(r["upto"]) == int(f["upto"]) == len(fresh.shards)
+        assert np.array_equal(r["sums"], f["sums"]) and np.array_equal(r["counts"], f["counts"])
     assert resumed.keys == [(0, "forward", "h"), (0, "backward", "h"), (1, "forward", "h"), (1, "backward", "h")]
 
 
@@ -198,4 +211,11 @@ def test_the_page_indexes_the_whole_split_and_matches_in_it(monkeypatch, tmp_pat
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     ready = next(c.value for c in at.caption if c.value.startswith("索引："))
-    assert re.search(r"索引：776 条评论", ready), ready
+    tokens = re.search(r"索引：776 条评论，([\d,]+) 个词元", ready)
+    assert tokens, ready
+    # the unit words over every review: the profile reads all of the index's tokens
+    at.session_state["pt_tab"] = "单元与词"
+    at.session_state["pt_words_source"] = "whole"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(f"全部 {tokens.group(1)} 个词元" in c.value for c in at.caption), [c.value for c in at.caption]

@@ -114,7 +114,7 @@ def render() -> None:
     with tabs[0]:
         select_and_match(entry, bt, key, Whole(ckpt, *data))
     with tabs[1]:
-        unit_words(bt, key)
+        unit_words(bt, key, whole_index(entry, Whole(ckpt, *data), key))
     with tabs[2]:
         saturation_view(bt)
 
@@ -444,7 +444,21 @@ def _index_progress(whole: Whole, data_id: str) -> None:
 # ---- unit words ---------------------------------------------------------------------------------------
 
 
-def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _whole_profile(path: str, stamp: float, sha: str, key: tuple, min_count: int) -> patterns.WordProfile:
+    return index.word_profile_of(index.load_index(path, sha), key, min_count)
+
+
+def whole_index(entry: catalog.ModelEntry, whole: Whole, key: tuple) -> index.WholeIndex | None:
+    """The complete index of every review the sample was drawn from, when there is one (hidden state only)."""
+    return index.cached_index(whole.ckpt, whole.data_id(entry)) if key[2] == "h" else None
+
+
+def unit_words(bt: patterns.BatchTrace, key: tuple, ix: index.WholeIndex | None = None) -> None:
+    source = "sample"
+    if ix is not None:  # every review, from the index's word sums
+        source = common.pick(t("patterns.words.source"), ["sample", "whole"], f"{K}_words_source", widget=st.radio,
+                             horizontal=True, format_func=lambda s: t(f"patterns.words.source.{s}", n=ix.n if s == "whole" else bt.n))
     c1, c2, c3 = st.columns(3)
     with c1:
         min_count = int(st.number_input(t("patterns.mincount"), 1, 10_000, max(3, min(20, bt.n // 100)), key=f"{K}_mincount",
@@ -453,9 +467,10 @@ def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
         k = int(st.slider(t("patterns.k"), 2, 12, 6, key=f"{K}_k"))
     with c3:
         n_words = int(st.slider(t("patterns.words"), 10, 120, 50, 5, key=f"{K}_nwords", help=t("patterns.words.help")))
-    path = Path(bt.path)
+    path = Path(bt.path if source == "sample" else ix.path)
     try:
-        prof = _profile(str(path), _stamp(path), key, min_count)
+        prof = (_profile(str(path), _stamp(path), key, min_count) if source == "sample"
+                else _whole_profile(str(path), _stamp(path), ix.info["weights_sha256"], key, min_count))
     except GateScopeError as e:
         st.info(t(e), icon=":material/info:")
         return
@@ -463,7 +478,8 @@ def unit_words(bt: patterns.BatchTrace, key: tuple) -> None:
     cc = view.clusters
     fig = pf.cocluster_heatmap(view.matrix, view.words, cc, key[2], lang=lang(), counts=view.counts)
     common.chart(fig, key=f"{K}_cocluster", filename="patterns-unit-words")
-    st.caption(tn("patterns.words.caption", (".once", min_count), w=len(prof.words), m=min_count, tokens=bt.n_tokens))
+    st.caption(tn("patterns.words.caption", (".once", min_count), w=len(prof.words), m=min_count,
+                  tokens=bt.n_tokens if source == "sample" else ix.n_tokens))
     unit = int(st.number_input(t("patterns.unit"), 0, bt.hidden_size - 1, int(cc.unit_order[0]), key=f"{K}_unit"))
     up, down = patterns.top_words(prof, unit, k=12)
     cols = st.columns(2)

@@ -172,8 +172,9 @@ def shard_plan(offsets: np.ndarray, shard_tokens: int = SHARD_TOKENS) -> list[tu
     return plan
 
 
-def _write_shard(path: Path, states: np.ndarray, floor: float) -> None:
-    """One shard's lists from its states [rows, K*H]: per column, the rows above floor and their values."""
+def _write_shard(path: Path, states: np.ndarray, floor: float) -> Path:
+    """One shard's lists from its states [rows, K*H]: per column, the rows above floor and their values;
+    written in a temporary folder beside ``path``, returned (the caller renames it)."""
     cols = np.ascontiguousarray(states.T)  # [K*H, rows]: np.nonzero then walks column after column
     unit, row = np.nonzero(cols > floor)
     ptr = np.zeros(cols.shape[0] + 1, dtype=np.int64)
@@ -184,7 +185,40 @@ def _write_shard(path: Path, states: np.ndarray, floor: float) -> None:
     np.save(tmp / "rows.npy", row.astype(np.int32))
     np.save(tmp / "vals.npy", cols[unit, row])
     np.save(tmp / "ptr.npy", ptr)
-    os.rename(tmp, path)
+    return tmp
+
+
+@dataclass
+class _WordSums:
+    """Per vocabulary id and column, the sum of the states over every token of that word, and how often
+    it was read: what a unit-word profile needs (``word_profile``), added up shard after shard. ``upto``:
+    the shards counted so far (saved with the sums in one file, replaced atomically)."""
+
+    sums: torch.Tensor  # [V, K*H] float64
+    counts: np.ndarray  # [V] int64
+    upto: int
+
+    @classmethod
+    def load(cls, d: Path, V: int, C: int) -> _WordSums:
+        try:
+            with np.load(d / "words.npz") as z:
+                if z["sums"].shape == (V, C):
+                    return cls(torch.from_numpy(z["sums"]), z["counts"], int(z["upto"]))
+        except (OSError, ValueError, KeyError):
+            pass
+        return cls(torch.zeros(V, C, dtype=torch.float64), np.zeros(V, dtype=np.int64), 0)
+
+    def add(self, ids: np.ndarray, states: np.ndarray, step: int = 16_384) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        for a in range(0, len(ids), step):  # in chunks: float64 copies of a whole shard would be 400 MB
+            self.sums.index_add_(0, torch.from_numpy(ids[a: a + step]), torch.from_numpy(states[a: a + step]).double())
+        self.counts += np.bincount(ids, minlength=len(self.counts))
+
+    def save(self, d: Path, upto: int) -> None:
+        self.upto = upto
+        tmp = d / "words.tmp.npz"
+        np.savez(tmp, sums=self.sums.numpy(), counts=self.counts, upto=np.int64(upto))
+        os.replace(tmp, d / "words.npz")
 
 
 def build_index(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Path, info: dict | None = None,
@@ -203,11 +237,18 @@ def build_index(ckpt: Checkpoint, examples: Sequence[Example], out_dir: str | Pa
         offsets = _write_reviews(part, enc)
     (part / "tokens.tmp").unlink()
     plan = shard_plan(offsets, shard_tokens)
+    words = _WordSums.load(part, ckpt.config.vocab_size, len(keys_of(ckpt)) * ckpt.config.hidden_size)
     for k, (a, b) in enumerate(plan):
         shard = part / f"shard-{k:05d}"
-        if not shard.exists():
-            step = None if progress is None else (lambda k, a=a: progress(a + k, len(seqs)))
-            _write_shard(shard, _shard_states(ckpt, seqs[a:b], int(offsets[b] - offsets[a]), should_stop, step), floor)
+        if not shard.exists() or words.upto == k:  # a shard to write, or one whose word sums are not in yet
+            step = None if progress is None else (lambda done, a=a: progress(a + done, len(seqs)))
+            states = _shard_states(ckpt, seqs[a:b], int(offsets[b] - offsets[a]), should_stop, step)
+            tmp = None if shard.exists() else _write_shard(shard, states, floor)
+            if words.upto == k:
+                words.add(np.concatenate(seqs[a:b]), states)
+                words.save(part, k + 1)  # before the shard's rename: a shard present has its sums counted
+            if tmp is not None:
+                os.rename(tmp, shard)
         if progress is not None:
             progress(b, len(seqs))
     index = dict(info or {})
@@ -537,3 +578,39 @@ def partial_reviews(ckpt: Checkpoint, data_id: str, root: str | Path | None = No
     plan = shard_plan(offsets)
     done = [b for k, (_, b) in enumerate(plan) if (part / f"shard-{k:05d}").is_dir()]
     return (max(done, default=0), len(offsets) - 1)
+
+
+# ---- unit-word profiles over every review -----------------------------------------------------------
+
+
+def word_profile_of(ix: WholeIndex, key: Key, min_count: int = 10):
+    """``profiles.word_profile`` over every review of the index (from the word sums the build added up):
+    per unit and word, the unit's mean value when the word is read minus its mean. InputError when no
+    word is read min_count times."""
+    from sentiment.data.text import PAD_ID, UNK_ID
+    from sentiment.probe.patterns.profiles import WordProfile
+
+    k = ix.keys.index(key) if key in ix.keys else None
+    if k is None:
+        raise InputError("patterns.index_key", key="/".join(map(str, key)), keys=", ".join("/".join(map(str, q)) for q in ix.keys))
+    H = ix.hidden_size
+    with np.load(Path(ix.path) / "words.npz") as z:
+        sums, counts = z["sums"][:, k * H: (k + 1) * H], z["counts"]  # [V, H], [V]
+    unit_mean = sums.sum(0) / max(1, ix.n_tokens)  # [H]
+    keep = np.flatnonzero(counts >= max(1, int(min_count)))
+    keep = keep[(keep != UNK_ID) & (keep != PAD_ID)]
+    if keep.size == 0:
+        raise InputError("patterns.no_frequent_word", n=min_count)
+    ids = np.load(Path(ix.path) / "ids.npy", mmap_mode="r")
+    first = _first_rows(np.asarray(ids), len(counts))
+    words = [ix.tokens(int(first[i]), int(first[i]) + 1)[0] for i in keep]
+    delta = (sums[keep] / counts[keep, None] - unit_mean[None, :]).T  # [H, W]
+    return WordProfile(words, keep, counts[keep], delta.astype(np.float64), unit_mean)
+
+
+def _first_rows(ids: np.ndarray, V: int) -> np.ndarray:
+    """[V] the first row where each id is read (-1 where never)."""
+    first = np.full(V, -1, dtype=np.int64)
+    uniq, at = np.unique(ids, return_index=True)
+    first[uniq] = at
+    return first
