@@ -12,7 +12,7 @@ measured in the same run.
 Targets (issue 24, this 2-core CPU): IMDB test indexed for imdb-lstm-max in at most 5 minutes, at most
 1 GB on disk and 1.5 GB peak memory; a match over all of it in at most 1 s (p95 of 20 selections).
 
-    python bench/patterns_index.py [--model imdb-lstm-max] [--reviews 25000] [--baseline 1000] [--threads 2]
+    python bench/patterns_index.py [--model imdb-lstm-max] [--reviews 25000] [--baseline 1000] [--threads 2] [--data CSV]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sentiment.data.readers import split_for
+from sentiment.data.readers import load, split_for
 from sentiment.modeling import checkpoint
 from sentiment.probe import patterns as P
 from sentiment.probe.patterns import index as X
@@ -52,14 +52,15 @@ def main() -> None:
     ap.add_argument("--baseline", type=int, default=1_000)
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", help="a labelled CSV/TSV to index instead of the model's test split (an upload)")
     ap.add_argument("--keep", help="build the index here and keep it (default: a temporary folder, removed)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     path = Path(args.model) if Path(args.model).exists() else models_root() / args.model
     ckpt = checkpoint.load(path)
     t = time.perf_counter()
-    reviews = split_for(ckpt.card).test[: args.reviews]
-    print(f"{path.name}: {len(reviews):,} test reviews read in {time.perf_counter() - t:.1f} s; torch threads {args.threads}")
+    reviews = (load(args.data).examples if args.data else split_for(ckpt.card).test)[: args.reviews]
+    print(f"{path.name}: {len(reviews):,} {'reviews of ' + args.data if args.data else 'test reviews'} read in {time.perf_counter() - t:.1f} s; torch threads {args.threads}")
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         _run(ckpt, reviews, work, args)

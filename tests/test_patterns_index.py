@@ -44,6 +44,11 @@ def hotel_index(hotel, hotel_reviews, tmp_path_factory):
     return X.build_index(hotel, hotel_reviews, tmp_path_factory.mktemp("ix") / "hotel", shard_tokens=1500)
 
 
+@pytest.fixture(scope="module")
+def hotel_dense(hotel, hotel_index):
+    return dense(hotel, hotel_index)
+
+
 def dense(ckpt: checkpoint.Checkpoint, ix: X.WholeIndex) -> P.BatchTrace:
     """The same reviews' float32 states held whole, as a BatchTrace: what an exhaustive search reads
     (traced shard by shard, as the index was: the same batches give the same float32 values)."""
@@ -55,14 +60,16 @@ def dense(ckpt: checkpoint.Checkpoint, ix: X.WholeIndex) -> P.BatchTrace:
     return P.BatchTrace(dict(ix.info), ix.split_index, ix.labels, ix.offsets, ids, ix.tokens(0, ix.n_tokens), arrays, ix.path)
 
 
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_more_than_one_shard_and_every_review_kept(hotel_index, hotel_reviews):
     assert len(hotel_index.shards) >= 3
     assert hotel_index.n == len(hotel_reviews) and hotel_index.n_tokens == int(hotel_index.offsets[-1])
     assert sorted(hotel_index.split_index.tolist()) == list(range(len(hotel_reviews)))
 
 
-def test_the_lists_hold_exactly_the_values_above_the_floor(hotel, hotel_index):
-    bt = dense(hotel, hotel_index)
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
+def test_the_lists_hold_exactly_the_values_above_the_floor(hotel_dense, hotel_index):
+    bt = hotel_dense
     H = hotel_index.hidden_size
     for k, key in enumerate(hotel_index.keys):
         v = bt.values(key)  # [N_tok, H] float32
@@ -73,6 +80,7 @@ def test_the_lists_hold_exactly_the_values_above_the_floor(hotel, hotel_index):
             assert np.array_equal(vals, v[rows, u])  # float32, bit for bit
 
 
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_the_states_are_the_ones_the_probe_shows(hotel, hotel_index):
     """h from the fused recurrence, per layer and direction, equals the probe's recomputed h."""
     ids = torch.from_numpy(np.load(Path(hotel_index.path) / "ids.npy")[hotel_index.offsets[5]: hotel_index.offsets[6]].astype(np.int64))[None]
@@ -85,8 +93,9 @@ def test_the_states_are_the_ones_the_probe_shows(hotel, hotel_index):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-def test_a_match_is_the_exhaustive_search_over_the_float32_states(hotel, hotel_index):
-    bt = dense(hotel, hotel_index)
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
+def test_a_match_is_the_exhaustive_search_over_the_float32_states(hotel_dense, hotel_index):
+    bt = hotel_dense
     rng = random.Random(0)
     H = hotel_index.hidden_size
     for _ in range(12):
@@ -102,8 +111,9 @@ def test_a_match_is_the_exhaustive_search_over_the_float32_states(hotel, hotel_i
         assert [m.minimum for m in got.matches] == [m.minimum for m in want.matches]
 
 
-def test_the_unit_word_profile_over_every_review_is_the_samples_computed_whole(hotel, hotel_index):
-    bt = dense(hotel, hotel_index)
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
+def test_the_unit_word_profile_over_every_review_is_the_samples_computed_whole(hotel_dense, hotel_index):
+    bt = hotel_dense
     for key in hotel_index.keys:
         want = P.word_profile(bt, key, min_count=5)
         got = X.word_profile_of(hotel_index, key, min_count=5)
@@ -112,12 +122,14 @@ def test_the_unit_word_profile_over_every_review_is_the_samples_computed_whole(h
         np.testing.assert_allclose(got.unit_mean, want.unit_mean, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_a_threshold_under_the_floor_is_refused(hotel_index):
     with pytest.raises(InputError) as e:
         X.match_index(hotel_index, hotel_index.keys[0], [1, 2], X.FLOOR / 2)
     assert e.value.code == "patterns.index_floor"
 
 
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_an_interrupted_build_resumes_to_the_same_index(tmp_path):
     ck = checkpoint.load(make_checkpoint(tmp_path / "m", cell="gru", layers=2, hidden=8))
     rng = random.Random(1)
@@ -146,6 +158,7 @@ def test_an_interrupted_build_resumes_to_the_same_index(tmp_path):
     assert resumed.keys == [(0, "forward", "h"), (0, "backward", "h"), (1, "forward", "h"), (1, "backward", "h")]
 
 
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_the_command_line_indexes_a_csv_and_matches_in_it(tmp_path, hotel_reviews, capsys):
     csv = tmp_path / "mine.csv"
     csv.write_text("label,review\n" + "".join(f"{y},\"{t.replace(chr(34), '')}\"\n" for t, y in hotel_reviews[:40]),
