@@ -86,13 +86,34 @@ def requirements_file(path: Path) -> set[str]:
 
 RUNTIME = {name(r) for r in PROJECT["dependencies"]}
 DEV = {name(r) for r in PROJECT["optional-dependencies"]["dev"]}
+# The other extras (ray): imported by the package only inside the functions that need them (the app runs without).
+EXTRAS = {name(r) for k, reqs in PROJECT["optional-dependencies"].items() if k != "dev" for r in reqs}
 
 
 @pytest.mark.slow
 def test_the_package_imports_only_its_dependencies():
     used = {m: files for m, files in imported(ROOT / "sentiment").items() if m not in USERS_OWN}
     assert {"torch", "numpy", "h5py", "jieba", "streamlit"} <= set(used)  # the scan reads every depth
-    assert {m: sorted(f) for m, f in used.items() if distribution(m) not in RUNTIME} == {}
+    assert {m: sorted(f) for m, f in used.items() if distribution(m) not in RUNTIME | EXTRAS} == {}
+    assert EXTRAS <= DEV  # the tests run with every extra
+
+
+def test_an_extra_is_imported_only_inside_functions():
+    """``import ray`` at a module's top would make the whole app need it."""
+    top = {str(path.relative_to(ROOT)): [n for n in _top_imports(tree) if n not in sys.stdlib_module_names
+                                         and n not in LOCAL and not n.startswith("_") and distribution(n) in EXTRAS]
+           for path, tree in parsed(ROOT / "sentiment").items()}
+    assert {f: names for f, names in top.items() if names} == {}
+
+
+def _top_imports(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.append(node.module.split(".")[0])
+    return names
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json, write_json_atomic
 from sentiment.spec import MAX_RUNS_ENV, PROJECT_ROOT, RUN_POLICY_ENV, RUN_SECONDS_ENV
 from sentiment.training import config as schema
+from sentiment.training import ray_jobs
 from sentiment.training.registry import (
     TERMINAL,
     Run,
@@ -384,6 +385,9 @@ def launch(config: Mapping[str, Any], limits: RunLimits | None = None, root: str
     cfg.setdefault("threads", limits.threads())
     r = root_path(root)
     r.mkdir(parents=True, exist_ok=True)
+    cluster = ray_jobs.address()
+    if cluster:
+        ray_jobs.check_ready(r, cluster)  # refused clearly when the cluster's nodes cannot see the runs folder
     with locked(r):
         _queue_room(r, limits)
         d = new_run_dir(r)
@@ -394,13 +398,29 @@ def launch(config: Mapping[str, Any], limits: RunLimits | None = None, root: str
             "boot_id": _boot_id(), "device": None, "reason": None, "return_code": None,
             "max_concurrent": limits.max_concurrent, "max_seconds": cfg["max_seconds"],
             "kill_grace": limits.kill_grace, "nice": limits.nice,
+            **({"backend": ray_jobs.BACKEND, "ray_address": cluster} if cluster else {}),
         })
+        if cluster:
+            return _launch_on_ray(r, d)
         try:
             pid, ident = ensure_supervisor(r)
         except OSError as e:
             update_status(d, state="failed", reason=f"could not start the supervisor ({e})", ended=_now())
         else:
             update_status(d, supervisor_pid=pid, supervisor_identity=ident)
+    return read_run(d)
+
+
+def _launch_on_ray(root: Path, d: Path) -> Run:
+    """Submit the queued run now if a slot is free, else make sure a supervisor submits it when one frees
+    up (caller holds the lock). A cluster that stopped answering leaves it queued for the next look."""
+    with contextlib.suppress(RunError):
+        ray_jobs.dispatch(root)
+    if ray_jobs.unsubmitted(root):
+        try:
+            ensure_supervisor(root)
+        except OSError as e:
+            update_status(d, state="failed", reason=f"could not start the supervisor ({e})", ended=_now())
     return read_run(d)
 
 
@@ -426,13 +446,17 @@ def cancel(run_id: str, grace: float = 5.0, root: str | Path | None = None) -> R
             if state == "finished":
                 raise RunError("run.already_finished", run=run_id)
             raise RunError("run.already_ended", run=run_id, state=state)
-        (d / "cancel").touch()
-        if state == "queued":
-            update_status(d, state="cancelled", reason="cancelled while queued", ended=_now())
-            return read_run(d)
-        pid, ident = st.get("pid"), st.get("pid_identity")
-        if pid_alive(pid, ident):
-            signal_group(pid, signal.SIGTERM)
+        on_ray = ray_jobs.is_ray(st)  # a Ray job: stopped through Ray (below, without this lock)
+        if not on_ray:
+            (d / "cancel").touch()
+            if state == "queued":
+                update_status(d, state="cancelled", reason="cancelled while queued", ended=_now())
+                return read_run(d)
+            pid, ident = st.get("pid"), st.get("pid_identity")
+            if pid_alive(pid, ident):
+                signal_group(pid, signal.SIGTERM)
+    if on_ray:
+        return ray_jobs.cancel(d, r)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and pid_alive(pid, ident):
         time.sleep(0.05)

@@ -155,6 +155,11 @@ class Run:
         return self.status.get("pid")
 
     @property
+    def node(self) -> str | None:
+        """The Ray node the run trains on (its address and id), for a run on a Ray cluster."""
+        return self.status.get("node")
+
+    @property
     def created(self) -> float | None:
         return self.status.get("created")
 
@@ -230,7 +235,12 @@ def update_status(d: Path, **changes: Any) -> dict:
 
 
 def reconcile_changes(d: Path, status: dict) -> dict | None:
-    """Status changes for an active run whose processes are gone, else None (no side effects)."""
+    """Status changes for an active run whose processes are gone, else None (no side effects). A run on
+    a Ray cluster is judged by Ray's job status instead (``ray_jobs.changes``)."""
+    if status.get("backend") == "ray":
+        from sentiment.training import ray_jobs  # imports ray only when a run is on a cluster
+
+        return ray_jobs.changes(d, status)
     state = status.get("state")
     dead = "cancelled" if (d / "cancel").exists() else "failed"
     why = "cancelled" if dead == "cancelled" else PROCESS_DIED
@@ -256,10 +266,14 @@ def reconcile_changes(d: Path, status: dict) -> dict | None:
 def settle(d: Path) -> None:
     """Record the end of an active run whose processes are gone (caller holds the lock)."""
     st = read_json(d / "status.json")
-    if st and st.get("state") in ACTIVE:
+    if st and st.get("state") in ACTIVE and st.get("backend") == "ray":
+        from sentiment.training import ray_jobs
+
+        ray_jobs.settle_ray(d)  # Ray's job status; stops a job past its time limit
+    elif st and st.get("state") in ACTIVE:
         ch = reconcile_changes(d, st)
         if ch:
-            if ch["state"] != "finished":
+            if ch.get("state") in ("failed", "cancelled"):
                 discard_partial_model(d)
             update_status(d, **ch)
 
@@ -300,6 +314,8 @@ def _sorted(runs: list[Run]) -> list[Run]:
 def scan(root: Path, reconcile: bool = True) -> list[Run]:
     """All runs, oldest first. With ``reconcile``, dead active runs are marked failed first."""
     dirs = run_dirs(root)
+    if reconcile:
+        submit_waiting(root, dirs)
     stale = [d for d in dirs if needs_settling(d)] if reconcile else []
     if stale:
         with locked(root):
@@ -317,10 +333,26 @@ def get(run_id: str, root: str | Path | None = None) -> Run:
     """One run (reconciled). RunError if there is no such run."""
     r = root_path(root)
     d = run_dir(run_id, r)
+    submit_waiting(r, [d])
     if needs_settling(d):
         with locked(r):
             settle(d)
     return read_run(d)
+
+
+def submit_waiting(root: Path, dirs: list[Path]) -> None:
+    """When one of ``dirs`` is a Ray run waiting to be submitted, submit the queued runs a slot is free
+    for (``ray_jobs.dispatch``); a cluster that does not answer leaves them queued for the next look."""
+    waiting = False
+    for d in dirs:
+        st = read_json(d / "status.json") or {}
+        waiting = waiting or (st.get("backend") == "ray" and st.get("state") == "queued" and not st.get("submitted"))
+    if not waiting:
+        return
+    from sentiment.training import ray_jobs
+
+    with contextlib.suppress(RunError), locked(root):
+        ray_jobs.dispatch(root)
 
 
 def first_event(path: Path, kind: str) -> dict | None:

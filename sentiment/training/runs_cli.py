@@ -88,7 +88,8 @@ def list_cmd() -> int:
         print(f"no runs in {registry.runs_root()}")
     for r in runs:
         extra = f"  ({r.reason})" if r.reason else ""
-        print(f"{r.id}  {r.state:<9}  {r.device or '-':<6}  {registry._iso(r.created)}  {Path(r.config.get('data', '')).name}{extra}")
+        where = f"  on {r.node}" if r.node else ""
+        print(f"{r.id}  {r.state:<9}  {r.device or '-':<6}  {registry._iso(r.created)}  {Path(r.config.get('data', '')).name}{where}{extra}")
     return 0
 
 
@@ -98,6 +99,9 @@ def show_cmd(run_id: str) -> int:
     print(f"state    {r.state}" + (f": {r.reason}" if r.reason else ""))
     print(f"device   {r.device or '-'}")
     print(f"pid      {r.pid or '-'}")
+    if r.status.get("backend"):
+        print(f"cluster  {r.status.get('backend')} {r.status.get('ray_address')}: job {r.id} {r.status.get('ray_status') or '-'}")
+        print(f"node     {r.node or '-'}")
     print(f"created  {registry._iso(r.created)}   started {registry._iso(r.started)}   ended {registry._iso(r.ended)}")
     print(f"data     {r.config.get('data')}")
     print(f"model    {r.model_dir or '-'}")

@@ -24,6 +24,7 @@ from filelock import FileLock, Timeout
 
 from sentiment.jsonio import read_json, write_json_atomic
 from sentiment.spec import PROJECT_ROOT, RUN_DIR_ENV
+from sentiment.training import ray_jobs
 from sentiment.training.launcher import SUPERVISOR_INFO, SUPERVISOR_LOCK, signal_group, train_argv
 from sentiment.training.registry import (
     ACTIVE,
@@ -276,4 +277,7 @@ def supervise_main(path: Path) -> int:
     """``_supervise ROOT`` (or a run directory, as older launches named it: its root is served)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the launching terminal is not for us
     path = Path(path).resolve()
-    return supervise(path.parent if (path / "config.json").is_file() else path)
+    root = path.parent if (path / "config.json").is_file() else path
+    if ray_jobs.address():  # runs train on a Ray cluster: this process only submits the queued ones
+        return ray_jobs.serve(root)
+    return supervise(root)

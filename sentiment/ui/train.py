@@ -21,7 +21,7 @@ from sentiment.errors import GateScopeError
 from sentiment.jsonio import read_json
 from sentiment.modeling import catalog
 from sentiment.spec import CELLS, LABEL_NAMES, LANGUAGES, POOLINGS
-from sentiment.training import estimate, runs
+from sentiment.training import estimate, ray_jobs, runs
 
 from . import common, tables
 from .i18n import lang, t
@@ -220,6 +220,31 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def cluster() -> dict | None:
+    """With $GATESCOPE_RAY_ADDRESS, the Ray cluster runs train on, checked (it answers, its nodes see the runs
+    folder) and said: {"address", "gpus", "ok"}; the reason shown when it cannot take runs. None: runs train here."""
+    addr = ray_jobs.address()
+    if addr is None:
+        return None
+    try:
+        with st.spinner(t("train.ray.checking", ray="Ray")):
+            ray_jobs.check_ready(runs.runs_root(), addr)
+        total = ray_jobs.cluster_resources(addr)
+    except (GateScopeError, OSError) as e:
+        st.error(t("train.ray.refused", err=t(e) if isinstance(e, GateScopeError) else f"{type(e).__name__}: {e}"),
+                 icon=":material/cloud_off:")
+        return {"address": addr, "gpus": 0, "ok": False}
+    gpus = int(total.get(ray_jobs.gpu_resource(), 0))
+    st.caption(t("train.ray.where", ray="Ray", address=addr, gpus=gpus, cpus=int(total.get("CPU", 0))))
+    return {"address": addr, "gpus": gpus, "ok": True}
+
+
+def where(run) -> str:
+    """Where a run trains: its device, and the cluster node for a run on Ray."""
+    device = run.device or "—"
+    return f"{device} · {run.node}" if run.node else device
+
+
 def init_choice(language: str | None) -> catalog.ModelEntry | None:
     """"Start from": scratch (None) or a usable model of the catalog that reads ``language``."""
     try:  # read afresh (milliseconds): a run that finished a moment ago is offered at once
@@ -262,6 +287,7 @@ def _fix(key: str, options: tuple, default, fixed) -> list:
 
 def launch_form() -> None:
     limits = _limits()
+    on_cluster = cluster()
     chosen = _data_choice()
     init = init_choice((chosen or {}).get("language"))
     name = st.text_input(t("train.name"), value="my-model", key=f"{K}_name", max_chars=40, help=t("train.name.help"),
@@ -293,16 +319,16 @@ def launch_form() -> None:
                                disabled=fixed, persist_state="session")
     device = common.pick(t("train.device"), DEVICES, f"{K}_device", widget=st.radio, horizontal=True,
                          help=t("train.device.help"), format_func=lambda d: t(f"device.{d}"))
-    device_ok = device != "cuda" or _cuda_available()
+    device_ok = device != "cuda" or (on_cluster["gpus"] > 0 if on_cluster else _cuda_available())
     if not device_ok:
         st.warning(t("train.device.nocuda"), icon=":material/warning:")
     probe = None
-    if chosen and chosen.get("data") and init is None:  # a dataset of the data folder, trained from scratch
+    if chosen and chosen.get("data") and init is None and not on_cluster:  # from scratch, on this server
         probe = dict(data=chosen["data"], cell=cell, pooling=pooling, hidden=hidden, embed=64, layers=1, limit=limit,
                      max_len=max_len, batch_size=QUICK["batch_size"], lr=QUICK["lr"],
                      device="cpu" if device == "cuda" and not device_ok else device)
     estimate_caption(limit, epochs, max_len, hidden, (chosen or {}).get("data"), limits.max_seconds, probe, limits)
-    ready = chosen is not None and name_ok and device_ok
+    ready = chosen is not None and name_ok and device_ok and (on_cluster is None or on_cluster["ok"])
     if st.button(t("train.launch"), type="primary", key=f"{K}_launch", disabled=not ready, icon=":material/rocket_launch:"):
         if init is not None:  # the architecture, vocabulary and tokenizer come from the model
             config = dict(name=name, init=init.key, epochs=epochs, limit=limit, device=device, batch_size=32)
@@ -369,7 +395,7 @@ def live_runs() -> None:
         acc = None
         if r.state == "finished":
             acc = next((e.get("test_accuracy") for e in reversed(runs.metrics(r.id)) if e.get("type") == "done"), None)
-        rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): r.device or "—",
+        rows.append({t("col.name"): r.name, t("col.state"): _state(r), t("col.device"): where(r),
                      t("col.elapsed"): duration(r.elapsed), t("col.test_acc"): "—" if acc is None else f"{100 * acc:.2f}",
                      t("col.data"): r.config.get("dataset", ""), t("col.started"): _when(r.created), t("col.run"): r.id})
     tables.fit(rows, total=LISTING_PX)  # every column in view, none cut off on the right
@@ -394,6 +420,9 @@ def run_view(run) -> None:
         init = Path(run.config["init"])
         st.caption(t("train.run.init", model=init.parent.name if init.name == "model" else init.name))
     prog = runs.progress(events)
+    if run.node:
+        device = run.device or prog["device"] or ""
+        st.caption(t("train.run.where", node=run.node, device="GPU" if device.startswith("cuda") else "CPU" if device else "…"))
     if prog["epoch"]:
         text = t("train.progress", state=_state(run), epoch=prog["epoch"], epochs=prog["epochs"] or run.config.get("epochs", "?"),
                  device=run.device or prog["device"] or "…")
