@@ -109,7 +109,8 @@ def start_run(page, name: str, epochs_to_max: bool) -> str:
 def curve_points(page) -> int:
     chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
     expect(chart).to_be_visible(timeout=120_000)
-    return chart.evaluate("g => Math.max(...g.data.map(d => (d.x || []).length))")
+    # 0 while plotly has not drawn the chart yet (a rerun replaces it: g.data is then undefined for a moment)
+    return chart.evaluate("g => Math.max(0, ...(g.data || []).map(d => (d.x || []).length))")
 
 
 def run_state(root: Path, run_id: str, environ: dict) -> runs.Run:
@@ -136,7 +137,9 @@ def test_a_run_trains_on_the_worker_survives_a_restart_and_opens_in_explore(page
     expect(bar).to_contain_text(re.compile(r"^running · epoch"), timeout=RUN_MINUTES * 60_000)
     expect(page.get_by_text(re.compile(rf"Trains on node \S+ \({c.worker_id[:8]}\), on the CPU")).first).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
-    first = curve_points(page)
+    deadline = time.time() + 120
+    while (first := curve_points(page)) == 0 and time.time() < deadline:  # drawn, with its first points
+        page.wait_for_timeout(1000)
     deadline = time.time() + 120
     while curve_points(page) <= first and time.time() < deadline:  # the curve grows while it trains
         page.wait_for_timeout(1000)
