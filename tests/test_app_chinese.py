@@ -106,6 +106,7 @@ def test_explore_in_chinese_with_a_chinese_review_and_an_edit():
     assert drawn >= 7
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_compare_in_chinese():
     at = open_zh("compare")
     assert at.get("plotly_chart")
@@ -206,6 +207,7 @@ def test_a_finished_run_on_train_in_chinese(tmp_path, monkeypatch):
     assert_chinese(at, "tiny-run sentiment review good fine great bad awful poor film", *(o for o in at.selectbox(key="tr_selected").options))
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 @pytest.mark.parametrize("cell,pooling", [("gru", "attention"), ("rnn", "max"), ("lstm", "last"), ("gru", "mean")])
 def test_explore_in_chinese_for_each_kind_of_model(cell, pooling):
     at = open_zh("explore", ex_cell=cell, ex_pooling=pooling)

@@ -54,6 +54,7 @@ def rough_guide(at: AppTest) -> bool:
     return any("read the percentage as a rough guide" in c for c in at.caption.values)
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_calibrated_model_says_its_temperature_and_how_far_off_it_was(tmp_path, monkeypatch):
     at = explore_with(tmp_path, monkeypatch, WITHIN)
     words = prediction_help(at)
@@ -61,6 +62,7 @@ def test_a_calibrated_model_says_its_temperature_and_how_far_off_it_was(tmp_path
     assert not rough_guide(at)
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_model_off_by_more_than_sampling_explains_says_to_read_it_as_a_rough_guide(tmp_path, monkeypatch):
     at = explore_with(tmp_path, monkeypatch, OVER)
     assert "T = 1.77" in prediction_help(at)
@@ -68,6 +70,7 @@ def test_a_model_off_by_more_than_sampling_explains_says_to_read_it_as_a_rough_g
                for c in at.caption.values)
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_model_within_the_noise_level_gets_no_warning(tmp_path, monkeypatch):
     at = explore_with(tmp_path, monkeypatch, UNDER_NOISE)
     assert "off by 2.3 percentage points" in prediction_help(at) and not rough_guide(at)

@@ -65,6 +65,7 @@ def test_the_bag_of_words_is_not_offered_where_a_trace_is_needed():
     assert "bag of words" not in at.segmented_control(key="ex_cell").options
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_learn_compares_the_same_words_in_another_order():
     at = page("_learn_page.py")
     (table,) = [d.value for d in at.dataframe if "bag of words: P(positive)" in d.value.columns]

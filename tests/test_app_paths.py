@@ -86,6 +86,7 @@ def fake_running_run(root: Path) -> str:
     return rid
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_runs_table_of_a_training_run_has_no_none(tmp_path, monkeypatch, lang):
     monkeypatch.setenv("GATESCOPE_RUNS", str(tmp_path / "runs"))

@@ -258,6 +258,7 @@ def test_a_model_clearly_better_than_the_majority_gets_its_check(runs_root):
     assert not at.warning
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_one_epoch_run_draws_a_curve_of_its_batches(runs_root):
     fake_finished_run(runs_root, [[200, 52], [60, 464]], 0.85)
     curves = json.loads(page().get("plotly_chart")[0].proto.spec)

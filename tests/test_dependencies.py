@@ -98,6 +98,7 @@ def test_the_package_imports_only_its_dependencies():
     assert EXTRAS <= DEV  # the tests run with every extra
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_an_extra_is_imported_only_inside_functions():
     """``import ray`` at a module's top would make the whole app need it."""
     top = {str(path.relative_to(ROOT)): [n for n in _top_imports(tree) if n not in sys.stdlib_module_names
@@ -146,6 +147,7 @@ def unguarded_imports(tree: ast.Module, optional: set[str]) -> list[str]:
     return bad
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_optional_frameworks_are_imported_through_importorskip():
     optional = optional_modules()
     assert {"keras", "paddle", "hypothesis"} <= optional

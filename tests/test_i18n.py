@@ -191,6 +191,7 @@ def sentences_raised(trees: dict[str, ast.Module]) -> list[str]:
             if patterns is None and isinstance(call.args[0], built)]
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_every_error_code_the_package_uses_has_a_message_in_both_languages():
     calls = message_calls(TREES)
     assert len({p for _, _, ps in calls for p in ps or []}) > 150  # the scan finds the raise sites, in every layer

@@ -141,6 +141,7 @@ def test_a_2_gb_upload_is_refused_by_its_size_before_reading(tmp_path):
     assert "2.0 GiB" in msg
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_bad_recipe_key_is_named(tmp_path):
     _seed_like(tmp_path)
     refused(tmp_path, tmp_path / "ok.pt", tmp_path / "vocab.txt", recipe={"reduce": "max"}, match="unknown key 'reduce'")

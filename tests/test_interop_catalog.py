@@ -73,6 +73,7 @@ def test_explore_traces_an_imported_model_with_its_padding_steps(tmp_path, monke
     assert "<pad>" in ticks or "&lt;pad&gt;" in ticks
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_open_model_figures_shade_the_pad_steps_the_model_reads(tmp_path):
     import sentiment
 

@@ -205,6 +205,7 @@ def test_a_legacy_format_file_still_reads_and_one_declaring_huge_storages_is_ref
     refused_in_child(read_torch, hostile, match="storages declare 400,000,000,000 bytes")
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_deep_tuple_as_a_dict_key_is_refused_without_crashing():
     """Hashing a tuple nested 300,000 deep overflows the C stack: torch.load(weights_only=True) of
     this 300 KB archive segfaults (so does pickle.loads); the prescan refuses the key unhashed."""
@@ -233,6 +234,7 @@ def test_a_billion_laughs_whole_module_is_refused_within_seconds():
     assert time.monotonic() - start < 10
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_billion_laughs_pdparams_is_refused_within_seconds():
     data = pickle.dumps(shared_dicts(60, np.ones(2, np.float32)), protocol=4)
     start = time.monotonic()

@@ -118,6 +118,7 @@ def test_seed3_logits_equal_pytorch_within_1e5(seed3, tmp_path, name):
     assert diff < 1e-5
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_seed3_trace_shows_the_last_step_reading_padding(seed3, tmp_path):
     d, model, stoi, test = seed3
     ckpt = checkpoint.load(convert(d / "seed3_state.pt", tmp_path / "m", d / "vocab.txt", RECIPE)[0])

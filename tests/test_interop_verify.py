@@ -232,6 +232,7 @@ def test_another_models_outputs_are_refused_naming_the_closest_reading_and_force
     assert "not verified: no reading reproduced the 5 examples" in out
 
 
+@pytest.mark.slow  # over a second on a quiet 2-core CPU (fast-tier durations, 2026-12-07)
 def test_a_bad_examples_file_is_one_line_with_its_line_number_and_nothing_is_written(student, tmp_path, capsys):
     d, *_ = student
     (tmp_path / "ex.jsonl").write_text('{"text": "fine", "positive": 0.2}\n{"text": "bad", "positive": "high"}\n',
