@@ -381,13 +381,19 @@ def _load_shard(d: Path, span: Sequence[int], columns: int) -> Shard:
 # ---- matching ---------------------------------------------------------------------------------------
 
 
-def _column(ix: WholeIndex, key: Key, unit: int) -> int:
+def _key_index(ix: WholeIndex, key: Key) -> int:
+    """The position of (layer, direction, gate) among the index's keys; InputError when it has none."""
     keys = ix.keys
     if key not in keys:
         raise InputError("patterns.index_key", key="/".join(map(str, key)), keys=", ".join("/".join(map(str, k)) for k in keys))
+    return keys.index(key)
+
+
+def _column(ix: WholeIndex, key: Key, unit: int) -> int:
+    k = _key_index(ix, key)
     if not 0 <= int(unit) < ix.hidden_size:
         raise InputError("patterns.index_unit", unit=unit, last=ix.hidden_size - 1)
-    return keys.index(key) * ix.hidden_size + int(unit)
+    return k * ix.hidden_size + int(unit)
 
 
 def _phrases(shard: Shard, ix: WholeIndex, columns: list[int], threshold: float, min_length: int):
@@ -587,30 +593,10 @@ def word_profile_of(ix: WholeIndex, key: Key, min_count: int = 10):
     """``profiles.word_profile`` over every review of the index (from the word sums the build added up):
     per unit and word, the unit's mean value when the word is read minus its mean. InputError when no
     word is read min_count times."""
-    from sentiment.data.text import PAD_ID, UNK_ID
-    from sentiment.probe.patterns.profiles import WordProfile
+    from sentiment.probe.patterns.profiles import profile_from_sums
 
-    k = ix.keys.index(key) if key in ix.keys else None
-    if k is None:
-        raise InputError("patterns.index_key", key="/".join(map(str, key)), keys=", ".join("/".join(map(str, q)) for q in ix.keys))
-    H = ix.hidden_size
+    k, H = _key_index(ix, key), ix.hidden_size
     with np.load(Path(ix.path) / "words.npz") as z:
         sums, counts = z["sums"][:, k * H: (k + 1) * H], z["counts"]  # [V, H], [V]
-    unit_mean = sums.sum(0) / max(1, ix.n_tokens)  # [H]
-    keep = np.flatnonzero(counts >= max(1, int(min_count)))
-    keep = keep[(keep != UNK_ID) & (keep != PAD_ID)]
-    if keep.size == 0:
-        raise InputError("patterns.no_frequent_word", n=min_count)
-    ids = np.load(Path(ix.path) / "ids.npy", mmap_mode="r")
-    first = _first_rows(np.asarray(ids), len(counts))
-    words = [ix.tokens(int(first[i]), int(first[i]) + 1)[0] for i in keep]
-    delta = (sums[keep] / counts[keep, None] - unit_mean[None, :]).T  # [H, W]
-    return WordProfile(words, keep, counts[keep], delta.astype(np.float64), unit_mean)
-
-
-def _first_rows(ids: np.ndarray, V: int) -> np.ndarray:
-    """[V] the first row where each id is read (-1 where never)."""
-    first = np.full(V, -1, dtype=np.int64)
-    uniq, at = np.unique(ids, return_index=True)
-    first[uniq] = at
-    return first
+    ids = np.asarray(np.load(Path(ix.path) / "ids.npy", mmap_mode="r"))
+    return profile_from_sums(sums, counts, ix.n_tokens, ids, lambda row: ix.tokens(row, row + 1)[0], min_count)

@@ -5,6 +5,7 @@ co-clustering of units and the strongest words (``cocluster`` over a seeded ``km
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,17 +38,24 @@ def word_profile(bt: BatchTrace, key: Key, min_count: int = 10) -> WordProfile:
     for a in range(0, bt.n_tokens, step):
         sums.index_add_(0, torch.from_numpy(ids[a: a + step]), torch.from_numpy(np.asarray(v[a: a + step], dtype=np.float64)))
     counts = np.bincount(ids, minlength=V)  # [V]
-    total = sums.sum(0).numpy()  # [H]
-    unit_mean = total / max(1, bt.n_tokens)
+    return profile_from_sums(sums.numpy(), counts, bt.n_tokens, ids, lambda row: bt.tokens[row], min_count)
+
+
+def profile_from_sums(sums: np.ndarray, counts: np.ndarray, n_tokens: int, ids: np.ndarray,
+                      token_at: Callable[[int], str], min_count: int = 10) -> WordProfile:
+    """A WordProfile from each word's summed values ``sums`` [V, H] and reads ``counts`` [V] over
+    ``n_tokens`` tokens whose ids are ``ids`` [N_tok] (a word is named by its first token: ``token_at(row)``).
+    InputError when no word is read min_count times."""
+    unit_mean = sums.sum(0) / max(1, n_tokens)  # [H]
     keep = np.flatnonzero(counts >= max(1, int(min_count)))
     keep = keep[(keep != UNK_ID) & (keep != PAD_ID)]
     if keep.size == 0:
         raise InputError("patterns.no_frequent_word", n=min_count)
-    first = np.full(V, -1, dtype=np.int64)
+    first = np.full(len(counts), -1, dtype=np.int64)
     uniq, at = np.unique(ids, return_index=True)
     first[uniq] = at
-    words = [bt.tokens[int(first[i])] for i in keep]
-    delta = (sums.numpy()[keep] / counts[keep, None] - unit_mean[None, :]).T  # [H, W]
+    words = [token_at(int(first[i])) for i in keep]
+    delta = (sums[keep] / counts[keep, None] - unit_mean[None, :]).T  # [H, W]
     return WordProfile(words, keep, counts[keep], delta.astype(np.float64), unit_mean)
 
 
