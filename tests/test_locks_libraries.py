@@ -76,12 +76,13 @@ def test_one_supervisor_holds_a_root_and_a_killed_one_lets_the_next_in(tmp_path)
     assert not held.is_locked
 
 
-def test_the_registry_lock_excludes_threads(tmp_path):
+def most_inside_at_once(lock) -> int:
+    """Four threads enter ``lock()`` five times each: the most that were inside together."""
     inside, most = [0], [0]
 
     def work():
         for _ in range(5):
-            with registry.locked(tmp_path):
+            with lock():
                 inside[0] += 1
                 most[0] = max(most[0], inside[0])
                 time.sleep(0.002)
@@ -92,27 +93,16 @@ def test_the_registry_lock_excludes_threads(tmp_path):
         t.start()
     for t in threads:
         t.join(30)
-    assert most[0] == 1
+    return most[0]
+
+
+def test_the_registry_lock_excludes_threads(tmp_path):
+    assert most_inside_at_once(lambda: registry.locked(tmp_path)) == 1
 
 
 def test_the_pattern_cache_lock_excludes_and_leaves_only_traces(tmp_path):
     path = tmp_path / ".key.lock"
-    inside, most = [0], [0]
-
-    def work():
-        for _ in range(5):
-            with cache._locked(path):
-                inside[0] += 1
-                most[0] = max(most[0], inside[0])
-                time.sleep(0.002)
-                inside[0] -= 1
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert most[0] == 1
+    assert most_inside_at_once(lambda: cache._locked(path)) == 1
     assert list(tmp_path.iterdir()) == []  # the lock file is removed with each release
 
 

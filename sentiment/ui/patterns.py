@@ -394,7 +394,7 @@ def whole_split(entry: catalog.ModelEntry, whole: Whole, key: tuple, units: list
     if job is not None and job.running:
         _index_progress(whole, data_id)
         return
-    ix = index.cached_index(whole.ckpt, data_id)
+    ix = whole_index(entry, whole, key)
     if ix is None:
         _offer_index(whole, data_id, job)
         return
@@ -444,14 +444,26 @@ def _index_progress(whole: Whole, data_id: str) -> None:
 # ---- unit words ---------------------------------------------------------------------------------------
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _open_index(path: str, stamp: float, sha: str) -> index.WholeIndex:
+    """A complete index directory, memory-mapped (one per directory and write time, shared by the sessions)."""
+    return index.load_index(path, sha)
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _whole_profile(path: str, stamp: float, sha: str, key: tuple, min_count: int) -> patterns.WordProfile:
-    return index.word_profile_of(index.load_index(path, sha), key, min_count)
+    return index.word_profile_of(_open_index(path, stamp, sha), key, min_count)
 
 
 def whole_index(entry: catalog.ModelEntry, whole: Whole, key: tuple) -> index.WholeIndex | None:
     """The complete index of every review the sample was drawn from, when there is one (hidden state only)."""
-    return index.cached_index(whole.ckpt, whole.data_id(entry)) if key[2] == "h" else None
+    if key[2] != "h":
+        return None
+    path = index.index_path(whole.ckpt, whole.data_id(entry))
+    try:
+        return _open_index(str(path), _stamp(path), patterns.weights_sha256(whole.ckpt))
+    except (GateScopeError, OSError):  # none yet, removed meanwhile, or one that does not validate
+        return None
 
 
 def unit_words(bt: patterns.BatchTrace, key: tuple, ix: index.WholeIndex | None = None) -> None:
