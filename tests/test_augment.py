@@ -142,3 +142,45 @@ def test_keep_last_keeps_the_final_epoch_and_validation_chooses_nothing(hotel_pa
     assert card["epochs"] == 3 and card["best_epoch"] == 3
     assert card["val_accuracy"] == card["history"][-1]["val_acc"]
     assert card["calibration"]["fitted_on"] == "val"
+
+
+def test_grammar_1_draws_the_reviews_the_shipped_models_trained_on():
+    """Grammar 2 was added beside grammar 1: ``--augment phrases`` in a card still draws the same reviews."""
+    import hashlib
+    import json
+
+    digest = {lang: hashlib.sha256(json.dumps(phrases.reviews(lang, 2000, 3), ensure_ascii=False).encode()).hexdigest()
+              for lang in ("zh", "en")}
+    assert digest == {"zh": "4e8542fe66136e9c9c8c9d81a0ba224cb3ff07280c7ec4c0a58dd31d4ec5d89a",
+                      "en": "95ef5cbb625fcd486c8f878008171f2e70ae7ccc8877cab76a3c0b1d0b8efdd8"}
+
+
+def test_grammar_2_is_distinct_balanced_seeded_and_has_the_new_forms():
+    made = phrases.reviews("zh", 4000, seed=3, grammar=2)
+    assert len(made) == len({t for t, _ in made}) == 4000
+    assert 0.4 < sum(y for _, y in made) / len(made) < 0.6
+    assert made == phrases.reviews("zh", 4000, seed=3, grammar=2) != phrases.reviews("zh", 4000, seed=3)
+    text = "".join(t for t, _ in made)
+    assert all(form in text for form in ("没有一个", "从来没", "一尘不染", "有礼貌", "不能不说是"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_doubly_negated_none_of_them_clause_keeps_the_label_of_its_word(seed):
+    import random
+
+    rng, seen = random.Random(seed), 0
+    for _ in range(3000):
+        slots = phrases._zh_slots(rng, phrases.ZH_ASPECTS_2)
+        clause = phrases._zh_none_of_them(rng, slots)
+        if clause is None:
+            continue
+        text, label = clause
+        seen += 1
+        assert label == (slots.label if text.endswith(f"不{slots.word}") else 1 - slots.label), text
+    assert seen > 1000
+
+
+def test_phrases2_is_an_augment_source_recorded_on_the_card():
+    made, record = augment.extra_examples(["phrases2:300"], [("很好", 1), ("很差", 0)], "zh", 0)
+    assert len(made) == 300 and made == phrases.reviews("zh", 300, 0, grammar=2)
+    assert record == [{"source": "phrases2", "path": None, "reviews": 300}]

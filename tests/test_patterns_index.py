@@ -123,6 +123,30 @@ def test_the_unit_word_profile_over_every_review_is_the_samples_computed_whole(h
 
 
 @pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
+def test_a_finished_index_keeps_word_sums_only_for_the_words_it_read(hotel_index):
+    with np.load(Path(hotel_index.path) / "words.npz") as z:
+        ids, sums, counts = z["ids"], z["sums"], z["counts"]
+    read = np.unique(np.load(Path(hotel_index.path) / "ids.npy"))
+    assert np.array_equal(ids, read) and np.array_equal(np.flatnonzero(counts), read)
+    assert sums.dtype == np.float64 and sums.shape == (len(read), len(hotel_index.keys) * hotel_index.hidden_size)
+    assert len(read) < len(counts) / 2  # a test split reads a small part of the vocabulary
+
+
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
+def test_gate_saturation_over_every_review_is_the_samples_counted_whole(hotel, hotel_reviews, hotel_index, tmp_path):
+    """The counts the build adds up (gates recomputed from the batch's x_t and h_{t-1}) equal the sample
+    format's, which counts every gate of the same reviews as the probe computes them."""
+    sample = P.trace_sample(hotel, hotel_reviews, tmp_path / "sample", n=len(hotel_reviews))
+    want, got = P.saturation(sample), X.saturation_of(hotel_index)
+    assert sorted(got) == sorted(want) and len(got) == 2 * 3  # forward and backward; i, f and o
+    for key, w in want.items():
+        assert got[key]["steps"] == w["steps"] == hotel_index.n_tokens and got[key]["reviews"] == w["reviews"]
+        for side in ("left", "right"):  # a value exactly at 0.1 or 0.9 may round either way in another batch
+            assert np.abs(got[key][side] - w[side]).max() * w["steps"] <= 2, (key, side)
+    assert max(got[k]["right"].max() for k in got) > 0.1  # there is saturation to count
+
+
+@pytest.mark.slow  # traces real reviews (or builds an index twice): seconds
 def test_a_threshold_under_the_floor_is_refused(hotel_index):
     with pytest.raises(InputError) as e:
         X.match_index(hotel_index, hotel_index.keys[0], [1, 2], X.FLOOR / 2)

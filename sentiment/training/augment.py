@@ -10,6 +10,9 @@ trained without them. Sources:
   short, human-written minimal pairs ("... you'll enjoy Rob Roy." / "... you'll hate Rob Roy.").
 - ``phrases``: short reviews made from a small grammar of negation, double negation, intensifiers and
   contrast (``sentiment.training.phrases``), in the dataset's language.
+- ``phrases2``: the same with grammar 2 (more Chinese aspects and clause forms: 没有一个…不…, 从来没…过,
+  idioms with a 不; its English is grammar 1's). ``phrases`` stays grammar 1, so the commands in
+  earlier models' cards still draw the reviews those models trained on.
 - ``contrast``: two short training reviews of opposite labels joined by a contrast word ("A, but B";
   "虽然A，但是B"), labelled as the clause after it. Drawn by the run's seed from the run's own
   training split, so nothing outside it is read.
@@ -28,7 +31,8 @@ from sentiment.data.readers import Example
 from sentiment.errors import GateScopeError
 from sentiment.training import pairs, phrases
 
-SOURCES = ("cad", "cad-sentences", "contrast", "phrases")
+SOURCES = ("cad", "cad-sentences", "contrast", "phrases", "phrases2")
+PHRASE_GRAMMARS = {"phrases": 1, "phrases2": 2}  # source -> grammar of sentiment.training.phrases
 FLAG = "--augment"
 CAD_FILES = ("train_paired.tsv", "dev_paired.tsv")
 MAX_CHANGED = 2  # sentences on each side of one edit, at most (longer edits rewrite a paragraph)
@@ -49,9 +53,9 @@ def parse(source: str) -> tuple[str, str | None]:
     kind, _, path = source.partition(":")
     if kind not in SOURCES:
         raise GateScopeError("train.augment_kind", flag=FLAG, value=source, kinds=", ".join(SOURCES))
-    if kind == "contrast" or (kind == "phrases" and not path):
+    if kind == "contrast" or (kind in PHRASE_GRAMMARS and not path):
         return kind, None
-    if kind == "phrases":  # phrases:N, how many
+    if kind in PHRASE_GRAMMARS:  # phrases:N, how many
         if not path.isdigit() or not 0 < int(path) <= MAX_PHRASES:
             raise GateScopeError("train.augment_count", flag=FLAG, value=source, most=MAX_PHRASES)
         return kind, path
@@ -157,10 +161,10 @@ def extra_examples(sources: Sequence[str], train: Sequence[Example], language: s
     for kind, path in sorted(parsed, key=lambda kp: kp[0] == "contrast"):  # contrast last: it joins the others' clauses
         if kind == "contrast":
             got = contrast(list(train) + out, language, seed)
-        elif kind == "phrases":
-            got = phrases.reviews(language, int(path or PHRASES), seed)
+        elif kind in PHRASE_GRAMMARS:
+            got = phrases.reviews(language, int(path or PHRASES), seed, PHRASE_GRAMMARS[kind])
         else:
             got = from_cad(path, kind == "cad-sentences")
         out += got
-        record.append({"source": kind, "path": Path(path).name if path and kind != "phrases" else None, "reviews": len(got)})
+        record.append({"source": kind, "path": Path(path).name if path and kind not in PHRASE_GRAMMARS else None, "reviews": len(got)})
     return out, record

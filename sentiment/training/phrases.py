@@ -306,8 +306,8 @@ class _ZhSlots:
         return not self.word.startswith("不")
 
 
-def _zh_slots(rng: random.Random) -> _ZhSlots:
-    aspect, praise, blame = rng.choice(ZH_ASPECTS)
+def _zh_slots(rng: random.Random, aspects: tuple = ZH_ASPECTS) -> _ZhSlots:
+    aspect, praise, blame = rng.choice(aspects)
     label = rng.randrange(2)
     word = rng.choice(praise if label else blame)
     return _ZhSlots(aspect, praise, blame, label, word)
@@ -452,24 +452,152 @@ _ZH_FORMS: dict[int, Callable[[random.Random, _ZhSlots], Clause | None]] = {
 _ZH_FORM_COUNT = 21
 
 
-def zh_clause(rng: random.Random) -> Clause:
+# ---- Chinese, grammar 2 (``--augment phrases2``): more aspects and clause forms ------------------------
+# Written in session 10 (2026-12-07) from what the dev half of zh.tsv showed the hotel models miss (the
+# constructions, not its sentences): 没有一个…不…, 我不会说…, 不能不说…, 从来没…过, idioms that carry
+# a 不 (一尘不染), 有礼貌 / 没礼貌, 处处让人…. Grammar 1 is left exactly as it was, so every card's
+# ``--augment phrases`` command draws the same reviews it trained on.
+
+ZH_ASPECTS_2 = ZH_ASPECTS + (
+    ("性价比", ("高", "不错"), ("低", "差")),
+    ("员工", ("热情", "专业", "周到", "勤快"), ("冷淡", "粗鲁", "不耐烦", "懒散")),
+    ("菜", ("地道", "好吃", "新鲜", "可口"), ("难吃", "咸", "油腻", "不新鲜")),
+    ("景色", ("美", "漂亮", "好"), ("一般", "差")),
+    ("电梯", ("快", "新", "方便"), ("慢", "旧", "难等")),
+    ("停车", ("方便", "便利"), ("困难", "麻烦", "紧张")),
+)
+ZH_PEOPLE = ("服务员", "前台", "员工")
+ZH_CLAIMS = ("我不会说", "我不觉得", "我不认为", "谁也不会说", "很难认为")
+ZH_BREAKDOWNS = (("热水", "断"), ("网络", "断"), ("空调", "坏"), ("电梯", "坏"), ("热水", "停"), ("网络", "卡"), ("空调", "漏水"))
+ZH_ROOMS = ("房间", "卫生间", "床", "酒店", "环境")  # what can be clean or smell
+ZH_IDIOMS = (  # (idiom, label, the aspects it fits; () for any)
+    ("一尘不染", 1, ZH_ROOMS), ("无微不至", 1, ("服务", *ZH_PEOPLE)), ("一丝不苟", 1, ("服务", *ZH_PEOPLE)),
+    ("无可挑剔", 1, ()), ("让人赞不绝口", 1, ()), ("不尽如人意", 0, ()), ("不敢恭维", 0, ()),
+    ("一塌糊涂", 0, ()), ("乱七八糟", 0, ZH_ROOMS), ("让人不敢恭维", 0, ()))
+ZH_SMELLS = ("异味", "霉味", "烟味", "臭味", "怪味")
+ZH_WAITS = (("前台没有让我们等", 1), ("前台没让我们久等", 1), ("办理入住很快", 1), ("退房几分钟就办好了", 1),
+            ("前台让我们等了很久", 0), ("办理入住等了半天", 0), ("退房排了好久的队", 0), ("入住手续拖了一个小时", 0))
+ZH_INTENSIFIERS_2 = ("极其", "格外", "实在", "无比", "相当")
+
+
+def _zh_none_of_them(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "没有一个服务员不热情" (the word's own sentiment) or "没有一个服务员是热情的" (the opposite);
+    for things: "没有哪一天热水不充足"."""
+    if not s.plain:
+        return None
+    who = f"没有一个{s.aspect}" if s.aspect in ZH_PEOPLE else f"没有哪一{rng.choice(('天', '次'))}{s.aspect}"
+    if rng.random() < 0.5:
+        return f"{who}不{s.word}", s.label
+    return f"{who}是{s.word}的", 1 - s.label
+
+
+def _zh_claim_denied(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "我不会说这里的服务好": the opposite of the word."""
+    return f"{rng.choice(ZH_CLAIMS)}{rng.choice(('', '这里的'))}{s.aspect}{rng.choice(('', '很'))}{s.word}", 1 - s.label
+
+
+def _zh_cannot_but(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间不能不说是干净的", "不得不说房间很干净": the word's own sentiment."""
+    if rng.random() < 0.5:
+        return f"{s.aspect}不能不说是{s.word}的", s.label
+    return f"{rng.choice(('不得不说', '不得不承认'))}{s.aspect}很{s.word}", s.label
+
+
+def _zh_breakdown(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "热水从来没断过" (positive) or "热水经常断" (negative)."""
+    thing, verb = rng.choice(ZH_BREAKDOWNS)
+    if rng.random() < 0.5:
+        return f"{thing}{rng.choice(('从来没', '从来没有', '一次也没'))}{verb}过", 1
+    return f"{thing}{rng.choice(('经常', '总是', '动不动就'))}{verb}", 0
+
+
+def _zh_never(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "服务员从来没有冷淡过" (positive), "服务从来没有周到过" (negative)."""
+    if s.plain and rng.random() < 0.5:
+        return f"{s.aspect}从不{s.word}", 1 - s.label
+    return f"{s.aspect}从来没有{s.word}过", 1 - s.label
+
+
+def _zh_idiom(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "房间一尘不染" (positive), "服务不尽如人意" (negative)."""
+    idiom, label, fits = rng.choice(ZH_IDIOMS)
+    aspect = s.aspect if not fits or s.aspect in fits else rng.choice(fits)
+    return f"{aspect}{rng.choice(('', '真是', '简直'))}{idiom}", label
+
+
+def _zh_manners(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "员工都特别有礼貌" (positive), "服务员一点礼貌都没有" (negative)."""
+    who, what = rng.choice(ZH_PEOPLE), rng.choice(("礼貌", "耐心"))
+    if rng.random() < 0.5:
+        return f"{who}{rng.choice(('', '都', '也'))}{rng.choice(ZH_INTENSIFIERS)}有{what}", 1
+    if rng.random() < 0.5:
+        return f"{who}{rng.choice(('没有', '没', '一点也没有'))}{what}", 0
+    return f"{who}一点{what}都没有", 0
+
+
+def _zh_everywhere(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "这次入住处处让人失望"."""
+    feeling, good = rng.choice(ZH_FEELINGS)
+    return f"{rng.choice(('', '这次入住', '住的几天'))}{rng.choice(('处处', '到处', '每个细节都'))}让人{feeling}", good
+
+
+def _zh_smell(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "卫生间有一股异味" (negative), "卫生间没有一点异味" (positive)."""
+    smell, where = rng.choice(ZH_SMELLS), rng.choice(ZH_ROOMS)
+    if rng.random() < 0.5:
+        return f"{where}有一股{smell}", 0
+    return f"{where}{rng.choice(('没有一点', '闻不到一点', '没有任何'))}{smell}", 1
+
+
+def _zh_wait(rng: random.Random, s: _ZhSlots) -> Clause:
+    """A verdict on checking in or out: "前台没有让我们等" (positive)."""
+    return rng.choice(ZH_WAITS)
+
+
+def _zh_extremely_2(rng: random.Random, s: _ZhSlots) -> Clause:
+    """E.g. "位置极其方便", "景色美得出奇"."""
+    if rng.random() < 0.5:
+        return f"{s.aspect}{rng.choice(ZH_INTENSIFIERS_2)}{s.word}", s.label
+    return f"{s.aspect}{s.word}得{rng.choice(('出奇', '惊人'))}", s.label
+
+
+def _zh_nowhere(rng: random.Random, s: _ZhSlots) -> Clause | None:
+    """E.g. "房间没有哪里是干净的" (the opposite), "房间没有哪里不干净" (the word's own sentiment)."""
+    if not s.plain:
+        return None
+    if rng.random() < 0.5:
+        return f"{s.aspect}没有哪里是{s.word}的", 1 - s.label
+    return f"{s.aspect}没有哪里不{s.word}", s.label
+
+
+_ZH_FORMS_2 = _ZH_FORMS | {
+    21: _zh_none_of_them, 22: _zh_claim_denied, 23: _zh_cannot_but, 24: _zh_breakdown, 25: _zh_never,
+    26: _zh_idiom, 27: _zh_manners, 28: _zh_everywhere, 29: _zh_smell, 30: _zh_wait, 31: _zh_extremely_2,
+    32: _zh_nowhere,
+}
+_ZH_FORM_COUNT_2 = 33
+_ZH_GRAMMARS = {1: (ZH_ASPECTS, _ZH_FORMS, _ZH_FORM_COUNT), 2: (ZH_ASPECTS_2, _ZH_FORMS_2, _ZH_FORM_COUNT_2)}
+
+
+def zh_clause(rng: random.Random, grammar: int = 1) -> Clause:
     """One Chinese clause about one aspect of a hotel: (text without final punctuation, label)."""
-    slots = _zh_slots(rng)
-    build = _ZH_FORMS.get(rng.randrange(_ZH_FORM_COUNT))
+    aspects, forms, count = _ZH_GRAMMARS[grammar]
+    slots = _zh_slots(rng, aspects)
+    build = forms.get(rng.randrange(count))
     clause = build(rng, slots) if build else None
     return _zh_default(rng, slots) if clause is None else clause
 
 
-def zh_review(rng: random.Random) -> Clause:
+def zh_review(rng: random.Random, grammar: int = 1) -> Clause:
     """A short Chinese review: one clause, or two of opposite sentiment joined by a contrast word;
     sometimes a verdict of the same sentiment after it."""
-    a = zh_clause(rng)
+    a = zh_clause(rng, grammar)
     if rng.random() < 0.45:
         text, label = a[0] + "。", a[1]
     else:
-        b = zh_clause(rng)
+        b = zh_clause(rng, grammar)
         while b[1] == a[1]:
-            b = zh_clause(rng)
+            b = zh_clause(rng, grammar)
         text, label = rng.choice(ZH_CONTRAST).format(a=a[0], b=b[0]) + "。", b[1]
     if rng.random() < 0.25:
         text += rng.choice(ZH_ENDINGS_POSITIVE if label else ZH_ENDINGS_NEGATIVE)
@@ -479,9 +607,12 @@ def zh_review(rng: random.Random) -> Clause:
 # ---- both ---------------------------------------------------------------------------------------
 
 
-def reviews(language: str, count: int, seed: int) -> list[Clause]:
+GRAMMARS = (1, 2)  # grammar 2 adds Chinese aspects and forms; its English is grammar 1's
+
+
+def reviews(language: str, count: int, seed: int, grammar: int = 1) -> list[Clause]:
     """``count`` distinct short reviews of the language, drawn by the seed (fewer if the grammar runs out)."""
-    make = zh_review if language == "zh" else en_review
+    make = (lambda rng: zh_review(rng, grammar)) if language == "zh" else en_review
     rng = random.Random(seed + 29)
     seen: dict[str, int] = {}
     for _ in range(count * 20):
