@@ -3,7 +3,8 @@ node whose custom resource stands in for a GPU (tests/_ray_cluster.py), so every
 ``auto``, must train on the worker. A run is submitted, trains there, its metrics grow while it runs, it
 finishes and its model loads and is listed; a second is cancelled; a third has its training process killed and
 ends failed with Ray's reason and no model; one at a time holds for a second server (another runs folder)
-sharing the cluster; a server restart (a new process) reads every state from Ray.
+sharing the cluster (two submitting in the same instant: tests/test_ray_cap.py); a server restart (a new
+process) reads every state from Ray.
 
 What these machines cannot test: a real GPU (the stand-in resource trains on the CPU), nodes on other machines
 (here they share one filesystem and one Python by construction), a node lost with its machine.
@@ -148,8 +149,7 @@ def test_a_killed_job_ends_failed_with_rays_reason_and_no_model(root, tiny, ray_
 
 def test_one_at_a_time_holds_for_every_server_sharing_the_cluster(root, tiny, ray_cluster, tmp_path):
     """While a GateScope job runs on the cluster, a run of the same runs folder and one of another server's folder
-    both wait. (Two folders submitting in the same instant could both get the slot: servers sharing a cluster
-    should share the runs folder, whose lock orders every submission; the README says so.)"""
+    both wait. (Two folders submitting in the same instant: tests/test_ray_cap.py.)"""
     first = launch(tiny, LONG, "first")
     wait_for(first, ("running",))
     second = launch(tiny, LONG, "second")  # same runs folder: waits, not submitted

@@ -7,9 +7,18 @@ the same Python with GateScope installed.
 
 - **Submission** happens under the registry's lock (``dispatch``), first come first served, while fewer
   GateScope jobs than the run's ``max_concurrent`` are pending or running on the whole cluster (counted
-  from Ray's job list, by the metadata every GateScope job carries): the queue cap and the one-at-a-time
-  default hold for every server that shares the cluster. The job's submission id is the run's id, so a
-  second server submitting the same run is told "already exists" and moves on.
+  from Ray's job list, by the metadata every GateScope job carries). The job's submission id is the run's
+  id (``<run id>-<n>`` for its n-th submission, below), so a second server submitting the same run from the
+  same runs folder is told "already exists" and moves on; the job's metadata names its run.
+- **Admission**: servers with different runs folders share no lock, so two of them can both see a free slot
+  and both submit. Each job therefore checks, before it touches the run folder, that it may train
+  (``admit``, the first command of its entrypoint): it lists the cluster's pending and running GateScope
+  jobs, orders them by Ray's submission time (the head's clock), then submission id, and trains only when
+  fewer than its ``max_concurrent`` come before it. Every job applies this one rule to the same list, so
+  of jobs submitted in the same instant the first ones win and the others exit with NOT_ADMITTED, having
+  written nothing; their run goes back to the queue (``changes``) and is submitted again, under a new
+  submission id, when a slot frees up. The check runs in the job, so a server that dies right after
+  submitting changes nothing; the root's supervisor serves a run until its trainer has started.
 - **State** comes from Ray, not from process ids (``changes``): PENDING is queued, RUNNING running (with
   the node it runs on), SUCCEEDED finished (when the model is complete), FAILED failed (Ray's reason, or
   the trainer's own), STOPPED cancelled. A run that did not finish loses its partial model, as locally.
@@ -50,11 +59,15 @@ from sentiment.training.registry import (
 
 BACKEND = "ray"
 TAG = "gatescope"  # the metadata key every GateScope job carries (its value: the runs root)
+RUN_TAG = "gatescope_run"  # the metadata key naming the job's run (its submission id may carry an attempt number)
 EXTRA = 'pip install "gatescope[ray]"'
 PROBE_SECONDS = 60.0  # how long the start-up check waits for its job
 STOP_SECONDS = 30.0  # how long cancel() waits for Ray to say a stopped job has ended
 CLUSTER_TTL = 30.0  # how long the cluster's resources are remembered
 NOT_REACHABLE = 3  # the exit code of a job whose node does not see the run folder
+NOT_ADMITTED = 75  # ... of a job that found the cap taken by GateScope jobs submitted before it (its run is queued again)
+NO_ADMISSION = 76  # ... of a job that could not read the cluster's job list to check the cap (its run fails)
+ADMIT_TRIES = 3  # how many times a job tries to read the cluster's job list before it gives up
 RAY_STATES = {"PENDING": "queued", "RUNNING": "running", "SUCCEEDED": "finished", "FAILED": "failed", "STOPPED": "cancelled"}
 
 
@@ -205,28 +218,54 @@ def _status(info: Any) -> str | None:
 # ---- submitting queued runs ----------------------------------------------------------------------
 
 
-def entrypoint(d: Path, config: dict) -> str:
-    """The job's shell command: in the checkout, the run's training command, its output into the run's log;
-    a node that does not see the run folder says so and exits with NOT_REACHABLE."""
+ADMIT_CODE = "import sys; from sentiment.training.ray_jobs import admit_main; sys.exit(admit_main())"
+
+
+def entrypoint(d: Path, config: dict, job: str | None = None, cap: int = 1, addr: str = "") -> str:
+    """The job's shell command: in the checkout, the admission check (``admit``: a job beyond the cap exits
+    with its code before it touches the run folder), then the run's training command, its output into the
+    run's log; a node that does not see the run folder says so and exits with NOT_REACHABLE."""
     from sentiment.training.launcher import train_argv
 
     argv = train_argv(config, d)
     run, log = shlex.quote(str(d)), shlex.quote(str(d / "log.txt"))
+    admit_cmd = shlex.join([sys.executable, "-c", ADMIT_CODE, job or d.name, str(cap), addr])
     missing = shlex.quote(f"GateScope: this node does not see the run folder {d}: share the runs folder with every node")
-    return (f"cd {shlex.quote(str(PROJECT_ROOT))} && if [ ! -d {run} ]; then echo {missing}; exit {NOT_REACHABLE}; fi; "
+    return (f"cd {shlex.quote(str(PROJECT_ROOT))} && {admit_cmd} || exit $?; "
+            f"if [ ! -d {run} ]; then echo {missing}; exit {NOT_REACHABLE}; fi; "
             f"exec {shlex.join(argv)} >> {log} 2>&1")
 
 
+def job_id(run_id: str, attempt: int = 1) -> str:
+    """The submission id of a run's job: the run id, then ``<run id>-<n>`` for its n-th submission (Ray
+    refuses an id it has seen, and a job that lost the race for a slot is submitted again)."""
+    return run_id if attempt <= 1 else f"{run_id}-{attempt}"
+
+
+def _attempt(status: dict) -> int:
+    return max(1, int(status.get("ray_attempt") or 1))
+
+
+def current_job(d: Path, status: dict) -> str:
+    """The submission id of a submitted run's (latest) job; a run submitted before attempts existed: its id."""
+    return status.get("ray_job") or d.name
+
+
 def submit(d: Path, addr: str) -> None:
-    """Submit a queued run as a job (caller holds the lock); its submission id is the run id."""
+    """Submit a queued run as a job (caller holds the lock); its submission id: ``job_id`` of the run's
+    attempt, recorded with the run."""
     config = read_json(d / "config.json") or {}
+    st = read_json(d / "status.json") or {}
+    attempt, cap = _attempt(st), int(st.get("max_concurrent") or 1)
+    job = job_id(d.name, attempt)
     env = {"PYTHONUNBUFFERED": "1", RUN_DIR_ENV: str(d)}
-    cmd = entrypoint(d, config)
+    cmd = entrypoint(d, config, job, cap, addr)
+    again = f" (submission {attempt})" if attempt > 1 else ""
     with open(d / "log.txt", "a", encoding="utf-8") as log:
-        log.write(f"[runs {time.strftime('%H:%M:%S')}] submitting to the Ray cluster at {addr}\n")
-    _submit(client(addr), addr, entrypoint=cmd, submission_id=d.name, runtime_env={"env_vars": env},
-            metadata={TAG: str(d.parent)}, **resources(config, addr))
-    update_status(d, submitted=_now(), argv=cmd)
+        log.write(f"[runs {time.strftime('%H:%M:%S')}] submitting to the Ray cluster at {addr}{again}\n")
+    _submit(client(addr), addr, entrypoint=cmd, submission_id=job, runtime_env={"env_vars": env},
+            metadata={TAG: str(d.parent), RUN_TAG: d.name}, **resources(config, addr))
+    update_status(d, submitted=_now(), argv=cmd, ray_job=job)
 
 
 def active_jobs(addr: str) -> set[str]:
@@ -239,15 +278,17 @@ def active_jobs(addr: str) -> set[str]:
 
 
 def dispatch(root: Path) -> None:
-    """Settle the root's Ray runs, then submit the queued ones a slot is free for, first come first served
-    (caller holds the lock). A slot: fewer GateScope jobs pending or running on the cluster than the run's
-    max_concurrent."""
+    """Settle the root's Ray runs (a job refused its slot queues its run again), then submit the queued ones
+    a slot is free for, first come first served (caller holds the lock). A slot: fewer GateScope jobs pending
+    or running on the cluster than the run's max_concurrent (the jobs' own admission check settles a race
+    with another runs folder)."""
+    for d in run_dirs(root):
+        st = read_json(d / "status.json") or {}
+        if is_ray(st) and st.get("state") in ("queued", "running") and st.get("submitted"):
+            settle_ray(d)
     runs = [read_run(d) for d in run_dirs(root)]
-    waiting = sorted((r for r in runs if is_ray(r.status) and r.state == "queued" and not r.status.get("submitted")),
+    waiting = sorted((r for r in runs if is_ray(r.status) and _waiting(r.status)),
                      key=lambda r: (float(r.status.get("created") or 0), r.id))
-    for r in runs:
-        if is_ray(r.status) and r.active and r.status.get("submitted"):
-            settle_ray(r.dir)
     if not waiting:
         return
     busy = active_jobs(waiting[0].status.get("ray_address") or "")
@@ -255,22 +296,92 @@ def dispatch(root: Path) -> None:
         if (r.dir / "cancel").exists():
             update_status(r.dir, state="cancelled", reason="cancelled while queued", ended=_now())
             continue
-        if r.id in busy:  # submitted by a server that stopped before it could record so
-            update_status(r.dir, submitted=_now())
+        job = job_id(r.id, _attempt(r.status))
+        if job in busy:  # submitted by a server that stopped before it could record so
+            update_status(r.dir, submitted=_now(), ray_job=job)
             continue
         if len(busy) >= int(r.status.get("max_concurrent") or 1):
             break  # first come first served: the runs after it wait too
         submit(r.dir, r.status["ray_address"])
-        busy.add(r.id)
+        busy.add(job)
 
 
 def unsubmitted(root: Path) -> int:
-    """How many Ray runs of the root wait to be submitted."""
-    return sum(1 for d in run_dirs(root) if _waiting(read_json(d / "status.json")))
+    """How many Ray runs of the root the root's supervisor still serves: those waiting to be submitted, and
+    those submitted whose trainer has not started yet (their job may still be refused its slot, which
+    queues the run again)."""
+    return sum(1 for d in run_dirs(root) if _unserved(d, read_json(d / "status.json")))
 
 
 def _waiting(st: Any) -> bool:
     return is_ray(st) and st.get("state") == "queued" and not st.get("submitted")
+
+
+def _unserved(d: Path, st: Any) -> bool:
+    if _waiting(st):
+        return True
+    return is_ray(st) and st.get("state") in ("queued", "running") and not (d / "metrics.jsonl").exists()
+
+
+# ---- admission: the job's own check of the cap, against the cluster's job list ----------------------
+
+
+def admission(jobs: list[Any], job: str) -> int:
+    """How many of the cluster's pending or running GateScope jobs come before ``job``: ordered by Ray's
+    submission time (``start_time``: set by the head, one clock for every server), then submission id. Every
+    job applies this one rule to the same list: the first ``max_concurrent`` of them train."""
+    def key(j: Any) -> tuple[int, str]:
+        t = getattr(j, "start_time", None)
+        return (int(t) if t is not None else -1, j.submission_id or "")
+
+    active = [j for j in jobs if TAG in (j.metadata or {}) and _status(j) in ("PENDING", "RUNNING")]
+    me = next((j for j in active if j.submission_id == job), None)
+    if me is None:  # not listed as active (it is, while it runs this): every other one counts
+        return sum(1 for j in active if j.submission_id != job)
+    return sum(1 for j in active if j.submission_id != job and key(j) < key(me))
+
+
+def _cluster_jobs(addr: str) -> list[Any]:
+    """The cluster's job list, read from inside a job: through the dashboard address the cluster publishes
+    (Ray gives a job's processes $RAY_ADDRESS, the cluster's own address), else through the server's ``addr``."""
+    from ray.job_submission import JobSubmissionClient
+
+    ways = ([None] if os.environ.get("RAY_ADDRESS") else []) + ([addr] if addr else [])
+    err: BaseException | str = "no address of the cluster"
+    for i in range(ADMIT_TRIES if ways else 0):
+        if i:
+            time.sleep(1.0)
+        for where in ways:
+            try:
+                return JobSubmissionClient(where).list_jobs()
+            except Exception as e:  # ConnectionError, ValueError, RuntimeError: the next way, then again
+                err = e
+    raise RuntimeError(_first_line(err))
+
+
+def admit(job: str, cap: int, addr: str = "") -> int:
+    """The job's admission check (the first command of its entrypoint, on its node): 0 when fewer than
+    ``cap`` GateScope jobs come before it, NOT_ADMITTED when the cap is taken, NO_ADMISSION when the job
+    list cannot be read. It prints one line and writes nothing into the run folder."""
+    try:
+        jobs = _cluster_jobs(addr)
+    except Exception as e:
+        print(f"GateScope: this job could not read the Ray cluster's job list to check the limit of concurrent "
+              f"runs: {_first_line(e)}", flush=True)
+        return NO_ADMISSION
+    ahead = admission(jobs, job)
+    if ahead >= cap:
+        print(f"GateScope: {ahead} GateScope job(s) submitted before this one hold the cluster's {cap} slot(s): "
+              "this job ends without training, and its run waits in the queue again", flush=True)
+        return NOT_ADMITTED
+    print(f"GateScope: admitted ({ahead} GateScope job(s) before this one, at most {cap} at a time)", flush=True)
+    return 0
+
+
+def admit_main(argv: list[str] | None = None) -> int:
+    """``python -c ... JOB CAP [ADDRESS]`` (``entrypoint``): ``admit``'s exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    return admit(args[0], int(args[1]), args[2] if len(args) > 2 else "")
 
 
 # ---- the state, from Ray -------------------------------------------------------------------------
@@ -298,14 +409,19 @@ def _times(info: Any) -> dict[str, float]:
 
 
 def _failed_reason(d: Path, info: Any) -> str:
-    """Why a job failed: the trainer's own reason when it wrote one, else Ray's (its first line)."""
+    """Why a job failed: the trainer's own reason when it wrote one, else Ray's (its first line); a job whose
+    admission check could not read the job list: the line it printed."""
     from sentiment.training.supervisor import _events
 
     events = [e for e in _events(d) if e.get("type") == "error" and isinstance(e.get("reason"), str)]
     if events:
         return events[-1]["reason"]
-    message = _first_line(getattr(info, "message", None) or "the job failed", 500).split(", last available logs")[0]
     code = getattr(info, "driver_exit_code", None)
+    if code == NO_ADMISSION:
+        said = [ln for ln in str(getattr(info, "message", None) or "").splitlines() if ln.startswith("GateScope: ")]
+        if said:
+            return "Ray: " + said[-1].removeprefix("GateScope: ")[:500]
+    message = _first_line(getattr(info, "message", None) or "the job failed", 500).split(", last available logs")[0]
     if isinstance(code, int) and code < 0:
         with contextlib.suppress(ValueError):
             message += f" ({signal.Signals(-code).name})"
@@ -318,7 +434,7 @@ def changes(d: Path, status: dict) -> dict | None:
     if not status.get("submitted") or status.get("state") in TERMINAL:
         return None
     try:
-        info = client(status.get("ray_address") or "").get_job_info(d.name)
+        info = client(status.get("ray_address") or "").get_job_info(current_job(d, status))
     except RunError:
         return None
     except Exception as e:
@@ -329,7 +445,20 @@ def changes(d: Path, status: dict) -> dict | None:
     return _mapped(d, status, info)
 
 
+def refused(info: Any) -> bool:
+    """Whether a job ended in its admission check, the cap taken by jobs submitted before it."""
+    return _status(info) == "FAILED" and getattr(info, "driver_exit_code", None) == NOT_ADMITTED
+
+
+def _requeued(status: dict) -> dict:
+    """A run whose job was refused its slot: queued again, to be submitted under its next submission id."""
+    return {"state": "queued", "submitted": None, "ray_job": None, "ray_attempt": _attempt(status) + 1,
+            "ray_status": None, "started": None, "node": None, "node_id": None, "return_code": None}
+
+
 def _mapped(d: Path, status: dict, info: Any) -> dict | None:
+    if refused(info) and not (d / "cancel").exists():
+        return _requeued(status)
     ray_state = _status(info)
     state = RAY_STATES.get(ray_state or "", status.get("state"))
     ch: dict[str, Any] = {"ray_status": ray_state, **_node(info), **_times(info)}
@@ -373,9 +502,13 @@ def settle_ray(d: Path) -> None:
         return
     if ch.get("state") == "failed" and (ch.get("ray_status") or st.get("ray_status")) == "RUNNING":
         with contextlib.suppress(Exception):
-            client(st.get("ray_address") or "").stop_job(d.name)
+            client(st.get("ray_address") or "").stop_job(current_job(d, st))
     if ch.get("state") in ("failed", "cancelled"):
         discard_partial_model(d)
+    if ch.get("state") == "queued" and st.get("submitted") and not ch.get("submitted"):
+        with open(d / "log.txt", "a", encoding="utf-8") as log:
+            log.write(f"[runs {time.strftime('%H:%M:%S')}] the Ray job {current_job(d, st)} found the cluster's "
+                      "slots taken by GateScope jobs submitted before it and ended without training: queued again\n")
     update_status(d, **ch)
 
 
@@ -393,7 +526,7 @@ def cancel(d: Path, root: Path) -> Run:
             return read_run(d)
     c = client(st.get("ray_address") or "")
     with contextlib.suppress(Exception):
-        c.stop_job(d.name)
+        c.stop_job(current_job(d, st))
     end = time.monotonic() + STOP_SECONDS
     while time.monotonic() < end:
         with locked(root):
@@ -412,8 +545,9 @@ def cancel(d: Path, root: Path) -> Run:
 
 
 def serve(root: Path, poll: float = 1.0) -> int:
-    """The runs root's supervisor under Ray: submit the queued runs as slots free up, until none waits (the
-    jobs themselves need no watching: every look at a run asks Ray)."""
+    """The runs root's supervisor under Ray: submit the queued runs as slots free up, and queue again those
+    whose job was refused its slot, until every run of the root is training or has ended (training jobs
+    need no watching: every look at a run asks Ray)."""
     from sentiment.jsonio import write_json_atomic
     from sentiment.training.launcher import SUPERVISOR_INFO
     from sentiment.training.registry import process_identity
