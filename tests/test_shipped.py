@@ -40,3 +40,16 @@ def test_shipped_model_loads_fast_and_gets_the_obvious_right(path):
     good, bad = OBVIOUS[ck.language]
     assert predict(ck, good).label == "positive"
     assert predict(ck, bad).label == "negative"
+
+
+@pytest.mark.parametrize("language,dataset", [("en", "imdb"), ("zh", "hotel")])
+def test_the_lesson_models_read_learns_why_gates_pairs_right(language, dataset):
+    """Learn's "why gates?" pairs (the same words in another order) are read right by the models a lesson
+    opens on (LSTM with max pooling) and by the best-reading one (attention), so the page shows gates
+    doing what the bag of words cannot."""
+    from sentiment.ui.words import WHY_EXAMPLES
+
+    for name in (f"{dataset}-lstm-max", f"{dataset}-lstm-attention"):
+        ck = checkpoint.load(Path(SHIPPED[0]).parent / name)
+        for positive, negative in WHY_EXAMPLES[language]:  # the turn comes last: the clause after it decides
+            assert (predict(ck, positive).label, predict(ck, negative).label) == ("positive", "negative"), (name, positive)

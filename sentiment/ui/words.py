@@ -17,11 +17,12 @@ from sentiment.training import pairs
 from . import common
 from .i18n import lang, t
 
-# Written for GateScope: pairs with the same words in another order (the turn comes last in each).
+# Written for GateScope: pairs with the same words in another order (the turn comes last in each, so the
+# first review of a pair is positive, the second negative).
 WHY_EXAMPLES = {
     "en": [("I expected a boring film, but it was great.", "I expected a great film, but it was boring."),
            ("The start is slow and dull, yet the ending is wonderful.", "The start is wonderful, yet the ending is slow and dull."),
-           ("Not funny at all, though the actors are good.", "The actors are not good at all, though funny.")],
+           ("The jokes are not funny at all, but the story is wonderful.", "The story is wonderful, but the jokes are not funny at all.")],
     "zh": [("本来以为房间很差，结果很好。", "本来以为房间很好，结果很差。"),
            ("位置不方便，但是服务特别好。", "服务特别好，但是位置不方便。")],
 }
