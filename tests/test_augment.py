@@ -184,3 +184,24 @@ def test_phrases2_is_an_augment_source_recorded_on_the_card():
     made, record = augment.extra_examples(["phrases2:300"], [("很好", 1), ("很差", 0)], "zh", 0)
     assert len(made) == 300 and made == phrases.reviews("zh", 300, 0, grammar=2)
     assert record == [{"source": "phrases2", "path": None, "reviews": 300}]
+
+
+@pytest.mark.slow  # draws 120,000 clauses: a few seconds
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_held_aside_sentence_is_a_sentence_the_grammars_draw(language):
+    """The test half of the minimal pairs measures what the grammar did not spell out: none of its
+    sentences is a clause or a review that grammar 1 or 2 draws (so a model cannot have trained on it)."""
+    import random
+
+    from sentiment.training import pairs
+
+    strip = lambda t: t.rstrip("。.")  # noqa: E731
+    held = {strip(s) for q in pairs.load_pairs(language, "test") for s in (q.positive, q.negative)}
+    drawn: set[str] = set()
+    for grammar in phrases.GRAMMARS:
+        rng = random.Random(grammar)
+        clause = phrases.en_clause if language == "en" else (lambda r, g=grammar: phrases.zh_clause(r, g))
+        drawn.update(strip(clause(rng)[0]) for _ in range(30_000))
+        drawn.update(strip(t) for t, _ in phrases.reviews(language, 30_000, 1, grammar))
+    known = {"en": {"The script is smart", "The script is not smart"}, "zh": set()}[language]  # en-062: assets/pairs/README.md
+    assert held & drawn <= known, sorted((held & drawn) - known)[:10]
