@@ -161,7 +161,7 @@ def test_own_review_selects_units(env):
     """A typed review instead of one of the sample: its own trace gives the units, matched over the sample."""
     at = traced(open_page())
     at.segmented_control(key="pt_source").set_value("own").run()
-    at.text_area(key="pt_own").set_value("not bad at all , really not bad").run()
+    at.text_area(key="pt_text").set_value("not bad at all , really not bad").run()
     at.selectbox(key="pt_gate").set_value("f").run()
     at.select_slider(key="pt_span").set_value((0, 1)).run()
     at.slider(key="pt_thr_sigmoid").set_value(0.5).run()
@@ -293,3 +293,170 @@ def test_no_unit_above_the_threshold_offers_one_that_selects_some(env):
     assert not at.exception
     assert at.slider(key="pt_thr_sigmoid").value == pytest.approx(thr)
     assert any(f"units stay above {thr:g}" in m.value for m in at.markdown)
+
+
+# ---- what stays on screen after a switch, and the review the page opens on -------------------------------
+# A browser holds a choice widget's value as its label, and Streamlit sends a value only with ``set_value``:
+# without it the browser keeps the label it showed, even one no option has any more (then a selectbox shows
+# that old text, and a radio shows nothing chosen). ``Shown`` follows what a browser shows from run to run.
+
+HOTEL = ROOT / "assets" / "models" / "hotel-lstm-max"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class Shown:
+    """The label a browser shows for each selectbox and radio of the page, run after run."""
+
+    def __init__(self, at: AppTest):
+        self.labels: dict[str, str] = {}
+        self.after(at)
+
+    def after(self, at: AppTest) -> dict[str, str]:
+        for w in [*at.selectbox, *at.radio]:
+            p = w.proto
+            if p.set_value:
+                self.labels[w.key] = p.raw_value
+            elif w.key not in self.labels:  # drawn for the first time: its default option
+                self.labels[w.key] = p.options[p.default]
+        return self.labels
+
+
+def switch_language(at: AppTest, language: str) -> AppTest:
+    at.session_state["lang"] = language  # what the sidebar's switch sets (tests/test_app_paths.py)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def opening_of(model: Path) -> int:
+    """The review a page opens on in the model's quick sample: the first of at least 20 tokens."""
+    bt = patterns.cached(checkpoint.load(model), patterns.QUICK_SAMPLE, quick=True)
+    return next(i for i, n in enumerate(bt.lengths.tolist()) if n >= 20)
+
+
+@pytest.mark.slow
+def test_after_switching_to_english_every_choice_shows_one_of_its_english_options(env):
+    """中文 → English: each selectbox and radio shows one of its options, in English: no Chinese label left
+    over, and "Reviews to trace" has its option chosen (it showed none)."""
+    at = open_page("zh")
+    shown = Shown(at)
+    assert shown.labels["pt_data"] == "模型的测试集"
+    switch_language(at, "en")
+    labels = shown.after(at)
+    for w in [*at.selectbox, *at.radio]:
+        assert labels[w.key] in w.options, (w.key, labels[w.key], w.options)
+    assert labels["pt_data"] == "The model's test split"
+    assert labels["pt_dataset"] == "hotel · Chinese" and labels["pt_gate"] == "h_t · hidden state"
+    assert " · Positive · " in labels["pt_review"] or " · Negative · " in labels["pt_review"]
+    assert not [k for k, v in labels.items() if CJK.search(v) and k != "pt_review"]  # the review's own words may be Chinese
+
+
+@pytest.mark.slow
+def test_after_switching_the_language_the_same_tab_stays_open(env):
+    """The open tab is kept by its label: "单元与词" becomes "Unit words", not the first tab."""
+    at = open_page("zh")
+    at.session_state["pt_tab"] = "单元与词"
+    at.run()
+    switch_language(at, "en")
+    assert at.session_state["pt_tab"] == "Unit words"
+
+
+@pytest.mark.slow
+def test_switching_the_dataset_shows_a_review_of_the_new_sample_the_one_its_page_opens_on(env):
+    """IMDB → hotel: the review picker shows a review of the hotel sample (not the IMDB review's label), the
+    same one a page opened on hotel shows; the token range is read on that review's tokens."""
+    at = open_page()
+    shown = Shown(at)
+    imdb_review = shown.labels["pt_review"]
+    at.selectbox(key="pt_dataset").set_value(("hotel", "zh")).run()
+    assert not at.exception, at.exception
+    review = at.selectbox(key="pt_review")
+    label = shown.after(at)["pt_review"]
+    assert label != imdb_review and label in review.options
+    assert review.value == opening_of(HOTEL) and label == review.options[review.value]
+    bt = patterns.cached(checkpoint.load(HOTEL), patterns.QUICK_SAMPLE, quick=True)
+    span = at.select_slider(key="pt_span")
+    assert span.options == [f"{i}: {tok}" for i, tok in enumerate(bt.review_tokens(review.value))]
+
+
+# ---- the review the page opens on, whichever way the person came ----------------------------------------
+
+LESSON = "The plot was thin but the acting was wonderful and I was not bored at all."
+
+
+def on_page(at: AppTest, name: str) -> AppTest:
+    """The person goes to another page of the same session ("explore"), or back to Patterns ("patterns")."""
+    at.session_state["test_page"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def heat_tokens(at: AppTest) -> list[str]:
+    heat = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "review_heatmap" in c.proto.spec)
+    return heat["layout"]["meta"]["tokens"]
+
+
+@pytest.mark.slow
+def test_coming_from_explore_opens_on_the_review_and_model_explore_showed(env):
+    """The lesson's review, followed between pages: Patterns opens on it as the person's own review, traced by
+    the lesson's model (a GRU here), its units matched over that model's sample."""
+    at = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=90)
+    at.session_state["ex_text"], at.session_state["ex_cell"] = LESSON, "gru"
+    on_page(at, "explore")
+    on_page(at, "patterns")
+    assert at.segmented_control(key="pt_source").value == "own"
+    assert at.text_area(key="pt_text").value == LESSON
+    assert at.segmented_control(key="pt_cell").value == "gru"
+    tr = probe.trace(checkpoint.load(ROOT / "assets" / "models" / "imdb-gru-max"), LESSON, prefix=False, occlusion=False)
+    assert heat_tokens(at) == tr.tokens
+
+
+@pytest.mark.slow
+def test_a_link_opens_on_its_review_and_model(env):
+    """/patterns?model=imdb-gru-max&text=...: the link's review, as the person's own, on the link's model."""
+    at = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=90)
+    at.query_params.update({"model": "imdb-gru-max", "text": LESSON})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.segmented_control(key="pt_source").value == "own"
+    assert at.text_area(key="pt_text").value == LESSON and at.segmented_control(key="pt_cell").value == "gru"
+
+
+@pytest.mark.slow
+def test_with_no_review_to_follow_the_page_opens_on_the_same_default_review_each_time(env):
+    """Typed /patterns, again in another session, or a link that names no review: the sample's first review
+    of at least 20 tokens, on the same range and threshold."""
+    def opened(at: AppTest) -> tuple:
+        kind = "tanh" if at.selectbox(key="pt_gate").value == "h" else "sigmoid"
+        return (at.segmented_control(key="pt_source").value, at.selectbox(key="pt_review").value,
+                at.select_slider(key="pt_span").value, at.slider(key=f"pt_thr_{kind}").value)
+
+    first, again = opened(open_page()), opened(open_page())
+    link = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=90)
+    link.query_params.update({"model": "imdb-lstm-max"})
+    link.run()
+    assert first == again == opened(link)
+    assert first[:2] == ("sample", opening_of(MODEL))
+
+
+@pytest.mark.slow
+def test_back_from_another_page_the_page_shows_what_the_person_left(env):
+    """The sample, the review picked in it, the range and the threshold are kept while the person is on
+    another page (where the lesson's review did not change)."""
+    at = AppTest.from_file(str(ROOT / "tests" / "_patterns_page.py"), default_timeout=90)
+    on_page(at, "explore")
+    on_page(at, "patterns")  # follows Explore's review; the person goes back to the sample's reviews
+    at.segmented_control(key="pt_source").set_value("sample").run()
+    traced(at)
+    at.selectbox(key="pt_review").set_value(N - 3).run()
+    at.selectbox(key="pt_gate").set_value("f").run()
+    at.select_slider(key="pt_span").set_value((1, 3)).run()
+    at.slider(key="pt_thr_sigmoid").set_value(0.7).run()
+    left = heat_tokens(at)
+    on_page(at, "explore")
+    on_page(at, "patterns")
+    assert at.number_input(key="pt_n").value == N
+    assert at.segmented_control(key="pt_source").value == "sample" and at.selectbox(key="pt_review").value == N - 3
+    assert heat_tokens(at) == left
+    assert at.select_slider(key="pt_span").value == (1, 3) and at.slider(key="pt_thr_sigmoid").value == pytest.approx(0.7)

@@ -484,12 +484,32 @@ def layer_label(choice: tuple[int, str]) -> str:
     return t("gates.layer_option", layer=choice[0] + 1, direction=t(f"dir.{choice[1]}"))
 
 
+PICK_SHOWN = "_gatescope_pick_shown"  # session: a pick's key -> (its value, that value's label) as last drawn
+
+
+def _relabel(key: str, labels: dict) -> None:
+    """The browser holds a choice widget's value as its label, and Streamlit sends a value only when it
+    changes. ``_ensure`` reads the kept value before the widget, with the last run's labels, so after a
+    change of language (or of what an option stands for: review 3 of another sample) the browser kept the
+    old label: Chinese after a switch to English, an empty radio, another dataset's review. When the kept
+    value's label changed since it was last drawn, the value is set again, which sends the new label."""
+    value = st.session_state.get(key)
+    shown = st.session_state.setdefault(PICK_SHOWN, {})
+    before = shown.get(key)
+    label = labels.get(value)
+    if before is not None and before[0] == value and before[1] != label:
+        st.session_state[key] = value
+    shown[key] = (value, label)
+
+
 def pick(label: str, options: Sequence, key: str, default=None, format_func: Callable = str, widget=None, **kw):
-    """A selectbox (or another single-choice widget) whose kept value is sanitised against its options."""
+    """A selectbox (or another single-choice widget) whose kept value is sanitised against its options,
+    and shown with its label of this run (``_relabel``)."""
     options = list(options)
     _ensure(key, options, default if default is not None else options[0])
     kw.setdefault("persist_state", "session")  # kept across page switches
     labels = {o: format_func(o) for o in options}  # now, in this run's language (not later, outside the run)
+    _relabel(key, labels)
     return (widget or st.selectbox)(label, options, key=key, format_func=lambda o: labels.get(o, str(o)), **kw)
 
 

@@ -27,7 +27,7 @@ from sentiment.probe import patterns
 from sentiment.probe.instrument import GATE_NAMES, SIGMOID_GATES
 from sentiment.probe.patterns import index
 
-from . import common, present, waiting
+from . import common, present, share, waiting
 from .i18n import lang, t
 from .models import dataset_here
 
@@ -88,6 +88,7 @@ def batch_for(ckpt, n: int, split: str = "test", quick: bool = False) -> pattern
 def render() -> None:
     st.title(t("patterns.title"))
     st.caption(t("patterns.intro"))
+    follow_the_lesson()
     entry = common.model_picker(K, language=lang())  # 中文 opens on the Chinese models' finding
     if entry is None:
         return
@@ -109,14 +110,57 @@ def render() -> None:
     with c2:
         layer, direction = common.pick(t("gates.layer"), bt.layers(), f"{K}_layer", format_func=common.layer_label)
     key = (layer, direction, gate)
-    tabs = st.tabs([t("patterns.tab.select"), t("patterns.tab.words"), t("patterns.tab.saturation")],
-                   key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
+    tabs = st.tabs(tab_names(f"{K}_tab"), key=f"{K}_tab", on_change="rerun")  # tracked: a rerun keeps the open tab
     with tabs[0]:
         select_and_match(entry, bt, key, Whole(ckpt, *data))
     with tabs[1]:
         unit_words(bt, key, whole_index(entry, Whole(ckpt, *data), key))
     with tabs[2]:
         saturation_view(bt)
+
+
+OWN = f"{K}_text"  # the person's own review (share.follow_session and share.restore write it)
+SOURCE = f"{K}_source"  # "sample" | "own": which review the units are selected on
+
+
+def follow_the_lesson() -> None:
+    """The review the page opens on is the same whichever way the person came (typing /patterns, the
+    sidebar from another page, a link): the review being followed between pages when there is one, else
+    the page as the person left it, else the same default each time.
+
+    - The review followed between pages: the lesson's review and model as Explore, Compare or Learn left
+      them since this page last ran (``share.follow_session``), or, on the page's first run in the
+      session, a link's ``text`` and ``model`` (``share.restore``). The page opens on it as the person's
+      own review ("my own"), traced by that model, its units matched over the model's sample.
+    - Otherwise what the person left on this page (the source, the review of the sample, the range, the
+      threshold and the sample size are kept across page switches).
+    - Otherwise, and for a sample the page has not shown (another dataset, model, size or CSV), the
+      sample's default review (``opening_review``), the same every time.
+
+    Patterns only follows: what the person does here does not change the other pages' review."""
+    seen = share.SEEN.format(key=K)
+    before = st.session_state.get(seen)
+    share.follow_session(K)
+    followed = st.session_state.get(seen) != before
+    share.restore(K)  # once per session: the link's model and review, with a message for what is unusable
+    link = st.session_state.pop(share.PENDING.format(key=K), None)  # no token or unit to restore here
+    if followed or (link is not None and link.text is not None):
+        st.session_state[SOURCE] = "own"
+
+
+TABS = ("patterns.tab.select", "patterns.tab.words", "patterns.tab.saturation")
+
+
+def tab_names(key: str) -> list[str]:
+    """The tabs' labels in the page's language. The open tab is kept by its label: after a switch of
+    language, the kept one becomes the same tab's label in the new language (as on Explore)."""
+    names = [t(k) for k in TABS]
+    kept = st.session_state.get(key)
+    if kept is not None and kept not in names:
+        found = [i for i, k in enumerate(TABS) if any(kept == t(k, other) for other in i18n_tables.LANGUAGES)]
+        if found:
+            st.session_state[key] = names[found[0]]
+    return names
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -155,7 +199,8 @@ def sample_controls(entry: catalog.ModelEntry, ckpt, split: str, examples: list 
                     ) -> patterns.BatchTrace | None:
     """Sample size, the trace button with its progress bar; the cached trace when there is one."""
     n = int(st.number_input(t("patterns.size"), min_value=1, max_value=max(1, total), value=min(patterns.DEFAULT_SAMPLE, total),
-                            step=100, key=f"{K}_n", help=t("patterns.size.help", total=total, bytes=patterns.bytes_per_token(ckpt))))
+                            step=100, key=f"{K}_n", help=t("patterns.size.help", total=total, bytes=patterns.bytes_per_token(ckpt)),
+                            persist_state="session"))  # kept across page switches, as the review and its range
     n = min(n, total)
     bt = batch_for(ckpt, n, split)
     if bt is None:
@@ -242,26 +287,73 @@ def _label(y: int) -> str:
     return t("label.positive") if y == 1 else t("label.negative")
 
 
-def _review_values(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple):
+REVIEW_KEY = f"{K}_review"  # the review picker: a position in the sample shown
+PICKED = f"{K}_review_picked"  # session: {(model key, split): split index of the review the person picked there}
+SAMPLE_SHOWN = f"{K}_review_sample"  # session: the sample the review picker was last set for
+
+
+def opening_review(bt: patterns.BatchTrace, picked: int | None = None) -> int:
+    """The review of the sample (a position in ``bt``) the page opens on, whichever way the person came (typing
+    /patterns, the sidebar from another page, a link to the page, back from another page): the review they
+    picked on this page earlier in the session for the same model and reviews (``picked``, its position in
+    the split), when this sample has it; otherwise the same default every time, the sample's first review
+    of at least 20 tokens (the sample runs short to long), else its first."""
+    split_index = [int(s) for s in bt.split_index]
+    if picked is not None and picked in split_index:
+        return split_index.index(picked)
+    return next((i for i, n in enumerate(bt.lengths.tolist()) if n >= 20), 0)
+
+
+def _open_review(entry: catalog.ModelEntry, bt: patterns.BatchTrace, split: str) -> None:
+    """Before the review picker: on a sample it was not set for (the page's first run in the session,
+    another dataset, model, sample size or CSV) it opens on ``opening_review``, never on the position it
+    held in another sample (review 3 of another dataset, and that review's label and text)."""
+    sample = (entry.key, split, bt.path or bt.n)
+    if st.session_state.get(SAMPLE_SHOWN) == sample and REVIEW_KEY in st.session_state:
+        return  # the same sample: the picker keeps the person's choice
+    st.session_state[SAMPLE_SHOWN] = sample
+    st.session_state[REVIEW_KEY] = opening_review(bt, st.session_state.get(PICKED, {}).get((entry.key, split)))
+
+
+def _picked(model_key: str, split: str, split_index) -> None:
+    """The person picked a review (the picker's on_change): it is the one this model's reviews open on
+    for the rest of the session (``opening_review``)."""
+    i = st.session_state.get(REVIEW_KEY)
+    if isinstance(i, int) and 0 <= i < len(split_index):
+        st.session_state.setdefault(PICKED, {})[(model_key, split)] = int(split_index[i])
+
+
+def _own_text(entry: catalog.ModelEntry) -> None:
+    """The own-review box opens on an example in the model's language, and changes with the model's
+    language while it still holds the other language's example (a text the person typed stays)."""
+    mine = t(f"patterns.own.default_{'zh' if entry.language == 'zh' else 'en'}")
+    examples = {t(f"patterns.own.default_{code}", ui) for code in spec.LANGUAGES for ui in i18n_tables.LANGUAGES}
+    if st.session_state.get(OWN) in examples | {None} and st.session_state.get(OWN) != mine:
+        st.session_state[OWN] = mine
+
+
+def _review_values(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple, split: str = "test"):
     """(tokens, values [T, H]) of the review the person picked (of the sample, or typed); None after a message."""
-    source = common.pick(t("patterns.source"), ["sample", "own"], f"{K}_source", widget=st.segmented_control, required=True,
+    source = common.pick(t("patterns.source"), ["sample", "own"], SOURCE, widget=st.segmented_control, required=True,
                          format_func=lambda s: t(f"patterns.source.{s}"))
     if source == "own":
-        if f"{K}_own" not in st.session_state:
-            st.session_state[f"{K}_own"] = t(f"patterns.own.default_{'zh' if entry.language == 'zh' else 'en'}")
-        text = st.text_area(t("patterns.own"), key=f"{K}_own", height=90)
+        _own_text(entry)
+        text = st.text_area(t("patterns.own"), key=OWN, height=90, persist_state="session")
         tr = common.trace_for(entry, text, method=None, prefix=False)
         if tr is None:
             return None
         return tr.tokens, tr.gate(key[2], key[0], key[1])
     lengths = bt.lengths
-    options = list(range(bt.n))
-    default = next((i for i in options if lengths[i] >= 20), 0)
-    def label(i: int) -> str:
-        start = pf.join_tokens(bt.review_tokens(i)[:8], bt.info.get("language", "en"))
-        return tn("patterns.review.option", (".one", int(lengths[i])), idx=int(bt.split_index[i]), label=_label(int(bt.labels[i])), n=int(lengths[i]), start=start)
+    language = bt.info.get("language", "en")
 
-    i = common.pick(t("patterns.review"), options, f"{K}_review", default, format_func=label, help=t("patterns.review.help"))
+    def label(i: int) -> str:
+        start = pf.join_tokens(bt.review_tokens(i)[:8], language)
+        return tn("patterns.review.option", (".one", int(lengths[i])), idx=int(bt.split_index[i]), label=_label(int(bt.labels[i])),
+                  n=int(lengths[i]), start=start)
+
+    _open_review(entry, bt, split)
+    i = common.pick(t("patterns.review"), list(range(bt.n)), REVIEW_KEY, format_func=label, help=t("patterns.review.help"),
+                    on_change=_picked, args=(entry.key, split, bt.split_index))
     return bt.review_tokens(i), bt.review(i, key)
 
 
@@ -294,8 +386,16 @@ def _open_on_a_finding(tokens: list, values, key: tuple, span_key: str, thr_key:
         a, b, thr = found
         chosen = ((a, b), float(min(hi, max(lo, thr))))
         st.session_state[span_key], st.session_state[thr_key] = chosen
+    elif len(tokens) > 1:  # the range slider's labels are this review's tokens: set (and so send) them again
+        span = st.session_state.get(span_key)
+        st.session_state[span_key] = tuple(span) if _valid_span(span, len(tokens)) else (0, 1)
     st.session_state[f"{K}_opened_default"] = chosen
     return chosen
+
+
+def _valid_span(span, length: int) -> bool:
+    return (isinstance(span, (tuple, list)) and len(span) == 2 and all(isinstance(x, int) for x in span)
+            and 0 <= span[0] <= span[1] < length)
 
 
 def _set_threshold(key: str, value: float) -> None:
@@ -303,7 +403,7 @@ def _set_threshold(key: str, value: float) -> None:
 
 
 def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tuple, whole: Whole | None = None) -> None:
-    got = _review_values(entry, bt, key)
+    got = _review_values(entry, bt, key, whole.split if whole is not None else "test")
     if got is None:
         return
     tokens, values = got
@@ -313,20 +413,19 @@ def select_and_match(entry: catalog.ModelEntry, bt: patterns.BatchTrace, key: tu
     kind = gate_kind(key[2])
     lo, hi = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0) if kind == "tanh" else (-3.0, 3.0)
     opened = _open_on_a_finding(tokens, values, key, span_key, f"{K}_thr_{kind}", lo, hi)
-    span = st.session_state.get(span_key)
-    if not (isinstance(span, (tuple, list)) and len(span) == 2 and all(isinstance(x, int) for x in span)
-            and 0 <= span[0] <= span[1] < T):
+    if not _valid_span(st.session_state.get(span_key), T):
         st.session_state.pop(span_key, None)  # another review: back to the default range
     c1, c2 = st.columns([3, 1])
     with c1:
         if T > 1:
             a, b = st.select_slider(t("patterns.span"), options=list(range(T)), value=(0, 1), key=span_key,
-                                    help=t("patterns.span.help"), format_func=lambda i: f"{i}: {tokens[i]}")
+                                    help=t("patterns.span.help"), format_func=lambda i: f"{i}: {tokens[i]}",
+                                    persist_state="session")
         else:
             a = b = 0
     with c2:
         thr = st.slider(t("patterns.threshold"), lo, hi, DEFAULT_THRESHOLD[kind], 0.05, key=f"{K}_thr_{kind}",
-                        help=t("patterns.threshold.help"))
+                        help=t("patterns.threshold.help"), persist_state="session")
     if opened == ((a, b), thr):
         st.caption(t("patterns.default"))  # while the selection is still the one the data chose
     units = patterns.select_units(values, a, b, thr)
