@@ -256,3 +256,9 @@ def test_the_page_indexes_the_whole_split_and_matches_in_it(monkeypatch, tmp_pat
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any(f"全部 {tokens.group(1)} 个词元" in c.value for c in at.caption), [c.value for c in at.caption]
+    # gate saturation over every review: the counts the build made, over all of the index's tokens
+    at.session_state["pt_tab"] = "饱和度"
+    at.session_state["pt_sat_source"] = "whole"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(f"全部 776 条评论的词元（共 {tokens.group(1)} 个" in c.value for c in at.caption), [c.value for c in at.caption]

@@ -116,7 +116,7 @@ def render() -> None:
     with tabs[1]:
         unit_words(bt, key, whole_index(entry, Whole(ckpt, *data), key))
     with tabs[2]:
-        saturation_view(bt)
+        saturation_view(bt, whole_index(entry, Whole(ckpt, *data), (layer, direction, "h")))  # any gate: the index is the model's
 
 
 OWN = f"{K}_text"  # the person's own review (share.follow_session and share.restore write it)
@@ -506,7 +506,7 @@ def whole_split(entry: catalog.ModelEntry, whole: Whole, key: tuple, units: list
     if not found.matches:
         st.info(t("patterns.matches.none"), icon=":material/search_off:")
         return
-    st.caption(tn("patterns.matches.count", (".one", found.total), (".unit", len(units)), total=found.total,
+    st.caption(tn("patterns.whole.count", (".one", found.total), (".unit", len(units)), total=found.total, n=ix.n,
                   units=", ".join(f"u{u}" for u in units), thr=f"{thr:g}", shown=len(found.matches), share=found.positive / found.total))
     match_list(entry, found.matches)
 
@@ -533,7 +533,9 @@ def _index_progress(whole: Whole, data_id: str) -> None:
         return
     elapsed = time.monotonic() - job.started
     share = job.done / job.total if job.total else 0.0
-    expected = elapsed / share if share > 0.02 else whole.total * INDEX_SECONDS_PER_REVIEW
+    left = max(1, (job.total or whole.total) - job.resumed_from)  # what this build (maybe a resumed one) has to do
+    done_here = (job.done - job.resumed_from) / left
+    expected = elapsed / done_here if done_here > 0.02 else left * INDEX_SECONDS_PER_REVIEW
     label = t("patterns.whole.building", done=job.done, n=job.total or whole.total)
     st.progress(min(share, 0.99), text=waiting.wait_line(label, elapsed, expected))
     if st.button(t("patterns.whole.stop"), key=f"{K}_index_stop", icon=":material/stop_circle:"):
@@ -604,9 +606,16 @@ def unit_words(bt: patterns.BatchTrace, key: tuple, ix: index.WholeIndex | None 
 # ---- saturation ---------------------------------------------------------------------------------------
 
 
-def saturation_view(bt: patterns.BatchTrace) -> None:
+def saturation_view(bt: patterns.BatchTrace, ix: index.WholeIndex | None = None) -> None:
+    """The gates' saturation per unit over the sample, or over every review when the index is built
+    (counted while it was built: ``index.saturation_of``)."""
     if not SIGMOID_GATES.get(bt.cell):
         st.info(t("patterns.sat.none"), icon=":material/info:")
         return
-    common.chart(pf.saturation_scatter(patterns.saturation(bt), lang=lang()), key=f"{K}_saturation", filename="patterns-saturation")
-    st.caption(t("patterns.sat.caption"))
+    source = "sample"
+    if ix is not None:
+        source = common.pick(t("patterns.sat.source"), ["sample", "whole"], f"{K}_sat_source", widget=st.radio,
+                             horizontal=True, format_func=lambda s: t(f"patterns.words.source.{s}", n=ix.n if s == "whole" else bt.n))
+    sat = patterns.saturation(bt) if source == "sample" else index.saturation_of(ix)
+    common.chart(pf.saturation_scatter(sat, lang=lang()), key=f"{K}_saturation", filename="patterns-saturation")
+    st.caption(t("patterns.sat.caption") if source == "sample" else t("patterns.sat.caption.whole", n=ix.n, tokens=ix.n_tokens))

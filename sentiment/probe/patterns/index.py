@@ -596,6 +596,7 @@ class Build:
     path: str
     total: int = 0  # reviews (0 until they are read)
     done: int = 0
+    resumed_from: int = 0  # reviews an earlier, stopped build had indexed (its complete shards)
     started: float = 0.0  # time.monotonic()
     finished: bool = False
     error: GateScopeError | None = None  # how it ended when it failed (stopped: "patterns.index_stopped")
@@ -625,11 +626,13 @@ def start_build(ckpt: Checkpoint, examples: Callable[[], Sequence[Example] | Non
         running = _BUILDS.get(path)
         if running is not None and running.running:
             return running
-        job = Build(path, started=time.monotonic(), stop=threading.Event())
+        kept = partial_reviews(ckpt, data_id, root)  # a resumed build's bar starts where the last one stopped
+        job = Build(path, total=kept[1] if kept else 0, done=kept[0] if kept else 0, resumed_from=kept[0] if kept else 0,
+                    started=time.monotonic(), stop=threading.Event())
         _BUILDS[path] = job
 
     def progress(done: int, total: int) -> None:
-        job.done, job.total = done, total
+        job.done, job.total = max(done, job.resumed_from), total
 
     def work() -> None:
         try:
