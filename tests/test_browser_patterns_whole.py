@@ -55,7 +55,7 @@ def test_the_whole_upload_is_indexed_with_a_bar_stopped_continued_and_matched(fr
             bar = page.locator("[data-testid='stProgress']").filter(has_text="Indexing:")
             expect(bar).to_be_visible(timeout=60_000)
             expect(bar).to_contain_text(re.compile(rf"of {REVIEWS:,} reviews"))
-            done = _wait_for_progress(page, bar, at_least=REVIEWS // 2)  # past the first shard (200,000 tokens): kept
+            done = _wait_for_progress(page, bar, at_least=REVIEWS // 2)  # past the first shard (120,000 tokens): kept
 
             # stop: what is done is kept, and the button continues from there
             page.get_by_role("button", name="Stop indexing").click()

@@ -56,7 +56,8 @@ from sentiment.probe.patterns.trace import SATURATION, _batches, weights_sha256
 
 FORMAT = "gatescope-index/2"  # 2: words.npz also holds the gates' saturation counts
 FLOOR = 0.1  # the smallest threshold a whole-split match takes: values at or below it are not kept
-SHARD_TOKENS = 200_000  # token rows per shard: its states [rows, K*H] float32 are held in memory (and once transposed)
+SHARD_TOKENS = 120_000  # token rows per shard: its states [rows, K*H] float32 are held in memory (and once transposed):
+# 120,000 x 256 x 4 bytes x 2 = 246 MB for a 1-layer BiLSTM 128 (200,000 took the IMDB build to 1,565 MB peak, over 1.5 GB)
 MAX_BATCH = 256  # reviews a batch: the fused LSTM step multiplies [B, H] by [H, 4H]; B = 256 ran the
 TOKENS_PER_BATCH = 64_000  # IMDB test split fastest here (1,500 reviews: 25k tokens/s, against 7-15k at B = 64)
 
