@@ -27,7 +27,7 @@ from sentiment import probe, spec
 from sentiment.data.batching import collate
 from sentiment.errors import InputError
 from sentiment.modeling import checkpoint
-from sentiment.probe import instrument, reference
+from sentiment.probe import reference, variants
 from sentiment.probe.cli import main as trace_main
 
 pytest.importorskip("hypothesis", reason="the property tests draw their cases with hypothesis: pip install -e .[dev]")
@@ -412,9 +412,13 @@ def test_shipped_models_on_real_reviews():
 @pytest.mark.parametrize("kw", [heavy_slow(kw, i > 0) for i, kw in enumerate(MODELS[:4])],
                          ids=lambda kw: "-".join(str(v) for v in kw.values()))
 def test_prefixes_and_occlusion_batched_in_many_chunks(tiny_checkpoint, kw, monkeypatch):
-    """A long review whose variants do not fit one batch: every chunk (each rerun only as long as
-    its longest row) still gives exactly what the model says of each prefix and occluded review."""
-    monkeypatch.setattr(instrument, "ROWS_PER_CHUNK", 7 * 60)  # 7 variants a chunk
+    """A long review whose variants do not fit one batch (models that keep layer 0's states: blocks
+    of 11 variants, each one staggered batch, and chunks of 7 pooled together, each prefix chunk
+    only as long as its longest row; models pooled as the loop runs: one batch) still gives exactly
+    what the model says of each prefix and occluded review."""
+    dirs = 2 if kw["bidirectional"] else 1
+    monkeypatch.setattr(variants, "VARIANT_FLOATS", 11 * 400 * dirs * 6)  # blocks of at least 11 variants
+    monkeypatch.setattr(variants, "HEAD_ROWS", 7 * 60)  # chunks of at least 7 variants
     ckpt = tiny_checkpoint(**kw, hidden=6, embed=5)
     with torch.no_grad():
         for p in ckpt.model.parameters():

@@ -4,7 +4,8 @@ This module owns
 - ``recompute``: the gates of a fused ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``, per layer and direction;
 - ``Trace`` (with ``LayerTrace``) and its JSON form;
 - ``trace``: (checkpoint, text) -> Trace: gates, pooling credit, prediction, the prediction after
-  each prefix, occlusion and integrated-gradients attributions;
+  each prefix, occlusion (both batched in ``sentiment.probe.variants``, importable from here) and
+  integrated-gradients attributions;
 - gate saturation per review (``Trace.saturation``) and over a sample of a dataset (``dataset_saturation``).
 
 How the gates are obtained. Each layer and direction is run by a one-layer, one-direction fused
@@ -39,9 +40,10 @@ from sentiment.modeling.calibration import probabilities
 from sentiment.modeling.checkpoint import Checkpoint
 from sentiment.modeling.model import SentimentRNN, cell_of, cudnn_disabled, direction_modules, reverse_padded, run_rnn
 from sentiment.modeling.pooling import length_mask
+from sentiment.probe.variants import occlusion_probs, prefix_probs  # noqa: F401 (importable from here too)
 from sentiment.spec import DIRECTIONS, GATE_NAMES, SIGMOID_GATES  # noqa: E402,F401 (shared names)
 
-ROWS_PER_CHUNK = 32_768  # variants (prefixes, occlusions) are batched so that batch * T stays under this
+ROWS_PER_CHUNK = 32_768  # integrated gradients and framed prefixes are batched so that batch * T stays under this
 
 
 def run_fused(mod: nn.RNNBase, x: Tensor, lengths: Tensor, hx=None) -> Tensor:
@@ -176,103 +178,12 @@ def recompute(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> list[dict]:
     return records
 
 
-# ---- variants of one review (prefixes, occlusions), batched, reusing what did not change ------------
-
-
-def _run_from(mod: nn.RNNBase, cell: str, x: Tensor, state: list[Tensor] | None) -> Tensor:
-    """A one-layer, one-direction module over x [n, S, In] (no pads) from state (h [n, H], and c
-    [n, H] for an LSTM; None: zeros) -> every h_t [n, S, H]."""
-    hx = None
-    if state is not None:
-        hx = tuple(s[None].contiguous() for s in state)
-        hx = hx if cell == "lstm" else hx[0]
-    return mod(x, hx)[0]
-
-
-def _state(rec: dict, pos: int, n: int) -> list[Tensor] | None:
-    """The review's own state of one layer and direction at token pos, for n rows: h (and c) [n, H];
-    None (the zero state) where pos is outside the review."""
-    T = rec["gates"]["h"].shape[1]
-    if not 0 <= pos < T:
-        return None
-    return [rec["gates"][k][0, pos].expand(n, -1) for k in ("h", "c") if k in rec["gates"]]
-
-
 def _chunks(n: int, T: int) -> Iterator[slice]:
-    """Slices of n variants of a T-token review: at most ROWS_PER_CHUNK rows x tokens a batch, and at
-    most T // 16 variants (each chunk reruns from its first variant's position: the shorter the
-    chunk, the less is recomputed twice; measured fastest for 400 tokens on a 2-core CPU)."""
+    """Slices of n reviews of T tokens each (integrated gradients' path points, framed prefixes): at
+    most ROWS_PER_CHUNK rows x tokens a batch, and at most max(16, T // 16) reviews."""
     size = max(1, min(ROWS_PER_CHUNK // max(T, 1), max(16, T // 16)))
     for a in range(0, n, size):
         yield slice(a, min(n, a + size))
-
-
-def prefix_probs(model: SentimentRNN, records: list[dict], x: Tensor, temperature: float = 1.0) -> np.ndarray:
-    """[T] P(positive) (calibrated by the temperature) had the review ended after token t. x [1, T, E].
-
-    A forward direction's state at t *is* prefix t's state, so a unidirectional model reuses every
-    state and only pools again. A bidirectional one reuses layer 0's forward direction and runs the
-    rest of each prefix, batched, each batch only as long as its longest prefix."""
-    dirs, H = model.config.directions, model.config.hidden_size
-    T = x.shape[1]
-    out = []
-    for sl in _chunks(T, T):
-        lengths = torch.arange(sl.start + 1, sl.stop + 1, device=x.device)  # [n]
-        n, S = len(lengths), sl.stop  # S: the longest prefix of this batch
-        inp = x[:, :S].expand(n, S, x.shape[2])  # [n, S, E]
-        for l, mods in enumerate(direction_modules(model.rnn)):
-            if l == 0 or dirs == 1:  # unchanged: the review's own forward states
-                hf = records[l * dirs]["gates"]["h"][0, :S].expand(n, S, H)
-            else:
-                hf = run_fused(mods[0], inp, lengths)
-            if dirs == 2:
-                hb = reverse_padded(run_fused(mods[1], reverse_padded(inp, lengths), lengths), lengths)
-                inp = torch.cat([hf, hb], -1)  # [n, S, 2H]
-            else:
-                inp = hf
-        logits = model.head(inp, lengths).logits
-        out.append(probabilities(logits, temperature)[:, 1])
-    return torch.cat(out).cpu().numpy()
-
-
-def occlusion_probs(model: SentimentRNN, records: list[dict], x: Tensor, unk_id: int = UNK_ID,
-                    temperature: float = 1.0) -> np.ndarray:
-    """[T] P(positive) (calibrated by the temperature) with token t's embedding replaced by <unk>'s. x [1, T, E].
-
-    Variants a..b-1 of a batch share the review's states before token a (forward directions) and
-    after token b-1 (layer 0's backward direction). The rerun starts from the review's own state
-    next to that span, so rows whose token comes later first recompute a few unchanged steps; in
-    exchange every row of the batch runs the same steps and nothing is gathered or shifted."""
-    cell, dirs, H = cell_of(model.rnn), model.config.directions, model.config.hidden_size
-    T = x.shape[1]
-    unk = model.embedding.weight[unk_id]  # [E]
-    out = []
-    for sl in _chunks(T, T):
-        a, b = sl.start, sl.stop
-        n = b - a
-        inp = x.expand(n, T, x.shape[2]).clone()  # [n, T, E]
-        inp[torch.arange(n, device=x.device), torch.arange(a, b, device=x.device)] = unk
-        for l, mods in enumerate(direction_modules(model.rnn)):
-            reuse = l == 0 or dirs == 1  # upper layers of a bidirectional model see changes everywhere
-            rf = records[l * dirs]
-            if reuse:
-                new = _run_from(mods[0], cell, inp[:, a:], _state(rf, a - 1, n))  # [n, T - a, H]
-                hf = torch.cat([rf["gates"]["h"][0, :a].expand(n, a, H), new], 1)
-            else:
-                hf = mods[0](inp)[0]
-            if dirs == 2:
-                if reuse:
-                    rb = records[l * dirs + 1]
-                    new = _run_from(mods[1], cell, inp[:, :b].flip(1), _state(rb, b, n)).flip(1)  # [n, b, H]
-                    hb = torch.cat([new, rb["gates"]["h"][0, b:].expand(n, T - b, H)], 1)
-                else:
-                    hb = mods[1](inp.flip(1))[0].flip(1)
-                inp = torch.cat([hf, hb], -1)  # [n, T, 2H]
-            else:
-                inp = hf
-        logits = model.head(inp, torch.full((n,), T, device=x.device)).logits
-        out.append(probabilities(logits, temperature)[:, 1])
-    return torch.cat(out).cpu().numpy()
 
 
 def p_positive_from_embeddings(model: SentimentRNN, x: Tensor, lengths: Tensor, temperature: float = 1.0) -> Tensor:
