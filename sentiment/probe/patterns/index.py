@@ -84,8 +84,8 @@ def saturation_counts(cell: str, mod: torch.nn.RNNBase, x: torch.Tensor, h: torc
     blocks, H = SIGMOID_BLOCKS[cell], mod.hidden_size
     rows = torch.cat([torch.arange(b * H, (b + 1) * H) for b in blocks])  # the sigmoid gates' rows of W_ih, W_hh
     W_ih, W_hh = mod.weight_ih_l0[rows].t(), mod.weight_hh_l0[rows].t()  # [In, G*H], [H, G*H]
-    bias = sum(b[rows] for b in (getattr(mod, "bias_ih_l0", None), getattr(mod, "bias_hh_l0", None)) if b is not None)
-    bias = bias if isinstance(bias, torch.Tensor) else torch.zeros(len(rows), dtype=x.dtype, device=x.device)
+    biases = [b[rows] for b in (getattr(mod, "bias_ih_l0", None), getattr(mod, "bias_hh_l0", None)) if b is not None]
+    bias = sum(biases) if biases else x.new_zeros(len(rows))  # [G*H]: b_i* + b_h*
     below, above = math.log(low / (1 - low)), math.log(high / (1 - high))
     x2 = x.reshape(-1, x.shape[-1])  # [B*T, In]
     h_prev = F.pad(h, (0, 0, 1, 0))[:, :-1].reshape(-1, H)  # [B*T, H]: h_{t-1}, h_{-1} = 0
