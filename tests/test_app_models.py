@@ -262,3 +262,17 @@ def test_the_picked_models_accuracy_by_length_is_its_cards(monkeypatch, tmp_path
     assert any(f"All test reviews: {by['accuracy']:.1%} right" in c.value for c in at.caption)
     at.selectbox(key="mo_pick").set_value("shipped:hotel-lstm-max").run()
     assert any("python -m sentiment.calibrate --lengths-only --model" in i.value for i in at.info)
+
+
+def test_a_weight_average_shows_its_runs_and_how_to_make_it_again(monkeypatch):
+    """hotel-lstm-attention is the mean of two fine-tuning runs: the page says so and gives each run's
+    command, then the averaging, every folder named as a person would (no temporary paths)."""
+    monkeypatch.setenv("GATESCOPE_RUNS", str(NO_RUNS))
+    at = open_models()
+    at.selectbox(key="mo_pick").set_value("shipped:hotel-lstm-attention").run()
+    assert not at.exception
+    members = shipped()["shipped:hotel-lstm-attention"].card["soup"]
+    code = "\n".join(c.value for c in at.code)
+    assert f"python -m sentiment.soup --model {' '.join(m['model'] for m in members)} --out hotel-lstm-attention" in code
+    assert all(f"--out {m['model']}" in code for m in members) and "/tmp/" not in code
+    assert any(f"mean of {len(members)} training runs" in c.value for c in at.caption)

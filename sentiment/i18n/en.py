@@ -262,6 +262,8 @@ STRINGS: dict[str, str] = {
     "split.official": "official test; validation {val:.0%} of official train (seed {seed})",
     "split.seeded": "seeded {train:.0%}/{val:.0%}/{test:.0%} (seed {seed})",
     "models.trained": "Trained on {device} · {date} · torch {torch} · best epoch {best} of {epochs}",
+    "models.soup": "The mean of {n} training runs' weights ({members}), made {date}: each weight is their average, so the gates shown are this model's own.",
+    "models.soup.mean": "the mean of the runs above: every weight averaged",
     "models.stop": "Its epoch was chosen on {stop} training reviews held out of training; the {val} validation reviews only fitted its temperature.",
     "models.refit": "Refit: trained on the training and validation reviews together for {epochs} epochs, so it has no held-out validation accuracy (the test reviews stay unseen).",
     "metric.acc": "Test accuracy",
@@ -910,6 +912,9 @@ STRINGS: dict[str, str] = {
     "error.bow.no_gates": "A bag-of-words model has no gates or states to trace; its per-word contributions are {fn} (the Compare page shows them).",
     "error.bow.not_bow": "Per-word contributions belong to a bag-of-words model; this one is recurrent (trace it).",
     "error.calibrate.refit": "{path}: refit on its validation reviews, so no held-out split is left to fit a temperature on",
+    "error.soup.members": "a soup averages at least two runs; {n} given",
+    "error.soup.kind": "{path}: an imported model or a bag of words; a soup averages runs trained here",
+    "error.soup.mismatch": "the runs differ in {field} ({values}); a soup averages runs of one architecture, vocabulary and dataset, best fine-tuned from one checkpoint",
     # ---- minimal pairs and the counterfactual test set (training/pairs) ----
     "error.pairs.header": "{path}: line 1: the header must be {expected}; found {header}",
     "error.pairs.fields": "{path}: line {line}: {n} fields, but every row has {expected} ({columns})",

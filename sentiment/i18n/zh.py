@@ -258,6 +258,8 @@ STRINGS: dict[str, str] = {
     "split.official": "官方测试集；验证集取官方训练集的 {val:.0%}（随机种子 {seed}）",
     "split.seeded": "随机划分 {train:.0%}/{val:.0%}/{test:.0%}（随机种子 {seed}）",
     "models.trained": "训练设备 {device} · {date} · torch {torch} · 最佳轮次 {best}/{epochs}",
+    "models.soup": "由 {n} 次训练的权重平均而成（{members}），生成于 {date}：每个权重取它们的平均值，显示的门就是这个模型自己的门。",
+    "models.soup.mean": "上面各次训练的平均：每个权重取平均值",
     "models.stop": "训练轮次由从训练集中留出的 {stop} 条评论选定；{val} 条验证评论只用于拟合温度。",
     "models.refit": "重新拟合：训练集与验证集一起训练 {epochs} 轮，因此没有独立的验证准确率（测试评论仍未参与训练）。",
     "metric.acc": "测试准确率",
@@ -906,6 +908,9 @@ STRINGS: dict[str, str] = {
     "error.bow.no_gates": "词袋模型没有可追踪的门或状态；它的逐词贡献由 {fn} 给出（对比页显示）。",
     "error.bow.not_bow": "逐词贡献只属于词袋模型；这个模型是循环网络（请追踪它）。",
     "error.calibrate.refit": "{path}：它在验证集上重新拟合过，没有留出的数据可用来拟合温度",
+    "error.soup.members": "权重平均（soup）至少需要两次训练的模型；只给了 {n} 个",
+    "error.soup.kind": "{path}：这是导入的模型或词袋模型；权重平均只用于在这里训练的模型",
+    "error.soup.mismatch": "这些模型的 {field} 不同（{values}）；权重平均的模型须有相同的结构、词表和数据集，最好从同一个检查点微调而来",
     # ---- 最小对比句对与反事实测试集（training/pairs）----
     "error.pairs.header": "{path}：第 1 行：表头应为 {expected}，实际为 {header}",
     "error.pairs.fields": "{path}：第 {line} 行：有 {n} 个字段，但每行应有 {expected} 个（{columns}）",

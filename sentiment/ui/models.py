@@ -19,6 +19,7 @@ from sentiment.modeling import calibration
 from sentiment.modeling.catalog import ModelEntry, format_bytes, format_count
 from sentiment.training import evaluate
 from sentiment.training.config import made_by
+from sentiment.training.soup import made_by_soup, members_of
 
 from . import common, openmodel, tables, waiting
 from .i18n import lang, t
@@ -274,8 +275,13 @@ def card_view(entry: ModelEntry) -> None:
     if sizes:
         st.caption(t("models.split", scheme=t(how[0], **how[1]) if (how := readers.split_words(card)) else card.get("split_scheme", "—"), train=f"{sizes.get('train', 0):,}",
                      val=f"{sizes.get('val', 0):,}", test=f"{sizes.get('test', 0):,}"))
-    st.caption(t("models.trained", device=card.get("device", "—"), date=str(card.get("date", "—"))[:16].replace("T", " "),
-                 torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))
+    members = members_of(card)
+    if members:
+        st.caption(t("models.soup", n=len(members), members=", ".join(m["model"] for m in members),
+                     date=str(card.get("date", "—"))[:16].replace("T", " ")))
+    else:
+        st.caption(t("models.trained", device=card.get("device", "—"), date=str(card.get("date", "—"))[:16].replace("T", " "),
+                     torch=card.get("torch", "—"), best=card.get("best_epoch", "—"), epochs=card.get("epochs", "—")))
     if card.get("refit"):
         st.caption(t("models.refit", epochs=card.get("epochs", "—")))
     if sizes.get("stop"):
@@ -291,6 +297,9 @@ def card_view(entry: ModelEntry) -> None:
     with right:
         st.markdown(f"**{t('models.command')}**")
         command = made_by(str(card.get("command") or ""), out=entry.name if entry.source == "shipped" else None)
+        if members:  # each run's own command, then the averaging
+            command = "\n".join(f"# {name or t('models.soup.mean')}\n{line}"
+                                 for name, line in made_by_soup(card, out=entry.name if entry.source == "shipped" else None))
         st.code(command or "—", language="bash", wrap_lines=True)
         with st.expander(t("models.card"), icon=":material/description:"):
             st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
