@@ -15,6 +15,9 @@ occlusion cannot avoid (bidirectional: 1.5 T^2 cell steps) take alone, at the sp
 multiplies [400, H] by [H, gates x H] (best of 20 x 20 products, measured before and after the model's
 timings, the faster kept): no gate arithmetic, no pooling, no input projections; "full/floor" is the
 full Trace's best time over that floor (issue 24's targets: 1.5x imdb-lstm-max, 2x imdb-gru-attention).
+"fused module, same row-steps": PyTorch's own fused nn.LSTM / nn.GRU (one direction, the model's sizes)
+over a dense batch of 400 sequences of 400 tokens, scaled to the same 1.5 T^2 row-steps: how far above
+the floor PyTorch's own kernels run these steps ("fused/floor"), input projections included.
 
     python bench/probe.py [--threads 2] [--reps 10] [--markdown] [--part 1|2] [--models a,b]
 
@@ -103,6 +106,19 @@ def matmul_floor_ms(steps: int, H: int, gates: int, rows: int = 400) -> float:
     return steps / rows * best / 20
 
 
+def fused_module_ms(steps: int, cell: str, In: int, H: int, rows: int = 400) -> float:
+    """Time PyTorch's own fused one-direction module (nn.LSTM / nn.GRU / nn.RNN, oneDNN where torch uses
+    it) would take for `steps` row-steps, at the speed it runs a dense batch of `rows` sequences of
+    `rows` tokens (input projections included, no pooling), measured now: a reference for how close
+    to the matmul floor a step loop can come with PyTorch's kernels."""
+    torch.manual_seed(0)
+    mod = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](In, H, batch_first=True).eval()
+    x = torch.randn(rows, rows, In)
+    with torch.inference_mode():
+        best, _ = best_ms(lambda: mod(x), 3)
+    return steps / (rows * rows) * best
+
+
 def part2(reps: int, names: list[str]) -> list[list[str]]:
     ckpts = [checkpoint.load(models_root() / n) for n in names if (models_root() / n).is_dir()]
     ckpts = ckpts or [stand_in()]
@@ -130,9 +146,10 @@ def part2(reps: int, names: list[str]) -> list[list[str]]:
         b, _ = best_ms(brute, 2)
         floors.append(matmul_floor_ms(ideal_steps(T, c.bidirectional), c.hidden_size, n_gates))
         floor = min(floors) if c.num_layers == 1 else float("nan")
+        fused = fused_module_ms(ideal_steps(T, c.bidirectional), c.cell, c.embed_dim, c.hidden_size)
         rows.append([Path(ck.path).name, f"E{c.embed_dim} {c.num_layers}x{'Bi' if c.bidirectional else ''}{c.cell.upper()} "
                      f"{c.hidden_size}, {c.pooling}", f"{gates:.0f}", f"{pre:.0f}", f"{full:.0f} (median {full_med:.0f})",
-                     f"{b:.0f}", f"{b / full:.1f}x", f"{floor:.0f}", f"{full / floor:.2f}x"])
+                     f"{b:.0f}", f"{b / full:.1f}x", f"{floor:.0f}", f"{full / floor:.2f}x", f"{fused:.0f}", f"{fused / floor:.2f}x"])
     return rows
 
 
@@ -159,7 +176,8 @@ def main() -> None:
         print()
     if args.part != 1:
         print(table(["model", "config", "Trace (gates only)", "+ prefixes", "full Trace (prefixes + occlusion)",
-                     "brute prefixes + occlusion", "brute/full", "matmul floor", "full/floor"],
+                     "brute prefixes + occlusion", "brute/full", "matmul floor", "full/floor",
+                     "fused module, same row-steps", "fused/floor"],
                     part2(args.reps, args.models.split(",")), args.markdown))
 
 
