@@ -81,3 +81,21 @@ def test_the_page_times_batches_when_no_run_has_finished(tmp_path, monkeypatch, 
     at.run()
     [cap] = [c.value for c in at.caption if "Estimated time" in c.value]
     assert "training batches of this model and data, timed on this server" in cap, cap
+
+
+def test_a_few_timed_test_batches_give_the_whole_split_by_steps_and_tokens():
+    """A packed forward costs per step (however few rows are left) and per token: fitted on four batches
+    spread over the sizes, the whole split's time comes out right, where their mean (which weighs the one
+    2,000-step batch like the common ones) would be several times too long."""
+    steps = [40 + 4 * i for i in range(97)] + [2000]
+    tokens = [256 * s * 3 // 4 for s in steps[:-1]] + [60_000]
+    cost = [1e-3 * s + 2e-6 * n for s, n in zip(steps, tokens, strict=True)]
+    at = [0, 32, 65, 97]
+    whole = estimate.batch_seconds([cost[i] for i in at], [steps[i] for i in at], [tokens[i] for i in at], steps, tokens)
+    assert whole == pytest.approx(sum(cost), rel=1e-9)
+    assert sum(cost[i] for i in at) / len(at) * len(steps) > 1.5 * sum(cost)
+
+
+def test_timed_batches_of_one_length_fall_back_to_the_time_per_step():
+    whole = estimate.batch_seconds([0.2, 0.2], [100, 100], [5000, 5000], [100, 100, 50], [5000, 5000, 2500])
+    assert whole == pytest.approx(0.5)

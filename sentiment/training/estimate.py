@@ -15,7 +15,7 @@ length m and a cap c, about m * (1 - exp(-c / m)) (as if lengths were exponentia
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Mean tokens per training review (hotel: jieba words; imdb: English words), measured on the train split.
@@ -104,6 +104,29 @@ PROBE_BATCHES = 6  # timed training batches (after WARM_BATCHES not timed: the f
 WARM_BATCHES = 2
 PROBE_LIMIT = 1000  # training reviews the probe reads and encodes at most
 FIXED_SECONDS = 0.5  # the end of a run: checkpoint, calibration, card
+PROBE_TEST_BATCHES = 4  # timed test batches, spread over the test split's batch sizes
+TEST_BATCH = 256  # the batch size a run tests with (evaluate.logits_ids' default)
+
+
+def batch_seconds(took: Sequence[float], steps: Sequence[int], tokens: Sequence[int], all_steps: Sequence[int],
+                  all_tokens: Sequence[int]) -> float:
+    """Seconds for a set of batches (each ``all_steps`` long, its longest review, holding ``all_tokens``
+    tokens) from a few of them timed (``took`` seconds, ``steps``, ``tokens`` each). A packed recurrent
+    forward costs a part per step (each step's ops, however few rows are left) and a part per token: both
+    fitted by least squares. The timed batches span the sizes, so their mean would weigh the longest,
+    rarest batch (2,000 steps of mostly one row) as much as the common ones: 2-3x too slow on IMDB."""
+    sxx = sum(a * a for a in steps)
+    sxy = sum(a * b for a, b in zip(steps, tokens, strict=True))
+    syy = sum(b * b for b in tokens)
+    sxt = sum(a * t for a, t in zip(steps, took, strict=True))
+    syt = sum(b * t for b, t in zip(tokens, took, strict=True))
+    det = sxx * syy - sxy * sxy
+    if len(took) >= 2 and det > 1e-9 * sxx * syy:
+        per_step, per_token = (sxt * syy - syt * sxy) / det, (syt * sxx - sxt * sxy) / det
+        guesses = [per_step * a + per_token * b for a, b in zip(all_steps, all_tokens, strict=True)]
+        if min(guesses) > 0:
+            return sum(guesses)
+    return sum(took) / max(sum(steps), 1) * sum(all_steps)  # per step alone
 
 
 @dataclass(frozen=True)
@@ -238,10 +261,21 @@ def _probe_child(args: dict) -> dict:
     logits_ids(s.model, val_x, device=device)
     val_per_review = (time.time() - t) / max(1, len(val_x))
     test_x = enc["test"][0]
-    sample = test_x[:: max(1, len(test_x) // 300)]
-    t = time.time()
-    logits_ids(s.model, sample, device=device)
-    test_per_review = (time.time() - t) / max(1, len(sample))
+    # The test reads every review to its end in length-bucketed batches of TEST_BATCH: time a few of those
+    # very batches, spread over their sizes, and fit their cost per step and per token (batch_seconds)
+    test_lengths = [len(x) for x in test_x]
+    test_batches = sorted(batching.bucket_batches(test_lengths, TEST_BATCH), key=lambda b: len(b) * max(test_lengths[j] for j in b))
+    at = sorted({round(k * (len(test_batches) - 1) / max(1, PROBE_TEST_BATCHES - 1)) for k in range(PROBE_TEST_BATCHES)})
+    picked = [test_batches[i] for i in at]
+    logits_ids(s.model, [test_x[j] for j in picked[len(picked) // 2]], batch_size=TEST_BATCH, device=device)  # warm up
+    took = []
+    for batch in picked:
+        t = time.time()
+        logits_ids(s.model, [test_x[j] for j in batch], batch_size=TEST_BATCH, device=device)
+        took.append(time.time() - t)
+    steps = [max(test_lengths[j] for j in b) for b in test_batches]
+    tokens = [sum(test_lengths[j] for j in b) for b in test_batches]
+    test_per_review = batch_seconds(took, [steps[i] for i in at], [tokens[i] for i in at], steps, tokens) / max(1, len(test_x))
     return dict(imported=imported, prepare_seconds=prepare_seconds, limit=len(train_x), encode_per_review=encode,
                 train_per_review=train_per_review, val_per_review=val_per_review, test_per_review=test_per_review,
                 test_reviews=len(test_x), threads=threads)
