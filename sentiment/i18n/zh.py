@@ -908,7 +908,7 @@ STRINGS: dict[str, str] = {
     "error.bow.no_gates": "词袋模型没有可追踪的门或状态；它的逐词贡献由 {fn} 给出（对比页显示）。",
     "error.bow.not_bow": "逐词贡献只属于词袋模型；这个模型是循环网络（请追踪它）。",
     "error.calibrate.refit": "{path}：它在验证集上重新拟合过，没有留出的数据可用来拟合温度",
-    "error.soup.members": "权重平均（soup）至少需要两次训练的模型；只给了 {n} 个",
+    "error.soup.members": "权重平均至少需要两次训练的模型；只给了 {n} 个",
     "error.soup.kind": "{path}：这是导入的模型或词袋模型；权重平均只用于在这里训练的模型",
     "error.soup.mismatch": "这些模型的 {field} 不同（{values}）；权重平均的模型须有相同的结构、词表和数据集，最好从同一个检查点微调而来",
     # ---- 最小对比句对与反事实测试集（training/pairs）----
