@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentiment.modeling import checkpoint
+from sentiment.modeling import catalog, checkpoint
 from sentiment.training import soup, train
 from sentiment.training.evaluate import evaluate_examples, split_for
 
@@ -111,3 +111,14 @@ def test_a_folder_that_exists_is_never_overwritten(runs, capsys):
     assert soup.main(["--model", str(runs["a"]), str(runs["b"]), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_a_soup_of_runs_from_one_model_counts_as_retrained_from_it(runs):
+    """The Compare page says B was retrained from A (so its units are A's, changed by training) for a soup
+    whose every run started from A."""
+    out = runs["root"] / "lineage"
+    assert soup.main(["--model", str(runs["a"]), str(runs["b"]), "--out", str(out)]) == 0
+    made, base, other = (checkpoint.read_card(p) for p in (out, runs["base"], runs["other"]))
+    assert catalog.trained_from(made, base) and not catalog.trained_from(made, other)
+    assert not catalog.trained_from(base, made)
+    shutil.rmtree(out)

@@ -151,12 +151,25 @@ def describe(path: str | Path, source: str = "shipped", name: str | None = None,
     return entry
 
 
+def _inits(card: dict) -> list:
+    """The init records a model was trained from: its own (``sentiment.train --init``), or, for a weight
+    average (``sentiment.soup``), each of its runs'."""
+    if not isinstance(card, dict):
+        return []
+    if "init" in card:
+        return [card.get("init")]
+    soup = card.get("soup")
+    return [m.get("init") if isinstance(m, dict) else None for m in soup] if isinstance(soup, list) and soup else []
+
+
 def trained_from(card: dict, parent_card: dict) -> bool:
     """True when the model of ``card`` was retrained starting from the weights of ``parent_card``'s
-    model: its ``init.sha256`` (written by ``sentiment.train --init``) is the parent's ``weights_sha256``."""
-    init = card.get("init") if isinstance(card, dict) else None
+    model: its ``init.sha256`` (written by ``sentiment.train --init``) is the parent's ``weights_sha256``;
+    for a weight average, every run's is."""
+    inits = _inits(card)
     sha = parent_card.get("weights_sha256") if isinstance(parent_card, dict) else None
-    return isinstance(init, dict) and isinstance(sha, str) and bool(sha) and init.get("sha256") == sha
+    return (bool(inits) and isinstance(sha, str) and bool(sha)
+            and all(isinstance(i, dict) and i.get("sha256") == sha for i in inits))
 
 
 def lineage(a: ModelEntry, b: ModelEntry) -> str | None:
