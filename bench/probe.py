@@ -19,7 +19,12 @@ full Trace's best time over that floor (issue 24's targets: 1.5x imdb-lstm-max, 
 over a dense batch of 400 sequences of 400 tokens, scaled to the same 1.5 T^2 row-steps: how far above
 the floor PyTorch's own kernels run these steps ("fused/floor"), input projections included.
 
-    python bench/probe.py [--threads 2] [--reps 10] [--markdown] [--part 1|2] [--models a,b]
+Part 3, why the step loops take tanh(x) as 2 sigmoid(2x) - 1 (``sentiment.probe.variants.tanh_``):
+PyTorch's torch.tanh, torch.sigmoid and that tanh_ on a [2, R, 128] block of states (one step of both
+directions), R = 50, 200, 400 rows, in us per call (best of 20 x 200 calls), and the largest difference
+of each tanh from float64's over [-12, 12].
+
+    python bench/probe.py [--threads 2] [--reps 10] [--markdown] [--part 1|2|3] [--models a,b]
 
 Needs the package importable: ``pip install -e .`` (as .ci/run does) or run it as
 ``python -m bench.probe`` from the checkout.
@@ -42,6 +47,7 @@ from sentiment.data.text import Vocab, tokenize
 from sentiment.modeling import checkpoint
 from sentiment.modeling.model import ModelConfig, SentimentRNN
 from sentiment.probe.reference import step_by_step
+from sentiment.probe.variants import tanh_
 from sentiment.spec import models_root
 
 T = 400
@@ -153,6 +159,21 @@ def part2(reps: int, names: list[str]) -> list[list[str]]:
     return rows
 
 
+def part3() -> list[list[str]]:
+    rows = []
+    for R in (50, 200, 400):
+        x = torch.randn(2, R, 128)
+        y, x2 = torch.empty_like(x), 2 * x
+        per_call = [best_ms(lambda f=f: [f() for _ in range(200)], 20)[0] / 200 * 1e3 for f in
+                    (lambda: torch.tanh(x, out=y), lambda: torch.sigmoid(x, out=y), lambda: tanh_(x2, out=y))]
+        rows.append([f"[2, {R}, 128]"] + [f"{t:.1f}" for t in per_call] + [f"{per_call[0] / per_call[2]:.1f}x"])
+    v = torch.linspace(-12, 12, 2_000_001)
+    want = torch.tanh(v.double())
+    errs = [float((got.double() - want).abs().max()) for got in (torch.tanh(v), tanh_(2 * v))]
+    rows.append(["max error vs float64", f"{errs[0]:.1e}", "", f"{errs[1]:.1e}", ""])
+    return rows
+
+
 def table(head: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows])
@@ -167,14 +188,18 @@ def main() -> None:
     ap.add_argument("--models", default="imdb-lstm-max,imdb-gru-attention,imdb-lstm-mean",
                     help="shipped models for part 2 (names under assets/models/)")
     ap.add_argument("--markdown", action="store_true")
-    ap.add_argument("--part", type=int, choices=(1, 2), help="run only part 1 or only part 2")
+    ap.add_argument("--part", type=int, choices=(1, 2, 3), help="run only this part")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, T = {T} tokens, batch 1, times in ms (best of reps)")
-    if args.part != 2:
+    if args.part in (None, 1):
         print(table(["model", "fused", "probe", "naive", "probe/fused", "naive/probe"], part1(args.reps), args.markdown))
         print()
-    if args.part != 1:
+    if args.part in (None, 3):
+        print(table(["states", "torch.tanh (us)", "torch.sigmoid (us)", "tanh_ = 2 sigmoid(2x) - 1 (us)", "tanh / tanh_"],
+                    part3(), args.markdown))
+        print()
+    if args.part in (None, 2):
         print(table(["model", "config", "Trace (gates only)", "+ prefixes", "full Trace (prefixes + occlusion)",
                      "brute prefixes + occlusion", "brute/full", "matmul floor", "full/floor",
                      "fused module, same row-steps", "fused/floor"],

@@ -61,7 +61,11 @@ class Recurrence:
     The input term of a step (``project``) is what the recurrent product W_hh h_{t-1} is added to,
     with both biases: LSTM [i, f, o, g] (gates reordered: the three sigmoid gates side by side) and
     RNN W_i* x + b_i* + b_h*; GRU [W_ir x + b_ir + b_hr, W_iz x + b_iz + b_hz, b_hn] and then
-    W_in x + b_in, which joins after the reset gate (n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn)))."""
+    W_in x + b_in, which joins after the reset gate (n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))).
+
+    Every pre-activation that goes through tanh is stored doubled (the LSTM's g rows, the GRU's n
+    rows and b_hn, a tanh RNN's all: a factor 2 is exact in floating point), because ``step`` takes
+    tanh(x) as 2 sigmoid(2x) - 1: PyTorch's CPU tanh costs 5-8 times its sigmoid here (``bench/probe.py --part 3``)."""
 
     cell: str  # "lstm" | "gru" | "rnn"
     W_ih: tuple[Tensor, ...]  # per member [G*H, In] (GRU: r, z, a zero block for b_hn, n)
@@ -89,11 +93,29 @@ def recurrence(mods: list[nn.RNNBase]) -> Recurrence:
         if cell == "lstm":
             o = order.to(w_ih.device)
             w_ih, w_hh, bi = w_ih[o], w_hh[o], None if bi is None else bi[o]
+        double = _doubled_rows(cell, H, getattr(mod, "nonlinearity", "tanh"), w_ih.device)  # [G*H] (GRU input [4H])
+        w_ih, w_hh = w_ih * double[0][:, None], w_hh * double[1][:, None]
+        bi = None if bi is None else bi * double[0]
         W_ih.append(w_ih)
         b_i.append(bi)
         W_hh.append(w_hh.T)
     relu = getattr(mods[0], "nonlinearity", "tanh") == "relu"
     return Recurrence(cell, tuple(W_ih), tuple(b_i), torch.stack(W_hh), relu)
+
+
+def _doubled_rows(cell: str, H: int, nonlinearity: str, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Per row of W_ih (and the input term's bias) and of W_hh: 2 where the pre-activation goes
+    through tanh (taken as 2 sigmoid(2x) - 1 by ``step``), else 1."""
+    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    hh = torch.ones(G * H, device=device)
+    if cell == "lstm":
+        hh[3 * H:] = 2  # g (after the reorder to i, f, o, g)
+    elif cell == "gru":
+        hh[2 * H:] = 2  # W_hn h + b_hn, inside r_t ⊙ (...)
+    elif nonlinearity == "tanh":
+        hh[:] = 2
+    ih = torch.cat([hh[:2 * H], torch.full((2 * H,), 2.0, device=device)]) if cell == "gru" else hh  # GRU: b_hn, W_in x + b_in
+    return ih, hh
 
 
 def _pick(v: Tensor, members: slice | None) -> Tensor:
@@ -106,22 +128,31 @@ def step(r: Recurrence, gi: Tensor, h: Tensor, c: Tensor | None, members: slice 
     terms; h [D', R, H] goes from h_{t-1} to h_t, and c [D', R, H] (LSTM) from c_{t-1} to c_t."""
     H, W = h.shape[-1], _pick(r.W_hh_T, members)  # W [D', H, G*H]
     if r.cell == "lstm":
-        pre = torch.baddbmm(gi, h, W)  # [D', R, 4H]: W_i* x_t + b_i* + W_h* h_{t-1} + b_h*, * = i, f, o, g
-        i_t, f_t, o_t, g_t = pre.split(H, -1)
-        g_t = g_t.contiguous().tanh_()  # g_t (tanh of a strided view: several times slower on 2 threads)
-        pre[..., :3 * H].sigmoid_()  # i_t, f_t, o_t
-        c.mul_(f_t).addcmul_(i_t, g_t)  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-        torch.mul(o_t, torch.tanh(c), out=h)  # h_t = o_t ⊙ tanh(c_t)
+        pre = torch.baddbmm(gi, h, W)  # [D', R, 4H]: W_i* x_t + b_i* + W_h* h_{t-1} + b_h*, * = i, f, o, and 2x that for g
+        i_t, f_t, o_t, s = pre.sigmoid_().split(H, -1)  # i_t, f_t, o_t; s = sigmoid(2 z_g), g_t = 2 s - 1
+        c.mul_(f_t).addcmul_(i_t, s, value=2).sub_(i_t)  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+        tanh_(torch.mul(c, _TWO, out=h)).mul_(o_t)  # h_t = o_t ⊙ tanh(c_t)
     elif r.cell == "gru":
-        pre = torch.baddbmm(gi[..., :3 * H], h, W)  # [D', R, 3H]: W_i* x_t + b_i* + W_h* h_{t-1} + b_h* (* = r, z), W_hn h_{t-1} + b_hn
-        r_t, z_t, hn = pre.split(H, -1)  # hn: W_hn h_{t-1} + b_hn
+        pre = torch.baddbmm(gi[..., :3 * H], h, W)  # [D', R, 3H]: W_i* x_t + b_i* + W_h* h_{t-1} + b_h* (* = r, z), 2 (W_hn h_{t-1} + b_hn)
+        r_t, z_t, hn = pre.split(H, -1)
         pre[..., :2 * H].sigmoid_()  # r_t, z_t
-        n_t = torch.addcmul(gi[..., 3 * H:], r_t, hn).tanh_()  # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        n_t = tanh_(torch.addcmul(gi[..., 3 * H:], r_t, hn))  # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
         torch.lerp(n_t, h, z_t, out=h)  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
     elif r.relu:
         torch.clamp(torch.baddbmm(gi, h, W), min=0, out=h)  # h_t = relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
     else:
-        torch.tanh(torch.baddbmm(gi, h, W), out=h)  # h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+        tanh_(torch.baddbmm(gi, h, W), out=h)  # h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), from 2x that
+
+
+_TWO, _MINUS_ONE = torch.tensor(2.0), torch.tensor(-1.0)  # 0-dim: no scalar wrapped into a tensor at each call
+
+
+def tanh_(x2: Tensor, out: Tensor | None = None) -> Tensor:
+    """tanh(x) from x2 = 2x into out (None: x2 in place), as 2 sigmoid(2x) - 1 (within 2e-7 of tanh,
+    against tanh's own 3e-8): PyTorch 2.13's CPU tanh takes 5-8 times as long as its sigmoid on this
+    machine's AVX-512 (``bench/probe.py --part 3`` times both), and the step loops are made of such calls."""
+    out = x2 if out is None else out
+    return torch.add(_MINUS_ONE, torch.sigmoid(x2, out=out), alpha=2, out=out)
 
 
 def _before(v: Tensor, forward: bool) -> Tensor:
@@ -174,7 +205,9 @@ class Attention:
 
     A score v · tanh(W_f hf_t + W_b hb_t + b) is at most M = |v|_1, so softmax's weights are
     e_t / sum e_t with e_t = exp(score_t - M): a constant shift instead of the running max, no
-    rescaling; e_t stays in float32's normal range while M <= MAX_SHIFT. Each member's loop brings
+    rescaling; e_t stays in float32's normal range while M <= MAX_SHIFT. As in ``step``, tanh(z) is
+    2 sigmoid(2z) - 1: W_f, W_b and b are kept doubled (``project`` gives 2z), and the score is
+    (2v) · sigmoid(2z) - sum(v). Each member's loop brings
     its direction's new states h_t, the other direction's state at t being one the caller knows
     (the review's own): per member and row, the sum of e_t h_t ("new" [D, n, H]) and every e_t
     (``e`` [D, K, n] by loop index), from which the caller sums the other direction's states."""
@@ -182,23 +215,23 @@ class Attention:
     MAX_SHIFT = 40.0
 
     def __init__(self, attention: nn.Module, members: list[int], n: int, steps: int, like: Tensor):
-        W = attention.proj.weight  # [A, 2H]
+        W = 2 * attention.proj.weight  # [A, 2H], doubled
         H, D = W.shape[1] // 2, len(members)
         self.W = (W[:, :H], W[:, H:])  # [A, H]: the forward and the backward half
         self.W_new_T = torch.stack([self.W[d].T for d in members])  # [D, H, A]: each member's direction
-        self.b, v = attention.proj.bias, attention.v.weight[0]  # [A], [A]
-        self.v = v[None, :, None].expand(D, -1, 1)  # [D, A, 1]
-        self.shift = -v.abs().sum()[None, None, None]  # [1, 1, 1]: -M
+        self.b, v = 2 * attention.proj.bias, attention.v.weight[0]  # [A] doubled, [A]
+        self.v = (2 * v)[None, :, None].expand(D, -1, 1)  # [D, A, 1]
+        self.shift = -(v.abs().sum() + v.sum())[None, None, None]  # [1, 1, 1]: -M - sum(v)
         self.new = like.new_zeros(D, n, H)
         self.e = like.new_zeros(D, steps, n)
 
     def project(self, h: Tensor, d: int) -> Tensor:
-        """W_d h + b [..., A]: direction d's states h [..., H] in the score, with the bias."""
+        """2 (W_d h + b) [..., A]: direction d's states h [..., H] in the score, with the bias."""
         return F.linear(h, self.W[d], self.b)
 
     def weights(self, z: Tensor, members: slice | None = None, out: Tensor | None = None) -> Tensor:
-        """e = exp(v · tanh(z) - M) [D', R, 1] from the scores' pre-activations z [D', R, A] (in place)."""
-        return torch.exp(torch.baddbmm(self.shift, z.tanh_(), _pick(self.v, members)), out=out)
+        """e = exp(v · tanh(z) - M) [D', R, 1] from the scores' pre-activations 2z [D', R, A] (in place)."""
+        return torch.exp(torch.baddbmm(self.shift, z.sigmoid_(), _pick(self.v, members)), out=out)
 
     def add(self, k: int, members: slice | None, rows: slice, h: Tensor, p_other: Tensor) -> None:
         """Loop index k: the members' new states h [D', R, H] of the rows, with the other direction's
