@@ -93,7 +93,7 @@ def recurrence(mods: list[nn.RNNBase]) -> Recurrence:
         if cell == "lstm":
             o = order.to(w_ih.device)
             w_ih, w_hh, bi = w_ih[o], w_hh[o], None if bi is None else bi[o]
-        double = _doubled_rows(cell, H, getattr(mod, "nonlinearity", "tanh"), w_ih.device)  # [G*H] (GRU input [4H])
+        double = _doubled_rows(cell, H, getattr(mod, "nonlinearity", "tanh"), w_ih)  # [G*H] (GRU input [4H])
         w_ih, w_hh = w_ih * double[0][:, None], w_hh * double[1][:, None]
         bi = None if bi is None else bi * double[0]
         W_ih.append(w_ih)
@@ -103,18 +103,18 @@ def recurrence(mods: list[nn.RNNBase]) -> Recurrence:
     return Recurrence(cell, tuple(W_ih), tuple(b_i), torch.stack(W_hh), relu)
 
 
-def _doubled_rows(cell: str, H: int, nonlinearity: str, device: torch.device) -> tuple[Tensor, Tensor]:
+def _doubled_rows(cell: str, H: int, nonlinearity: str, like: Tensor) -> tuple[Tensor, Tensor]:
     """Per row of W_ih (and the input term's bias) and of W_hh: 2 where the pre-activation goes
-    through tanh (taken as 2 sigmoid(2x) - 1 by ``step``), else 1."""
+    through tanh (taken as 2 sigmoid(2x) - 1 by ``step``), else 1 (like's dtype and device)."""
     G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
-    hh = torch.ones(G * H, device=device)
+    hh = like.new_ones(G * H)
     if cell == "lstm":
         hh[3 * H:] = 2  # g (after the reorder to i, f, o, g)
     elif cell == "gru":
         hh[2 * H:] = 2  # W_hn h + b_hn, inside r_t ⊙ (...)
     elif nonlinearity == "tanh":
         hh[:] = 2
-    ih = torch.cat([hh[:2 * H], torch.full((2 * H,), 2.0, device=device)]) if cell == "gru" else hh  # GRU: b_hn, W_in x + b_in
+    ih = torch.cat([hh[:2 * H], like.new_full((2 * H,), 2.0)]) if cell == "gru" else hh  # GRU: b_hn, W_in x + b_in
     return ih, hh
 
 
