@@ -26,7 +26,7 @@ from sentiment.training.runs import RunConfigError, RunError, RunLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(hidden=8, embed=8, epochs=1, max_len=20, min_freq=1, batch_size=16)
-LONG = dict(TINY, epochs=200, patience=1000)  # would train for a minute: for kill and cancel tests
+LONG = dict(TINY, epochs=5000, patience=100_000)  # minutes of training (200 epochs took 6 s on a quiet CPU): kill, cancel and queue tests cancel it
 
 
 def write_tiny_csv(path: Path, n: int = 60, seed: int = 0) -> Path:
@@ -522,15 +522,15 @@ def cli(*args, env_root: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # training subprocesses
 def test_cli_launch_list_show_cancel(root, tiny_csv, finished_run):
-    p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", "200", "--patience", "1000",
+    p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", "5000", "--patience", "100000",
             "--min-freq", "1", "--max-len", "20", "--name", "from-cli", env_root=root)
     assert p.returncode == 0, p.stderr
     rid = p.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", rid)
-    assert runs.get(rid).state in runs.ACTIVE  # it returned at once, long before 200 epochs could end
+    assert runs.get(rid).state in runs.ACTIVE  # it returned at once, long before 5000 epochs could end
     run = wait_for(rid, ("running",))
     assert json.loads((run.dir / "status.json").read_text())["pid"] == run.pid
-    assert run.config["name"] == "from-cli" and run.config["epochs"] == 200
+    assert run.config["name"] == "from-cli" and run.config["epochs"] == 5000
     p = cli("list", env_root=root)
     assert p.returncode == 0 and rid in p.stdout and "running" in p.stdout
     p = cli("show", rid, env_root=root)
