@@ -522,15 +522,15 @@ def cli(*args, env_root: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # training subprocesses
 def test_cli_launch_list_show_cancel(root, tiny_csv, finished_run):
-    p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", "5000", "--patience", "100000",
+    p = cli("launch", "--data", str(tiny_csv), "--hidden", "8", "--embed", "8", "--epochs", str(LONG["epochs"]), "--patience", str(LONG["patience"]),
             "--min-freq", "1", "--max-len", "20", "--name", "from-cli", env_root=root)
     assert p.returncode == 0, p.stderr
     rid = p.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", rid)
-    assert runs.get(rid).state in runs.ACTIVE  # it returned at once, long before 5000 epochs could end
+    assert runs.get(rid).state in runs.ACTIVE  # it returned at once, long before LONG's epochs could end
     run = wait_for(rid, ("running",))
     assert json.loads((run.dir / "status.json").read_text())["pid"] == run.pid
-    assert run.config["name"] == "from-cli" and run.config["epochs"] == 5000
+    assert run.config["name"] == "from-cli" and run.config["epochs"] == LONG["epochs"]
     p = cli("list", env_root=root)
     assert p.returncode == 0 and rid in p.stdout and "running" in p.stdout
     p = cli("show", rid, env_root=root)
